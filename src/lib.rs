@@ -1,0 +1,2 @@
+//! fleetboard: a terminal status board for database fleets.
+pub mod sources;
