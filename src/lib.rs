@@ -1,2 +1,22 @@
 //! fleetboard: a terminal status board for database fleets.
+//!
+//! Data flows one way: [`sources`] (Prometheus, Alertmanager, demo) → [`fleet`]
+//! (hosts, clusters, health) → [`app`] (state + actions) → [`ui`] (pure render).
+
+pub mod action;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod fleet;
+pub mod layout;
+pub mod poller;
+pub mod report;
+pub mod runtime;
+pub mod sanitize;
+pub mod setup;
 pub mod sources;
+pub mod terminal;
+#[doc(hidden)]
+pub mod testing;
+pub mod theme;
+pub mod ui;

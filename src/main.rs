@@ -1,1 +1,80 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use fleetboard::cli::{Cli, Command};
+use fleetboard::{config, runtime, setup, theme::Theme};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (file, path) = match config::load_file(&cli) {
+        Ok(x) => x,
+        Err(e) => return fail(&format!("config error: {e}")),
+    };
+    let settings = match config::resolve(&cli, &file, path.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return fail(&format!("config error: {e}")),
+    };
+    if let Some(p) = &settings.log_file {
+        if let Err(e) = init_logging(p) {
+            return fail(&format!("cannot open log file {}: {e}", p.display()));
+        }
+    }
+    for w in &settings.warnings {
+        eprintln!("warning: {w}");
+        tracing::warn!("{w}");
+    }
+    let source = match setup::make_source(&settings) {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+    };
+    match cli.command {
+        Some(Command::Snapshot { format }) => {
+            let out = rt.block_on(setup::snapshot(&settings, source.as_ref(), format));
+            print!("{}", out.stdout);
+            eprint!("{}", out.stderr);
+            ExitCode::from(u8::try_from(out.exit_code).unwrap_or(3))
+        }
+        None => {
+            let mut theme = match Theme::load(&settings.theme, settings.config_dir.as_deref()) {
+                Ok(t) => t,
+                Err(e) => return fail(&e),
+            };
+            if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+                theme = theme.without_colour();
+            }
+            match rt.block_on(runtime::run(settings, theme, source)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&format!("{e:#}")),
+            }
+        }
+    }
+}
+
+fn fail(msg: &str) -> ExitCode {
+    eprintln!("fleetboard: {msg}");
+    // 3 is UNKNOWN in the Nagios convention that `snapshot` follows.
+    ExitCode::from(3)
+}
+
+fn init_logging(path: &std::path::Path) -> std::io::Result<()> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("FLEETBOARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .init();
+    Ok(())
+}

@@ -86,3 +86,15 @@ pub enum SourceError {
     #[error("{0}")]
     Other(String),
 }
+
+pub mod demo;
+pub mod poll;
+
+pub use poll::{AlertsResult, FleetSource, PollRequest, PollResult, PromSource};
+
+impl SourceError {
+    /// How long the server asked us to wait (`Retry-After` on 429/503), if it did.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        None
+    }
+}

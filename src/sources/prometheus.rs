@@ -18,7 +18,11 @@ impl PromClient {
     pub fn base_url(&self) -> &str {
         self.base.as_str()
     }
-    pub async fn query(&self, _expr: &str, _at: Option<DateTime<Utc>>) -> Result<Vec<Sample>, SourceError> {
+    pub async fn query(
+        &self,
+        _expr: &str,
+        _at: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Sample>, SourceError> {
         unimplemented!()
     }
     pub async fn query_range(

@@ -1,0 +1,185 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::*;
+use crate::testing::{demo_app, demo_fleet, fixed_time};
+
+fn sel(app: &App) -> String {
+    app.selected
+        .as_ref()
+        .map(|s| s.name.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn severity_sort_puts_problems_first() {
+    let app = demo_app(120, 40);
+    let v = app.view();
+    let first = &app.fleet.hosts[v.hosts[0]];
+    assert_eq!(first.health, Health::Down);
+    assert_eq!(v.groups[0].0, "payments");
+    assert_eq!(sel(&app), first.id.name);
+}
+
+#[test]
+fn moves_follow_the_grid() {
+    let mut app = demo_app(80, 24);
+    let cols = usize::from(app.view().layout.cols);
+    let start = sel(&app);
+    app.update(Action::Move(1, 0));
+    let second = sel(&app);
+    assert_ne!(start, second);
+    app.update(Action::Move(-1, 0));
+    assert_eq!(sel(&app), start);
+    app.update(Action::Move(0, 1));
+    let below = app.fleet.hosts[app.view().hosts[cols]].id.name.clone();
+    assert_eq!(sel(&app), below);
+    app.update(Action::End);
+    let last = app.fleet.hosts[*app.view().hosts.last().unwrap()]
+        .id
+        .name
+        .clone();
+    assert_eq!(sel(&app), last);
+    assert!(app.scroll > 0, "the view scrolled to the last host");
+    app.update(Action::Home);
+    assert_eq!(app.scroll, 0);
+}
+
+#[test]
+fn selection_survives_refresh_and_resort() {
+    let mut app = demo_app(120, 40);
+    app.update(Action::Move(1, 0));
+    app.update(Action::Move(1, 0));
+    let before = sel(&app);
+    app.update(Action::CycleSort);
+    assert_eq!(sel(&app), before);
+    let later = fixed_time() + chrono::Duration::minutes(7);
+    app.update(Action::Data(Box::new(Update {
+        received_at: later,
+        fleet: Some(demo_fleet(later)),
+        prom_error: None,
+        alert_sources: vec![],
+        next_in: Duration::from_secs(5),
+    })));
+    assert_eq!(sel(&app), before);
+}
+
+#[test]
+fn filter_and_cluster_cycle() {
+    let mut app = demo_app(120, 40);
+    app.update(Action::StartFilter);
+    for c in "db0".chars() {
+        app.update(Action::FilterChar(c));
+    }
+    app.update(Action::FilterApply);
+    assert_eq!(app.filter, "db0");
+    assert!(app
+        .view()
+        .hosts
+        .iter()
+        .all(|&i| app.fleet.hosts[i].id.name.contains("db0")));
+    app.update(Action::Back);
+    assert!(app.filter.is_empty());
+    assert_eq!(app.view().hosts.len(), 40);
+
+    app.update(Action::CycleCluster);
+    assert_eq!(app.cluster.as_deref(), Some("analytics"));
+    assert_eq!(app.view().hosts.len(), 10);
+    app.update(Action::CycleCluster);
+    app.update(Action::CycleCluster);
+    assert_eq!(app.cluster.as_deref(), Some("payments"));
+    app.update(Action::CycleCluster);
+    assert_eq!(app.cluster, None);
+
+    // Esc while typing cancels and clears.
+    app.update(Action::StartFilter);
+    app.update(Action::FilterChar('z'));
+    assert_eq!(app.view().hosts.len(), 0);
+    app.update(Action::Back);
+    assert_eq!(app.filter_edit, None);
+    assert_eq!(app.view().hosts.len(), 40);
+}
+
+#[test]
+fn enter_opens_and_esc_returns() {
+    let mut app = demo_app(120, 40);
+    let id = app.selected.clone().unwrap();
+    app.update(Action::Open);
+    assert_eq!(app.screen, Screen::Host(id.clone()));
+    app.update(Action::Move(1, 0));
+    assert_ne!(app.screen, Screen::Host(id));
+    app.update(Action::Back);
+    assert_eq!(app.screen, Screen::Grid);
+}
+
+#[test]
+fn click_selects_and_second_click_opens() {
+    let mut app = demo_app(120, 40);
+    let t = app.view().layout.tiles[2];
+    let (col, row) = (t.x + 1, u16::try_from(t.y).unwrap() + 1);
+    app.update(Action::Click(col, row));
+    let target = app.fleet.hosts[app.view().hosts[2]].id.clone();
+    assert_eq!(app.selected.as_ref(), Some(&target));
+    assert_eq!(app.screen, Screen::Grid);
+    app.update(Action::Click(col, row));
+    assert_eq!(app.screen, Screen::Host(target));
+}
+
+#[test]
+fn refresh_and_quit_are_commands() {
+    let mut app = demo_app(80, 24);
+    assert_eq!(app.update(Action::Refresh), vec![Command::RefreshNow]);
+    assert_eq!(app.update(Action::Quit), vec![Command::Quit]);
+    assert!(app.quit);
+}
+
+#[test]
+fn failing_source_keeps_data_and_goes_stale() {
+    let mut app = demo_app(80, 24);
+    let n = app.fleet.hosts.len();
+    assert!(!app.is_stale());
+    let mut t = fixed_time();
+    for _ in 0..4 {
+        t += chrono::Duration::seconds(5);
+        app.update(Action::Data(Box::new(Update {
+            received_at: t,
+            fleet: None,
+            prom_error: Some(crate::sources::SourceError::Connect(
+                "connection refused".into(),
+            )),
+            alert_sources: vec![],
+            next_in: Duration::from_secs(10),
+        })));
+    }
+    assert_eq!(app.fleet.hosts.len(), n, "last good data kept");
+    assert!(app.is_stale());
+    assert_eq!(
+        app.prom.failing_since,
+        Some(fixed_time() + chrono::Duration::seconds(5))
+    );
+    assert!(app
+        .prom
+        .error
+        .as_deref()
+        .unwrap()
+        .contains("connection refused"));
+}
+
+#[test]
+fn ticks_redraw_only_when_a_second_passes() {
+    let mut app = demo_app(80, 24);
+    app.update(Action::Tick(
+        fixed_time() + chrono::Duration::milliseconds(300),
+    ));
+    assert!(!app.dirty);
+    app.update(Action::Tick(
+        fixed_time() + chrono::Duration::milliseconds(1300),
+    ));
+    assert!(app.dirty);
+}
+
+#[test]
+fn natural_order() {
+    let mut v = vec!["db10", "db2", "db1", "a", "db02x"];
+    v.sort_by(|a, b| natural_cmp(a, b));
+    assert_eq!(v, vec!["a", "db1", "db2", "db02x", "db10"]);
+}

@@ -1,0 +1,589 @@
+//! The config file (TOML) and the settings resolved from it and the command line.
+//!
+//! Errors name the file, line and key, and suggest the closest valid key.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::cli::Cli;
+use crate::fleet::metrics::{
+    self, AppliesTo, Direction, Kind, MetricDef, MetricSet, Override, Unit,
+};
+use crate::fleet::Identity;
+use crate::sources::http::{HttpConfig, Secret};
+
+/// A config problem, located in its file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub key: Option<String>,
+    pub message: String,
+    pub suggestion: Option<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if self.line > 0 {
+            write!(f, ":{}:{}", self.line, self.column)?;
+        }
+        write!(f, ": ")?;
+        if let Some(k) = &self.key {
+            write!(f, "key `{k}`: ")?;
+        }
+        write!(f, "{}", self.message)?;
+        if let Some(s) = &self.suggestion {
+            write!(f, " (did you mean `{s}`?)")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// `[prometheus]` or `[alertmanager]`: where and how to connect.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceFile {
+    pub url: Option<String>,
+    /// More Alertmanagers (an HA pair); only for `[alertmanager]`.
+    pub urls: Option<Vec<String>>,
+    pub timeout: Option<Spanned<String>>,
+    pub max_body: Option<Spanned<String>>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub password_env: Option<String>,
+    pub bearer_token: Option<String>,
+    pub bearer_token_file: Option<PathBuf>,
+    pub bearer_token_env: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    #[serde(default)]
+    pub insecure_skip_verify: bool,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+}
+
+/// `[identity]`: which labels name a host and its cluster.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityFile {
+    pub host_label: Option<String>,
+    pub cluster_label: Option<String>,
+    pub strip_port: Option<bool>,
+}
+
+/// `[metrics.KEY]`: changes a preset metric or adds one.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricFile {
+    pub expr: Option<String>,
+    pub label: Option<String>,
+    pub unit: Option<Unit>,
+    pub kind: Option<Kind>,
+    pub direction: Option<Direction>,
+    pub warn: Option<f64>,
+    pub crit: Option<f64>,
+    pub applies_to: Option<AppliesTo>,
+    pub tile: Option<bool>,
+    pub chart: Option<bool>,
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+/// `[[overrides]]`: thresholds for the hosts of a cluster or a label match.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideFile {
+    pub metric: Spanned<String>,
+    pub cluster: Option<String>,
+    #[serde(default, rename = "match")]
+    pub matchers: BTreeMap<String, String>,
+    pub warn: Option<f64>,
+    pub crit: Option<f64>,
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub refresh: Option<Spanned<String>>,
+    pub theme: Option<String>,
+    #[serde(default)]
+    pub clusters: Vec<String>,
+    /// Data older than this many refreshes is drawn stale.
+    pub stale_after: Option<u32>,
+    pub forget_after: Option<Spanned<String>>,
+    /// `mysql` (default) or `none` (only `[metrics.*]` from this file).
+    pub preset: Option<Spanned<String>>,
+    pub log_file: Option<PathBuf>,
+    pub prometheus: Option<SourceFile>,
+    pub alertmanager: Option<SourceFile>,
+    pub identity: Option<IdentityFile>,
+    #[serde(default)]
+    pub metrics: BTreeMap<String, Spanned<MetricFile>>,
+    #[serde(default)]
+    pub overrides: Vec<OverrideFile>,
+}
+
+/// Where the default config file lives (`~/.config/fleetboard/config.toml` on Linux).
+pub fn default_config_dir() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "fleetboard").map(|d| d.config_dir().to_path_buf())
+}
+
+/// Parses config text; `file` is only used in error messages.
+pub fn parse(text: &str, file: &Path) -> Result<FileConfig, ConfigError> {
+    toml::from_str::<FileConfig>(text).map_err(|e| from_toml_error(&e, text, file))
+}
+
+fn from_toml_error(e: &toml::de::Error, text: &str, file: &Path) -> ConfigError {
+    let (line, column) = e.span().map_or((0, 0), |s| line_col(text, s.start));
+    let msg = e.message().trim().to_string();
+    let mut key = e.span().map(|s| text[s.clone()].trim().to_string());
+    let mut suggestion = None;
+    // serde's "unknown field `x`, expected one of `a`, `b`" → suggest the closest.
+    if let Some(rest) = msg.strip_prefix("unknown field `") {
+        if let Some((bad, tail)) = rest.split_once('`') {
+            key = Some(bad.to_string());
+            let candidates: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
+            suggestion = closest(bad, &candidates);
+        }
+    } else if let Some(rest) = msg.strip_prefix("unknown variant `") {
+        if let Some((bad, tail)) = rest.split_once('`') {
+            let candidates: Vec<&str> = tail.split('`').skip(1).step_by(2).collect();
+            suggestion = closest(bad, &candidates);
+        }
+    }
+    if let Some(k) = &key {
+        if k.len() > 60 || k.contains('\n') {
+            key = None;
+        }
+    }
+    let table = e.span().and_then(|s| table_at(text, s.start));
+    let message = match table {
+        Some(t) => format!("{msg} (in [{t}])"),
+        None => msg,
+    };
+    ConfigError {
+        file: file.to_path_buf(),
+        line,
+        column,
+        key,
+        message,
+        suggestion,
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rfind('\n')
+        .map_or(before.len(), |p| before.len() - p - 1)
+        + 1;
+    (line, col)
+}
+
+/// The `[table]` header in force at `offset`.
+fn table_at(text: &str, offset: usize) -> Option<String> {
+    let before = &text[..offset.min(text.len())];
+    before.lines().rev().find_map(|l| {
+        let t = l.trim();
+        (t.starts_with('[') && t.ends_with(']'))
+            .then(|| t.trim_matches(|c| c == '[' || c == ']').trim().to_string())
+    })
+}
+
+/// The candidate closest to `bad`, if it is close enough to be a likely typo.
+pub fn closest(bad: &str, candidates: &[&str]) -> Option<String> {
+    let limit = (bad.chars().count() / 3).max(2);
+    candidates
+        .iter()
+        .map(|c| {
+            (
+                strsim::damerau_levenshtein(bad, c),
+                strsim::jaro_winkler(bad, c),
+                *c,
+            )
+        })
+        .filter(|(d, _, _)| *d <= limit)
+        .min_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))
+        .map(|(_, _, c)| c.to_string())
+}
+
+/// Everything the board needs, resolved from the command line, environment and file.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub prometheus: Option<Endpoint>,
+    pub alertmanagers: Vec<Endpoint>,
+    pub refresh: Duration,
+    pub stale_after: u32,
+    pub forget_after: Duration,
+    pub theme: String,
+    pub clusters: Vec<String>,
+    pub identity: Identity,
+    pub metrics: MetricSet,
+    pub demo: bool,
+    pub log_file: Option<PathBuf>,
+    pub config_dir: Option<PathBuf>,
+    /// Things the user should know (e.g. a secret in a world-readable file).
+    pub warnings: Vec<String>,
+}
+
+/// One data source endpoint.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub url: String,
+    pub http: HttpConfig,
+}
+
+/// Loads the config file named on the command line (must exist) or the default one
+/// (may be missing).
+pub fn load_file(cli: &Cli) -> Result<(FileConfig, Option<PathBuf>), ConfigError> {
+    let (path, required) = match &cli.config {
+        Some(p) => (p.clone(), true),
+        None => match default_config_dir() {
+            Some(d) => (d.join("config.toml"), false),
+            None => return Ok((FileConfig::default(), None)),
+        },
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => parse(&text, &path).map(|c| (c, Some(path))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+            Ok((FileConfig::default(), None))
+        }
+        Err(e) => Err(ConfigError {
+            file: path,
+            line: 0,
+            column: 0,
+            key: None,
+            message: format!("cannot read: {e}"),
+            suggestion: None,
+        }),
+    }
+}
+
+/// Merges command line, environment (already in `cli` through clap) and file.
+#[allow(clippy::too_many_lines)]
+pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Settings, ConfigError> {
+    let fpath = path.map_or_else(|| PathBuf::from("<config>"), Path::to_path_buf);
+    let text = path
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_default();
+    let err_at = |span: Option<std::ops::Range<usize>>, key: &str, message: String| {
+        let (line, column) = span.map_or((0, 0), |s| line_col(&text, s.start));
+        ConfigError {
+            file: fpath.clone(),
+            line,
+            column,
+            key: Some(key.to_string()),
+            message,
+            suggestion: None,
+        }
+    };
+    let dur = |v: &Option<Spanned<String>>, key: &str| -> Result<Option<Duration>, ConfigError> {
+        match v {
+            None => Ok(None),
+            Some(s) => crate::cli::parse_duration(s.get_ref())
+                .map(Some)
+                .map_err(|m| err_at(Some(s.span()), key, m)),
+        }
+    };
+
+    let refresh = cli
+        .refresh
+        .or(dur(&file.refresh, "refresh")?)
+        .unwrap_or(Duration::from_secs(5));
+    let default_timeout =
+        (refresh.mul_f64(0.8)).clamp(Duration::from_millis(250), Duration::from_secs(10));
+    let forget_after =
+        dur(&file.forget_after, "forget_after")?.unwrap_or(Duration::from_secs(3600));
+
+    let mut warnings = Vec::new();
+    let mut endpoint = |url: String,
+                        sf: Option<&SourceFile>,
+                        what: &str|
+     -> Result<Endpoint, ConfigError> {
+        let mut http = HttpConfig {
+            timeout: cli.timeout.unwrap_or(default_timeout),
+            ..HttpConfig::default()
+        };
+        if let Some(sf) = sf {
+            if let Some(t) = dur(&sf.timeout, &format!("{what}.timeout"))? {
+                if cli.timeout.is_none() {
+                    http.timeout = t;
+                }
+            }
+            if let Some(mb) = &sf.max_body {
+                http.max_body_bytes = parse_size(mb.get_ref())
+                    .map_err(|m| err_at(Some(mb.span()), &format!("{what}.max_body"), m))?;
+            }
+            let secret = |inline: &Option<String>,
+                          file_: &Option<PathBuf>,
+                          env: &Option<String>,
+                          key: &str|
+             -> Result<Option<Secret>, ConfigError> {
+                if let Some(p) = file_ {
+                    let s = std::fs::read_to_string(p).map_err(|e| {
+                        err_at(
+                            None,
+                            &format!("{what}.{key}_file"),
+                            format!("cannot read {}: {e}", p.display()),
+                        )
+                    })?;
+                    return Ok(Some(Secret::new(s.trim_end_matches(['\n', '\r']))));
+                }
+                if let Some(v) = env {
+                    let s = std::env::var(v).map_err(|_| {
+                        err_at(
+                            None,
+                            &format!("{what}.{key}_env"),
+                            format!("environment variable {v} is not set"),
+                        )
+                    })?;
+                    return Ok(Some(Secret::new(s)));
+                }
+                Ok(inline.as_ref().map(Secret::new))
+            };
+            let password = secret(
+                &sf.password,
+                &sf.password_file,
+                &sf.password_env,
+                "password",
+            )?;
+            if let Some(u) = &sf.username {
+                http.basic_auth = Some((u.clone(), password.unwrap_or_else(|| Secret::new(""))));
+            }
+            http.bearer_token = secret(
+                &sf.bearer_token,
+                &sf.bearer_token_file,
+                &sf.bearer_token_env,
+                "bearer_token",
+            )?;
+            http.ca_file.clone_from(&sf.ca_file);
+            http.client_cert.clone_from(&sf.cert_file);
+            http.client_key.clone_from(&sf.key_file);
+            http.insecure_skip_verify = sf.insecure_skip_verify;
+            http.headers = sf
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            if sf.insecure_skip_verify {
+                warnings.push(format!(
+                    "{what}: TLS certificate verification is OFF (insecure_skip_verify)"
+                ));
+            }
+            if (sf.password.is_some() || sf.bearer_token.is_some())
+                && path.is_some_and(readable_by_others)
+            {
+                warnings.push(format!(
+                    "{} holds a secret and is readable by other users; chmod 600 it or use password_file / bearer_token_file",
+                    fpath.display()
+                ));
+            }
+        }
+        Ok(Endpoint { url, http })
+    };
+
+    let prom_url = cli
+        .prometheus
+        .clone()
+        .or_else(|| file.prometheus.as_ref().and_then(|p| p.url.clone()));
+    let prometheus = match prom_url {
+        Some(u) => Some(endpoint(u, file.prometheus.as_ref(), "prometheus")?),
+        None => None,
+    };
+    let am_urls: Vec<String> = if cli.alertmanager.is_empty() {
+        file.alertmanager
+            .iter()
+            .flat_map(|a| {
+                a.url
+                    .iter()
+                    .cloned()
+                    .chain(a.urls.iter().flatten().cloned())
+            })
+            .collect()
+    } else {
+        cli.alertmanager.clone()
+    };
+    let mut alertmanagers = Vec::new();
+    for u in am_urls.into_iter().filter(|u| !u.trim().is_empty()) {
+        alertmanagers.push(endpoint(u, file.alertmanager.as_ref(), "alertmanager")?);
+    }
+
+    let idf = file.identity.clone().unwrap_or_default();
+    let identity = Identity {
+        host_label: idf.host_label.unwrap_or_else(|| "instance".into()),
+        cluster_label: idf.cluster_label.unwrap_or_else(|| "cluster".into()),
+        strip_port: idf.strip_port.unwrap_or(true),
+    };
+
+    let mut set = match file.preset.as_ref().map(|p| p.get_ref().as_str()) {
+        None | Some("mysql") => {
+            metrics::mysql_preset(&identity.host_label, &identity.cluster_label)
+        }
+        Some("none") => MetricSet {
+            metrics: Vec::new(),
+            overrides: Vec::new(),
+        },
+        Some(other) => {
+            let p = file.preset.as_ref().map(Spanned::span);
+            let mut e = err_at(
+                p,
+                "preset",
+                format!("unknown preset `{other}`; valid: mysql, none"),
+            );
+            e.suggestion = closest(other, &["mysql", "none"]);
+            return Err(e);
+        }
+    };
+    for (key, spanned) in &file.metrics {
+        let mf = spanned.get_ref();
+        let span = Some(spanned.span());
+        if mf.disabled {
+            set.metrics.retain(|m| &m.key != key);
+            continue;
+        }
+        if let Some(m) = set.metrics.iter_mut().find(|m| &m.key == key) {
+            if let Some(v) = &mf.expr {
+                m.expr.clone_from(v);
+            }
+            if let Some(v) = &mf.label {
+                m.label.clone_from(v);
+            }
+            m.unit = mf.unit.unwrap_or(m.unit);
+            m.kind = mf.kind.unwrap_or(m.kind);
+            m.direction = mf.direction.unwrap_or(m.direction);
+            m.applies_to = mf.applies_to.unwrap_or(m.applies_to);
+            m.on_tile = mf.tile.unwrap_or(m.on_tile);
+            m.chart = mf.chart.unwrap_or(m.chart);
+            if mf.warn.is_some() {
+                m.warn = mf.warn;
+            }
+            if mf.crit.is_some() {
+                m.crit = mf.crit;
+            }
+        } else {
+            let Some(expr) = mf.expr.clone() else {
+                let keys: Vec<&str> = set.metrics.iter().map(|m| m.key.as_str()).collect();
+                let mut e = err_at(
+                    span,
+                    &format!("metrics.{key}"),
+                    "a new metric needs `expr` (a PromQL expression returning one series per host)"
+                        .into(),
+                );
+                e.suggestion = closest(key, &keys);
+                return Err(e);
+            };
+            set.metrics.push(MetricDef {
+                key: key.clone(),
+                label: mf.label.clone().unwrap_or_else(|| key.clone()),
+                expr,
+                unit: mf.unit.unwrap_or(Unit::None),
+                kind: mf.kind.unwrap_or(Kind::Gauge),
+                direction: mf.direction.unwrap_or(Direction::Higher),
+                warn: mf.warn,
+                crit: mf.crit,
+                applies_to: mf.applies_to.unwrap_or(AppliesTo::All),
+                on_tile: mf.tile.unwrap_or(true),
+                chart: mf.chart.unwrap_or(true),
+            });
+        }
+    }
+    for o in &file.overrides {
+        let key = o.metric.get_ref();
+        if set.index(key).is_none() {
+            let keys: Vec<&str> = set.metrics.iter().map(|m| m.key.as_str()).collect();
+            let mut e = err_at(
+                Some(o.metric.span()),
+                "overrides.metric",
+                format!("unknown metric `{key}`"),
+            );
+            e.suggestion = closest(key, &keys);
+            return Err(e);
+        }
+        let mut matchers: Vec<(String, String)> = o.matchers.clone().into_iter().collect();
+        if let Some(c) = &o.cluster {
+            matchers.push((identity.cluster_label.clone(), c.clone()));
+        }
+        set.overrides.push(Override {
+            metric: key.clone(),
+            matchers,
+            warn: o.warn,
+            crit: o.crit,
+        });
+    }
+    if !cli.demo && prometheus.is_some() && set.metrics.iter().all(|m| m.kind != Kind::Up) {
+        warnings.push("no metric of kind `up`: hosts cannot be shown DOWN".into());
+    }
+
+    Ok(Settings {
+        prometheus,
+        alertmanagers,
+        refresh,
+        stale_after: file.stale_after.unwrap_or(3).max(1),
+        forget_after,
+        theme: cli
+            .theme
+            .clone()
+            .or_else(|| file.theme.clone())
+            .unwrap_or_else(|| "default".into()),
+        clusters: if cli.cluster.is_empty() {
+            file.clusters.clone()
+        } else {
+            cli.cluster.clone()
+        },
+        identity,
+        metrics: set,
+        demo: cli.demo,
+        log_file: cli.log_file.clone().or_else(|| file.log_file.clone()),
+        config_dir: path
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .or_else(default_config_dir),
+        warnings,
+    })
+}
+
+/// `64MiB`, `10MB`, `1048576`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size; use e.g. 64MiB"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1024,
+        "m" | "mb" | "mib" => 1024 * 1024,
+        "g" | "gb" | "gib" => 1024 * 1024 * 1024,
+        _ => return Err(format!("`{s}`: unknown size unit; use B, KiB, MiB or GiB")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("`{s}` is too large"))
+}
+
+#[cfg(unix)]
+fn readable_by_others(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
+}
+
+#[cfg(not(unix))]
+fn readable_by_others(_: &Path) -> bool {
+    false
+}
+
+#[cfg(test)]
+mod tests;

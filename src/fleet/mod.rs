@@ -1,0 +1,614 @@
+//! The fleet model: hosts, clusters and their health, built from query results.
+//!
+//! Pure data and pure functions: nothing here does I/O or reads the clock.
+
+pub mod health;
+pub mod metrics;
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+pub use health::{Health, MetricState};
+pub use metrics::{MetricDef, MetricSet};
+
+use crate::sources::{Alert, Labels, Sample, SourceError};
+use metrics::{AppliesTo, Direction, Kind};
+
+/// Which labels identify a host and its cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub host_label: String,
+    pub cluster_label: String,
+    /// `db1:9104` and `db1:9100` are one host.
+    pub strip_port: bool,
+}
+
+impl Default for Identity {
+    fn default() -> Self {
+        Self {
+            host_label: "instance".into(),
+            cluster_label: "cluster".into(),
+            strip_port: true,
+        }
+    }
+}
+
+/// Cluster name given to series without the cluster label.
+pub const NO_CLUSTER: &str = "(no cluster)";
+
+impl Identity {
+    /// Host name from a label value: `db1:9104` → `db1`, `[::1]:9104` → `[::1]`.
+    pub fn host_name(&self, raw: &str) -> String {
+        if !self.strip_port {
+            return raw.to_string();
+        }
+        if let Some((h, p)) = raw.rsplit_once(':') {
+            let bracketed_v6 = h.starts_with('[') && h.ends_with(']');
+            let plain = !h.contains(':');
+            if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && (bracketed_v6 || plain) {
+                return h.to_string();
+            }
+        }
+        raw.to_string()
+    }
+
+    fn key_of(&self, labels: &Labels) -> Option<HostId> {
+        let raw = labels.get(&self.host_label)?;
+        if raw.is_empty() {
+            return None;
+        }
+        let cluster = labels
+            .get(&self.cluster_label)
+            .filter(|c| !c.is_empty())
+            .cloned()
+            .unwrap_or_else(|| NO_CLUSTER.to_string());
+        Some(HostId {
+            cluster,
+            name: self.host_name(raw),
+        })
+    }
+}
+
+/// A host's identity: its cluster and name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct HostId {
+    pub cluster: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Primary,
+    Replica,
+    #[default]
+    Unknown,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Primary => "primary",
+            Role::Replica => "replica",
+            Role::Unknown => "unknown",
+        }
+    }
+}
+
+/// Replication status of a replica.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Replication {
+    /// The primary it replicates from (host name when it could be resolved).
+    pub source: Option<String>,
+    pub io_running: Option<bool>,
+    pub sql_running: Option<bool>,
+    pub lag_seconds: Option<f64>,
+}
+
+/// One metric's reading on one host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    pub value: Option<f64>,
+    pub state: MetricState,
+    /// Why there is no value, or which threshold was crossed.
+    pub note: Option<String>,
+    /// The query for this metric failed; the value is from an earlier refresh.
+    pub stale: bool,
+    pub warn: Option<f64>,
+    pub crit: Option<f64>,
+}
+
+impl Reading {
+    fn none(state: MetricState, note: Option<String>) -> Self {
+        Self {
+            value: None,
+            state,
+            note,
+            stale: false,
+            warn: None,
+            crit: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Host {
+    pub id: HostId,
+    pub labels: Labels,
+    pub role: Role,
+    pub replication: Option<Replication>,
+    /// One reading per metric of the [`MetricSet`], same order.
+    pub readings: Vec<Reading>,
+    /// Alerts attached to this host (active, silenced and inhibited).
+    pub alerts: Vec<Alert>,
+    pub health: Health,
+    pub reasons: Vec<String>,
+    pub last_seen: DateTime<Utc>,
+}
+
+impl Host {
+    /// Active alerts (not silenced, not inhibited).
+    pub fn active_alerts(&self) -> usize {
+        self.alerts
+            .iter()
+            .filter(|a| a.state == crate::sources::AlertState::Active)
+            .count()
+    }
+
+    /// Alerts that are silenced or inhibited.
+    pub fn muted_alerts(&self) -> usize {
+        self.alerts.len() - self.active_alerts()
+    }
+
+    pub fn reading(&self, set: &MetricSet, key: &str) -> Option<&Reading> {
+        set.index(key).and_then(|i| self.readings.get(i))
+    }
+}
+
+/// The whole fleet at one moment.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Fleet {
+    /// Sorted by cluster, then name.
+    pub hosts: Vec<Host>,
+    pub clusters: Vec<String>,
+    /// Alerts that name no known host (fleet-wide, or for hosts not on the board).
+    pub other_alerts: Vec<Alert>,
+    /// Explanations of data that was dropped or merged (missing labels, duplicates).
+    pub notes: Vec<String>,
+    /// When the data was taken (the query time in replay mode).
+    pub taken_at: Option<DateTime<Utc>>,
+}
+
+impl Fleet {
+    pub fn find(&self, id: &HostId) -> Option<&Host> {
+        self.hosts
+            .binary_search_by(|h| h.id.cmp(id))
+            .ok()
+            .map(|i| &self.hosts[i])
+    }
+
+    pub fn counts(&self) -> BTreeMap<Health, usize> {
+        let mut c = BTreeMap::new();
+        for h in &self.hosts {
+            *c.entry(h.health).or_insert(0) += 1;
+        }
+        c
+    }
+}
+
+/// Inputs of one refresh, as the sources returned them.
+#[derive(Debug, Clone, Default)]
+pub struct BuildInput<'a> {
+    /// One result per metric of the set, same order.
+    pub results: &'a [Result<Vec<Sample>, SourceError>],
+    pub alerts: &'a [Alert],
+    pub taken_at: Option<DateTime<Utc>>,
+    /// Hosts not seen for longer than this are dropped (a decommissioned server).
+    pub forget_after: Option<chrono::Duration>,
+}
+
+/// Merges query results and alerts into hosts and judges their health.
+///
+/// `previous` supplies what this refresh cannot: values of metrics whose query failed
+/// (marked stale), hosts whose series vanished (shown DOWN), and roles and sources of
+/// hosts that are down.
+#[allow(clippy::too_many_lines)]
+pub fn build(
+    set: &MetricSet,
+    ident: &Identity,
+    input: &BuildInput<'_>,
+    previous: Option<&Fleet>,
+) -> Fleet {
+    let n = set.metrics.len();
+    let now = input.taken_at.unwrap_or_default();
+    let mut notes = Vec::new();
+    // values[host][metric]
+    let mut values: BTreeMap<HostId, Vec<Option<f64>>> = BTreeMap::new();
+    let mut labels: BTreeMap<HostId, Labels> = BTreeMap::new();
+
+    for (i, def) in set.metrics.iter().enumerate() {
+        let Some(Ok(samples)) = input.results.get(i) else {
+            continue;
+        };
+        let mut unlabelled = 0usize;
+        let mut dups = 0usize;
+        for s in samples {
+            let Some(id) = ident.key_of(&s.labels) else {
+                unlabelled += 1;
+                continue;
+            };
+            let slot = values.entry(id.clone()).or_insert_with(|| vec![None; n]);
+            slot[i] = Some(match slot[i] {
+                None => s.value,
+                Some(old) => {
+                    dups += 1;
+                    worse_of(def, old, s.value)
+                }
+            });
+            let l = labels.entry(id).or_default();
+            for (k, v) in &s.labels {
+                if k != "__name__" {
+                    l.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+        }
+        if unlabelled > 0 {
+            notes.push(format!(
+                "{unlabelled} series of `{}` had no `{}` label and were ignored",
+                def.key, ident.host_label
+            ));
+        }
+        if dups > 0 {
+            notes.push(format!(
+                "{dups} duplicate series of `{}` (same host); the worst value was kept",
+                def.key
+            ));
+        }
+    }
+
+    let prev_hosts: HashMap<&HostId, &Host> = previous
+        .map(|p| p.hosts.iter().map(|h| (&h.id, h)).collect())
+        .unwrap_or_default();
+
+    // Hosts that vanished completely are kept (and judged DOWN) until forgotten.
+    for (id, h) in &prev_hosts {
+        if values.contains_key(*id) {
+            continue;
+        }
+        if let Some(f) = input.forget_after {
+            if now - h.last_seen > f {
+                continue;
+            }
+        }
+        values.insert((*id).clone(), vec![None; n]);
+        labels.insert((*id).clone(), h.labels.clone());
+    }
+
+    let idx = |k: &str| set.index(k);
+    let up_i = set.metrics.iter().position(|m| m.kind == Kind::Up);
+    let (lag_i, io_i, sql_i, ro_i, sid_i, msid_i) = (
+        idx("lag"),
+        idx("io_running"),
+        idx("sql_running"),
+        idx("read_only"),
+        idx("server_id"),
+        idx("master_server_id"),
+    );
+
+    // server_id → host, per cluster, to resolve a replica's source.
+    let mut by_server_id: HashMap<(String, u64), String> = HashMap::new();
+    if let Some(si) = sid_i {
+        for (id, v) in &values {
+            if let Some(x) = v[si] {
+                by_server_id.insert((id.cluster.clone(), as_id(x)), id.name.clone());
+            }
+        }
+    }
+
+    let mut hosts = Vec::with_capacity(values.len());
+    for (id, vals) in values {
+        let prev = prev_hosts.get(&id).copied();
+        let host_labels = labels.remove(&id).unwrap_or_default();
+        let get = |i: Option<usize>| i.and_then(|i| vals[i]);
+        // Values of failed queries come from the previous refresh, marked stale.
+        let failed = |i: usize| matches!(input.results.get(i), Some(Err(_)) | None);
+        let value_of = |i: usize| -> (Option<f64>, bool) {
+            if failed(i) {
+                let pv = prev.and_then(|p| p.readings.get(i)).and_then(|r| r.value);
+                (pv, true)
+            } else {
+                (vals[i], false)
+            }
+        };
+
+        let up_now = up_i.map(value_of);
+        let had_up_before = up_i
+            .and_then(|i| prev.and_then(|p| p.readings.get(i)))
+            .is_some_and(|r| r.value.is_some() || r.state == MetricState::Down);
+        let down = match up_now {
+            Some((Some(v), _)) => v < 1.0,
+            Some((None, _)) => had_up_before,
+            None => false,
+        };
+
+        let slave_seen = [lag_i, io_i, sql_i, msid_i]
+            .into_iter()
+            .flatten()
+            .any(|i| value_of(i).0.is_some());
+        let ro = ro_i.and_then(|i| value_of(i).0);
+        let role = if slave_seen {
+            Role::Replica
+        } else {
+            match ro {
+                Some(v) if v >= 1.0 => Role::Replica,
+                Some(_) => Role::Primary,
+                None => prev.map_or(Role::Unknown, |p| p.role),
+            }
+        };
+
+        let lookup = |k: &str| host_labels.get(k).cloned();
+        let mut readings = Vec::with_capacity(n);
+        let mut health = Health::Ok;
+        let mut reasons = Vec::new();
+        for (i, def) in set.metrics.iter().enumerate() {
+            let (value, stale) = value_of(i);
+            let (warn, crit) = set.thresholds(i, &lookup);
+            let applicable = def.applies_to == AppliesTo::All || role == Role::Replica;
+            let mut r = match value {
+                Some(v) if applicable || def.kind == Kind::Info => {
+                    let st = health::judge(def, v, warn, crit);
+                    Reading {
+                        value: Some(v),
+                        state: st,
+                        note: None,
+                        stale,
+                        warn,
+                        crit,
+                    }
+                }
+                Some(v) => Reading {
+                    value: Some(v),
+                    state: MetricState::NotApplicable,
+                    note: None,
+                    stale,
+                    warn,
+                    crit,
+                },
+                None if def.kind == Kind::Up => {
+                    if down {
+                        Reading::none(
+                            MetricState::Down,
+                            Some("series vanished: exporter or scrape target down?".into()),
+                        )
+                    } else {
+                        Reading::none(MetricState::Unknown, Some("no series".into()))
+                    }
+                }
+                None if down || !applicable || def.kind == Kind::Info => {
+                    Reading::none(MetricState::NotApplicable, None)
+                }
+                None => Reading::none(MetricState::Unknown, Some("no data".into())),
+            };
+            r.warn = warn;
+            r.crit = crit;
+            r.stale = stale;
+            // Replication figures of a running replica must be there: a missing lag
+            // series means a stopped thread, not "0 seconds behind".
+            if !down
+                && role == Role::Replica
+                && r.value.is_none()
+                && def.applies_to == AppliesTo::Replica
+                && def.kind != Kind::Info
+            {
+                let thread_stopped = [io_i, sql_i]
+                    .into_iter()
+                    .flatten()
+                    .any(|j| value_of(j).0.is_some_and(|v| v < 1.0));
+                r.state = MetricState::Unknown;
+                r.note = Some(if thread_stopped {
+                    "no value: a replication thread is stopped".into()
+                } else if slave_seen {
+                    "no value".into()
+                } else {
+                    "replication status unknown: no slave-status series (exporter needs --collect.slave_status and the SLAVE MONITOR grant)".into()
+                });
+            }
+            let counts = match def.kind {
+                Kind::Up => true,
+                Kind::Flag => true,
+                Kind::Gauge => {
+                    r.value.is_some()
+                        || (def.applies_to == AppliesTo::Replica
+                            && r.state == MetricState::Unknown
+                            && !down)
+                }
+                Kind::Info => false,
+            };
+            if counts && r.state != MetricState::NotApplicable && r.state != MetricState::Ok {
+                let h = r.state.health();
+                if h > Health::Ok {
+                    reasons.push((h, reason(def, &r)));
+                }
+                health = health.max(h);
+            }
+            readings.push(r);
+        }
+        if up_i.is_some() && up_now.is_some_and(|(v, _)| v.is_none()) && !down {
+            health = health.max(Health::Unknown);
+        }
+        if down {
+            health = Health::Down;
+        }
+        // Worst first; an UNKNOWN explained by a worse reason (no lag because the
+        // SQL thread stopped) adds nothing.
+        reasons.sort_by(|a, b| b.0.cmp(&a.0));
+        let worst = reasons.first().map_or(Health::Ok, |r| r.0);
+        let reasons: Vec<String> = reasons
+            .into_iter()
+            .filter(|(h, _)| *h > Health::Unknown || worst <= Health::Unknown)
+            .map(|(_, r)| r)
+            .collect();
+
+        let replication = if role == Role::Replica {
+            let b = |i: Option<usize>| i.and_then(|i| value_of(i).0).map(|v| v >= 1.0);
+            let source = get(msid_i)
+                .and_then(|m| by_server_id.get(&(id.cluster.clone(), as_id(m))).cloned())
+                .or_else(|| {
+                    host_labels
+                        .get("master_host")
+                        .filter(|h| !h.is_empty())
+                        .map(|h| ident.host_name(h))
+                        .filter(|h| !is_loopback(h))
+                })
+                .or_else(|| prev.and_then(|p| p.replication.as_ref()?.source.clone()));
+            Some(Replication {
+                source,
+                io_running: b(io_i),
+                sql_running: b(sql_i),
+                lag_seconds: lag_i.and_then(|i| value_of(i).0),
+            })
+        } else {
+            None
+        };
+
+        let seen_now = vals.iter().any(Option::is_some);
+        hosts.push(Host {
+            labels: host_labels,
+            role,
+            replication,
+            readings,
+            alerts: Vec::new(),
+            health,
+            reasons,
+            last_seen: if seen_now {
+                now
+            } else {
+                prev.map_or(now, |p| p.last_seen)
+            },
+            id,
+        });
+    }
+
+    // Alerts: attach by host (and cluster when the alert carries one).
+    let mut other_alerts = Vec::new();
+    let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, h) in hosts.iter().enumerate() {
+        by_name.entry(h.id.name.clone()).or_default().push(i);
+    }
+    for a in input.alerts {
+        let target = a.labels.get(&ident.host_label).and_then(|raw| {
+            let name = ident.host_name(raw);
+            let cands = by_name.get(&name)?;
+            let cl = a.labels.get(&ident.cluster_label);
+            cands
+                .iter()
+                .copied()
+                .find(|&i| cl.is_none_or(|c| *c == hosts[i].id.cluster))
+        });
+        match target {
+            Some(i) => {
+                let h = &mut hosts[i];
+                let ah = health::alert_health(a);
+                if ah > Health::Ok {
+                    h.reasons
+                        .push(format!("alert {} ({})", a.name(), a.severity()));
+                    if h.health != Health::Down {
+                        h.health = h.health.max(ah);
+                    }
+                }
+                h.alerts.push(a.clone());
+            }
+            None => other_alerts.push(a.clone()),
+        }
+    }
+
+    let mut clusters: Vec<String> = hosts.iter().map(|h| h.id.cluster.clone()).collect();
+    clusters.dedup();
+    if clusters.iter().any(|c| c == NO_CLUSTER) {
+        notes.push(format!(
+            "some series had no `{}` label; their hosts are grouped under {NO_CLUSTER}",
+            ident.cluster_label
+        ));
+    }
+    for (i, r) in input.results.iter().enumerate() {
+        if let Err(e) = r {
+            notes.push(format!("query `{}` failed: {e}", set.metrics[i].key));
+        }
+    }
+
+    Fleet {
+        hosts,
+        clusters,
+        other_alerts,
+        notes,
+        taken_at: input.taken_at,
+    }
+}
+
+fn worse_of(def: &MetricDef, a: f64, b: f64) -> f64 {
+    if a.is_nan() {
+        return b;
+    }
+    if b.is_nan() {
+        return a;
+    }
+    match def.direction {
+        Direction::Higher => a.max(b),
+        Direction::Lower => a.min(b),
+    }
+}
+
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn as_id(v: f64) -> u64 {
+    if v.is_finite() && v >= 0.0 {
+        v as u64
+    } else {
+        u64::MAX
+    }
+}
+
+fn is_loopback(h: &str) -> bool {
+    h == "localhost" || h.starts_with("127.") || h == "::1" || h == "[::1]"
+}
+
+fn reason(def: &MetricDef, r: &Reading) -> String {
+    use metrics::format_value;
+    match (def.kind, r.value) {
+        (Kind::Up, _) => r
+            .note
+            .clone()
+            .map_or_else(|| "mysql is down".to_string(), |n| format!("down: {n}")),
+        (Kind::Flag, Some(_)) => format!("{} thread stopped", def.label),
+        (_, Some(v)) => {
+            let t = match r.state {
+                MetricState::Crit => r.crit,
+                MetricState::Warn => r.warn,
+                _ => None,
+            };
+            let cmp = if def.direction == Direction::Higher {
+                "≥"
+            } else {
+                "≤"
+            };
+            match t {
+                Some(t) => format!(
+                    "{} {} {cmp} {}",
+                    def.label,
+                    format_value(v, def.unit),
+                    format_value(t, def.unit)
+                ),
+                None => format!("{} {}", def.label, format_value(v, def.unit)),
+            }
+        }
+        (_, None) => format!(
+            "{}: {}",
+            def.label,
+            r.note.clone().unwrap_or_else(|| "no data".into())
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests;

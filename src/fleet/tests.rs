@@ -1,0 +1,458 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::TimeZone;
+
+use super::metrics::mysql_preset;
+use super::*;
+use crate::sources::{AlertState, Sample};
+
+fn s(pairs: &[(&str, &str)], v: f64) -> Sample {
+    Sample {
+        labels: pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect(),
+        value: v,
+        ts: 1_795_554_331.174,
+    }
+}
+
+fn mysql(cluster: &str, inst: &str, v: f64) -> Sample {
+    s(
+        &[
+            ("cluster", cluster),
+            ("instance", inst),
+            ("job", "mysql"),
+            ("master_host", "127.0.0.1"),
+        ],
+        v,
+    )
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.timestamp_opt(1_795_554_331, 0).unwrap()
+}
+
+/// The real stack's shape: payments = db1 → db2, db3; orders = db4 → db5.
+struct Stack {
+    up: Vec<(&'static str, &'static str, f64)>,
+    lag: Vec<(&'static str, &'static str, f64)>,
+    io: Vec<(&'static str, &'static str, f64)>,
+    sql: Vec<(&'static str, &'static str, f64)>,
+}
+
+impl Stack {
+    fn healthy() -> Self {
+        let reps = vec![
+            ("payments", "db2", 0.0),
+            ("payments", "db3", 0.0),
+            ("orders", "db5", 0.0),
+        ];
+        let ones: Vec<_> = reps.iter().map(|(c, h, _)| (*c, *h, 1.0)).collect();
+        Self {
+            up: vec![
+                ("payments", "db1", 1.0),
+                ("payments", "db2", 1.0),
+                ("payments", "db3", 1.0),
+                ("orders", "db4", 1.0),
+                ("orders", "db5", 1.0),
+            ],
+            lag: reps,
+            io: ones.clone(),
+            sql: ones,
+        }
+    }
+
+    fn results(&self, set: &MetricSet) -> Vec<Result<Vec<Sample>, SourceError>> {
+        let conv = |v: &[(&str, &str, f64)]| {
+            v.iter()
+                .map(|(c, h, x)| mysql(c, h, *x))
+                .collect::<Vec<_>>()
+        };
+        let server_id = |h: &str| f64::from(h.trim_start_matches("db").parse::<u8>().unwrap());
+        set.metrics
+            .iter()
+            .map(|m| {
+                Ok(match m.key.as_str() {
+                    "up" => conv(&self.up),
+                    "lag" => conv(&self.lag),
+                    "io_running" => conv(&self.io),
+                    "sql_running" => conv(&self.sql),
+                    "read_only" => self
+                        .up
+                        .iter()
+                        .filter(|u| u.2 >= 1.0)
+                        .map(|(c, h, _)| {
+                            mysql(c, h, if ["db1", "db4"].contains(h) { 0.0 } else { 1.0 })
+                        })
+                        .collect(),
+                    "server_id" => self
+                        .up
+                        .iter()
+                        .filter(|u| u.2 >= 1.0)
+                        .map(|(c, h, _)| mysql(c, h, server_id(h)))
+                        .collect(),
+                    "master_server_id" => self
+                        .io
+                        .iter()
+                        .map(|(c, h, _)| mysql(c, h, if *c == "payments" { 1.0 } else { 4.0 }))
+                        .collect(),
+                    "connections" => self
+                        .up
+                        .iter()
+                        .filter(|u| u.2 >= 1.0)
+                        .map(|(c, h, _)| mysql(c, h, 0.0066))
+                        .collect(),
+                    "load" => self
+                        .up
+                        .iter()
+                        .map(|(c, h, _)| {
+                            s(&[("cluster", c), ("instance", h), ("job", "node")], 0.64)
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                })
+            })
+            .collect()
+    }
+}
+
+fn build_from(st: &Stack, alerts: &[Alert], prev: Option<&Fleet>) -> Fleet {
+    let set = mysql_preset("instance", "cluster");
+    let results = st.results(&set);
+    build(
+        &set,
+        &Identity::default(),
+        &BuildInput {
+            results: &results,
+            alerts,
+            taken_at: Some(t0()),
+            forget_after: None,
+        },
+        prev,
+    )
+}
+
+fn host<'a>(f: &'a Fleet, name: &str) -> &'a Host {
+    f.hosts
+        .iter()
+        .find(|h| h.id.name == name)
+        .unwrap_or_else(|| panic!("no host {name}"))
+}
+
+#[test]
+fn healthy_stack_has_roles_sources_and_ok() {
+    let f = build_from(&Stack::healthy(), &[], None);
+    let names: Vec<_> = f
+        .hosts
+        .iter()
+        .map(|h| (h.id.cluster.as_str(), h.id.name.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("orders", "db4"),
+            ("orders", "db5"),
+            ("payments", "db1"),
+            ("payments", "db2"),
+            ("payments", "db3")
+        ]
+    );
+    for h in &f.hosts {
+        assert_eq!(h.health, Health::Ok, "{}: {:?}", h.id.name, h.reasons);
+    }
+    assert_eq!(host(&f, "db1").role, Role::Primary);
+    assert_eq!(host(&f, "db2").role, Role::Replica);
+    // master_host is 127.0.0.1 on loopback: the source comes from the server-id join.
+    assert_eq!(
+        host(&f, "db2")
+            .replication
+            .as_ref()
+            .unwrap()
+            .source
+            .as_deref(),
+        Some("db1")
+    );
+    assert_eq!(
+        host(&f, "db5")
+            .replication
+            .as_ref()
+            .unwrap()
+            .source
+            .as_deref(),
+        Some("db4")
+    );
+    assert_eq!(f.clusters, vec!["orders", "payments"]);
+}
+
+#[test]
+fn stopped_sql_thread_is_critical_and_lag_is_unknown_not_zero() {
+    let mut st = Stack::healthy();
+    st.lag.retain(|l| l.1 != "db3"); // the series vanishes, as with the real exporter
+    st.sql.iter_mut().find(|x| x.1 == "db3").unwrap().2 = 0.0;
+    let f = build_from(&st, &[], None);
+    let db3 = host(&f, "db3");
+    assert_eq!(db3.health, Health::Crit);
+    let set = mysql_preset("instance", "cluster");
+    let lag = db3.reading(&set, "lag").unwrap();
+    assert_eq!(lag.value, None);
+    assert_eq!(lag.state, MetricState::Unknown);
+    let r = db3.replication.as_ref().unwrap();
+    assert_eq!(
+        (r.sql_running, r.io_running, r.lag_seconds),
+        (Some(false), Some(true), None)
+    );
+    assert_eq!(db3.reasons, vec!["sql thread stopped".to_string()]);
+}
+
+#[test]
+fn lag_thresholds_and_overrides() {
+    let mut st = Stack::healthy();
+    st.lag.iter_mut().find(|x| x.1 == "db2").unwrap().2 = 45.0;
+    st.lag.iter_mut().find(|x| x.1 == "db5").unwrap().2 = 45.0;
+    let mut set = mysql_preset("instance", "cluster");
+    set.overrides.push(metrics::Override {
+        metric: "lag".into(),
+        matchers: vec![("cluster".into(), "orders".into())],
+        warn: Some(600.0),
+        crit: Some(3600.0),
+    });
+    let results = st.results(&set);
+    let f = build(
+        &set,
+        &Identity::default(),
+        &BuildInput {
+            results: &results,
+            alerts: &[],
+            taken_at: Some(t0()),
+            forget_after: None,
+        },
+        None,
+    );
+    assert_eq!(host(&f, "db2").health, Health::Warn);
+    assert_eq!(host(&f, "db2").reasons, vec!["lag 45s ≥ 30s".to_string()]);
+    // The reporting cluster tolerates more lag.
+    assert_eq!(host(&f, "db5").health, Health::Ok);
+    assert_eq!(
+        host(&f, "db5").readings[set.index("lag").unwrap()].warn,
+        Some(600.0)
+    );
+}
+
+#[test]
+fn killed_primary_is_down_and_replica_io_stopped() {
+    let mut st = Stack::healthy();
+    let before = build_from(&st, &[], None);
+    st.up.iter_mut().find(|x| x.1 == "db4").unwrap().2 = 0.0;
+    st.io.iter_mut().find(|x| x.1 == "db5").unwrap().2 = 0.0;
+    st.lag.retain(|l| l.1 != "db5");
+    let f = build_from(&st, &[], Some(&before));
+    let db4 = host(&f, "db4");
+    assert_eq!(db4.health, Health::Down);
+    // The role survives the outage (read_only is gone with the server).
+    assert_eq!(db4.role, Role::Primary);
+    let db5 = host(&f, "db5");
+    assert_eq!(db5.health, Health::Crit);
+    assert_eq!(db5.replication.as_ref().unwrap().io_running, Some(false));
+    // db4's server_id series is gone; db5 keeps its known source.
+    assert_eq!(
+        db5.replication.as_ref().unwrap().source.as_deref(),
+        Some("db4")
+    );
+}
+
+#[test]
+fn vanished_host_is_down_then_forgotten() {
+    let st = Stack::healthy();
+    let before = build_from(&st, &[], None);
+    let mut gone = Stack::healthy();
+    gone.up.retain(|u| u.1 != "db3");
+    gone.lag.retain(|u| u.1 != "db3");
+    gone.io.retain(|u| u.1 != "db3");
+    gone.sql.retain(|u| u.1 != "db3");
+    let f = build_from(&gone, &[], Some(&before));
+    assert_eq!(host(&f, "db3").health, Health::Down);
+    assert!(
+        host(&f, "db3").reasons[0].contains("vanished"),
+        "{:?}",
+        host(&f, "db3").reasons
+    );
+
+    let set = mysql_preset("instance", "cluster");
+    let results = gone.results(&set);
+    let later = build(
+        &set,
+        &Identity::default(),
+        &BuildInput {
+            results: &results,
+            alerts: &[],
+            taken_at: Some(t0() + chrono::Duration::hours(2)),
+            forget_after: Some(chrono::Duration::hours(1)),
+        },
+        Some(&f),
+    );
+    assert!(later.hosts.iter().all(|h| h.id.name != "db3"));
+}
+
+#[test]
+fn replica_without_slave_status_is_unknown() {
+    // mysql_up 1 and read_only 1 but no slave-status series: the exporter lacks a grant.
+    let mut st = Stack::healthy();
+    st.lag.retain(|u| u.1 != "db2");
+    st.io.retain(|u| u.1 != "db2");
+    st.sql.retain(|u| u.1 != "db2");
+    let f = build_from(&st, &[], None);
+    let db2 = host(&f, "db2");
+    assert_eq!(db2.role, Role::Replica);
+    assert_eq!(db2.health, Health::Unknown);
+    assert!(
+        db2.reasons.iter().any(|r| r.contains("SLAVE MONITOR")),
+        "{:?}",
+        db2.reasons
+    );
+}
+
+fn alert(name: &str, inst: &str, sev: &str, state: AlertState) -> Alert {
+    Alert {
+        fingerprint: format!("{name}{inst}"),
+        labels: [
+            ("alertname", name),
+            ("instance", inst),
+            ("cluster", "payments"),
+            ("severity", sev),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect(),
+        annotations: Labels::new(),
+        state,
+        silenced_by: if state == AlertState::Suppressed {
+            vec!["x".into()]
+        } else {
+            vec![]
+        },
+        inhibited_by: vec![],
+        starts_at: None,
+        generator_url: None,
+    }
+}
+
+#[test]
+fn alerts_fold_into_health_and_silenced_ones_are_muted() {
+    let alerts = vec![
+        alert(
+            "MySQLReplicationStopped",
+            "db3:9104",
+            "critical",
+            AlertState::Active,
+        ),
+        alert("NodeHighLoad", "db2", "warning", AlertState::Suppressed),
+        alert("Watchdog", "", "none", AlertState::Active),
+        alert("MySQLDown", "db9", "critical", AlertState::Active),
+    ];
+    let f = build_from(&Stack::healthy(), &alerts, None);
+    assert_eq!(host(&f, "db3").health, Health::Crit);
+    assert_eq!(host(&f, "db3").active_alerts(), 1);
+    assert_eq!(host(&f, "db2").health, Health::Ok);
+    assert_eq!(host(&f, "db2").muted_alerts(), 1);
+    assert_eq!(f.other_alerts.len(), 2);
+}
+
+#[test]
+fn odd_series_are_explained() {
+    let set = mysql_preset("instance", "cluster");
+    let mut results: Vec<Result<Vec<Sample>, SourceError>> =
+        set.metrics.iter().map(|_| Ok(Vec::new())).collect();
+    results[0] = Ok(vec![
+        s(&[("cluster", "c"), ("instance", "a:9104")], 1.0),
+        s(&[("cluster", "c"), ("instance", "a:9105")], 0.0),
+        s(&[("cluster", "c")], 1.0),
+        s(&[("instance", "lonely")], 1.0),
+    ]);
+    results[1] = Err(SourceError::Timeout(std::time::Duration::from_secs(4)));
+    let f = build(
+        &set,
+        &Identity::default(),
+        &BuildInput {
+            results: &results,
+            alerts: &[],
+            taken_at: Some(t0()),
+            forget_after: None,
+        },
+        None,
+    );
+    // Duplicates keep the worst (up 0 → DOWN); the unlabelled one is counted.
+    assert_eq!(f.hosts.len(), 2);
+    assert_eq!(host(&f, "a").health, Health::Down);
+    assert_eq!(host(&f, "lonely").id.cluster, NO_CLUSTER);
+    let notes = f.notes.join("\n");
+    assert!(
+        notes.contains("1 series of `up` had no `instance` label"),
+        "{notes}"
+    );
+    assert!(notes.contains("duplicate"), "{notes}");
+    assert!(notes.contains("query `lag` failed"), "{notes}");
+    assert!(notes.contains(NO_CLUSTER), "{notes}");
+}
+
+#[test]
+fn failed_metric_keeps_previous_values_marked_stale() {
+    let set = mysql_preset("instance", "cluster");
+    let st = Stack::healthy();
+    let mut results = st.results(&set);
+    let li = set.index("load").unwrap();
+    let before = build(
+        &set,
+        &Identity::default(),
+        &BuildInput {
+            results: &results,
+            alerts: &[],
+            taken_at: Some(t0()),
+            forget_after: None,
+        },
+        None,
+    );
+    results[li] = Err(SourceError::Http {
+        status: 503,
+        body: String::new(),
+    });
+    let f = build(
+        &set,
+        &Identity::default(),
+        &BuildInput {
+            results: &results,
+            alerts: &[],
+            taken_at: Some(t0()),
+            forget_after: None,
+        },
+        Some(&before),
+    );
+    let r = &host(&f, "db1").readings[li];
+    assert_eq!(r.value, Some(0.64));
+    assert!(r.stale);
+}
+
+#[test]
+fn nan_and_inf_values() {
+    let mut st = Stack::healthy();
+    st.lag.iter_mut().find(|x| x.1 == "db2").unwrap().2 = f64::NAN;
+    st.lag.iter_mut().find(|x| x.1 == "db3").unwrap().2 = f64::INFINITY;
+    let f = build_from(&st, &[], None);
+    assert_eq!(host(&f, "db2").health, Health::Unknown);
+    assert_eq!(host(&f, "db3").health, Health::Crit);
+}
+
+#[test]
+fn host_names_strip_ports() {
+    let id = Identity::default();
+    assert_eq!(id.host_name("db1:9104"), "db1");
+    assert_eq!(id.host_name("db1"), "db1");
+    assert_eq!(id.host_name("[::1]:9104"), "[::1]");
+    assert_eq!(id.host_name("fe80::1"), "fe80::1");
+    assert_eq!(id.host_name("host:abc"), "host:abc");
+    let keep = Identity {
+        strip_port: false,
+        ..Identity::default()
+    };
+    assert_eq!(keep.host_name("db1:9104"), "db1:9104");
+}

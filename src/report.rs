@@ -1,0 +1,285 @@
+//! `fleetboard snapshot`: one poll, every host printed as text or JSON, and a Nagios
+//! plugin exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use crate::fleet::health::nagios;
+use crate::fleet::metrics::{format_value, Kind};
+use crate::fleet::{Fleet, Health, MetricSet, MetricState, Replication};
+use crate::sanitize;
+use crate::sources::{AlertState, SourceError};
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub generated_at: String,
+    pub at: Option<String>,
+    pub status: &'static str,
+    pub exit_code: i32,
+    pub counts: BTreeMap<&'static str, usize>,
+    pub sources: Vec<SourceReport>,
+    pub hosts: Vec<HostReport>,
+    /// Explanations of dropped or merged data (missing labels, duplicates, failed queries).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SourceReport {
+    pub name: &'static str,
+    pub url: String,
+    pub ok: bool,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HostReport {
+    pub name: String,
+    pub cluster: String,
+    pub health: Health,
+    pub reasons: Vec<String>,
+    pub role: &'static str,
+    pub replication: Option<Replication>,
+    pub metrics: Vec<MetricReport>,
+    pub alerts: Vec<AlertReport>,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MetricReport {
+    pub name: String,
+    pub value: Option<f64>,
+    pub display: String,
+    pub unit: &'static str,
+    pub state: MetricState,
+    pub warn: Option<f64>,
+    pub crit: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AlertReport {
+    pub name: String,
+    pub severity: String,
+    pub state: AlertState,
+    pub summary: String,
+    pub starts_at: Option<String>,
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Builds the report. `prom` is the metrics source's URL and error (if it failed as a
+/// whole, `fleet` is `None`); `ams` the Alertmanagers'.
+pub fn build(
+    set: &MetricSet,
+    fleet: Option<&Fleet>,
+    prom: (&str, Option<&SourceError>),
+    ams: &[(String, Option<SourceError>)],
+    now: DateTime<Utc>,
+    at: Option<DateTime<Utc>>,
+) -> Report {
+    let mut sources = vec![SourceReport {
+        name: "prometheus",
+        url: prom.0.to_string(),
+        ok: fleet.is_some(),
+        error: prom.1.map(ToString::to_string),
+    }];
+    for (url, e) in ams {
+        sources.push(SourceReport {
+            name: "alertmanager",
+            url: url.clone(),
+            ok: e.is_none(),
+            error: e.as_ref().map(ToString::to_string),
+        });
+    }
+    let mut counts: BTreeMap<&'static str, usize> =
+        Health::ALL.iter().map(|h| (h.as_str(), 0)).collect();
+    let mut hosts = Vec::new();
+    if let Some(f) = fleet {
+        for h in &f.hosts {
+            *counts.entry(h.health.as_str()).or_insert(0) += 1;
+            let metrics = set
+                .metrics
+                .iter()
+                .zip(&h.readings)
+                .filter(|(d, _)| d.kind != Kind::Info)
+                .map(|(d, r)| MetricReport {
+                    name: d.key.clone(),
+                    value: r.value.filter(|v| v.is_finite()),
+                    display: r
+                        .value
+                        .map_or_else(|| "—".into(), |v| format_value(v, d.unit)),
+                    unit: d.unit.suffix(),
+                    state: r.state,
+                    warn: r.warn,
+                    crit: r.crit,
+                })
+                .collect();
+            hosts.push(HostReport {
+                name: h.id.name.clone(),
+                cluster: h.id.cluster.clone(),
+                health: h.health,
+                reasons: h.reasons.clone(),
+                role: h.role.as_str(),
+                replication: h.replication.clone(),
+                metrics,
+                alerts: h
+                    .alerts
+                    .iter()
+                    .map(|a| AlertReport {
+                        name: a.name().to_string(),
+                        severity: a.severity().to_string(),
+                        state: a.state,
+                        summary: a.summary().to_string(),
+                        starts_at: a.starts_at.map(rfc3339),
+                    })
+                    .collect(),
+                labels: h.labels.clone(),
+            });
+        }
+    }
+    let worst = fleet.and_then(|f| {
+        f.hosts
+            .iter()
+            .map(|h| h.health)
+            .filter(|h| *h != Health::Unknown)
+            .max()
+    });
+    let any_unknown = fleet.is_none_or(|f| f.hosts.iter().any(|h| h.health == Health::Unknown));
+    let (mut code, mut status) = nagios(worst, any_unknown);
+    let am_failed = ams.iter().any(|(_, e)| e.is_some());
+    if fleet.is_none() || (am_failed && code == 0) {
+        (code, status) = (3, "UNKNOWN");
+    }
+    Report {
+        generated_at: rfc3339(now),
+        at: at.map(rfc3339),
+        status,
+        exit_code: code,
+        counts,
+        sources,
+        hosts,
+        notes: fleet.map(|f| f.notes.clone()).unwrap_or_default(),
+    }
+}
+
+/// The report as an aligned table, safe to print to a terminal.
+pub fn to_text(r: &Report, set: &MetricSet) -> String {
+    let shown: Vec<_> = set
+        .metrics
+        .iter()
+        .filter(|m| m.kind != Kind::Info && m.kind != Kind::Up)
+        .collect();
+    let mut header: Vec<String> = ["CLUSTER", "HOST", "HEALTH", "ROLE", "SOURCE"]
+        .iter()
+        .map(|s| (*s).to_string())
+        .collect();
+    header.extend(shown.iter().map(|m| m.label.to_uppercase()));
+    header.push("ALERTS".into());
+    header.push("REASONS".into());
+    let mut rows = vec![header];
+    for h in &r.hosts {
+        let mut row = vec![
+            sanitize::fit(&h.cluster, 30),
+            sanitize::fit(&h.name, 40),
+            h.health.as_str().to_string(),
+            h.role.to_string(),
+            h.replication
+                .as_ref()
+                .and_then(|x| x.source.as_deref())
+                .map_or_else(|| "-".into(), |s| sanitize::fit(s, 30)),
+        ];
+        for m in &shown {
+            let cell = h.metrics.iter().find(|x| x.name == m.key).map_or_else(
+                || "-".to_string(),
+                |x| {
+                    if x.state == MetricState::NotApplicable {
+                        "-".into()
+                    } else {
+                        x.display.clone()
+                    }
+                },
+            );
+            row.push(cell);
+        }
+        let alerts: Vec<String> = h
+            .alerts
+            .iter()
+            .map(|a| {
+                let muted = if a.state == AlertState::Active {
+                    ""
+                } else {
+                    "(muted)"
+                };
+                format!("{}{muted}", sanitize::fit(&a.name, 40))
+            })
+            .collect();
+        row.push(if alerts.is_empty() {
+            "-".into()
+        } else {
+            alerts.join(",")
+        });
+        row.push(sanitize::fit(&h.reasons.join("; "), 120));
+        rows.push(row);
+    }
+    let ncol = rows[0].len();
+    let widths: Vec<usize> = (0..ncol)
+        .map(|c| {
+            rows.iter()
+                .map(|r| sanitize::width(&r[c]))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c + 1 == ncol {
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(widths[c] - sanitize::width(cell) + 2));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    let counts: Vec<String> = Health::ALL
+        .iter()
+        .filter_map(|h| {
+            r.counts
+                .get(h.as_str())
+                .filter(|n| **n > 0)
+                .map(|n| format!("{n} {}", h.as_str()))
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "{}: {} hosts ({}){}",
+        r.status,
+        r.hosts.len(),
+        counts.join(", "),
+        r.at.as_ref()
+            .map(|a| format!(" at {a}"))
+            .unwrap_or_default()
+    );
+    for s in &r.sources {
+        if let Some(e) = &s.error {
+            let _ = writeln!(
+                out,
+                "{} {}: {}",
+                s.name,
+                sanitize::escape(&s.url),
+                sanitize::escape(e)
+            );
+        }
+    }
+    for n in &r.notes {
+        let _ = writeln!(out, "note: {}", sanitize::escape(n));
+    }
+    out
+}

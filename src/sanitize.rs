@@ -1,0 +1,124 @@
+//! Untrusted text (label values, annotations, error bodies) must never reach the
+//! terminal raw: a label holding `ESC ] 52 ;` could write the clipboard, one holding
+//! `ESC [ 2 J` could clear the screen. Everything from the network passes through here.
+
+use std::borrow::Cow;
+
+use unicode_width::UnicodeWidthChar;
+
+/// True for characters that a terminal interprets instead of printing: C0 (except
+/// none), DEL, C1, and the bidirectional overrides that can reorder what is shown.
+fn is_dangerous(c: char) -> bool {
+    let u = c as u32;
+    u < 0x20
+        || u == 0x7f
+        || (0x80..=0x9f).contains(&u)
+        || (0x202a..=0x202e).contains(&u)
+        || (0x2066..=0x2069).contains(&u)
+        || u == 0x200e
+        || u == 0x200f
+        || u == 0x061c
+}
+
+/// Escapes control characters as `\xNN` (or `\u{NNNN}`); other text is returned as is.
+pub fn escape(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(is_dangerous) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if is_dangerous(c) {
+            let u = c as u32;
+            if u <= 0xff {
+                out.push_str(&format!("\\x{u:02x}"));
+            } else {
+                out.push_str(&format!("\\u{{{u:04x}}}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Display width of `s` in terminal columns (after escaping).
+pub fn width(s: &str) -> usize {
+    s.chars().map(|c| c.width().unwrap_or(0)).sum()
+}
+
+/// Escapes `s` and cuts it to at most `max` columns, ending with `…` when cut.
+/// Wide characters are never split, so the layout stays intact.
+pub fn fit(s: &str, max: usize) -> String {
+    let esc = escape(s);
+    if width(&esc) <= max {
+        return esc.into_owned();
+    }
+    if max == 0 {
+        return String::new();
+    }
+    let mut out = String::new();
+    let mut w = 0;
+    for c in esc.chars() {
+        let cw = c.width().unwrap_or(0);
+        if w + cw > max - 1 {
+            break;
+        }
+        out.push(c);
+        w += cw;
+    }
+    out.push('…');
+    out
+}
+
+/// Last line of defence: replaces any control character left in a cell symbol.
+/// Called on every frame's buffer before it is flushed.
+pub fn scrub_buffer(buf: &mut ratatui::buffer::Buffer) {
+    for cell in &mut buf.content {
+        if cell.symbol().chars().any(is_dangerous) {
+            cell.set_symbol("�");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn escapes_terminal_sequences() {
+        assert_eq!(escape("db1"), "db1");
+        assert_eq!(
+            escape("a\x1b]52;c;SGVsbG8=\x07b"),
+            "a\\x1b]52;c;SGVsbG8=\\x07b"
+        );
+        assert_eq!(escape("\x1b[2J"), "\\x1b[2J");
+        assert_eq!(escape("x\u{9b}31m"), "x\\x9b31m");
+        assert_eq!(escape("evil\u{202e}txt"), "evil\\u{202e}txt");
+        assert_eq!(escape("tab\there\n"), "tab\\x09here\\x0a");
+    }
+
+    #[test]
+    fn fit_cuts_with_ellipsis_and_respects_wide_chars() {
+        assert_eq!(fit("payments-db-01", 8), "payment…");
+        assert_eq!(fit("short", 8), "short");
+        assert_eq!(fit("数据库服务器", 5), "数据…");
+        assert_eq!(width(&fit("数据库服务器", 5)), 5);
+        assert_eq!(fit("abc", 0), "");
+    }
+
+    proptest! {
+        #[test]
+        fn escaped_text_has_no_control_chars(s in any::<String>()) {
+            let e = escape(&s);
+            prop_assert!(!e.chars().any(is_dangerous));
+        }
+
+        #[test]
+        fn fit_never_exceeds_width(s in any::<String>(), max in 0usize..40) {
+            let f = fit(&s, max);
+            prop_assert!(width(&f) <= max);
+            prop_assert!(!f.chars().any(is_dangerous));
+        }
+    }
+}

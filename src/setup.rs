@@ -1,0 +1,96 @@
+//! Wiring: settings → data source, and the one-shot snapshot.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use crate::cli::Format;
+use crate::config::Settings;
+use crate::poller::Merger;
+use crate::report;
+use crate::sources::alertmanager::AmClient;
+use crate::sources::demo::DemoSource;
+use crate::sources::prometheus::PromClient;
+use crate::sources::{FleetSource, PollRequest, PromSource};
+
+/// The data source the settings ask for.
+pub fn make_source(s: &Settings) -> Result<Arc<dyn FleetSource>, String> {
+    let keys: Vec<String> = s.metrics.metrics.iter().map(|m| m.key.clone()).collect();
+    if s.demo {
+        return Ok(Arc::new(DemoSource::new(
+            keys,
+            &s.identity.host_label,
+            &s.identity.cluster_label,
+        )));
+    }
+    let Some(p) = &s.prometheus else {
+        return Err("no Prometheus URL: pass -p URL (or FLEETBOARD_PROMETHEUS, or `url` under [prometheus] in the config file), or try --demo".into());
+    };
+    let prom = PromClient::new(&p.url, &p.http).map_err(|e| format!("prometheus: {e}"))?;
+    let mut ams = Vec::new();
+    for a in &s.alertmanagers {
+        ams.push(AmClient::new(&a.url, &a.http).map_err(|e| format!("alertmanager: {e}"))?);
+    }
+    let exprs = s.metrics.metrics.iter().map(|m| m.expr.clone()).collect();
+    Ok(Arc::new(PromSource::new(prom, ams, exprs)))
+}
+
+/// Output of `fleetboard snapshot`.
+pub struct SnapshotOutput {
+    pub stdout: String,
+    pub stderr: String,
+    pub exit_code: i32,
+}
+
+/// Polls once and renders the report.
+pub async fn snapshot(s: &Settings, source: &dyn FleetSource, format: Format) -> SnapshotOutput {
+    let req = PollRequest {
+        at: None,
+        clusters: s.clusters.clone(),
+    };
+    let now = Utc::now();
+    let r = source.poll(&req, now).await;
+    let at = req.at;
+    let mut merger = Merger::new(
+        Arc::new(s.metrics.clone()),
+        s.identity.clone(),
+        s.forget_after,
+    );
+    let (fleet, err, ams) = merger.merge(r);
+    let desc = source.describe();
+    let rep = report::build(
+        &s.metrics,
+        fleet.as_ref(),
+        (&desc, err.as_ref().filter(|_| fleet.is_none())),
+        &ams,
+        now,
+        at,
+    );
+    let mut stderr = String::new();
+    if fleet.is_none() {
+        if let Some(e) = &err {
+            stderr.push_str(&format!("UNKNOWN: prometheus {desc}: {e}\n"));
+        }
+    } else if let Some(e) = &err {
+        stderr.push_str(&format!(
+            "warning: prometheus {desc}: some queries failed: {e}\n"
+        ));
+    }
+    for (url, e) in &ams {
+        if let Some(e) = e {
+            stderr.push_str(&format!("alertmanager {url}: {e}\n"));
+        }
+    }
+    let stdout = match format {
+        Format::Json => {
+            serde_json::to_string_pretty(&rep).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+                + "\n"
+        }
+        Format::Text => report::to_text(&rep, &s.metrics),
+    };
+    SnapshotOutput {
+        stdout,
+        stderr: crate::sanitize::escape(&stderr).replace("\\x0a", "\n"),
+        exit_code: rep.exit_code,
+    }
+}

@@ -1,0 +1,282 @@
+//! A simulated fleet: three clusters, about forty hosts, values that drift, one
+//! replica falling behind, one server down and a few alerts. It answers through the
+//! same [`FleetSource`] interface as Prometheus, with the same label shapes as the
+//! real exporters, so the demo exercises the real merge and health code.
+
+use std::collections::BTreeMap;
+use std::f64::consts::TAU;
+
+use chrono::{DateTime, TimeZone, Utc};
+use futures::future::BoxFuture;
+
+use super::poll::{merge_alerts, FleetSource, PollRequest, PollResult};
+use super::{Alert, AlertState, Labels, Sample};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trouble {
+    None,
+    /// A replica whose lag climbs in a 15-minute sawtooth, up to 10 minutes.
+    FallingBehind,
+    Down,
+    SqlStopped,
+    Connections,
+    /// High load, with its alert silenced for maintenance.
+    LoadMuted,
+}
+
+#[derive(Debug, Clone)]
+struct DemoHost {
+    cluster: &'static str,
+    name: String,
+    server_id: u32,
+    /// Server id of its primary; `None` for a primary.
+    source: Option<u32>,
+    trouble: Trouble,
+    phase: f64,
+}
+
+/// The demo fleet.
+pub struct DemoSource {
+    hosts: Vec<DemoHost>,
+    keys: Vec<String>,
+    host_label: String,
+    cluster_label: String,
+}
+
+const CLUSTERS: [(&str, usize); 3] = [("payments", 16), ("orders", 14), ("analytics", 10)];
+
+impl DemoSource {
+    /// `keys` are the metric keys of the board, in order; keys the demo does not know
+    /// get empty results, like a query that matches nothing.
+    pub fn new(keys: Vec<String>, host_label: &str, cluster_label: &str) -> Self {
+        let mut hosts = Vec::new();
+        let mut sid = 1u32;
+        for (cluster, n) in CLUSTERS {
+            let primary = sid;
+            for i in 1..=n {
+                let name = format!("{cluster}-db{i:02}");
+                let trouble = match (cluster, i) {
+                    ("orders", 7) => Trouble::FallingBehind,
+                    ("payments", 9) => Trouble::Down,
+                    ("analytics", 6) => Trouble::SqlStopped,
+                    ("orders", 3) => Trouble::Connections,
+                    ("analytics", 4) => Trouble::LoadMuted,
+                    _ => Trouble::None,
+                };
+                hosts.push(DemoHost {
+                    cluster,
+                    name,
+                    server_id: sid,
+                    source: (i > 1).then_some(primary),
+                    trouble,
+                    phase: f64::from(sid) * 0.37,
+                });
+                sid += 1;
+            }
+        }
+        Self {
+            hosts,
+            keys,
+            host_label: host_label.to_string(),
+            cluster_label: cluster_label.to_string(),
+        }
+    }
+
+    fn labels(&self, h: &DemoHost, port: u16, job: &str) -> Labels {
+        let mut l = BTreeMap::new();
+        l.insert(self.host_label.clone(), format!("{}:{port}", h.name));
+        l.insert(self.cluster_label.clone(), h.cluster.to_string());
+        l.insert("job".into(), job.into());
+        l
+    }
+
+    /// Value of metric `key` for host `h` at unix time `t`; `None` when the real
+    /// exporter would have no series.
+    #[allow(clippy::too_many_lines)]
+    fn value(&self, h: &DemoHost, key: &str, t: f64) -> Option<f64> {
+        let wave = |period: f64| (TAU * t / period + h.phase).sin();
+        let down = h.trouble == Trouble::Down;
+        let replica = h.source.is_some();
+        let sql_stopped = h.trouble == Trouble::SqlStopped;
+        match key {
+            "up" => Some(if down { 0.0 } else { 1.0 }),
+            "lag" => {
+                if down || !replica || sql_stopped {
+                    return None;
+                }
+                Some(if h.trouble == Trouble::FallingBehind {
+                    (t % 900.0) / 900.0 * 600.0
+                } else {
+                    (1.5 * wave(97.0) + 0.5).max(0.0).floor()
+                })
+            }
+            "io_running" if !down && replica => Some(1.0),
+            "sql_running" if !down && replica => Some(if sql_stopped { 0.0 } else { 1.0 }),
+            "master_server_id" if !down => h.source.map(f64::from),
+            "server_id" if !down => Some(f64::from(h.server_id)),
+            "read_only" if !down => Some(if replica { 1.0 } else { 0.0 }),
+            "connections" if !down => Some(if h.trouble == Trouble::Connections {
+                0.87 + 0.08 * wave(240.0)
+            } else {
+                0.18 + 0.1 * wave(600.0) + if replica { 0.0 } else { 0.15 }
+            }),
+            "load" => Some(if h.trouble == Trouble::LoadMuted {
+                1.5 + 0.3 * wave(180.0)
+            } else if down {
+                0.02
+            } else {
+                (0.35 + 0.2 * wave(300.0) + if replica { 0.0 } else { 0.2 }).max(0.01)
+            }),
+            "qps" if !down => {
+                let base = if replica { 300.0 } else { 1800.0 };
+                Some((base * (1.0 + 0.3 * wave(600.0))).max(0.0))
+            }
+            _ => None,
+        }
+    }
+
+    fn alerts(&self, t: f64, clusters: &[String]) -> Vec<Alert> {
+        let mut out = Vec::new();
+        for h in self.hosts.iter().filter(|h| in_filter(h, clusters)) {
+            let mut push =
+                |name: &str, severity: &str, summary: String, since: f64, silenced: bool| {
+                    let mut labels = self.labels(h, 9104, "mysql");
+                    labels.insert("alertname".into(), name.into());
+                    labels.insert("severity".into(), severity.into());
+                    let mut ann = BTreeMap::new();
+                    ann.insert("summary".into(), summary);
+                    out.push(Alert {
+                        fingerprint: format!("{:016x}", fnv(&format!("{name}/{}", h.name))),
+                        labels,
+                        annotations: ann,
+                        state: if silenced {
+                            AlertState::Suppressed
+                        } else {
+                            AlertState::Active
+                        },
+                        silenced_by: if silenced {
+                            vec!["0b6e7d4c-demo-maintenance".into()]
+                        } else {
+                            Vec::new()
+                        },
+                        inhibited_by: Vec::new(),
+                        starts_at: ts(t - since),
+                        generator_url: None,
+                    });
+                };
+            match h.trouble {
+                Trouble::Down => push(
+                    "MySQLDown",
+                    "critical",
+                    format!("MySQL is down on {} ({})", h.name, h.cluster),
+                    1260.0,
+                    false,
+                ),
+                Trouble::SqlStopped => push(
+                    "MySQLReplicationStopped",
+                    "critical",
+                    format!("Replication stopped on {} ({})", h.name, h.cluster),
+                    420.0,
+                    false,
+                ),
+                Trouble::Connections => push(
+                    "MySQLTooManyConnections",
+                    "warning",
+                    format!("More than 80% of max_connections in use on {}", h.name),
+                    900.0,
+                    false,
+                ),
+                Trouble::LoadMuted => push(
+                    "NodeHighLoad",
+                    "warning",
+                    format!("Load per core above 1.2 on {} (reindexing)", h.name),
+                    3000.0,
+                    true,
+                ),
+                Trouble::FallingBehind => {
+                    let lag = t % 900.0 / 900.0 * 600.0;
+                    if lag > 60.0 {
+                        push(
+                            "MySQLReplicationLagHigh",
+                            "warning",
+                            format!("{} is {:.0}s behind its primary", h.name, lag),
+                            (lag - 60.0) * 1.5,
+                            false,
+                        );
+                    }
+                }
+                Trouble::None => {}
+            }
+        }
+        out
+    }
+
+    /// The fleet's data at one moment, without any I/O (tests and benchmarks use it).
+    pub fn poll_at(&self, req: &PollRequest, now: DateTime<Utc>) -> PollResult {
+        let at = req.at.unwrap_or(now);
+        #[allow(clippy::cast_precision_loss)]
+        let t = at.timestamp_millis() as f64 / 1000.0;
+        let results = self
+            .keys
+            .iter()
+            .map(|k| {
+                let node = k == "load";
+                Ok(self
+                    .hosts
+                    .iter()
+                    .filter(|h| in_filter(h, &req.clusters))
+                    .filter_map(|h| {
+                        let v = self.value(h, k, t)?;
+                        let labels = if node {
+                            self.labels(h, 9100, "node")
+                        } else {
+                            self.labels(h, 9104, "mysql")
+                        };
+                        Some(Sample {
+                            labels,
+                            value: v,
+                            ts: t,
+                        })
+                    })
+                    .collect())
+            })
+            .collect();
+        PollResult {
+            taken_at: at,
+            metrics: Ok(results),
+            alerts: Some(merge_alerts(vec![(
+                "demo".into(),
+                Ok(self.alerts(t, &req.clusters)),
+            )])),
+        }
+    }
+}
+
+fn in_filter(h: &DemoHost, clusters: &[String]) -> bool {
+    clusters.is_empty() || clusters.iter().any(|c| c == h.cluster)
+}
+
+fn ts(t: f64) -> Option<DateTime<Utc>> {
+    #[allow(clippy::cast_possible_truncation)]
+    Utc.timestamp_millis_opt((t * 1000.0) as i64).single()
+}
+
+fn fnv(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+impl FleetSource for DemoSource {
+    fn describe(&self) -> String {
+        "demo (simulated fleet)".into()
+    }
+
+    fn alert_sources(&self) -> Vec<String> {
+        vec!["demo".into()]
+    }
+
+    fn poll<'a>(&'a self, req: &'a PollRequest, now: DateTime<Utc>) -> BoxFuture<'a, PollResult> {
+        Box::pin(async move { self.poll_at(req, now) })
+    }
+}

@@ -1,0 +1,158 @@
+//! One refresh of the whole fleet: one instant query per metric plus one call per
+//! Alertmanager, all concurrent. The number of requests never depends on the number
+//! of hosts.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures::future::{join_all, BoxFuture};
+
+use super::alertmanager::AmClient;
+use super::prometheus::PromClient;
+use super::{Alert, Sample, SourceError};
+
+/// What to fetch.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PollRequest {
+    /// Query time; `None` is now (live).
+    pub at: Option<DateTime<Utc>>,
+    /// Cluster filter applied by the server; empty is all.
+    pub clusters: Vec<String>,
+}
+
+/// Alerts merged from every Alertmanager, and how each of them answered.
+#[derive(Debug, Clone, Default)]
+pub struct AlertsResult {
+    pub alerts: Vec<Alert>,
+    /// `(url, error)` per Alertmanager; `None` when it answered.
+    pub per_source: Vec<(String, Option<SourceError>)>,
+}
+
+impl AlertsResult {
+    /// All configured Alertmanagers failed (the alerts are unusable).
+    pub fn all_failed(&self) -> bool {
+        !self.per_source.is_empty() && self.per_source.iter().all(|(_, e)| e.is_some())
+    }
+}
+
+/// The result of one refresh.
+#[derive(Debug, Clone)]
+pub struct PollResult {
+    /// When the data describes (the query time).
+    pub taken_at: DateTime<Utc>,
+    /// One result per metric; `Err` for the whole source when every query failed.
+    pub metrics: Result<Vec<Result<Vec<Sample>, SourceError>>, SourceError>,
+    /// `None` when no Alertmanager is configured.
+    pub alerts: Option<AlertsResult>,
+}
+
+/// A source of fleet data (Prometheus-compatible engines, the demo).
+pub trait FleetSource: Send + Sync {
+    /// Short description for the status bar (URL without credentials, or `demo`).
+    fn describe(&self) -> String;
+    /// Alertmanager URLs, for the status bar.
+    fn alert_sources(&self) -> Vec<String>;
+    /// Fetches one refresh. `now` is the wall clock, used when `req.at` is `None`.
+    fn poll<'a>(&'a self, req: &'a PollRequest, now: DateTime<Utc>) -> BoxFuture<'a, PollResult>;
+}
+
+/// Prometheus (or VictoriaMetrics, Thanos, Mimir) plus zero or more Alertmanagers.
+pub struct PromSource {
+    prom: PromClient,
+    ams: Vec<AmClient>,
+    /// Expression templates, one per metric, with `$cluster` still in them.
+    exprs: Vec<String>,
+    requests: Arc<AtomicUsize>,
+}
+
+impl PromSource {
+    pub fn new(prom: PromClient, ams: Vec<AmClient>, exprs: Vec<String>) -> Self {
+        Self {
+            prom,
+            ams,
+            exprs,
+            requests: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Requests sent so far (every query and every Alertmanager call).
+    pub fn requests_sent(&self) -> usize {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn prometheus(&self) -> &PromClient {
+        &self.prom
+    }
+
+    pub fn alertmanagers(&self) -> &[AmClient] {
+        &self.ams
+    }
+}
+
+impl FleetSource for PromSource {
+    fn describe(&self) -> String {
+        self.prom.base_url().to_string()
+    }
+
+    fn alert_sources(&self) -> Vec<String> {
+        self.ams.iter().map(|a| a.base_url().to_string()).collect()
+    }
+
+    fn poll<'a>(&'a self, req: &'a PollRequest, now: DateTime<Utc>) -> BoxFuture<'a, PollResult> {
+        Box::pin(async move {
+            let taken_at = req.at.unwrap_or(now);
+            let queries = self.exprs.iter().map(|e| {
+                let q = crate::fleet::metrics::expand(e, &req.clusters);
+                self.requests.fetch_add(1, Ordering::Relaxed);
+                async move { self.prom.query(&q, req.at).await }
+            });
+            let alerts = async {
+                if self.ams.is_empty() {
+                    return None;
+                }
+                let calls = self.ams.iter().map(|a| {
+                    self.requests.fetch_add(1, Ordering::Relaxed);
+                    async move { (a.base_url().to_string(), a.alerts().await) }
+                });
+                Some(merge_alerts(join_all(calls).await))
+            };
+            let (results, alerts) = futures::join!(join_all(queries), alerts);
+            let metrics = if !results.is_empty() && results.iter().all(Result::is_err) {
+                // Every query failed the same way (server down): one error says it.
+                Err(results
+                    .into_iter()
+                    .find_map(Result::err)
+                    .unwrap_or_else(|| SourceError::Other("no result".into())))
+            } else {
+                Ok(results)
+            };
+            PollResult {
+                taken_at,
+                metrics,
+                alerts,
+            }
+        })
+    }
+}
+
+/// Merges the answers of an HA group of Alertmanagers, deduplicated by fingerprint.
+pub fn merge_alerts(answers: Vec<(String, Result<Vec<Alert>, SourceError>)>) -> AlertsResult {
+    let mut seen = HashSet::new();
+    let mut out = AlertsResult::default();
+    for (url, r) in answers {
+        match r {
+            Ok(list) => {
+                for a in list {
+                    if a.fingerprint.is_empty() || seen.insert(a.fingerprint.clone()) {
+                        out.alerts.push(a);
+                    }
+                }
+                out.per_source.push((url, None));
+            }
+            Err(e) => out.per_source.push((url, Some(e))),
+        }
+    }
+    out
+}

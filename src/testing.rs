@@ -1,0 +1,82 @@
+//! Fixed, deterministic fleets for tests, benchmarks and screenshots.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::action::Action;
+use crate::app::App;
+use crate::fleet::metrics::mysql_preset;
+use crate::fleet::{Fleet, Identity};
+use crate::poller::{Merger, Update};
+use crate::sources::demo::DemoSource;
+use crate::sources::PollRequest;
+use crate::theme::Theme;
+
+/// 2026-11-24 03:14:00 UTC: the moment every fixed screen shows.
+pub fn fixed_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 24, 3, 14, 0)
+        .single()
+        .unwrap_or_default()
+}
+
+/// The demo fleet at `at`, merged into hosts.
+pub fn demo_fleet(at: DateTime<Utc>) -> Fleet {
+    let set = Arc::new(mysql_preset("instance", "cluster"));
+    let keys = set.metrics.iter().map(|m| m.key.clone()).collect();
+    let src = DemoSource::new(keys, "instance", "cluster");
+    let mut m = Merger::new(set, Identity::default(), Duration::from_secs(3600));
+    m.merge(src.poll_at(&PollRequest::default(), at))
+        .0
+        .unwrap_or_default()
+}
+
+/// An app of the given size showing `fleet`, as if the refresh arrived at `at`.
+pub fn app_with(fleet: Fleet, width: u16, height: u16, at: DateTime<Utc>) -> App {
+    let set = Arc::new(mysql_preset("instance", "cluster"));
+    let mut app = App::new(set, Theme::default(), Duration::from_secs(5), 3);
+    app.prom.name = "http://prometheus:9090".into();
+    app.update(Action::Resize(width, height));
+    app.update(Action::Tick(at));
+    app.update(Action::Data(Box::new(Update {
+        received_at: at,
+        fleet: Some(fleet),
+        prom_error: None,
+        alert_sources: vec![("http://alertmanager:9093".into(), None)],
+        next_in: Duration::from_secs(5),
+    })));
+    app
+}
+
+/// The demo fleet at the fixed time in an app of the given size.
+pub fn demo_app(width: u16, height: u16) -> App {
+    app_with(demo_fleet(fixed_time()), width, height, fixed_time())
+}
+
+/// Renders the app into a buffer of its size.
+pub fn render(app: &App) -> ratatui::buffer::Buffer {
+    let backend = ratatui::backend::TestBackend::new(app.width, app.height);
+    let mut t = ratatui::Terminal::new(backend).unwrap_or_else(|e| panic!("test terminal: {e}"));
+    let _ = t.draw(|f| crate::ui::render(f, app));
+    t.backend().buffer().clone()
+}
+
+/// A buffer as plain text, one line per row, trailing spaces kept.
+pub fn buffer_text(b: &ratatui::buffer::Buffer) -> String {
+    let mut s = String::new();
+    for y in 0..b.area.height {
+        let mut skip = 0usize;
+        for x in 0..b.area.width {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let sym = b[(x, y)].symbol();
+            s.push_str(sym);
+            skip = unicode_width::UnicodeWidthStr::width(sym).saturating_sub(1);
+        }
+        s.push('\n');
+    }
+    s
+}

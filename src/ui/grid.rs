@@ -1,0 +1,325 @@
+//! The grid: cluster groups of colour-coded host tiles. Only tiles inside the view
+//! are drawn, so the cost of a frame follows the screen size, not the fleet size.
+//!
+//! ```text
+//! ── payments (16) ▼1 ✖1 ─────────────────────────────
+//! ▼ payments-db09    ✓ payments-db01    ✓ payments-db02
+//! down: series van…  conn 33% load 0.6  lag 0s conn 18%
+//! ```
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState, Wrap};
+use ratatui::Frame;
+
+use crate::app::App;
+use crate::fleet::metrics::{format_value, Kind};
+use crate::fleet::{Health, Host, MetricState};
+use crate::sanitize;
+
+pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
+    let v = app.view();
+    if v.hosts.is_empty() {
+        empty(f, area, app);
+        return;
+    }
+    let l = &v.layout;
+    let scroll = app.scroll;
+    let bottom = scroll + u32::from(area.height);
+    let stale = app.is_stale();
+    let buf = f.buffer_mut();
+    for g in &l.groups {
+        if g.y >= scroll && g.y < bottom {
+            let (name, start, len) = &v.groups[g.group];
+            let row = area.y + u16::try_from(g.y - scroll).unwrap_or(0);
+            group_title(
+                buf,
+                Rect::new(area.x, row, area.width, 1),
+                app,
+                name,
+                &v.hosts[*start..start + len],
+            );
+        }
+    }
+    // Tiles are sorted by y: skip straight to the first visible one.
+    let first = l
+        .tiles
+        .partition_point(|t| t.y + u32::from(l.tile_h) <= scroll);
+    for t in &l.tiles[first..] {
+        if t.y >= bottom {
+            break;
+        }
+        let host = &app.fleet.hosts[v.hosts[t.host]];
+        let selected = app.selected.as_ref() == Some(&host.id);
+        let top = i64::from(t.y) - i64::from(scroll);
+        let rect = Rect::new(
+            area.x + t.x,
+            area.y,
+            l.tile_w.min(area.width.saturating_sub(t.x)),
+            0,
+        );
+        draw_tile(buf, rect, top, area, l.tile_h, app, host, selected, stale);
+    }
+    if l.height > u32::from(area.height) {
+        let mut st = ScrollbarState::new(
+            usize::try_from(l.height.saturating_sub(u32::from(area.height))).unwrap_or(0),
+        )
+        .position(usize::try_from(scroll).unwrap_or(0));
+        f.render_stateful_widget(
+            Scrollbar::new(ScrollbarOrientation::VerticalRight)
+                .begin_symbol(None)
+                .end_symbol(None)
+                .style(app.theme.dim()),
+            area,
+            &mut st,
+        );
+    }
+}
+
+fn group_title(buf: &mut Buffer, area: Rect, app: &App, name: &str, hosts: &[usize]) {
+    let t = &app.theme;
+    let mut counts = [0usize; 5];
+    for &i in hosts {
+        let h = app.fleet.hosts[i].health;
+        counts[Health::ALL.iter().position(|x| *x == h).unwrap_or(0)] += 1;
+    }
+    let mut spans = vec![
+        Span::styled("── ", t.border(false)),
+        Span::styled(sanitize::fit(name, 40), t.title()),
+        Span::styled(format!(" ({}) ", hosts.len()), t.dim()),
+    ];
+    for (k, h) in Health::ALL.iter().enumerate() {
+        if counts[k] > 0 && *h != Health::Ok {
+            spans.push(Span::styled(
+                format!("{}{} ", super::symbol(*h), counts[k]),
+                t.health_text(*h),
+            ));
+        }
+    }
+    let used: usize = spans.iter().map(|s| sanitize::width(&s.content)).sum();
+    let rest = usize::from(area.width).saturating_sub(used + 1);
+    spans.push(Span::styled("─".repeat(rest), t.border(false)));
+    buf.set_line(area.x, area.y, &Line::from(spans), area.width);
+}
+
+/// Figures for a tile: problems first, then the metrics marked `on_tile`.
+fn figures(app: &App, host: &Host) -> Vec<(String, MetricState)> {
+    let set = &app.metrics;
+    let mut v: Vec<(String, MetricState, bool)> = Vec::new();
+    for (i, def) in set.metrics.iter().enumerate() {
+        let Some(r) = host.readings.get(i) else {
+            continue;
+        };
+        let problem = matches!(r.state, MetricState::Warn | MetricState::Crit);
+        if !(def.on_tile || (problem && def.kind == Kind::Gauge)) {
+            continue;
+        }
+        let text = match (r.value, r.state) {
+            (_, MetricState::NotApplicable) => continue,
+            (Some(x), _) => format!("{} {}", def.label, format_value(x, def.unit)),
+            (None, _) => format!("{} —", def.label),
+        };
+        v.push((text, r.state, problem));
+    }
+    v.sort_by_key(|(_, _, p)| !*p);
+    v.into_iter().map(|(t, s, _)| (t, s)).collect()
+}
+
+fn pack(items: &[(String, MetricState)], width: usize) -> (String, usize) {
+    let mut s = String::new();
+    let mut used = 0;
+    for (t, _) in items {
+        let need = sanitize::width(t) + usize::from(!s.is_empty());
+        if sanitize::width(&s) + need > width {
+            break;
+        }
+        if !s.is_empty() {
+            s.push(' ');
+        }
+        s.push_str(t);
+        used += 1;
+    }
+    (s, used)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_tile(
+    buf: &mut Buffer,
+    col: Rect,
+    top: i64,
+    area: Rect,
+    tile_h: u16,
+    app: &App,
+    host: &Host,
+    selected: bool,
+    stale: bool,
+) {
+    let t = &app.theme;
+    // A stale tile keeps its last known colour on the name line; the rest is greyed.
+    let mut style = t.health(host.health);
+    let mut body = if stale { t.stale() } else { style };
+    if selected {
+        style = style.add_modifier(Modifier::REVERSED);
+        body = body.add_modifier(Modifier::REVERSED);
+    }
+    let w = usize::from(col.width);
+    if w == 0 {
+        return;
+    }
+    let sym = super::symbol(host.health);
+    let mut badge = String::new();
+    let active = host.active_alerts();
+    let muted = host.muted_alerts();
+    if active > 0 {
+        badge.push_str(&format!("⚑{active}"));
+    }
+    if muted > 0 {
+        badge.push_str(&format!("⊘{muted}"));
+    }
+    let badge_w = sanitize::width(&badge);
+    let name_w = w.saturating_sub(2 + if badge_w > 0 { badge_w + 1 } else { 0 });
+    let name = sanitize::fit(&host.id.name, name_w);
+    let pad = w.saturating_sub(2 + sanitize::width(&name) + badge_w);
+    let mut lines: Vec<Line<'_>> = Vec::new();
+    let name_style = if selected {
+        style.add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+    } else {
+        style.add_modifier(Modifier::BOLD)
+    };
+    lines.push(Line::from(vec![
+        Span::styled(format!("{sym} "), style),
+        Span::styled(name, name_style),
+        Span::styled(" ".repeat(pad), style),
+        Span::styled(badge, style),
+    ]));
+    let figs = figures(app, host);
+    let reason = host.reasons.first().filter(|_| host.health != Health::Ok);
+    if tile_h == 1 {
+        // One line: symbol, name and the first figure that fits.
+        let l = &mut lines[0];
+        let used: usize = l
+            .spans
+            .iter()
+            .take(2)
+            .map(|s| sanitize::width(&s.content))
+            .sum();
+        let room = w.saturating_sub(used + 1 + badge_w);
+        if let Some((fig, _)) = figs.first() {
+            let short = fig.split_once(' ').map_or(fig.as_str(), |x| x.1);
+            if sanitize::width(short) <= room {
+                l.spans[2] = Span::styled(
+                    format!(
+                        "{:>width$}",
+                        short,
+                        width = w.saturating_sub(used + badge_w)
+                    ),
+                    style,
+                );
+            }
+        }
+    } else {
+        let mut rest: Vec<String> = Vec::new();
+        if let Some(r) = reason {
+            rest.push(sanitize::fit(r, w));
+        }
+        // The reason line already shows the worst figure.
+        let figs: Vec<(String, MetricState)> = if reason.is_some() {
+            figs.into_iter()
+                .filter(|(_, st)| !matches!(st, MetricState::Warn | MetricState::Crit))
+                .collect()
+        } else {
+            figs
+        };
+        let mut remaining = &figs[..];
+        while rest.len() < usize::from(tile_h) - 1 {
+            let (s, used) = pack(remaining, w);
+            if used == 0 {
+                break;
+            }
+            rest.push(s);
+            remaining = &remaining[used..];
+        }
+        if stale {
+            if let Some(age) = app.data_age() {
+                let tag = format!("{} stale {}", super::STALE_SYMBOL, super::ago(age));
+                if rest.len() >= usize::from(tile_h) - 1 {
+                    rest.pop();
+                }
+                rest.push(tag);
+            }
+        }
+        for r in rest {
+            let pad = w.saturating_sub(sanitize::width(&r));
+            lines.push(Line::from(vec![
+                Span::styled(r, body),
+                Span::styled(" ".repeat(pad), body),
+            ]));
+        }
+    }
+    while lines.len() < usize::from(tile_h) {
+        lines.push(Line::from(Span::styled(
+            " ".repeat(w),
+            if lines.is_empty() { style } else { body },
+        )));
+    }
+    for (k, line) in lines.iter().enumerate() {
+        let y = top + i64::try_from(k).unwrap_or(0);
+        if y < 0 || y >= i64::from(area.height) {
+            continue;
+        }
+        let row = area.y + u16::try_from(y).unwrap_or(0);
+        buf.set_line(col.x, row, line, col.width);
+    }
+}
+
+fn empty(f: &mut Frame<'_>, area: Rect, app: &App) {
+    let t = &app.theme;
+    let filt = app.filter_edit.as_deref().unwrap_or(&app.filter);
+    let msg: Vec<Line<'_>> = if !app.fleet.hosts.is_empty() {
+        let mut what = Vec::new();
+        if !filt.is_empty() {
+            what.push(format!("filter \"{}\"", sanitize::fit(filt, 40)));
+        }
+        if let Some(c) = &app.cluster {
+            what.push(format!("cluster {}", sanitize::fit(c, 40)));
+        }
+        vec![
+            Line::styled(format!("No host matches {}.", what.join(" and ")), t.text()),
+            Line::styled("Esc clears the filter; c cycles clusters.", t.dim()),
+        ]
+    } else if app.prom.last_ok.is_none() && app.prom.error.is_none() {
+        vec![Line::styled("Waiting for the first refresh…", t.dim())]
+    } else if let Some(e) = &app.prom.error {
+        vec![
+            Line::styled("No data: the metrics source is failing.", t.error()),
+            Line::styled(
+                sanitize::fit(e, usize::from(area.width).saturating_sub(4) * 3),
+                t.text(),
+            ),
+        ]
+    } else {
+        vec![
+            Line::styled("The fleet is empty: no query returned a host.", t.text()),
+            Line::styled(
+                "Check the Prometheus URL, the cluster filter and the metric expressions (see README).",
+                t.dim(),
+            ),
+        ]
+    };
+    let y = area.y + area.height / 3;
+    let r = Rect::new(
+        area.x + 2,
+        y,
+        area.width.saturating_sub(4),
+        area.height.saturating_sub(y - area.y),
+    );
+    f.render_widget(
+        Paragraph::new(msg)
+            .alignment(Alignment::Center)
+            .wrap(Wrap { trim: true })
+            .style(Style::default()),
+        r,
+    );
+}

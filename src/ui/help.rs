@@ -1,0 +1,62 @@
+//! The `?` help popup: every key, and what the symbols mean.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::Frame;
+
+use crate::action::KEYS;
+use crate::app::App;
+use crate::fleet::Health;
+
+pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
+    let t = &app.theme;
+    let mut lines: Vec<Line<'_>> = KEYS
+        .iter()
+        .map(|(k, d)| {
+            Line::from(vec![
+                Span::styled(format!(" {k:<14}"), t.key()),
+                Span::styled(*d, t.text()),
+            ])
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    let mut legend = vec![Span::styled(" states ", t.title())];
+    for h in Health::ALL {
+        legend.push(Span::styled(
+            format!(" {} {} ", super::symbol(h), h.as_str()),
+            t.health(h),
+        ));
+        legend.push(Span::raw(" "));
+    }
+    legend.push(Span::styled(
+        format!(" {} STALE ", super::STALE_SYMBOL),
+        t.stale(),
+    ));
+    lines.push(Line::from(legend));
+    lines.push(Line::from(vec![
+        Span::styled(" badges  ", t.title()),
+        Span::styled(
+            "⚑n active alerts   ⊘n silenced or inhibited alerts (muted)",
+            t.text(),
+        ),
+    ]));
+    let w = area.width.saturating_sub(4).min(100);
+    let h = (u16::try_from(lines.len()).unwrap_or(u16::MAX) + 2).min(area.height);
+    let r = Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    );
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines).style(t.text()).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(t.border(true))
+                .title(" keys — any key closes "),
+        ),
+        r,
+    );
+}

@@ -1,0 +1,90 @@
+//! Pure render functions: `render(frame, &App)` draws; nothing here does I/O or
+//! keeps state.
+//!
+//! ```text
+//! ┌──────────────────────────────────────────────────────────────┐
+//! │ header: title, counts per state, cluster, sort, filter, STALE│  1 row
+//! ├──────────────────────────────────────────────────────────────┤
+//! │ grid: cluster titles, tiles (only visible ones drawn)        │
+//! │   — or the host panel (Enter) —                              │
+//! │ help popup (?) over either                                   │
+//! ├──────────────────────────────────────────────────────────────┤
+//! │ status bar: sources, freshness, last error, key hints        │  1 row
+//! └──────────────────────────────────────────────────────────────┘
+//! ```
+
+pub mod grid;
+pub mod header;
+pub mod help;
+pub mod host_panel;
+pub mod status_bar;
+
+use ratatui::layout::Rect;
+use ratatui::Frame;
+
+use crate::app::{App, Screen};
+use crate::fleet::Health;
+
+/// Smallest usable size; below it the board says how big it needs to be.
+pub const MIN_W: u16 = 20;
+pub const MIN_H: u16 = 5;
+
+/// Draws the whole screen.
+pub fn render(f: &mut Frame<'_>, app: &App) {
+    let area = f.area();
+    if area.width < MIN_W || area.height < MIN_H {
+        too_small(f, area);
+        return;
+    }
+    let header = Rect { height: 1, ..area };
+    let status = Rect {
+        y: area.y + area.height - 1,
+        height: 1,
+        ..area
+    };
+    let body = Rect {
+        y: area.y + 1,
+        height: area.height - 2,
+        ..area
+    };
+    header::render(f, header, app);
+    match &app.screen {
+        Screen::Grid => grid::render(f, body, app),
+        Screen::Host(id) => host_panel::render(f, body, app, id),
+    }
+    status_bar::render(f, status, app);
+    if app.help {
+        help::render(f, body, app);
+    }
+}
+
+fn too_small(f: &mut Frame<'_>, area: Rect) {
+    let msg = format!("need {MIN_W}x{MIN_H}, have {}x{}", area.width, area.height);
+    let p = ratatui::widgets::Paragraph::new(msg).wrap(ratatui::widgets::Wrap { trim: true });
+    f.render_widget(p, area);
+}
+
+/// Symbol for a health state; each is distinct in shape so it reads without colour.
+pub fn symbol(h: Health) -> &'static str {
+    match h {
+        Health::Ok => "✓",
+        Health::Warn => "▲",
+        Health::Crit => "✖",
+        Health::Down => "▼",
+        Health::Unknown => "?",
+    }
+}
+
+/// Symbol of a stale tile.
+pub const STALE_SYMBOL: &str = "◌";
+
+/// `12s`, `4m`, `3h`, `2d` — how long ago.
+pub fn ago(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0..=99 => format!("{s}s"),
+        100..=5999 => format!("{}m", s / 60),
+        6000..=172_799 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}

@@ -1,0 +1,79 @@
+//! Status bar: data sources, time of the last good refresh and its age, last error,
+//! and key hints.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use crate::app::{App, SourceStatus};
+use crate::sanitize;
+
+fn source_spans(app: &App, label: &str, s: &SourceStatus, max_err: usize) -> Vec<Span<'static>> {
+    let t = &app.theme;
+    let mut v = vec![Span::styled(format!("{label} "), t.status())];
+    match (&s.error, s.last_ok) {
+        (None, None) => v.push(Span::styled("… loading", t.status())),
+        (None, Some(ok)) => v.push(Span::styled(
+            format!(
+                "✓ {} ({} ago)",
+                ok.format("%H:%M:%S"),
+                super::ago((app.now - ok).num_seconds())
+            ),
+            t.status(),
+        )),
+        (Some(e), _) => {
+            let since = s
+                .failing_since
+                .map(|x| format!(" {}", super::ago((app.now - x).num_seconds())))
+                .unwrap_or_default();
+            v.push(Span::styled(
+                format!("✖{since}: {}", sanitize::fit(e, max_err)),
+                t.error(),
+            ));
+        }
+    }
+    v
+}
+
+pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
+    let t = &app.theme;
+    let w = usize::from(area.width);
+    // Alertmanager part first: it is short, and must not be pushed off the line.
+    let mut am: Vec<Span<'static>> = Vec::new();
+    let failing: Vec<&SourceStatus> = app
+        .alertmanagers
+        .iter()
+        .filter(|s| s.error.is_some())
+        .collect();
+    if !app.alertmanagers.is_empty() {
+        am.push(Span::styled(" │ ", t.status()));
+        if let Some(s) = failing.first() {
+            let label = if app.alertmanagers.len() > 1 {
+                format!(
+                    "alertmanager {}/{} failing",
+                    failing.len(),
+                    app.alertmanagers.len()
+                )
+            } else {
+                "alertmanager".to_string()
+            };
+            am.extend(source_spans(app, &label, s, 24));
+        } else {
+            am.push(Span::styled("alertmanager ✓", t.status()));
+        }
+    }
+    let am_w: usize = am.iter().map(|s| sanitize::width(&s.content)).sum();
+    let fixed = 20; // label, symbol, duration
+    let err_room = w.saturating_sub(am_w + fixed).max(12);
+    let mut spans = vec![Span::styled(" ", t.status())];
+    spans.extend(source_spans(app, "prometheus", &app.prom, err_room));
+    spans.extend(am);
+    let hint = "  ? help  / filter  q quit ";
+    let used: usize = spans.iter().map(|s| sanitize::width(&s.content)).sum();
+    if used + hint.len() <= w {
+        spans.push(Span::styled(" ".repeat(w - used - hint.len()), t.status()));
+        spans.push(Span::styled(hint, t.status()));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)).style(t.status()), area);
+}

@@ -1,0 +1,197 @@
+//! Rendered screens at fixed sizes from fixed demo data (insta), plus checks that text
+//! snapshots cannot make: colours, sanitising, every size.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use fleetboard::action::Action;
+use fleetboard::fleet::{Fleet, Health};
+use fleetboard::poller::Update;
+use fleetboard::sources::SourceError;
+use fleetboard::testing::{app_with, buffer_text, demo_app, demo_fleet, fixed_time, render};
+use fleetboard::theme::Theme;
+
+fn screen(app: &fleetboard::app::App) -> String {
+    buffer_text(&render(app))
+}
+
+#[test]
+fn grid_80x24() {
+    insta::assert_snapshot!(screen(&demo_app(80, 24)));
+}
+
+#[test]
+fn grid_120x40() {
+    insta::assert_snapshot!(screen(&demo_app(120, 40)));
+}
+
+#[test]
+fn grid_200x50() {
+    insta::assert_snapshot!(screen(&demo_app(200, 50)));
+}
+
+#[test]
+fn grid_sorted_by_name_scrolled() {
+    let mut app = demo_app(80, 24);
+    app.update(Action::CycleSort);
+    app.update(Action::End);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn host_panel_replica_with_stopped_sql_thread() {
+    let mut app = demo_app(120, 40);
+    app.update(Action::CycleCluster); // analytics
+    app.update(Action::Open);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn host_panel_80x24_down_host() {
+    let mut app = demo_app(80, 24);
+    app.update(Action::Open);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn help_80x24() {
+    let mut app = demo_app(80, 24);
+    app.update(Action::Help);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn empty_fleet() {
+    let app = app_with(Fleet::default(), 80, 24, fixed_time());
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn filter_with_no_match() {
+    let mut app = demo_app(80, 24);
+    app.update(Action::StartFilter);
+    for c in "nosuchhost".chars() {
+        app.update(Action::FilterChar(c));
+    }
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn source_down_marks_stale_and_keeps_data() {
+    let mut app = demo_app(80, 24);
+    let t = fixed_time() + chrono::Duration::seconds(40);
+    app.update(Action::Data(Box::new(Update {
+        received_at: t,
+        fleet: None,
+        prom_error: Some(SourceError::Connect(
+            "tcp connect error: Connection refused (os error 111)".into(),
+        )),
+        alert_sources: vec![(
+            "http://alertmanager:9093".into(),
+            Some(SourceError::Timeout(Duration::from_secs(4))),
+        )],
+        next_in: Duration::from_secs(20),
+    })));
+    app.update(Action::Tick(t));
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn too_small() {
+    insta::assert_snapshot!(screen(&demo_app(19, 4)));
+}
+
+#[test]
+fn tiles_use_the_theme_health_colours() {
+    let app = demo_app(120, 40);
+    let buf = render(&app);
+    let theme = Theme::default();
+    let l = &app.view().layout;
+    // The first tile is the DOWN host (severity sort) and selected: reversed.
+    let t1 = l.tiles[1];
+    let h1 = &app.fleet.hosts[app.view().hosts[1]];
+    let cell = &buf[(t1.x + 3, u16::try_from(t1.y).unwrap() + 2)];
+    assert_eq!(
+        cell.bg,
+        theme.health(h1.health).bg.unwrap(),
+        "tile of {} ({:?})",
+        h1.id.name,
+        h1.health
+    );
+    let crit = app
+        .fleet
+        .hosts
+        .iter()
+        .position(|h| h.health == Health::Crit)
+        .unwrap();
+    let pos = app.view().hosts.iter().position(|&i| i == crit).unwrap();
+    let t = l.tiles[pos];
+    let cell = &buf[(t.x + 5, u16::try_from(t.y).unwrap() + 1)];
+    assert_eq!(cell.bg, theme.health(Health::Crit).bg.unwrap());
+    assert_ne!(theme.health(Health::Crit).bg, theme.health(Health::Ok).bg);
+}
+
+#[test]
+fn no_colour_theme_draws_no_colour_but_keeps_symbols() {
+    let mut app = demo_app(80, 24);
+    app.theme = Theme::default().without_colour();
+    app.dirty = true;
+    let buf = render(&app);
+    for c in &buf.content {
+        assert_eq!(c.fg, ratatui::style::Color::Reset);
+        assert_eq!(c.bg, ratatui::style::Color::Reset);
+    }
+    let text = buffer_text(&buf);
+    for sym in ["▼", "✖", "✓"] {
+        assert!(text.contains(sym), "{sym} missing");
+    }
+}
+
+#[test]
+fn hostile_label_values_never_reach_the_buffer_raw() {
+    let mut fleet = demo_fleet(fixed_time());
+    let evil = "db\x1b]52;c;SGVsbG8=\x07\x1b[2J\u{9b}31m\u{202e}";
+    let last = fleet.hosts.len() - 1;
+    // Still sorts last, so the fleet stays ordered.
+    fleet.hosts[last].id.name = format!("zz-{evil}");
+    fleet.hosts[last].labels.insert("evil".into(), evil.into());
+    fleet.hosts[last].reasons = vec![format!("reason {evil}")];
+    let mut app = app_with(fleet, 120, 40, fixed_time());
+    app.update(Action::StartFilter);
+    for c in "zz-".chars() {
+        app.update(Action::FilterChar(c));
+    }
+    app.update(Action::FilterApply);
+    for a in [Action::Home, Action::Open] {
+        app.update(a);
+        let buf = render(&app);
+        let text = buffer_text(&buf);
+        let bad: Vec<char> = text
+            .chars()
+            .filter(|&c| {
+                c != '\n'
+                    && ((c as u32) < 0x20 || (0x7f..=0x9f).contains(&(c as u32)) || c == '\u{202e}')
+            })
+            .collect();
+        assert!(bad.is_empty(), "{bad:?} in {text}");
+        assert!(text.contains("\\x1b"), "escaped form is shown");
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    #[test]
+    fn renders_every_view_at_any_size(w in 1u16..500, h in 1u16..200, view in 0u8..4) {
+        let mut app = demo_app(w, h);
+        match view {
+            1 => { app.update(Action::Open); }
+            2 => { app.update(Action::Help); }
+            3 => { app.update(Action::StartFilter); app.update(Action::FilterChar('9')); }
+            _ => {}
+        }
+        app.update(Action::End);
+        let _ = render(&app);
+        app.update(Action::Resize(h.max(1), w.max(1)));
+        let _ = render(&app);
+    }
+}
