@@ -570,23 +570,25 @@ pub fn classify(e: reqwest::Error, timeout: Duration) -> SourceError {
         SourceError::BadResponse(format!("redirect failed: {detail}"))
     } else if e.is_builder() {
         SourceError::Config(detail)
-    } else if e.is_connect() {
-        let hint = if detail.contains("UnknownIssuer") {
-            " (the server's certificate is signed by an unknown CA: set a CA file, or skip verification)"
-        } else if detail.contains("NotValidForName") {
-            " (the certificate does not name this host)"
-        } else if detail.contains("Expired") {
-            " (the certificate has expired)"
-        } else {
-            ""
-        };
-        SourceError::Connect(format!("{detail}{hint}"))
+    } else if e.is_connect() || e.is_request() {
+        SourceError::Connect(format!("{detail}{}", tls_hint(&detail)))
     } else if e.is_decode() || e.is_body() {
         SourceError::BadResponse(format!("cannot read body: {detail}"))
-    } else if e.is_request() {
-        SourceError::Connect(detail)
     } else {
         SourceError::Other(detail)
+    }
+}
+
+/// A hint for the TLS failures operators meet most.
+fn tls_hint(detail: &str) -> &'static str {
+    if detail.contains("UnknownIssuer") {
+        " (the server's certificate is signed by an unknown CA: set a CA file, or skip verification)"
+    } else if detail.contains("CertificateRequired") || detail.contains("BadCertificate") {
+        " (the server wants a valid client certificate)"
+    } else if detail.contains("Expired") {
+        " (the certificate has expired)"
+    } else {
+        ""
     }
 }
 
@@ -600,6 +602,7 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
             msg.as_str(),
             "error sending request"
                 | "client error (Connect)"
+                | "client error (SendRequest)"
                 | "builder error"
                 | "request or response body error"
                 | "error decoding response body"
