@@ -167,6 +167,12 @@ pub fn build_client(cfg: &HttpConfig) -> Result<reqwest::Client, SourceError> {
             attempt.error(RedirectError(format!(
                 "more than {MAX_REDIRECTS} redirects (a redirect loop?)"
             )))
+        } else if attempt.url().scheme() == "http"
+            && attempt.previous().iter().any(|u| u.scheme() == "https")
+        {
+            attempt.error(RedirectError(
+                "refusing a redirect from https to plain http".into(),
+            ))
         } else if attempt.previous().iter().any(|u| u == attempt.url()) {
             attempt.error(RedirectError(
                 "redirect loop (a URL redirected back to itself)".into(),
