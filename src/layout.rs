@@ -153,7 +153,7 @@ mod tests {
     #[test]
     fn lays_out_groups_in_rows() {
         let l = layout(80, 24, &[5, 2]);
-        assert_eq!((l.tile_w, l.tile_h, l.cols), (18, 2, 4));
+        assert_eq!((l.tile_w, l.tile_h, l.cols), (19, 2, 4));
         assert_eq!(l.tiles.len(), 7);
         assert_eq!(l.groups[0].y, 0);
         assert_eq!(l.tiles[0].y, 1);
@@ -170,7 +170,7 @@ mod tests {
         assert_eq!(l.vertical(5, false), Some(4));
         assert_eq!(l.vertical(0, false), None);
         assert_eq!(l.hit(20, 1, 0), Some(1));
-        assert_eq!(l.hit(18, 1, 0), None); // the gap
+        assert_eq!(l.hit(19, 1, 0), None); // the gap
         assert_eq!(l.hit(0, 0, 8), Some(5));
     }
 

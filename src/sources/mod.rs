@@ -75,6 +75,14 @@ pub enum SourceError {
     Connect(String),
     #[error("HTTP {status}{}", if body.is_empty() { String::new() } else { format!(": {body}") })]
     Http { status: u16, body: String },
+    /// A 429 or 503 answer that carried a usable `Retry-After` header (seconds or HTTP date,
+    /// capped at a day). Without that header those statuses are [`SourceError::Http`].
+    #[error("HTTP {status}, retry after {}s{}", retry_after.as_secs(), if body.is_empty() { String::new() } else { format!(": {body}") })]
+    RetryLater {
+        status: u16,
+        retry_after: std::time::Duration,
+        body: String,
+    },
     #[error("bad response: {0}")]
     BadResponse(String),
     #[error("query error ({kind}): {error}")]
@@ -93,8 +101,33 @@ pub mod poll;
 pub use poll::{AlertsResult, FleetSource, PollRequest, PollResult, PromSource};
 
 impl SourceError {
-    /// How long the server asked us to wait (`Retry-After` on 429/503), if it did.
+    /// How long the server asked us to wait (`Retry-After` on a 429 or 503), if it said.
     pub fn retry_after(&self) -> Option<std::time::Duration> {
-        None
+        match self {
+            SourceError::RetryLater { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of an error answer, if the server answered at all.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            SourceError::Http { status, .. } | SourceError::RetryLater { status, .. } => {
+                Some(*status)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether trying again later may help: timeouts, connection failures, 429 and 5xx.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SourceError::Timeout(_) | SourceError::Connect(_) | SourceError::RetryLater { .. } => {
+                true
+            }
+            SourceError::Http { status, .. } => *status == 429 || *status >= 500,
+            SourceError::Api { kind, .. } => kind == "timeout" || kind == "unavailable",
+            _ => false,
+        }
     }
 }
