@@ -455,6 +455,7 @@ pub fn build(
             let b = |i: Option<usize>| i.and_then(|i| value_of(i).0).map(|v| v >= 1.0);
             let source = get(msid_i)
                 .and_then(|m| by_server_id.get(&(id.cluster.clone(), as_id(m))).cloned())
+                .filter(|s| *s != id.name)
                 .or_else(|| {
                     host_labels
                         .get("master_host")

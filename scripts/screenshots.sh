@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Regenerates screenshots/*.png from the real program: runs fleetboard in tmux, captures
+# the pane with colours, converts ANSI to HTML (aha) and HTML to PNG (headless chromium).
+# Needs: tmux aha chromium fonts-dejavu-core (installed when missing, as root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+need=()
+for p in tmux aha chromium; do command -v "$p" >/dev/null || need+=("$p"); done
+if ((${#need[@]})); then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux aha chromium fonts-dejavu-core
+fi
+cargo build --release --quiet
+bin=$PWD/target/release/fleetboard
+out=$PWD/screenshots
+work=$(mktemp -d -t fleetshots.XXXXXX)
+sock=fleetshots-$$
+trap 'tmux -L "$sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
+
+# shot NAME COLS ROWS KEYS... : start the demo, send keys, capture, render.
+shot() {
+  local name=$1 cols=$2 rows=$3; shift 3
+  tmux -L "$sock" -f /dev/null new-session -d -s s -x "$cols" -y "$rows" \
+    "TERM=xterm-256color COLORTERM=truecolor $bin --demo ${FLEETBOARD_SHOT_ARGS:-}"
+  sleep 2
+  for k in "$@"; do tmux -L "$sock" send-keys -t s "$k"; sleep 0.4; done
+  sleep 0.6
+  tmux -L "$sock" capture-pane -p -e -t s > "$work/$name.ans"
+  tmux -L "$sock" kill-server
+  aha --black < "$work/$name.ans" > "$work/$name.html"
+  sed -i 's#<pre>#<pre style="font-family:DejaVu Sans Mono,monospace;font-size:14px;line-height:1.15;margin:0">#' "$work/$name.html"
+  local w=$((cols * 9 + 20)) h=$((rows * 18 + 20))
+  chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --disable-background-networking \
+    --disable-component-update --disable-sync --no-first-run --user-data-dir="$work/chrome" \
+    --window-size="$w,$h" --screenshot="$out/$name.png" "file://$work/$name.html" >/dev/null 2>&1
+  echo "screenshots/$name.png"
+}
+
+shot grid 120 40
+shot host-panel 120 40 c Enter
+shot help 100 30 '?'
+FLEETBOARD_SHOT_ARGS="--theme light" shot grid-light 120 40
