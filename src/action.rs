@@ -35,6 +35,21 @@ pub enum Action {
     CycleSort,
     Click(u16, u16),
     Scroll(bool),
+    /// Chart window by index (`1`..`5`).
+    Window(usize),
+    /// Next (+1) or previous (-1) chart window.
+    WindowStep(i32),
+    /// A chart's data arrived: points, start, end, step; or an error.
+    History(
+        crate::app::history::HistoryKey,
+        crate::app::history::HistoryResult,
+    ),
+    /// Move the replay time by this many refresh intervals (negative: back).
+    ReplayStep(i64),
+    /// Replay at this time (`None`: live), e.g. from `--at`.
+    ReplayAt(Option<DateTime<Utc>>),
+    /// Back to live.
+    Live,
     None,
 }
 
@@ -58,6 +73,13 @@ pub const KEYS: &[(&str, &str)] = &[
     ("c", "cycle the cluster shown: all → each cluster → all"),
     ("s", "cycle sort: severity first / name"),
     ("r", "refresh now"),
+    (
+        "1-5 + -",
+        "chart window in the host panel: 5m 15m 1h 6h 24h",
+    ),
+    ("[ ]", "replay: step back / forward one refresh interval"),
+    ("{ }", "replay: step back / forward ten intervals"),
+    (". L", "back to live"),
     ("?", "this help"),
     ("q Ctrl-C", "quit"),
     (
@@ -117,6 +139,14 @@ fn map_key(app: &App, k: KeyEvent) -> Action {
         KeyCode::Char('c') => Action::CycleCluster,
         KeyCode::Char('s') => Action::CycleSort,
         KeyCode::Char('r') => Action::Refresh,
+        KeyCode::Char(c @ '1'..='5') => Action::Window(usize::from(c as u8 - b'1')),
+        KeyCode::Char('+' | '=') => Action::WindowStep(1),
+        KeyCode::Char('-') => Action::WindowStep(-1),
+        KeyCode::Char('[') => Action::ReplayStep(-1),
+        KeyCode::Char(']') => Action::ReplayStep(1),
+        KeyCode::Char('{') => Action::ReplayStep(-10),
+        KeyCode::Char('}') => Action::ReplayStep(10),
+        KeyCode::Char('.' | 'L') => Action::Live,
         _ => Action::None,
     }
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use chrono::{DateTime, NaiveDateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 
 const EXAMPLES: &str = "\
@@ -77,6 +78,11 @@ pub struct Cli {
     #[arg(long, env = "FLEETBOARD_DEMO", global = true)]
     pub demo: bool,
 
+    /// Show the fleet as it was at TIME: RFC 3339, `2026-11-24 03:14` (UTC), or
+    /// relative like `-2h`.
+    #[arg(long, value_name = "TIME", env = "FLEETBOARD_AT", value_parser = parse_at, global = true)]
+    pub at: Option<DateTime<Utc>>,
+
     /// Write logs to this file (logs never go to the terminal).
     #[arg(long, value_name = "FILE", env = "FLEETBOARD_LOG_FILE", global = true)]
     pub log_file: Option<PathBuf>,
@@ -110,9 +116,68 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// `--at`: RFC 3339, `YYYY-MM-DD HH:MM[:SS]` in UTC (like every time the board
+/// shows), or `-2h` / `2h ago`.
+pub fn parse_at(s: &str) -> Result<DateTime<Utc>, String> {
+    parse_at_from(s, Utc::now())
+}
+
+pub fn parse_at_from(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let t = s.trim();
+    if let Ok(d) = DateTime::parse_from_rfc3339(t) {
+        return Ok(d.with_timezone(&Utc));
+    }
+    for f in [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(n) = NaiveDateTime::parse_from_str(t, f) {
+            return Ok(n.and_utc());
+        }
+    }
+    let rel = t
+        .strip_prefix('-')
+        .or_else(|| t.strip_suffix("ago"))
+        .map(str::trim);
+    if let Some(r) = rel {
+        let d = humantime::parse_duration(r).map_err(|e| format!("`{s}`: {e}"))?;
+        let d = chrono::Duration::from_std(d).map_err(|e| format!("`{s}`: {e}"))?;
+        return Ok(now - d);
+    }
+    Err(format!(
+        "`{s}` is not a time; use RFC 3339 (2026-11-24T03:14:00Z), `2026-11-24 03:14` (UTC) or `-2h`"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_times() {
+        let now = DateTime::parse_from_rfc3339("2026-11-24T05:00:00Z")
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_default();
+        assert_eq!(
+            parse_at_from("2026-11-24T03:14:00Z", now).map(|d| d.to_rfc3339()),
+            Ok("2026-11-24T03:14:00+00:00".into())
+        );
+        assert_eq!(
+            parse_at_from("-2h", now).map(|d| d.to_rfc3339()),
+            Ok("2026-11-24T03:00:00+00:00".into())
+        );
+        assert_eq!(
+            parse_at_from("30m ago", now).map(|d| d.to_rfc3339()),
+            Ok("2026-11-24T04:30:00+00:00".into())
+        );
+        assert_eq!(
+            parse_at_from("2026-11-24 03:14", now).map(|d| d.to_rfc3339()),
+            Ok("2026-11-24T03:14:00+00:00".into())
+        );
+        assert!(parse_at_from("yesterday-ish", now).is_err());
+    }
 
     #[test]
     fn parses_durations() {

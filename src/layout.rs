@@ -146,6 +146,58 @@ impl GridLayout {
     }
 }
 
+/// The host panel's inside (within its border), for a terminal of this size.
+pub fn panel_inner(width: u16, height: u16) -> ratatui::layout::Rect {
+    ratatui::layout::Rect::new(1, 2, width.saturating_sub(2), height.saturating_sub(4))
+}
+
+/// Splits the host panel into the details part and one rectangle per chart. Wide
+/// terminals put the charts in a column on the right; others put them on top, two per
+/// row. Too little room: no charts, details only.
+pub fn panel_split(
+    area: ratatui::layout::Rect,
+    n: usize,
+) -> (ratatui::layout::Rect, Vec<ratatui::layout::Rect>) {
+    use ratatui::layout::Rect;
+    let n16 = u16::try_from(n).unwrap_or(u16::MAX);
+    if n == 0 || area.height < 12 || area.width < 40 {
+        return (area, Vec::new());
+    }
+    if area.width >= 150 && area.height >= n16 * 5 {
+        let info_w = 76.min(area.width / 2);
+        let cw = area.width - info_w;
+        let ch = area.height / n16;
+        let charts = (0..n16)
+            .map(|i| Rect::new(area.x + info_w, area.y + i * ch, cw, ch))
+            .collect();
+        return (Rect::new(area.x, area.y, info_w, area.height), charts);
+    }
+    let per_row: u16 = 2;
+    let rows = n16.div_ceil(per_row);
+    let ch = ((area.height * 3 / 5) / rows).clamp(4, 10);
+    let cw = area.width / per_row;
+    let mut charts = Vec::with_capacity(n);
+    for i in 0..n16 {
+        let (r, c) = (i / per_row, i % per_row);
+        let w = if c + 1 == per_row {
+            area.width - cw * c
+        } else {
+            cw
+        };
+        charts.push(Rect::new(area.x + c * cw, area.y + r * ch, w, ch));
+    }
+    let used = rows * ch;
+    (
+        Rect::new(area.x, area.y + used, area.width, area.height - used),
+        charts,
+    )
+}
+
+/// Columns of a chart that hold data points (inside its border and y-axis labels).
+pub fn chart_plot_width(chart: ratatui::layout::Rect) -> u16 {
+    chart.width.saturating_sub(2 + 9)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,14 @@ pub struct Update {
     pub next_in: Duration,
 }
 
+/// A merged refresh: the fleet (`None` if the metrics failed), the metrics error, and
+/// each Alertmanager's error.
+pub type Merged = (
+    Option<Fleet>,
+    Option<SourceError>,
+    Vec<(String, Option<SourceError>)>,
+);
+
 /// What the poller keeps between refreshes.
 pub struct Merger {
     pub metrics: Arc<MetricSet>,
@@ -54,14 +62,7 @@ impl Merger {
 
     /// Merges one poll result. Returns the fleet (`None` if the metrics failed) and
     /// the errors to show.
-    pub fn merge(
-        &mut self,
-        r: PollResult,
-    ) -> (
-        Option<Fleet>,
-        Option<SourceError>,
-        Vec<(String, Option<SourceError>)>,
-    ) {
+    pub fn merge(&mut self, r: PollResult) -> Merged {
         let alert_sources = r
             .alerts
             .as_ref()
@@ -154,9 +155,11 @@ pub async fn run<S, F>(
         if tx.send(u).is_err() {
             return;
         }
-        // Wait for the next tick or a command; a burst of commands is one refresh.
+        // Wait for the next tick or a command; a burst of commands is one refresh. In
+        // replay the data does not change: poll again only on a command (or to retry).
+        let replay_ok = req.at.is_some() && failures == 0;
         tokio::select! {
-            () = tokio::time::sleep(next_in) => {}
+            () = tokio::time::sleep(next_in), if !replay_ok => {}
             c = cmds.recv() => match c {
                 None => return,
                 Some(PollerCmd::Set(r)) => { merger.reset(); req = r; failures = 0; }

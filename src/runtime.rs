@@ -14,8 +14,10 @@ use ratatui::Terminal;
 use tokio::sync::mpsc;
 
 use crate::action::{map_event, Action};
+use crate::app::history::{points_of, HistoryFetch};
 use crate::app::{App, Command};
 use crate::config::Settings;
+use crate::fleet::MetricSet;
 use crate::poller::{self, Merger, PollerCmd};
 use crate::sources::{FleetSource, PollRequest};
 use crate::terminal::TerminalGuard;
@@ -35,13 +37,22 @@ pub async fn run(settings: Settings, theme: Theme, source: Arc<dyn FleetSource>)
 
     let (up_tx, mut up_rx) = mpsc::unbounded_channel();
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-    let merger = Merger::new(metrics, settings.identity.clone(), settings.forget_after);
+    let merger = Merger::new(
+        metrics.clone(),
+        settings.identity.clone(),
+        settings.forget_after,
+    );
     let req = PollRequest {
-        at: None,
+        at: settings.at,
         clusters: settings.clusters.clone(),
     };
+    if settings.at.is_some() {
+        app.update(Action::ReplayAt(settings.at));
+    }
+    let (hist_tx, mut hist_rx) = mpsc::unbounded_channel::<Action>();
+    let mut hist_tasks: Vec<tokio::task::JoinHandle<()>> = Vec::new();
     let poll_task = tokio::spawn(poller::run(
-        source,
+        source.clone(),
         merger,
         req,
         settings.refresh,
@@ -74,6 +85,7 @@ pub async fn run(settings: Settings, theme: Theme, source: Arc<dyn FleetSource>)
                 Some(u) => Action::Data(Box::new(u)),
                 None => break Err(anyhow::anyhow!("the poller stopped")),
             },
+            Some(h) = hist_rx.recv() => h,
             _ = tick.tick() => Action::Tick(Utc::now()),
             _ = term.recv() => Action::Quit,
             _ = hup.recv() => Action::Quit,
@@ -91,6 +103,28 @@ pub async fn run(settings: Settings, theme: Theme, source: Arc<dyn FleetSource>)
                         let _ = cmd_tx.send(PollerCmd::RefreshNow);
                     }
                     Command::Quit => {}
+                    Command::FetchHistory(fetches) => {
+                        hist_tasks.retain(|t| !t.is_finished());
+                        for f in fetches {
+                            hist_tasks.push(tokio::spawn(fetch_history(
+                                source.clone(),
+                                metrics.clone(),
+                                f,
+                                hist_tx.clone(),
+                            )));
+                        }
+                    }
+                    Command::CancelHistory => {
+                        for t in hist_tasks.drain(..) {
+                            t.abort();
+                        }
+                    }
+                    Command::SetReplay(at) => {
+                        let _ = cmd_tx.send(PollerCmd::Set(PollRequest {
+                            at,
+                            clusters: settings.clusters.clone(),
+                        }));
+                    }
                 }
             }
             dirty |= app.dirty;
@@ -107,9 +141,43 @@ pub async fn run(settings: Settings, theme: Theme, source: Arc<dyn FleetSource>)
         }
     };
     poll_task.abort();
+    for t in hist_tasks {
+        t.abort();
+    }
     drop(terminal);
     drop(guard);
     result
+}
+
+/// Runs one chart query and sends its result back as an action.
+async fn fetch_history(
+    source: Arc<dyn FleetSource>,
+    metrics: Arc<MetricSet>,
+    f: HistoryFetch,
+    tx: mpsc::UnboundedSender<Action>,
+) {
+    let direction = metrics
+        .get(&f.key.metric)
+        .map_or(crate::fleet::metrics::Direction::Higher, |m| m.direction);
+    #[allow(clippy::cast_precision_loss)]
+    let (start, end) = (
+        f.req.start.timestamp_millis() as f64 / 1000.0,
+        f.req.end.timestamp_millis() as f64 / 1000.0,
+    );
+    let step = f.req.step.as_secs_f64();
+    let r = source
+        .history(&f.req)
+        .await
+        .map(|series| {
+            (
+                points_of(series, f.filter_host.as_ref(), direction),
+                start,
+                end,
+                step,
+            )
+        })
+        .map_err(|e| e.to_string());
+    let _ = tx.send(Action::History(f.key, r));
 }
 
 fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::Signal> {

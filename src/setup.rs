@@ -45,7 +45,7 @@ pub struct SnapshotOutput {
 /// Polls once and renders the report.
 pub async fn snapshot(s: &Settings, source: &dyn FleetSource, format: Format) -> SnapshotOutput {
     let req = PollRequest {
-        at: None,
+        at: s.at,
         clusters: s.clusters.clone(),
     };
     let now = Utc::now();

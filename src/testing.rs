@@ -80,3 +80,32 @@ pub fn buffer_text(b: &ratatui::buffer::Buffer) -> String {
     }
     s
 }
+
+/// Answers the chart queries in `cmds` from the demo fleet, as the runtime would.
+pub fn answer_history(app: &mut App, cmds: Vec<crate::app::Command>) {
+    let set = mysql_preset("instance", "cluster");
+    let keys = set.metrics.iter().map(|m| m.key.clone()).collect();
+    let src = DemoSource::new(keys, "instance", "cluster");
+    for c in cmds {
+        if let crate::app::Command::FetchHistory(fetches) = c {
+            for f in fetches {
+                let dir = set
+                    .get(&f.key.metric)
+                    .map_or(crate::fleet::metrics::Direction::Higher, |m| m.direction);
+                let pts = crate::app::history::points_of(
+                    src.range_at(&f.req),
+                    f.filter_host.as_ref(),
+                    dir,
+                );
+                #[allow(clippy::cast_precision_loss)]
+                let r = Ok((
+                    pts,
+                    f.req.start.timestamp() as f64,
+                    f.req.end.timestamp() as f64,
+                    f.req.step.as_secs_f64(),
+                ));
+                app.update(Action::History(f.key, r));
+            }
+        }
+    }
+}

@@ -195,3 +195,88 @@ proptest::proptest! {
         let _ = render(&app);
     }
 }
+
+fn open_lagging_replica(w: u16, h: u16) -> fleetboard::app::App {
+    let mut app = demo_app(w, h);
+    app.update(Action::StartFilter);
+    for c in "orders-db07".chars() {
+        app.update(Action::FilterChar(c));
+    }
+    app.update(Action::FilterApply);
+    let cmds = app.update(Action::Open);
+    fleetboard::testing::answer_history(&mut app, cmds);
+    app
+}
+
+#[test]
+fn host_panel_with_charts_160x48() {
+    insta::assert_snapshot!(screen(&open_lagging_replica(160, 48)));
+}
+
+#[test]
+fn host_panel_with_charts_80x24() {
+    insta::assert_snapshot!(screen(&open_lagging_replica(80, 24)));
+}
+
+#[test]
+fn host_panel_charts_1h_window() {
+    let mut app = open_lagging_replica(160, 48);
+    let cmds = app.update(Action::Window(2));
+    fleetboard::testing::answer_history(&mut app, cmds);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn chart_with_gaps_and_error() {
+    use fleetboard::app::history::HistoryKey;
+    let mut app = open_lagging_replica(160, 48);
+    let id = app.selected.clone().unwrap();
+    let end = fixed_time().timestamp() as f64;
+    let start = end - 900.0;
+    // A stopped thread (no samples), NaN and +Inf are gaps, not zeros.
+    let mut pts = Vec::new();
+    for i in 0..60 {
+        let t = start + f64::from(i) * 15.0;
+        let v = match i {
+            20..=29 => continue,
+            35 => f64::NAN,
+            36 => f64::INFINITY,
+            _ => 100.0 + f64::from(i),
+        };
+        pts.push((t, v));
+    }
+    let key = |m: &str| HistoryKey {
+        host: id.clone(),
+        metric: m.into(),
+        window: 900,
+        end: None,
+    };
+    app.update(Action::History(key("lag"), Ok((pts, start, end, 15.0))));
+    app.update(Action::History(
+        key("qps"),
+        Err("HTTP 503: service unavailable".into()),
+    ));
+    let text = screen(&app);
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn replay_header_is_unmistakable() {
+    let mut app = demo_app(120, 40);
+    let cmds = app.update(Action::ReplayStep(-12));
+    assert_eq!(
+        cmds,
+        vec![fleetboard::app::Command::SetReplay(Some(
+            fixed_time() - chrono::Duration::seconds(60)
+        ))]
+    );
+    let buf = render(&app);
+    let text = buffer_text(&buf);
+    assert!(text.lines().next().unwrap().contains("REPLAY"), "{text}");
+    // The REPLAY badge uses the theme's replay style, not a health colour.
+    let x = text.lines().next().unwrap().find("REPLAY").unwrap();
+    let col = u16::try_from(text.lines().next().unwrap()[..x].chars().count()).unwrap();
+    assert_eq!(buf[(col, 0)].bg, Theme::default().replay().bg.unwrap());
+    let cmds = app.update(Action::Live);
+    assert_eq!(cmds, vec![fleetboard::app::Command::SetReplay(None)]);
+}

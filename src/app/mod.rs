@@ -1,22 +1,31 @@
 //! Application state and its only way to change: [`App::update`]. No I/O and no clock
 //! here: time arrives inside actions, side effects leave as [`Command`]s.
 
+pub mod history;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
 use crate::action::Action;
-use crate::fleet::{Fleet, Health, Host, HostId, MetricSet};
+use crate::fleet::{Fleet, Health, Host, HostId, Identity, MetricSet};
 use crate::layout::{self, GridLayout};
 use crate::poller::Update;
 use crate::theme::Theme;
+use history::{HistoryCache, HistoryFetch, HistoryKey, WINDOWS};
 
 /// Side effects for the runtime to carry out.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     RefreshNow,
     Quit,
+    /// Range queries for the host panel's charts.
+    FetchHistory(Vec<HistoryFetch>),
+    /// The panel closed: abort chart queries in flight.
+    CancelHistory,
+    /// Poll the fleet as it was at this time (`None`: live).
+    SetReplay(Option<DateTime<Utc>>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +114,13 @@ pub struct App {
     pub dirty: bool,
     /// Every host visible with the current filter, sort and fleet (cached).
     view: View,
+    pub identity: Identity,
+    /// Chart data of the host panel.
+    pub history: HistoryCache,
+    /// Index into [`WINDOWS`].
+    pub window: usize,
+    /// Replay time (`--at`, `[` `]`); `None` is live.
+    pub replay: Option<DateTime<Utc>>,
 }
 
 /// The visible hosts, grouped by cluster, and their layout.
@@ -144,6 +160,10 @@ impl App {
             quit: false,
             dirty: true,
             view: View::default(),
+            identity: Identity::default(),
+            history: HistoryCache::default(),
+            window: history::DEFAULT_WINDOW,
+            replay: None,
         };
         a.rebuild_view();
         a
@@ -158,8 +178,12 @@ impl App {
         self.height.saturating_sub(2)
     }
 
-    /// The data is older than `stale_after` refreshes (or never arrived).
+    /// The data is older than `stale_after` refreshes (or never arrived). In replay
+    /// the data does not age: it is stale only while the source fails.
     pub fn is_stale(&self) -> bool {
+        if self.replay.is_some() {
+            return self.prom.error.is_some() && self.prom.failing_since > self.prom.last_ok;
+        }
         match self.prom.last_ok {
             None => self.prom.error.is_some(),
             Some(t) => {
@@ -291,9 +315,73 @@ impl App {
         }
     }
 
+    /// Seconds of the chart window.
+    pub fn window_secs(&self) -> u64 {
+        WINDOWS[self.window.min(WINDOWS.len() - 1)].1
+    }
+
+    /// The moment charts end at: the replay time, or the data's time.
+    pub fn chart_end(&self) -> DateTime<Utc> {
+        self.replay.unwrap_or(self.now)
+    }
+
+    /// Key of a chart of the open panel.
+    pub fn history_key(&self, host: &HostId, metric: &str) -> HistoryKey {
+        HistoryKey {
+            host: host.clone(),
+            metric: metric.to_string(),
+            window: self.window_secs(),
+            end: self.replay.map(|t| t.timestamp()),
+        }
+    }
+
+    /// Range queries for the open panel's charts (none when no chart fits).
+    fn fetch_history(&mut self) -> Vec<Command> {
+        let Screen::Host(id) = &self.screen else {
+            return Vec::new();
+        };
+        let n = self.metrics.metrics.iter().filter(|m| m.chart).count();
+        let (_, charts) = layout::panel_split(layout::panel_inner(self.width, self.height), n);
+        let Some(first) = charts.first() else {
+            return Vec::new();
+        };
+        let fetches = history::requests(
+            &self.metrics,
+            &self.identity,
+            id,
+            self.window_secs(),
+            self.chart_end(),
+            self.replay.is_some(),
+            layout::chart_plot_width(*first),
+        );
+        for f in &fetches {
+            self.history.start(&f.key);
+        }
+        vec![Command::FetchHistory(fetches)]
+    }
+
     /// Applies one action. Returns the side effects to perform.
     #[allow(clippy::too_many_lines)]
     pub fn update(&mut self, action: Action) -> Vec<Command> {
+        let before = (self.screen.clone(), self.window, self.replay);
+        let is_data = matches!(action, Action::Data(_));
+        let mut cmds = self.apply(action);
+        let after = (&self.screen, self.window, self.replay);
+        if let (Screen::Host(_), Screen::Grid) = (&before.0, after.0) {
+            self.history.cancel_loading();
+            cmds.push(Command::CancelHistory);
+        }
+        let changed = before.0 != *after.0 || before.1 != after.1 || before.2 != after.2;
+        // Charts follow the panel's host, window and replay time, and live data.
+        if matches!(self.screen, Screen::Host(_)) && (changed || (is_data && self.replay.is_none()))
+        {
+            cmds.extend(self.fetch_history());
+        }
+        cmds
+    }
+
+    #[allow(clippy::too_many_lines)]
+    fn apply(&mut self, action: Action) -> Vec<Command> {
         let mut cmds = Vec::new();
         self.dirty = true;
         match action {
@@ -424,6 +512,35 @@ impl App {
                     };
                 }
             },
+            Action::Window(i) => self.window = i.min(WINDOWS.len() - 1),
+            Action::WindowStep(d) => {
+                self.window = if d > 0 {
+                    (self.window + 1).min(WINDOWS.len() - 1)
+                } else {
+                    self.window.saturating_sub(1)
+                };
+            }
+            Action::History(key, result) => self.history.finish(key, result),
+            Action::ReplayStep(steps) => {
+                let step = chrono::Duration::from_std(self.refresh)
+                    .unwrap_or(chrono::Duration::seconds(5));
+                let from = self.replay.unwrap_or(self.now);
+                let to = from + step * i32::try_from(steps).unwrap_or(0);
+                self.replay = if to >= self.now { None } else { Some(to) };
+                cmds.push(Command::SetReplay(self.replay));
+            }
+            Action::ReplayAt(t) => {
+                self.replay = t;
+                cmds.push(Command::SetReplay(t));
+            }
+            Action::Live => {
+                if self.replay.is_some() {
+                    self.replay = None;
+                    cmds.push(Command::SetReplay(None));
+                } else {
+                    self.dirty = false;
+                }
+            }
             Action::None => self.dirty = false,
         }
         cmds

@@ -233,6 +233,8 @@ pub struct Settings {
     pub identity: Identity,
     pub metrics: MetricSet,
     pub demo: bool,
+    /// Replay time (`--at`); `None` is live.
+    pub at: Option<chrono::DateTime<chrono::Utc>>,
     pub log_file: Option<PathBuf>,
     pub config_dir: Option<PathBuf>,
     /// Things the user should know (e.g. a secret in a world-readable file).
@@ -546,6 +548,7 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
         identity,
         metrics: set,
         demo: cli.demo,
+        at: cli.at,
         log_file: cli.log_file.clone().or_else(|| file.log_file.clone()),
         config_dir: path
             .and_then(Path::parent)

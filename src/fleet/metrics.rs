@@ -71,7 +71,8 @@ pub struct MetricDef {
     /// Short label for tiles and tables.
     pub label: String,
     /// PromQL; `$cluster` is replaced with an anchored regex of the cluster filter
-    /// (`.*` when there is none), so the filter is applied by the server.
+    /// (`.*` when there is none), so the filter is applied by the server; `$host`
+    /// with the host's name (history of one host) or `.*` (the whole fleet).
     pub expr: String,
     pub unit: Unit,
     pub kind: Kind,
@@ -177,9 +178,27 @@ pub fn cluster_regex(clusters: &[String]) -> String {
     promql_string(&alts.join("|"))
 }
 
-/// Expands `$cluster` in an expression for the given cluster filter.
+/// Expands `$cluster` in an expression for the given cluster filter (and `$host` to
+/// every host).
 pub fn expand(expr: &str, clusters: &[String]) -> String {
     expr.replace("$cluster", &cluster_regex(clusters))
+        .replace("$host", ".*")
+}
+
+/// Expands an expression for one host's history. Returns the expression and whether
+/// the server narrows it to the host (`false` when the expression has no `$host`: the
+/// caller must keep only the host's series from the answer).
+pub fn expand_for_host(expr: &str, cluster: &str, host: &str, strip_port: bool) -> (String, bool) {
+    let narrowed = expr.contains("$host");
+    let host_re = if strip_port {
+        format!("{}(:[0-9]+)?", regex_escape(host))
+    } else {
+        regex_escape(host)
+    };
+    let e = expr
+        .replace("$cluster", &cluster_regex(&[cluster.to_string()]))
+        .replace("$host", &promql_string(&host_re));
+    (e, narrowed)
 }
 
 /// A `{label="value"}` matcher list for one host (history queries).
@@ -197,7 +216,7 @@ pub fn host_matcher(host_label: &str, host: &str, strip_port: bool) -> String {
 
 /// The built-in preset for mysqld_exporter (0.14+) and node_exporter (1.x).
 pub fn mysql_preset(host_label: &str, cluster_label: &str) -> MetricSet {
-    let sel = format!("{cluster_label}=~\"$cluster\"");
+    let sel = format!("{cluster_label}=~\"$cluster\",{host_label}=~\"$host\"");
     let by = format!("{cluster_label}, {host_label}");
     let m = |key: &str,
              label: &str,
@@ -468,10 +487,29 @@ mod tests {
         let lag = p.get("lag").expect("lag");
         assert_eq!(
             expand(&lag.expr, &[]),
-            "mysql_slave_status_seconds_behind_master{cluster=~\".*\"}"
+            "mysql_slave_status_seconds_behind_master{cluster=~\".*\",instance=~\".*\"}"
         );
         let load = p.get("load").expect("load");
         assert!(expand(&load.expr, &[]).contains("count by (cluster, instance)"));
+    }
+
+    #[test]
+    fn history_expressions_are_narrowed_to_the_host() {
+        let p = mysql_preset("instance", "cluster");
+        let (e, narrowed) = expand_for_host(
+            &p.get("lag").expect("lag").expr,
+            "pay.ments",
+            "db-1.x",
+            true,
+        );
+        assert!(narrowed);
+        assert_eq!(
+            e,
+            "mysql_slave_status_seconds_behind_master{cluster=~\"pay\\\\.ments\",instance=~\"db-1\\\\.x(:[0-9]+)?\"}"
+        );
+        let (e, narrowed) = expand_for_host("my_metric{cluster=~\"$cluster\"}", "c", "h", true);
+        assert!(!narrowed);
+        assert_eq!(e, "my_metric{cluster=~\"c\"}");
     }
 
     #[test]

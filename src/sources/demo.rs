@@ -9,8 +9,8 @@ use std::f64::consts::TAU;
 use chrono::{DateTime, TimeZone, Utc};
 use futures::future::BoxFuture;
 
-use super::poll::{merge_alerts, FleetSource, PollRequest, PollResult};
-use super::{Alert, AlertState, Labels, Sample};
+use super::poll::{merge_alerts, FleetSource, PollRequest, PollResult, RangeRequest};
+use super::{Alert, AlertState, Labels, RangeSeries, Sample, SourceError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Trouble {
@@ -252,6 +252,41 @@ impl DemoSource {
     }
 }
 
+impl DemoSource {
+    /// The history of one metric of one host, computed like the live values.
+    pub fn range_at(&self, req: &RangeRequest) -> Vec<RangeSeries> {
+        let Some(h) = self
+            .hosts
+            .iter()
+            .find(|h| h.name == req.host && h.cluster == req.cluster)
+        else {
+            return Vec::new();
+        };
+        let step = req.step.as_secs_f64().max(1.0);
+        #[allow(clippy::cast_precision_loss)]
+        let (start, end) = (
+            req.start.timestamp_millis() as f64 / 1000.0,
+            req.end.timestamp_millis() as f64 / 1000.0,
+        );
+        let mut points = Vec::new();
+        let mut t = (start / step).ceil() * step;
+        while t <= end && points.len() < 11_000 {
+            if let Some(v) = self.value(h, &req.metric, t) {
+                points.push((t, v));
+            }
+            t += step;
+        }
+        if points.is_empty() {
+            return Vec::new();
+        }
+        let port = if req.metric == "load" { 9100 } else { 9104 };
+        vec![RangeSeries {
+            labels: self.labels(h, port, "mysql"),
+            points,
+        }]
+    }
+}
+
 fn in_filter(h: &DemoHost, clusters: &[String]) -> bool {
     clusters.is_empty() || clusters.iter().any(|c| c == h.cluster)
 }
@@ -278,5 +313,12 @@ impl FleetSource for DemoSource {
 
     fn poll<'a>(&'a self, req: &'a PollRequest, now: DateTime<Utc>) -> BoxFuture<'a, PollResult> {
         Box::pin(async move { self.poll_at(req, now) })
+    }
+
+    fn history<'a>(
+        &'a self,
+        req: &'a RangeRequest,
+    ) -> BoxFuture<'a, Result<Vec<RangeSeries>, SourceError>> {
+        Box::pin(async move { Ok(self.range_at(req)) })
     }
 }

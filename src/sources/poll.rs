@@ -11,7 +11,7 @@ use futures::future::{join_all, BoxFuture};
 
 use super::alertmanager::AmClient;
 use super::prometheus::PromClient;
-use super::{Alert, Sample, SourceError};
+use super::{Alert, AlertState, Labels, RangeSeries, Sample, SourceError};
 
 /// What to fetch.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -48,6 +48,20 @@ pub struct PollResult {
     pub alerts: Option<AlertsResult>,
 }
 
+/// History of one metric for one host (the host panel's charts).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RangeRequest {
+    /// Metric key (the demo answers by key).
+    pub metric: String,
+    /// The expression to run, already narrowed to the host (see `fleet::metrics`).
+    pub expr: String,
+    pub cluster: String,
+    pub host: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub step: std::time::Duration,
+}
+
 /// A source of fleet data (Prometheus-compatible engines, the demo).
 pub trait FleetSource: Send + Sync {
     /// Short description for the status bar (URL without credentials, or `demo`).
@@ -56,6 +70,47 @@ pub trait FleetSource: Send + Sync {
     fn alert_sources(&self) -> Vec<String>;
     /// Fetches one refresh. `now` is the wall clock, used when `req.at` is `None`.
     fn poll<'a>(&'a self, req: &'a PollRequest, now: DateTime<Utc>) -> BoxFuture<'a, PollResult>;
+    /// One range query: the history of one metric of one host.
+    fn history<'a>(
+        &'a self,
+        req: &'a RangeRequest,
+    ) -> BoxFuture<'a, Result<Vec<RangeSeries>, SourceError>>;
+}
+
+/// Alertmanager keeps no history: in replay, alerts come from Prometheus' `ALERTS`
+/// series at the replay time (firing ones only; silences are not recorded there).
+pub const REPLAY_ALERTS_EXPR: &str = "ALERTS{alertstate=\"firing\"}";
+
+/// Turns `ALERTS` samples into alerts.
+pub fn alerts_from_series(samples: Vec<Sample>) -> Vec<Alert> {
+    samples
+        .into_iter()
+        .map(|s| {
+            let labels: Labels = s
+                .labels
+                .into_iter()
+                .filter(|(k, _)| k != "__name__" && k != "alertstate")
+                .collect();
+            let fingerprint = format!("{:016x}", fnv1a(&format!("{labels:?}")));
+            Alert {
+                fingerprint,
+                labels,
+                annotations: Labels::new(),
+                state: AlertState::Active,
+                silenced_by: Vec::new(),
+                inhibited_by: Vec::new(),
+                starts_at: None,
+                generator_url: None,
+            }
+        })
+        .collect()
+}
+
+/// FNV-1a: a stable, dependency-free hash for synthetic fingerprints.
+pub fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Prometheus (or VictoriaMetrics, Thanos, Mimir) plus zero or more Alertmanagers.
@@ -109,6 +164,13 @@ impl FleetSource for PromSource {
                 async move { self.prom.query(&q, req.at).await }
             });
             let alerts = async {
+                if req.at.is_some() {
+                    // Replay: one query for the alerts firing at that time.
+                    self.requests.fetch_add(1, Ordering::Relaxed);
+                    let r = self.prom.query(REPLAY_ALERTS_EXPR, req.at).await;
+                    let url = format!("{} (ALERTS)", self.prom.base_url());
+                    return Some(merge_alerts(vec![(url, r.map(alerts_from_series))]));
+                }
                 if self.ams.is_empty() {
                     return None;
                 }
@@ -133,6 +195,27 @@ impl FleetSource for PromSource {
                 metrics,
                 alerts,
             }
+        })
+    }
+
+    fn history<'a>(
+        &'a self,
+        req: &'a RangeRequest,
+    ) -> BoxFuture<'a, Result<Vec<RangeSeries>, SourceError>> {
+        self.range(req)
+    }
+}
+
+impl PromSource {
+    fn range<'a>(
+        &'a self,
+        req: &'a RangeRequest,
+    ) -> BoxFuture<'a, Result<Vec<RangeSeries>, SourceError>> {
+        Box::pin(async move {
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            self.prom
+                .query_range(&req.expr, req.start, req.end, req.step)
+                .await
         })
     }
 }

@@ -13,7 +13,14 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     let t = &app.theme;
     let hs = t.header();
     let mut spans = vec![Span::styled(" fleetboard ", hs)];
-    // Staleness comes first: it changes how everything else on the screen is read.
+    // Replay and staleness come first: they change how everything else is read.
+    if let Some(at) = app.replay {
+        spans.push(Span::styled(
+            format!(" ◀◀ REPLAY {} UTC ", at.format("%Y-%m-%d %H:%M:%S")),
+            t.replay(),
+        ));
+        spans.push(Span::raw(" "));
+    }
     if app.is_stale() {
         let age = app.data_age().map_or_else(
             || "no data".to_string(),

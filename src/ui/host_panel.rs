@@ -57,7 +57,6 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
         return;
     };
     let stale = app.is_stale();
-    let w = usize::from(area.width.saturating_sub(4));
     let mut title = vec![
         Span::styled(
             format!(" {} ", super::symbol(host.health)),
@@ -83,7 +82,22 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border(true))
-        .title(Line::from(title));
+        .title(Line::from(title))
+        .title_bottom(Line::from(vec![Span::styled(
+            format!(
+                " history {} · 1-5 window · ←→ host · Esc back ",
+                crate::app::history::WINDOWS[app.window.min(4)].0
+            ),
+            t.dim(),
+        )]));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let chart_defs: Vec<_> = app.metrics.metrics.iter().filter(|m| m.chart).collect();
+    let (info, charts) = crate::layout::panel_split(inner, chart_defs.len());
+    for (r, def) in charts.iter().zip(&chart_defs) {
+        super::charts::render(f, *r, app, id, def);
+    }
+    let w = usize::from(info.width.saturating_sub(1));
 
     let mut lines: Vec<Line<'_>> = Vec::new();
     // Verdict first: what is wrong, in words.
@@ -294,8 +308,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
         }
     }
 
-    let inner_h = area.height.saturating_sub(2);
     let total = u16::try_from(lines.len()).unwrap_or(u16::MAX);
-    let scroll = app.panel_scroll.min(total.saturating_sub(inner_h));
-    f.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), area);
+    let scroll = app.panel_scroll.min(total.saturating_sub(info.height));
+    f.render_widget(Paragraph::new(lines).scroll((scroll, 0)), info);
 }

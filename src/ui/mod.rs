@@ -13,6 +13,7 @@
 //! └──────────────────────────────────────────────────────────────┘
 //! ```
 
+pub mod charts;
 pub mod grid;
 pub mod header;
 pub mod help;

@@ -1,0 +1,381 @@
+//! History charts of the host panel: which range queries to send, and their results.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::fleet::metrics::{expand_for_host, Direction, MetricSet};
+use crate::fleet::{HostId, Identity};
+use crate::sources::{RangeRequest, RangeSeries};
+
+/// Chart windows: `1`..`5` pick one, `+`/`-` step through them.
+pub const WINDOWS: [(&str, u64); 5] = [
+    ("5m", 300),
+    ("15m", 900),
+    ("1h", 3600),
+    ("6h", 21_600),
+    ("24h", 86_400),
+];
+
+/// Default window: 15 minutes.
+pub const DEFAULT_WINDOW: usize = 1;
+
+/// Prometheus refuses range queries of more than 11,000 points per series.
+const MAX_POINTS: u64 = 11_000;
+
+/// One chart's data: host, metric, window and where the window ends.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct HistoryKey {
+    pub host: HostId,
+    pub metric: String,
+    pub window: u64,
+    /// Replay end (unix seconds); `None` for live.
+    pub end: Option<i64>,
+}
+
+/// Points of one chart; gaps are kept as gaps (missing steps, NaN, ±Inf).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HistoryEntry {
+    pub points: Vec<(f64, f64)>,
+    pub start: f64,
+    pub end: f64,
+    pub step: f64,
+    pub loading: bool,
+    pub error: Option<String>,
+    /// Whether any data arrived yet.
+    pub loaded: bool,
+}
+
+/// A chart's data as the runtime delivers it: points, start, end, step (seconds);
+/// or the error text.
+pub type HistoryResult = Result<(Vec<(f64, f64)>, f64, f64, f64), String>;
+
+/// One fetch to perform.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryFetch {
+    pub key: HistoryKey,
+    pub req: RangeRequest,
+    /// The expression is not narrowed to the host on the server: keep only its series.
+    pub filter_host: Option<(Identity, HostId)>,
+}
+
+/// Step so that the number of points fits the chart width (and Prometheus' limit).
+pub fn step_for(window: u64, width: u16) -> Duration {
+    let cols = u64::from(width.max(10));
+    let step = window.div_ceil(cols).max(1);
+    let step = step.max(window.div_ceil(MAX_POINTS));
+    Duration::from_secs(step)
+}
+
+/// Range queries for the charts of one host.
+pub fn requests(
+    set: &MetricSet,
+    ident: &Identity,
+    host: &HostId,
+    window: u64,
+    end: DateTime<Utc>,
+    replay: bool,
+    width: u16,
+) -> Vec<HistoryFetch> {
+    let step = step_for(window, width);
+    let start = end - chrono::Duration::seconds(i64::try_from(window).unwrap_or(i64::MAX / 2));
+    set.metrics
+        .iter()
+        .filter(|m| m.chart)
+        .map(|m| {
+            let (expr, narrowed) =
+                expand_for_host(&m.expr, &host.cluster, &host.name, ident.strip_port);
+            HistoryFetch {
+                key: HistoryKey {
+                    host: host.clone(),
+                    metric: m.key.clone(),
+                    window,
+                    end: replay.then(|| end.timestamp()),
+                },
+                req: RangeRequest {
+                    metric: m.key.clone(),
+                    expr,
+                    cluster: host.cluster.clone(),
+                    host: host.name.clone(),
+                    start,
+                    end,
+                    step,
+                },
+                filter_host: (!narrowed).then(|| (ident.clone(), host.clone())),
+            }
+        })
+        .collect()
+}
+
+/// Reduces a range answer to the host's points: its series only (when the server did
+/// not narrow), and the worst value per timestamp when several series remain
+/// (multi-source replication).
+pub fn points_of(
+    series: Vec<RangeSeries>,
+    filter: Option<&(Identity, HostId)>,
+    direction: Direction,
+) -> Vec<(f64, f64)> {
+    let mut keep: Vec<RangeSeries> = match filter {
+        None => series,
+        Some((ident, id)) => series
+            .into_iter()
+            .filter(|s| {
+                s.labels
+                    .get(&ident.host_label)
+                    .is_some_and(|h| ident.host_name(h) == id.name)
+                    && s.labels
+                        .get(&ident.cluster_label)
+                        .is_none_or(|c| *c == id.cluster)
+            })
+            .collect(),
+    };
+    if keep.len() <= 1 {
+        return keep.pop().map(|s| s.points).unwrap_or_default();
+    }
+    let mut by_t: std::collections::BTreeMap<i64, f64> = std::collections::BTreeMap::new();
+    for s in keep {
+        for (t, v) in s.points {
+            #[allow(clippy::cast_possible_truncation)]
+            let k = (t * 1000.0).round() as i64;
+            by_t.entry(k)
+                .and_modify(|old| {
+                    *old = match direction {
+                        _ if old.is_nan() => v,
+                        _ if v.is_nan() => *old,
+                        Direction::Higher => old.max(v),
+                        Direction::Lower => old.min(v),
+                    };
+                })
+                .or_insert(v);
+        }
+    }
+    #[allow(clippy::cast_precision_loss)]
+    by_t.into_iter()
+        .map(|(k, v)| (k as f64 / 1000.0, v))
+        .collect()
+}
+
+/// Splits points into runs without gaps: a missing step, NaN or an infinity ends a run.
+pub fn runs(points: &[(f64, f64)], step: f64) -> Vec<Vec<(f64, f64)>> {
+    let mut out: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut cur: Vec<(f64, f64)> = Vec::new();
+    let mut last_t: Option<f64> = None;
+    for &(t, v) in points {
+        let gap = last_t.is_some_and(|lt| t - lt > step * 1.5);
+        if (!v.is_finite() || gap) && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        if v.is_finite() {
+            cur.push((t, v));
+            last_t = Some(t);
+        } else {
+            last_t = None;
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// The cache of chart data, bounded so that a wall monitor flipping through hosts for
+/// days does not grow.
+#[derive(Debug, Default)]
+pub struct HistoryCache {
+    entries: HashMap<HistoryKey, (u64, HistoryEntry)>,
+    clock: u64,
+}
+
+const CACHE_MAX: usize = 96;
+
+impl HistoryCache {
+    pub fn get(&self, k: &HistoryKey) -> Option<&HistoryEntry> {
+        self.entries.get(k).map(|(_, e)| e)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn touch(&mut self) -> u64 {
+        self.clock += 1;
+        self.clock
+    }
+
+    /// Marks a chart as loading, keeping what it showed until the answer comes.
+    pub fn start(&mut self, k: &HistoryKey) {
+        let c = self.touch();
+        let e = self.entries.entry(k.clone()).or_default();
+        e.0 = c;
+        e.1.loading = true;
+        self.evict();
+    }
+
+    pub fn finish(&mut self, k: HistoryKey, r: HistoryResult) {
+        let c = self.touch();
+        let e = self.entries.entry(k).or_default();
+        e.0 = c;
+        e.1.loading = false;
+        match r {
+            Ok((points, start, end, step)) => {
+                e.1.points = points;
+                e.1.start = start;
+                e.1.end = end;
+                e.1.step = step;
+                e.1.error = None;
+                e.1.loaded = true;
+            }
+            Err(err) => e.1.error = Some(err),
+        }
+        self.evict();
+    }
+
+    /// Requests in flight were cancelled (the panel closed).
+    pub fn cancel_loading(&mut self) {
+        for (_, e) in self.entries.values_mut() {
+            e.loading = false;
+        }
+    }
+
+    fn evict(&mut self) {
+        while self.entries.len() > CACHE_MAX {
+            let oldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (c, _))| *c)
+                .map(|(k, _)| k.clone());
+            match oldest {
+                Some(k) => {
+                    self.entries.remove(&k);
+                }
+                None => break,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::metrics::mysql_preset;
+
+    #[test]
+    fn step_fits_width_and_limit() {
+        assert_eq!(step_for(900, 60), Duration::from_secs(15));
+        assert_eq!(step_for(300, 100), Duration::from_secs(3));
+        assert_eq!(step_for(86_400, 60), Duration::from_secs(1440));
+        assert_eq!(step_for(60, 500), Duration::from_secs(1));
+        // Never more points than the chart is wide.
+        for w in [10u16, 37, 80, 333] {
+            for (_, win) in WINDOWS {
+                let s = step_for(win, w).as_secs();
+                assert!(win / s <= u64::from(w), "{win}s / {s}s > {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn one_request_per_chart_metric_narrowed_to_the_host() {
+        let set = mysql_preset("instance", "cluster");
+        let host = HostId {
+            cluster: "payments".into(),
+            name: "db2".into(),
+        };
+        let end = crate::testing::fixed_time();
+        let r = requests(&set, &Identity::default(), &host, 900, end, false, 60);
+        let keys: Vec<_> = r.iter().map(|f| f.key.metric.as_str()).collect();
+        assert_eq!(keys, vec!["lag", "connections", "load", "qps"]);
+        for f in &r {
+            assert!(
+                f.req.expr.contains("instance=~\"db2(:[0-9]+)?\""),
+                "{}",
+                f.req.expr
+            );
+            assert!(f.filter_host.is_none());
+            assert_eq!((f.req.end - f.req.start).num_seconds(), 900);
+            assert_eq!(f.req.step, Duration::from_secs(15));
+        }
+    }
+
+    #[test]
+    fn gaps_split_runs() {
+        let p = vec![
+            (0.0, 1.0),
+            (15.0, 2.0),
+            (30.0, f64::NAN),
+            (45.0, 3.0),
+            (90.0, 4.0),
+            (105.0, f64::INFINITY),
+        ];
+        let r = runs(&p, 15.0);
+        assert_eq!(
+            r,
+            vec![
+                vec![(0.0, 1.0), (15.0, 2.0)],
+                vec![(45.0, 3.0)],
+                vec![(90.0, 4.0)]
+            ]
+        );
+    }
+
+    #[test]
+    fn client_side_filter_and_worst_merge() {
+        let l = |i: &str| -> crate::sources::Labels {
+            [
+                ("instance".to_string(), i.to_string()),
+                ("cluster".to_string(), "c".to_string()),
+            ]
+            .into_iter()
+            .collect()
+        };
+        let s = vec![
+            RangeSeries {
+                labels: l("a:9104"),
+                points: vec![(1.0, 1.0), (2.0, 5.0)],
+            },
+            RangeSeries {
+                labels: l("a:9105"),
+                points: vec![(1.0, 3.0), (2.0, 2.0)],
+            },
+            RangeSeries {
+                labels: l("b:9104"),
+                points: vec![(1.0, 99.0)],
+            },
+        ];
+        let f = (
+            Identity::default(),
+            HostId {
+                cluster: "c".into(),
+                name: "a".into(),
+            },
+        );
+        assert_eq!(
+            points_of(s, Some(&f), Direction::Higher),
+            vec![(1.0, 3.0), (2.0, 5.0)]
+        );
+    }
+
+    #[test]
+    fn cache_is_bounded() {
+        let mut c = HistoryCache::default();
+        for i in 0..500 {
+            let k = HistoryKey {
+                host: HostId {
+                    cluster: "c".into(),
+                    name: format!("h{i}"),
+                },
+                metric: "lag".into(),
+                window: 900,
+                end: None,
+            };
+            c.start(&k);
+            c.finish(k, Ok((vec![(0.0, 1.0)], 0.0, 1.0, 1.0)));
+        }
+        assert!(c.len() <= CACHE_MAX);
+    }
+}
