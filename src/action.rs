@@ -35,6 +35,8 @@ pub enum Action {
     CycleSort,
     Click(u16, u16),
     Scroll(bool),
+    /// Alerts view, silences and their results (see [`crate::app::alerts`]).
+    Alerts(crate::app::alerts::AlertAction),
     None,
 }
 
@@ -58,6 +60,18 @@ pub const KEYS: &[(&str, &str)] = &[
     ("c", "cycle the cluster shown: all → each cluster → all"),
     ("s", "cycle sort: severity first / name"),
     ("r", "refresh now"),
+    (
+        "a",
+        "alerts by severity and cluster (Enter: its host panel)",
+    ),
+    (
+        "A Tab",
+        "silences: active and pending; x expires one (asks y/n)",
+    ),
+    (
+        "S",
+        "silence the selected alert or host (alerts view, panel)",
+    ),
     ("?", "this help"),
     ("q Ctrl-C", "quit"),
     (
@@ -80,6 +94,9 @@ fn map_key(app: &App, k: KeyEvent) -> Action {
     let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
     if ctrl && matches!(k.code, KeyCode::Char('c')) {
         return Action::Quit;
+    }
+    if let Some(a) = crate::app::alerts::map_key(app, k) {
+        return a;
     }
     if app.filter_edit.is_some() {
         return match k.code {

@@ -12,11 +12,19 @@ use crate::layout::{self, GridLayout};
 use crate::poller::Update;
 use crate::theme::Theme;
 
+pub mod alerts;
+
 /// Side effects for the runtime to carry out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     RefreshNow,
     Quit,
+    /// List silences; answered by [`alerts::AlertAction::SilencesLoaded`].
+    FetchSilences,
+    /// Answered by [`alerts::AlertAction::SilenceCreated`].
+    CreateSilence(crate::sources::alertmanager::NewSilence),
+    /// Expire the silence with this id; answered by [`alerts::AlertAction::SilenceExpired`].
+    ExpireSilence(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +47,10 @@ impl Sort {
 pub enum Screen {
     Grid,
     Host(HostId),
+    /// Every alert (`a`).
+    Alerts,
+    /// Active and pending silences (`A`).
+    Silences,
 }
 
 /// Freshness of one data source.
@@ -103,6 +115,8 @@ pub struct App {
     pub quit: bool,
     /// Something visible changed since the last draw.
     pub dirty: bool,
+    /// Alerts view, silences list, silence form.
+    pub alerts: alerts::AlertsUi,
     /// Every host visible with the current filter, sort and fleet (cached).
     view: View,
 }
@@ -143,6 +157,7 @@ impl App {
             last_click: None,
             quit: false,
             dirty: true,
+            alerts: alerts::AlertsUi::new(),
             view: View::default(),
         };
         a.rebuild_view();
@@ -295,8 +310,10 @@ impl App {
     #[allow(clippy::too_many_lines)]
     pub fn update(&mut self, action: Action) -> Vec<Command> {
         let mut cmds = Vec::new();
+        self.alerts_note_action(&action);
         self.dirty = true;
         match action {
+            Action::Alerts(a) => cmds = self.update_alerts(a),
             Action::Tick(now) => {
                 // Redraw only when a visible age label changes (whole seconds).
                 let changed = now.timestamp() != self.now.timestamp();
@@ -346,6 +363,7 @@ impl App {
                         self.move_selection(0, if down { 1 } else { -1 });
                     }
                 }
+                Screen::Alerts | Screen::Silences => {}
                 Screen::Host(_) => {
                     let d = self.height.saturating_sub(4);
                     self.panel_scroll = if down {
@@ -358,6 +376,7 @@ impl App {
             Action::Home => match self.screen {
                 Screen::Grid => self.select_index(0),
                 Screen::Host(_) => self.panel_scroll = 0,
+                Screen::Alerts | Screen::Silences => {}
             },
             Action::End => {
                 if matches!(self.screen, Screen::Grid) {
@@ -416,6 +435,9 @@ impl App {
             Action::Click(col, row) => self.click(col, row),
             Action::Scroll(down) => match self.screen {
                 Screen::Grid => self.move_selection(0, if down { 1 } else { -1 }),
+                Screen::Alerts | Screen::Silences => {
+                    cmds = self.update_alerts(alerts::AlertAction::Move(if down { 1 } else { -1 }));
+                }
                 Screen::Host(_) => {
                     self.panel_scroll = if down {
                         self.panel_scroll.saturating_add(3)

@@ -56,6 +56,10 @@ pub trait FleetSource: Send + Sync {
     fn alert_sources(&self) -> Vec<String>;
     /// Fetches one refresh. `now` is the wall clock, used when `req.at` is `None`.
     fn poll<'a>(&'a self, req: &'a PollRequest, now: DateTime<Utc>) -> BoxFuture<'a, PollResult>;
+    /// Where silences are written, if this source has such a place.
+    fn silences(&self) -> Option<Arc<dyn super::silences::SilenceBackend>> {
+        None
+    }
 }
 
 /// Prometheus (or VictoriaMetrics, Thanos, Mimir) plus zero or more Alertmanagers.
@@ -98,6 +102,11 @@ impl FleetSource for PromSource {
 
     fn alert_sources(&self) -> Vec<String> {
         self.ams.iter().map(|a| a.base_url().to_string()).collect()
+    }
+
+    fn silences(&self) -> Option<Arc<dyn super::silences::SilenceBackend>> {
+        (!self.ams.is_empty())
+            .then(|| Arc::new(super::silences::AmGroup::new(self.ams.clone())) as _)
     }
 
     fn poll<'a>(&'a self, req: &'a PollRequest, now: DateTime<Utc>) -> BoxFuture<'a, PollResult> {
