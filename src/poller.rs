@@ -54,6 +54,7 @@ impl Merger {
 
     /// Merges one poll result. Returns the fleet (`None` if the metrics failed) and
     /// the errors to show.
+    #[allow(clippy::type_complexity)]
     pub fn merge(
         &mut self,
         r: PollResult,

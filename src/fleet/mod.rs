@@ -443,7 +443,7 @@ pub fn build(
         }
         // Worst first; an UNKNOWN explained by a worse reason (no lag because the
         // SQL thread stopped) adds nothing.
-        reasons.sort_by(|a, b| b.0.cmp(&a.0));
+        reasons.sort_by_key(|r| std::cmp::Reverse(r.0));
         let worst = reasons.first().map_or(Health::Ok, |r| r.0);
         let reasons: Vec<String> = reasons
             .into_iter()
