@@ -35,6 +35,8 @@ pub enum Action {
     CycleSort,
     Click(u16, u16),
     Scroll(bool),
+    /// Scroll the help by this many lines.
+    HelpScroll(i32),
     /// Chart window by index (`1`..`5`).
     Window(usize),
     /// Next (+1) or previous (-1) chart window.
@@ -50,6 +52,8 @@ pub enum Action {
     ReplayAt(Option<DateTime<Utc>>),
     /// Back to live.
     Live,
+    /// Alerts view, silences and their results (see [`crate::app::alerts`]).
+    Alerts(crate::app::alerts::AlertAction),
     None,
 }
 
@@ -80,6 +84,18 @@ pub const KEYS: &[(&str, &str)] = &[
     ("[ ]", "replay: step back / forward one refresh interval"),
     ("{ }", "replay: step back / forward ten intervals"),
     (". L", "back to live"),
+    (
+        "a",
+        "alerts by severity and cluster (Enter: its host panel)",
+    ),
+    (
+        "A Tab",
+        "silences: active and pending; x expires one (asks y/n)",
+    ),
+    (
+        "S",
+        "silence the selected alert or host (alerts view, panel)",
+    ),
     ("?", "this help"),
     ("q Ctrl-C", "quit"),
     (
@@ -103,6 +119,9 @@ fn map_key(app: &App, k: KeyEvent) -> Action {
     if ctrl && matches!(k.code, KeyCode::Char('c')) {
         return Action::Quit;
     }
+    if let Some(a) = crate::app::alerts::map_key(app, k) {
+        return a;
+    }
     if app.filter_edit.is_some() {
         return match k.code {
             KeyCode::Enter => Action::FilterApply,
@@ -118,6 +137,10 @@ fn map_key(app: &App, k: KeyEvent) -> Action {
     if app.help {
         return match k.code {
             KeyCode::Char('q') if !ctrl => Action::Quit,
+            KeyCode::Down | KeyCode::Char('j') => Action::HelpScroll(1),
+            KeyCode::Up | KeyCode::Char('k') => Action::HelpScroll(-1),
+            KeyCode::PageDown | KeyCode::Char(' ') => Action::HelpScroll(10),
+            KeyCode::PageUp => Action::HelpScroll(-10),
             _ => Action::Help,
         };
     }

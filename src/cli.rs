@@ -11,6 +11,7 @@ Examples:
   fleetboard --demo                                   simulated fleet, nothing needed
   fleetboard -p http://prometheus:9090 -a http://alertmanager:9093
   fleetboard -p http://vm:8428 --cluster payments --cluster orders
+  fleetboard --read-only -p http://prometheus:9090 -a http://am-1:9093 -a http://am-2:9093
   FLEETBOARD_PROMETHEUS=http://prometheus:9090 fleetboard snapshot --format json
   fleetboard snapshot -p http://prometheus:9090; echo \"exit $?\"   (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
 
@@ -82,6 +83,9 @@ pub struct Cli {
     /// relative like `-2h`.
     #[arg(long, value_name = "TIME", env = "FLEETBOARD_AT", value_parser = parse_at, global = true)]
     pub at: Option<DateTime<Utc>>,
+    /// Disable every write to Alertmanager (creating or expiring silences).
+    #[arg(long, env = "FLEETBOARD_READ_ONLY", global = true)]
+    pub read_only: bool,
 
     /// Write logs to this file (logs never go to the terminal).
     #[arg(long, value_name = "FILE", env = "FLEETBOARD_LOG_FILE", global = true)]

@@ -34,6 +34,8 @@ pub async fn run(settings: Settings, theme: Theme, source: Arc<dyn FleetSource>)
     app.server_clusters.clone_from(&settings.clusters);
     app.prom.name = source.describe();
     app.now = Utc::now();
+    let exec = crate::exec::Executor::prepare(&mut app, &settings, source.as_ref());
+    let (res_tx, mut res_rx) = mpsc::unbounded_channel::<Action>();
 
     let (up_tx, mut up_rx) = mpsc::unbounded_channel();
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
@@ -86,6 +88,7 @@ pub async fn run(settings: Settings, theme: Theme, source: Arc<dyn FleetSource>)
                 None => break Err(anyhow::anyhow!("the poller stopped")),
             },
             Some(h) = hist_rx.recv() => h,
+            r = res_rx.recv() => r.unwrap_or(Action::None),
             _ = tick.tick() => Action::Tick(Utc::now()),
             _ = term.recv() => Action::Quit,
             _ = hup.recv() => Action::Quit,
@@ -124,6 +127,16 @@ pub async fn run(settings: Settings, theme: Theme, source: Arc<dyn FleetSource>)
                             at,
                             clusters: settings.clusters.clone(),
                         }));
+                    }
+                    c @ (Command::FetchSilences
+                    | Command::CreateSilence(_)
+                    | Command::ExpireSilence(_)) => {
+                        let (exec, tx) = (exec.clone(), res_tx.clone());
+                        tokio::spawn(async move {
+                            if let Some(a) = exec.execute(c).await {
+                                let _ = tx.send(a);
+                            }
+                        });
                     }
                 }
             }

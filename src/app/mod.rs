@@ -15,6 +15,8 @@ use crate::poller::Update;
 use crate::theme::Theme;
 use history::{HistoryCache, HistoryFetch, HistoryKey, WINDOWS};
 
+pub mod alerts;
+
 /// Side effects for the runtime to carry out.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
@@ -26,6 +28,12 @@ pub enum Command {
     CancelHistory,
     /// Poll the fleet as it was at this time (`None`: live).
     SetReplay(Option<DateTime<Utc>>),
+    /// List silences; answered by [`alerts::AlertAction::SilencesLoaded`].
+    FetchSilences,
+    /// Answered by [`alerts::AlertAction::SilenceCreated`].
+    CreateSilence(crate::sources::alertmanager::NewSilence),
+    /// Expire the silence with this id; answered by [`alerts::AlertAction::SilenceExpired`].
+    ExpireSilence(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +56,10 @@ impl Sort {
 pub enum Screen {
     Grid,
     Host(HostId),
+    /// Every alert (`a`).
+    Alerts,
+    /// Active and pending silences (`A`).
+    Silences,
 }
 
 /// Freshness of one data source.
@@ -94,6 +106,8 @@ pub struct App {
     pub now: DateTime<Utc>,
     pub screen: Screen,
     pub help: bool,
+    /// First visible line of the help.
+    pub help_scroll: u16,
     pub selected: Option<HostId>,
     /// Applied text filter (substring of host or cluster, case-insensitive).
     pub filter: String,
@@ -112,6 +126,8 @@ pub struct App {
     pub quit: bool,
     /// Something visible changed since the last draw.
     pub dirty: bool,
+    /// Alerts view, silences list, silence form.
+    pub alerts: alerts::AlertsUi,
     /// Every host visible with the current filter, sort and fleet (cached).
     view: View,
     pub identity: Identity,
@@ -147,6 +163,7 @@ impl App {
             now: DateTime::<Utc>::UNIX_EPOCH,
             screen: Screen::Grid,
             help: false,
+            help_scroll: 0,
             selected: None,
             filter: String::new(),
             filter_edit: None,
@@ -159,6 +176,7 @@ impl App {
             last_click: None,
             quit: false,
             dirty: true,
+            alerts: alerts::AlertsUi::new(),
             view: View::default(),
             identity: Identity::default(),
             history: HistoryCache::default(),
@@ -383,8 +401,10 @@ impl App {
     #[allow(clippy::too_many_lines)]
     fn apply(&mut self, action: Action) -> Vec<Command> {
         let mut cmds = Vec::new();
+        self.alerts_note_action(&action);
         self.dirty = true;
         match action {
+            Action::Alerts(a) => cmds = self.update_alerts(a),
             Action::Tick(now) => {
                 // Redraw only when a visible age label changes (whole seconds).
                 let changed = now.timestamp() != self.now.timestamp();
@@ -401,7 +421,19 @@ impl App {
                 self.quit = true;
                 cmds.push(Command::Quit);
             }
-            Action::Help => self.help = !self.help,
+            Action::Help => {
+                self.help = !self.help;
+                self.help_scroll = 0;
+            }
+            Action::HelpScroll(d) => {
+                self.help_scroll = if d > 0 {
+                    self.help_scroll
+                        .saturating_add(d.unsigned_abs().try_into().unwrap_or(u16::MAX))
+                } else {
+                    self.help_scroll
+                        .saturating_sub(d.unsigned_abs().try_into().unwrap_or(u16::MAX))
+                };
+            }
             Action::Refresh => cmds.push(Command::RefreshNow),
             Action::Back => {
                 if self.help {
@@ -434,6 +466,7 @@ impl App {
                         self.move_selection(0, if down { 1 } else { -1 });
                     }
                 }
+                Screen::Alerts | Screen::Silences => {}
                 Screen::Host(_) => {
                     let d = self.height.saturating_sub(4);
                     self.panel_scroll = if down {
@@ -446,6 +479,7 @@ impl App {
             Action::Home => match self.screen {
                 Screen::Grid => self.select_index(0),
                 Screen::Host(_) => self.panel_scroll = 0,
+                Screen::Alerts | Screen::Silences => {}
             },
             Action::End => {
                 if matches!(self.screen, Screen::Grid) {
@@ -504,6 +538,9 @@ impl App {
             Action::Click(col, row) => self.click(col, row),
             Action::Scroll(down) => match self.screen {
                 Screen::Grid => self.move_selection(0, if down { 1 } else { -1 }),
+                Screen::Alerts | Screen::Silences => {
+                    cmds = self.update_alerts(alerts::AlertAction::Move(if down { 1 } else { -1 }));
+                }
                 Screen::Host(_) => {
                     self.panel_scroll = if down {
                         self.panel_scroll.saturating_add(3)

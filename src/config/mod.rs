@@ -126,6 +126,8 @@ pub struct FileConfig {
     /// `mysql` (default) or `none` (only `[metrics.*]` from this file).
     pub preset: Option<Spanned<String>>,
     pub log_file: Option<PathBuf>,
+    /// No writes to Alertmanager (silences).
+    pub read_only: Option<bool>,
     pub prometheus: Option<SourceFile>,
     pub alertmanager: Option<SourceFile>,
     pub identity: Option<IdentityFile>,
@@ -235,6 +237,8 @@ pub struct Settings {
     pub demo: bool,
     /// Replay time (`--at`); `None` is live.
     pub at: Option<chrono::DateTime<chrono::Utc>>,
+    /// No writes to Alertmanager: creating and expiring silences are refused.
+    pub read_only: bool,
     pub log_file: Option<PathBuf>,
     pub config_dir: Option<PathBuf>,
     /// Things the user should know (e.g. a secret in a world-readable file).
@@ -549,6 +553,7 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
         metrics: set,
         demo: cli.demo,
         at: cli.at,
+        read_only: cli.read_only || file.read_only.unwrap_or(false),
         log_file: cli.log_file.clone().or_else(|| file.log_file.clone()),
         config_dir: path
             .and_then(Path::parent)

@@ -19,6 +19,7 @@ fn load(name: &str) -> Result<Settings, ConfigError> {
 }
 
 #[test]
+#[allow(clippy::type_complexity)]
 fn invalid_configs_name_file_line_key_and_suggest() {
     // (fixture, line, key, text in message, suggestion)
     #[allow(clippy::type_complexity)]
@@ -246,4 +247,19 @@ fn sizes() {
     assert_eq!(parse_size("1024"), Ok(1024));
     assert!(parse_size("lots").is_err());
     assert!(parse_size("99999999999999GiB").is_err());
+}
+
+#[test]
+fn read_only_from_file_or_command_line() {
+    let file = parse("read_only = true\n", Path::new("c.toml")).unwrap();
+    assert!(resolve(&Cli::default(), &file, None).unwrap().read_only);
+    let off = parse("", Path::new("c.toml")).unwrap();
+    assert!(!resolve(&Cli::default(), &off, None).unwrap().read_only);
+    let cli = Cli {
+        read_only: true,
+        ..Cli::default()
+    };
+    assert!(resolve(&cli, &off, None).unwrap().read_only);
+    let e = parse("read_onyl = true\n", Path::new("c.toml")).unwrap_err();
+    assert_eq!(e.suggestion.as_deref(), Some("read_only"));
 }

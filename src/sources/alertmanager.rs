@@ -75,7 +75,7 @@ pub struct Silence {
 }
 
 /// A silence to create.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSilence {
     pub matchers: Vec<Matcher>,
     pub starts_at: DateTime<Utc>,

@@ -9,7 +9,10 @@ use std::f64::consts::TAU;
 use chrono::{DateTime, TimeZone, Utc};
 use futures::future::BoxFuture;
 
+use std::sync::Arc;
+
 use super::poll::{merge_alerts, FleetSource, PollRequest, PollResult, RangeRequest};
+use super::silences::{DemoSilences, SilenceBackend};
 use super::{Alert, AlertState, Labels, RangeSeries, Sample, SourceError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +44,8 @@ pub struct DemoSource {
     keys: Vec<String>,
     host_label: String,
     cluster_label: String,
+    /// Silences made from the board; they suppress matching demo alerts.
+    silences: Arc<DemoSilences>,
 }
 
 const CLUSTERS: [(&str, usize); 3] = [("payments", 16), ("orders", 14), ("analytics", 10)];
@@ -74,11 +79,16 @@ impl DemoSource {
                 sid += 1;
             }
         }
+        let muted = hosts
+            .iter()
+            .find(|h| h.trouble == Trouble::LoadMuted)
+            .map_or_else(String::new, |h| h.name.clone());
         Self {
             hosts,
             keys,
             host_label: host_label.to_string(),
             cluster_label: cluster_label.to_string(),
+            silences: Arc::new(DemoSilences::new(host_label, &muted, Utc::now)),
         }
     }
 
@@ -138,60 +148,47 @@ impl DemoSource {
     fn alerts(&self, t: f64, clusters: &[String]) -> Vec<Alert> {
         let mut out = Vec::new();
         for h in self.hosts.iter().filter(|h| in_filter(h, clusters)) {
-            let mut push =
-                |name: &str, severity: &str, summary: String, since: f64, silenced: bool| {
-                    let mut labels = self.labels(h, 9104, "mysql");
-                    labels.insert("alertname".into(), name.into());
-                    labels.insert("severity".into(), severity.into());
-                    let mut ann = BTreeMap::new();
-                    ann.insert("summary".into(), summary);
-                    out.push(Alert {
-                        fingerprint: format!("{:016x}", fnv(&format!("{name}/{}", h.name))),
-                        labels,
-                        annotations: ann,
-                        state: if silenced {
-                            AlertState::Suppressed
-                        } else {
-                            AlertState::Active
-                        },
-                        silenced_by: if silenced {
-                            vec!["0b6e7d4c-demo-maintenance".into()]
-                        } else {
-                            Vec::new()
-                        },
-                        inhibited_by: Vec::new(),
-                        starts_at: ts(t - since),
-                        generator_url: None,
-                    });
-                };
+            let mut push = |name: &str, severity: &str, summary: String, since: f64| {
+                let mut labels = self.labels(h, 9104, "mysql");
+                labels.insert("alertname".into(), name.into());
+                labels.insert("severity".into(), severity.into());
+                let mut ann = BTreeMap::new();
+                ann.insert("summary".into(), summary);
+                out.push(Alert {
+                    fingerprint: format!("{:016x}", fnv(&format!("{name}/{}", h.name))),
+                    labels,
+                    annotations: ann,
+                    state: AlertState::Active,
+                    silenced_by: Vec::new(),
+                    inhibited_by: Vec::new(),
+                    starts_at: ts(t - since),
+                    generator_url: None,
+                });
+            };
             match h.trouble {
                 Trouble::Down => push(
                     "MySQLDown",
                     "critical",
                     format!("MySQL is down on {} ({})", h.name, h.cluster),
                     1260.0,
-                    false,
                 ),
                 Trouble::SqlStopped => push(
                     "MySQLReplicationStopped",
                     "critical",
                     format!("Replication stopped on {} ({})", h.name, h.cluster),
                     420.0,
-                    false,
                 ),
                 Trouble::Connections => push(
                     "MySQLTooManyConnections",
                     "warning",
                     format!("More than 80% of max_connections in use on {}", h.name),
                     900.0,
-                    false,
                 ),
                 Trouble::LoadMuted => push(
                     "NodeHighLoad",
                     "warning",
                     format!("Load per core above 1.2 on {} (reindexing)", h.name),
                     3000.0,
-                    true,
                 ),
                 Trouble::FallingBehind => {
                     let lag = t % 900.0 / 900.0 * 600.0;
@@ -201,12 +198,14 @@ impl DemoSource {
                             "warning",
                             format!("{} is {:.0}s behind its primary", h.name, lag),
                             (lag - 60.0) * 1.5,
-                            false,
                         );
                     }
                 }
                 Trouble::None => {}
             }
+        }
+        if let Some(at) = ts(t) {
+            self.silences.apply(&mut out, at);
         }
         out
     }
@@ -320,5 +319,9 @@ impl FleetSource for DemoSource {
         req: &'a RangeRequest,
     ) -> BoxFuture<'a, Result<Vec<RangeSeries>, SourceError>> {
         Box::pin(async move { Ok(self.range_at(req)) })
+    }
+
+    fn silences(&self) -> Option<Arc<dyn SilenceBackend>> {
+        Some(self.silences.clone())
     }
 }

@@ -6,6 +6,7 @@
 pub mod alertmanager;
 pub mod http;
 pub mod prometheus;
+pub mod silences;
 
 use std::collections::BTreeMap;
 

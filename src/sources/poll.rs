@@ -75,6 +75,10 @@ pub trait FleetSource: Send + Sync {
         &'a self,
         req: &'a RangeRequest,
     ) -> BoxFuture<'a, Result<Vec<RangeSeries>, SourceError>>;
+    /// Where silences are written, if this source has such a place.
+    fn silences(&self) -> Option<Arc<dyn super::silences::SilenceBackend>> {
+        None
+    }
 }
 
 /// Alertmanager keeps no history: in replay, alerts come from Prometheus' `ALERTS`
@@ -153,6 +157,11 @@ impl FleetSource for PromSource {
 
     fn alert_sources(&self) -> Vec<String> {
         self.ams.iter().map(|a| a.base_url().to_string()).collect()
+    }
+
+    fn silences(&self) -> Option<Arc<dyn super::silences::SilenceBackend>> {
+        (!self.ams.is_empty())
+            .then(|| Arc::new(super::silences::AmGroup::new(self.ams.clone())) as _)
     }
 
     fn poll<'a>(&'a self, req: &'a PollRequest, now: DateTime<Utc>) -> BoxFuture<'a, PollResult> {

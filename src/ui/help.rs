@@ -42,7 +42,16 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
         ),
     ]));
     let w = area.width.saturating_sub(4).min(100);
-    let h = (u16::try_from(lines.len()).unwrap_or(u16::MAX) + 2).min(area.height);
+    let total = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+    let h = (total + 2).min(area.height);
+    let scroll = app
+        .help_scroll
+        .min(total.saturating_sub(h.saturating_sub(2)));
+    let title = if total + 2 > h {
+        " keys — ↑↓ scroll, any other key closes "
+    } else {
+        " keys — any key closes "
+    };
     let r = Rect::new(
         area.x + (area.width - w) / 2,
         area.y + (area.height - h) / 2,
@@ -51,12 +60,15 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     );
     f.render_widget(Clear, r);
     f.render_widget(
-        Paragraph::new(lines).style(t.text()).block(
-            Block::default()
-                .borders(Borders::ALL)
-                .border_style(t.border(true))
-                .title(" keys — any key closes "),
-        ),
+        Paragraph::new(lines)
+            .style(t.text())
+            .scroll((scroll, 0))
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(t.border(true))
+                    .title(title),
+            ),
         r,
     );
 }

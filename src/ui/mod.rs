@@ -6,18 +6,22 @@
 //! │ header: title, counts per state, cluster, sort, filter, STALE│  1 row
 //! ├──────────────────────────────────────────────────────────────┤
 //! │ grid: cluster titles, tiles (only visible ones drawn)        │
-//! │   — or the host panel (Enter) —                              │
+//! │   — or the host panel (Enter), alerts (a), silences (A) —    │
+//! │ silence form (S) or expire question (x) over them            │
 //! │ help popup (?) over either                                   │
 //! ├──────────────────────────────────────────────────────────────┤
 //! │ status bar: sources, freshness, last error, key hints        │  1 row
 //! └──────────────────────────────────────────────────────────────┘
 //! ```
 
+pub mod alerts;
 pub mod charts;
 pub mod grid;
 pub mod header;
 pub mod help;
 pub mod host_panel;
+pub mod silence_form;
+pub mod silences;
 pub mod status_bar;
 
 use ratatui::layout::Rect;
@@ -52,8 +56,13 @@ pub fn render(f: &mut Frame<'_>, app: &App) {
     match &app.screen {
         Screen::Grid => grid::render(f, body, app),
         Screen::Host(id) => host_panel::render(f, body, app, id),
+        Screen::Alerts => alerts::render(f, body, app),
+        Screen::Silences => silences::render(f, body, app),
     }
-    status_bar::render(f, status, app);
+    if !silence_form::status_message(f, status, app) {
+        status_bar::render(f, status, app);
+    }
+    silence_form::render(f, body, app);
     if app.help {
         help::render(f, body, app);
     }

@@ -1,0 +1,1132 @@
+//! The alerts view (`a`), the silences list (`A`), the silence form (`S`) and the expire
+//! confirmation (`x`): their state, keymap and update logic.
+//!
+//! Like the rest of the app this does no I/O: a write leaves as a [`Command`]
+//! (`CreateSilence`, `ExpireSilence`, `FetchSilences`) and its result comes back as an
+//! [`AlertAction`]. Read-only mode refuses every write here, with a message.
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::{App, Command, Screen};
+use crate::action::Action;
+use crate::fleet::HostId;
+use crate::sources::alertmanager::{Matcher, NewSilence, Silence};
+use crate::sources::{Alert, AlertState};
+
+/// Form fields, in order.
+pub const FIELDS: [&str; 4] = ["matchers", "duration", "comment", "author"];
+pub const F_MATCHERS: usize = 0;
+pub const F_DURATION: usize = 1;
+pub const F_COMMENT: usize = 2;
+pub const F_AUTHOR: usize = 3;
+/// Longest value of one form field.
+const FIELD_MAX: usize = 1000;
+
+/// What the alerts screens can be asked to do, and the results of their commands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AlertAction {
+    OpenAlerts,
+    OpenSilences,
+    /// Esc: clear the alerts filter, else leave the screen.
+    Close,
+    /// Selection move in the alerts view or the silences list (rows; large values clamp).
+    Move(i32),
+    /// Enter in the alerts view: the selected alert's host panel.
+    Jump,
+    FilterStart,
+    FilterChar(char),
+    FilterBackspace,
+    FilterClear,
+    FilterApply,
+    FilterCancel,
+    /// `S`: open the silence form for the selected alert or host.
+    NewSilence,
+    FormChar(char),
+    FormBackspace,
+    FormClear,
+    FormNext,
+    FormPrev,
+    FormSubmit,
+    FormCancel,
+    /// `x`: ask to expire the selected silence.
+    Expire,
+    /// Answer to the expire question.
+    Confirm(bool),
+    ReloadSilences,
+    /// Result of [`Command::FetchSilences`]: who answered, and the silences or the error.
+    SilencesLoaded(Result<(String, Vec<Silence>), String>),
+    /// Result of [`Command::CreateSilence`]: the new id, or the error text.
+    SilenceCreated(Result<String, String>),
+    /// Result of [`Command::ExpireSilence`].
+    SilenceExpired {
+        id: String,
+        result: Result<(), String>,
+    },
+}
+
+/// A line for the status bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub text: String,
+    pub error: bool,
+}
+
+/// The silence form. Nothing typed is lost on an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SilenceForm {
+    /// Values of [`FIELDS`].
+    pub fields: [String; 4],
+    pub focus: usize,
+    /// Local validation failure or Alertmanager's answer, verbatim.
+    pub error: Option<String>,
+    /// A create request is in flight.
+    pub sending: bool,
+}
+
+/// State of the alerts screens.
+#[derive(Debug, Clone, Default)]
+pub struct AlertsUi {
+    /// `--read-only`: no writes at all.
+    pub read_only: bool,
+    /// There is somewhere to write silences (an Alertmanager, or the demo store).
+    pub writable: bool,
+    /// Default author of a silence (the login name).
+    pub author: String,
+    /// Label naming a host (`instance`), used for silence matchers.
+    pub host_label: String,
+    /// Label naming a cluster, for alerts that match no host.
+    pub cluster_label: String,
+    /// Selected alert (fingerprint) and its last row index.
+    pub selected_fp: Option<String>,
+    pub selected: usize,
+    pub filter: String,
+    pub filter_edit: Option<String>,
+    /// The host panel was opened from the alerts view: Esc goes back there.
+    pub from_alerts: bool,
+    /// The silences list came from the alerts view (Tab).
+    pub silences_from_alerts: bool,
+    /// `None` until the first answer.
+    pub silences: Option<Result<Vec<Silence>, String>>,
+    /// Which Alertmanager answered the list.
+    pub silences_source: String,
+    pub silences_loading: bool,
+    pub silence_selected: usize,
+    pub form: Option<SilenceForm>,
+    /// Id of the silence the user is asked to expire.
+    pub confirm: Option<String>,
+    pub message: Option<Message>,
+}
+
+impl AlertsUi {
+    pub fn new() -> Self {
+        Self {
+            host_label: "instance".into(),
+            cluster_label: "cluster".into(),
+            ..Self::default()
+        }
+    }
+
+    /// Active and pending silences, the ones the list shows, soonest to end first.
+    pub fn listed_silences(&self) -> Vec<&Silence> {
+        let mut v: Vec<&Silence> = match &self.silences {
+            Some(Ok(s)) => s.iter().filter(|s| s.state != "expired").collect(),
+            _ => Vec::new(),
+        };
+        v.sort_by(|a, b| {
+            (a.state != "active", a.ends_at, &a.id).cmp(&(b.state != "active", b.ends_at, &b.id))
+        });
+        v
+    }
+}
+
+/// One alert of the alerts view, with where it belongs.
+#[derive(Debug, Clone)]
+pub struct AlertRow<'a> {
+    pub alert: &'a Alert,
+    /// The host on the board it is attached to.
+    pub host: Option<&'a HostId>,
+    pub cluster: String,
+    pub host_name: String,
+}
+
+/// Rank of a severity label: critical first, then warning, info, the rest.
+pub fn severity_rank(sev: &str) -> u8 {
+    match sev.to_ascii_lowercase().as_str() {
+        "critical" | "crit" | "page" | "error" | "major" | "high" | "disaster" => 0,
+        "warning" | "warn" | "minor" | "medium" | "average" => 1,
+        "info" | "informational" | "low" | "none" => 2,
+        _ => 3,
+    }
+}
+
+/// `active`, `silenced`, `inhibited` or `unprocessed`.
+pub fn state_word(a: &Alert) -> &'static str {
+    match a.state {
+        AlertState::Active => "active",
+        AlertState::Suppressed if !a.silenced_by.is_empty() => "silenced",
+        AlertState::Suppressed => "inhibited",
+        AlertState::Unprocessed => "unprocessed",
+    }
+}
+
+/// `name="value"` list as typed in the form: values quoted, `\` and `"` escaped.
+pub fn format_matchers(ms: &[Matcher]) -> String {
+    ms.iter()
+        .map(|m| {
+            let op = match (m.is_equal, m.is_regex) {
+                (true, false) => "=",
+                (false, false) => "!=",
+                (true, true) => "=~",
+                (false, true) => "!~",
+            };
+            let v = m.value.replace('\\', "\\\\").replace('"', "\\\"");
+            format!("{}{op}\"{v}\"", m.name)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Parses `alertname="X", instance=~"db1.*"`: comma-separated matchers, optional
+/// surrounding `{}`. Values are literal strings with `=` and `!=`, regexes only with `=~`
+/// and `!~`; quotes are optional for values without commas.
+pub fn parse_matchers(s: &str) -> Result<Vec<Matcher>, String> {
+    let mut t = s.trim();
+    if let Some(inner) = t.strip_prefix('{').and_then(|x| x.strip_suffix('}')) {
+        t = inner;
+    }
+    let chars: Vec<char> = t.chars().collect();
+    let mut i = 0;
+    let mut out = Vec::new();
+    let skip = |i: &mut usize| {
+        while *i < chars.len() && (chars[*i].is_whitespace() || chars[*i] == ',') {
+            *i += 1;
+        }
+    };
+    loop {
+        skip(&mut i);
+        if i >= chars.len() {
+            break;
+        }
+        let n = out.len() + 1;
+        let start = i;
+        while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
+            i += 1;
+        }
+        let name: String = chars[start..i].iter().collect();
+        if name.is_empty() {
+            return Err(format!("matcher {n}: a label name is expected"));
+        }
+        while i < chars.len() && chars[i] == ' ' {
+            i += 1;
+        }
+        let rest: String = chars[i..chars.len().min(i + 2)].iter().collect();
+        let (op_len, is_equal, is_regex) = if rest.starts_with("=~") {
+            (2, true, true)
+        } else if rest.starts_with("!~") {
+            (2, false, true)
+        } else if rest.starts_with("!=") {
+            (2, false, false)
+        } else if rest.starts_with('=') {
+            (1, true, false)
+        } else {
+            return Err(format!(
+                "matcher {n}: expected =, !=, =~ or !~ after `{name}`"
+            ));
+        };
+        i += op_len;
+        while i < chars.len() && chars[i] == ' ' {
+            i += 1;
+        }
+        let mut value = String::new();
+        if chars.get(i) == Some(&'"') {
+            i += 1;
+            let mut closed = false;
+            while i < chars.len() {
+                match chars[i] {
+                    '\\' if i + 1 < chars.len() => {
+                        value.push(match chars[i + 1] {
+                            'n' => '\n',
+                            c => c,
+                        });
+                        i += 2;
+                    }
+                    '"' => {
+                        closed = true;
+                        i += 1;
+                        break;
+                    }
+                    c => {
+                        value.push(c);
+                        i += 1;
+                    }
+                }
+            }
+            if !closed {
+                return Err(format!("matcher {n}: unterminated quote in `{name}`"));
+            }
+            while i < chars.len() && chars[i] == ' ' {
+                i += 1;
+            }
+            if i < chars.len() && chars[i] != ',' {
+                return Err(format!(
+                    "matcher {n}: expected `,` after the value of `{name}`"
+                ));
+            }
+        } else {
+            while i < chars.len() && chars[i] != ',' {
+                value.push(chars[i]);
+                i += 1;
+            }
+            value = value.trim().to_string();
+        }
+        out.push(Matcher {
+            name,
+            value,
+            is_regex,
+            is_equal,
+        });
+    }
+    if out.is_empty() {
+        return Err("at least one matcher is needed, e.g. alertname=\"MySQLDown\"".into());
+    }
+    Ok(out)
+}
+
+/// Whether an action is the user doing something (which clears the status message).
+fn is_user_action(a: &Action) -> bool {
+    !matches!(
+        a,
+        Action::Tick(_)
+            | Action::Data(_)
+            | Action::Resize(..)
+            | Action::None
+            | Action::Alerts(
+                AlertAction::SilencesLoaded(_)
+                    | AlertAction::SilenceCreated(_)
+                    | AlertAction::SilenceExpired { .. }
+            )
+    )
+}
+
+/// Keys of the alerts screens, the form and the confirmation. `None` leaves the key to
+/// the main keymap.
+pub fn map_key(app: &App, k: KeyEvent) -> Option<Action> {
+    let ui = &app.alerts;
+    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
+    let act = |a| Some(Action::Alerts(a));
+    if ui.form.is_some() {
+        return match k.code {
+            KeyCode::Enter => act(AlertAction::FormSubmit),
+            KeyCode::Esc => act(AlertAction::FormCancel),
+            KeyCode::Tab | KeyCode::Down => act(AlertAction::FormNext),
+            KeyCode::BackTab | KeyCode::Up => act(AlertAction::FormPrev),
+            KeyCode::Backspace => act(AlertAction::FormBackspace),
+            KeyCode::Char('u') if ctrl => act(AlertAction::FormClear),
+            KeyCode::Char(c) if !ctrl => act(AlertAction::FormChar(c)),
+            _ => Some(Action::None),
+        };
+    }
+    if ui.confirm.is_some() {
+        return match k.code {
+            KeyCode::Char('y' | 'Y') => act(AlertAction::Confirm(true)),
+            KeyCode::Char('n' | 'N') | KeyCode::Esc => act(AlertAction::Confirm(false)),
+            _ => Some(Action::None),
+        };
+    }
+    if app.help || app.filter_edit.is_some() {
+        return None;
+    }
+    match app.screen {
+        Screen::Alerts => {
+            if ui.filter_edit.is_some() {
+                return match k.code {
+                    KeyCode::Enter => act(AlertAction::FilterApply),
+                    KeyCode::Esc => act(AlertAction::FilterCancel),
+                    KeyCode::Backspace => act(AlertAction::FilterBackspace),
+                    KeyCode::Char('u') if ctrl => act(AlertAction::FilterClear),
+                    KeyCode::Char(c) if !ctrl => act(AlertAction::FilterChar(c)),
+                    KeyCode::Up => act(AlertAction::Move(-1)),
+                    KeyCode::Down => act(AlertAction::Move(1)),
+                    _ => Some(Action::None),
+                };
+            }
+            match k.code {
+                KeyCode::Esc | KeyCode::Backspace | KeyCode::Char('a') => act(AlertAction::Close),
+                KeyCode::Enter => act(AlertAction::Jump),
+                KeyCode::Char('/') => act(AlertAction::FilterStart),
+                KeyCode::Char('S') => act(AlertAction::NewSilence),
+                KeyCode::Tab | KeyCode::Char('A') => act(AlertAction::OpenSilences),
+                _ => list_keys(app, k),
+            }
+        }
+        Screen::Silences => match k.code {
+            KeyCode::Esc | KeyCode::Backspace | KeyCode::Char('A') => act(AlertAction::Close),
+            KeyCode::Tab | KeyCode::Char('a') => act(AlertAction::OpenAlerts),
+            KeyCode::Char('x') => act(AlertAction::Expire),
+            KeyCode::Char('r') => act(AlertAction::ReloadSilences),
+            _ => list_keys(app, k),
+        },
+        Screen::Host(_) => match k.code {
+            KeyCode::Char('S') => act(AlertAction::NewSilence),
+            KeyCode::Char('a') => act(AlertAction::OpenAlerts),
+            KeyCode::Char('A') => act(AlertAction::OpenSilences),
+            KeyCode::Esc | KeyCode::Backspace if ui.from_alerts => act(AlertAction::OpenAlerts),
+            _ => None,
+        },
+        Screen::Grid => match k.code {
+            KeyCode::Char('a') => act(AlertAction::OpenAlerts),
+            KeyCode::Char('A') => act(AlertAction::OpenSilences),
+            // Nothing to silence on the grid: the update says where `S` works.
+            KeyCode::Char('S') => act(AlertAction::NewSilence),
+            _ => None,
+        },
+    }
+}
+
+fn list_keys(app: &App, k: KeyEvent) -> Option<Action> {
+    let page = i32::from(app.height.saturating_sub(6)).max(1);
+    let m = match k.code {
+        KeyCode::Up | KeyCode::Char('k') => -1,
+        KeyCode::Down | KeyCode::Char('j') => 1,
+        KeyCode::PageUp => -page,
+        KeyCode::PageDown | KeyCode::Char(' ') => page,
+        KeyCode::Home | KeyCode::Char('g') => i32::MIN,
+        KeyCode::End | KeyCode::Char('G') => i32::MAX,
+        _ => return None,
+    };
+    Some(Action::Alerts(AlertAction::Move(m)))
+}
+
+fn step(i: usize, d: i32, len: usize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    let i = i64::try_from(i).unwrap_or(0) + i64::from(d);
+    usize::try_from(i.clamp(0, i64::try_from(len - 1).unwrap_or(0))).unwrap_or(0)
+}
+
+impl App {
+    /// Every alert, host alerts and alerts naming no host on the board, grouped by severity
+    /// then cluster, narrowed by the alerts filter.
+    pub fn alert_rows(&self) -> Vec<AlertRow<'_>> {
+        let ui = &self.alerts;
+        let mut rows: Vec<AlertRow<'_>> = Vec::new();
+        for h in &self.fleet.hosts {
+            for a in &h.alerts {
+                rows.push(AlertRow {
+                    alert: a,
+                    host: Some(&h.id),
+                    cluster: h.id.cluster.clone(),
+                    host_name: h.id.name.clone(),
+                });
+            }
+        }
+        for a in &self.fleet.other_alerts {
+            rows.push(AlertRow {
+                alert: a,
+                host: None,
+                cluster: a.labels.get(&ui.cluster_label).cloned().unwrap_or_default(),
+                host_name: a.labels.get(&ui.host_label).cloned().unwrap_or_default(),
+            });
+        }
+        let f = ui
+            .filter_edit
+            .as_deref()
+            .unwrap_or(&ui.filter)
+            .to_lowercase();
+        if !f.is_empty() {
+            rows.retain(|r| {
+                [
+                    r.alert.name(),
+                    r.alert.severity(),
+                    r.alert.summary(),
+                    state_word(r.alert),
+                    &r.cluster,
+                    &r.host_name,
+                ]
+                .iter()
+                .any(|s| s.to_lowercase().contains(&f))
+            });
+        }
+        rows.sort_by(|a, b| {
+            severity_rank(a.alert.severity())
+                .cmp(&severity_rank(b.alert.severity()))
+                .then_with(|| a.alert.severity().cmp(b.alert.severity()))
+                .then_with(|| a.cluster.cmp(&b.cluster))
+                .then_with(|| a.alert.state.cmp(&b.alert.state))
+                .then_with(|| a.alert.starts_at.cmp(&b.alert.starts_at))
+                .then_with(|| a.alert.name().cmp(b.alert.name()))
+                .then_with(|| super::natural_cmp(&a.host_name, &b.host_name))
+                .then_with(|| a.alert.fingerprint.cmp(&b.alert.fingerprint))
+        });
+        rows
+    }
+
+    /// Index of the selected row among `rows`.
+    pub fn selected_alert_index(&self, rows: &[AlertRow<'_>]) -> Option<usize> {
+        if rows.is_empty() {
+            return None;
+        }
+        let ui = &self.alerts;
+        ui.selected_fp
+            .as_ref()
+            .and_then(|fp| rows.iter().position(|r| &r.alert.fingerprint == fp))
+            .or(Some(ui.selected.min(rows.len() - 1)))
+    }
+
+    fn select_alert(&mut self, i: usize) {
+        let fp = self
+            .alert_rows()
+            .get(i)
+            .map(|r| r.alert.fingerprint.clone());
+        self.alerts.selected = i;
+        self.alerts.selected_fp = fp;
+    }
+
+    fn say(&mut self, text: impl Into<String>, error: bool) {
+        self.alerts.message = Some(Message {
+            text: text.into(),
+            error,
+        });
+    }
+
+    /// Clears the status message when the user does something else.
+    pub(crate) fn alerts_note_action(&mut self, a: &Action) {
+        if self.alerts.message.is_some() && is_user_action(a) {
+            self.alerts.message = None;
+            self.dirty = true;
+        }
+    }
+
+    /// Why a write is refused, if it is.
+    fn write_refusal(&self, what: &str) -> Option<String> {
+        if self.alerts.read_only {
+            Some(format!("read-only mode (--read-only): {what} is disabled"))
+        } else if !self.alerts.writable {
+            Some("silences need an Alertmanager: start with -a URL".into())
+        } else {
+            None
+        }
+    }
+
+    /// Applies one alerts action.
+    #[allow(clippy::too_many_lines)]
+    pub(crate) fn update_alerts(&mut self, a: AlertAction) -> Vec<Command> {
+        let mut cmds = Vec::new();
+        match a {
+            AlertAction::OpenAlerts => {
+                self.screen = Screen::Alerts;
+                self.alerts.from_alerts = false;
+            }
+            AlertAction::OpenSilences => {
+                self.alerts.silences_from_alerts = self.screen == Screen::Alerts;
+                self.screen = Screen::Silences;
+                if self.alerts.writable {
+                    self.alerts.silences_loading = true;
+                    cmds.push(Command::FetchSilences);
+                }
+            }
+            AlertAction::Close => match self.screen {
+                Screen::Alerts if !self.alerts.filter.is_empty() => self.alerts.filter.clear(),
+                Screen::Silences if self.alerts.silences_from_alerts => {
+                    self.screen = Screen::Alerts;
+                }
+                _ => {
+                    self.screen = Screen::Grid;
+                    self.alerts.from_alerts = false;
+                }
+            },
+            AlertAction::Move(d) => {
+                if self.screen == Screen::Silences {
+                    let n = self.alerts.listed_silences().len();
+                    self.alerts.silence_selected = step(self.alerts.silence_selected, d, n);
+                } else {
+                    let rows = self.alert_rows();
+                    let cur = self.selected_alert_index(&rows).unwrap_or(0);
+                    let n = rows.len();
+                    drop(rows);
+                    self.select_alert(step(cur, d, n));
+                }
+            }
+            AlertAction::Jump => self.jump_to_host(),
+            AlertAction::FilterStart => {
+                self.alerts.filter_edit = Some(self.alerts.filter.clone());
+            }
+            AlertAction::FilterChar(c) => {
+                if let Some(f) = &mut self.alerts.filter_edit {
+                    if f.chars().count() < 200 {
+                        f.push(c);
+                    }
+                }
+            }
+            AlertAction::FilterBackspace => {
+                if let Some(f) = &mut self.alerts.filter_edit {
+                    f.pop();
+                }
+            }
+            AlertAction::FilterClear => {
+                if let Some(f) = &mut self.alerts.filter_edit {
+                    f.clear();
+                }
+            }
+            AlertAction::FilterApply => {
+                if let Some(f) = self.alerts.filter_edit.take() {
+                    self.alerts.filter = f;
+                }
+            }
+            AlertAction::FilterCancel => {
+                self.alerts.filter_edit = None;
+                self.alerts.filter.clear();
+            }
+            AlertAction::NewSilence => self.open_form(),
+            AlertAction::FormChar(c) => {
+                if let Some(f) = self.alerts.form.as_mut().filter(|f| !f.sending) {
+                    let v = &mut f.fields[f.focus];
+                    if v.chars().count() < FIELD_MAX {
+                        v.push(c);
+                    }
+                }
+            }
+            AlertAction::FormBackspace => {
+                if let Some(f) = self.alerts.form.as_mut().filter(|f| !f.sending) {
+                    f.fields[f.focus].pop();
+                }
+            }
+            AlertAction::FormClear => {
+                if let Some(f) = self.alerts.form.as_mut().filter(|f| !f.sending) {
+                    f.fields[f.focus].clear();
+                }
+            }
+            AlertAction::FormNext => {
+                if let Some(f) = &mut self.alerts.form {
+                    f.focus = (f.focus + 1) % FIELDS.len();
+                }
+            }
+            AlertAction::FormPrev => {
+                if let Some(f) = &mut self.alerts.form {
+                    f.focus = (f.focus + FIELDS.len() - 1) % FIELDS.len();
+                }
+            }
+            AlertAction::FormCancel => self.alerts.form = None,
+            AlertAction::FormSubmit => cmds.extend(self.submit_form()),
+            AlertAction::SilenceCreated(r) => match r {
+                Ok(id) => {
+                    self.alerts.form = None;
+                    self.say(
+                        format!("silence {id} created; matching alerts show as silenced after this refresh"),
+                        false,
+                    );
+                    cmds.push(Command::RefreshNow);
+                    if self.screen == Screen::Silences {
+                        self.alerts.silences_loading = true;
+                        cmds.push(Command::FetchSilences);
+                    }
+                }
+                Err(e) => match &mut self.alerts.form {
+                    Some(f) => {
+                        f.sending = false;
+                        f.error = Some(e);
+                    }
+                    None => self.say(format!("silence not created: {e}"), true),
+                },
+            },
+            AlertAction::Expire => {
+                if let Some(why) = self.write_refusal("expiring a silence") {
+                    self.say(why, true);
+                } else if let Some(s) = self
+                    .alerts
+                    .listed_silences()
+                    .get(self.alerts.silence_selected)
+                {
+                    self.alerts.confirm = Some(s.id.clone());
+                } else {
+                    self.say("no silence selected", true);
+                }
+            }
+            AlertAction::Confirm(yes) => {
+                if let Some(id) = self.alerts.confirm.take() {
+                    if yes {
+                        if let Some(why) = self.write_refusal("expiring a silence") {
+                            self.say(why, true);
+                        } else {
+                            self.say(format!("expiring silence {id}…"), false);
+                            cmds.push(Command::ExpireSilence(id));
+                        }
+                    }
+                }
+            }
+            AlertAction::SilenceExpired { id, result } => match result {
+                Ok(()) => {
+                    self.say(format!("silence {id} expired"), false);
+                    self.alerts.silences_loading = true;
+                    cmds.push(Command::FetchSilences);
+                    cmds.push(Command::RefreshNow);
+                }
+                Err(e) => self.say(format!("silence {id} not expired: {e}"), true),
+            },
+            AlertAction::ReloadSilences => {
+                if self.alerts.writable {
+                    self.alerts.silences_loading = true;
+                    cmds.push(Command::FetchSilences);
+                }
+            }
+            AlertAction::SilencesLoaded(r) => {
+                self.alerts.silences_loading = false;
+                match r {
+                    Ok((from, list)) => {
+                        self.alerts.silences_source = from;
+                        self.alerts.silences = Some(Ok(list));
+                    }
+                    Err(e) => self.alerts.silences = Some(Err(e)),
+                }
+                let n = self.alerts.listed_silences().len();
+                self.alerts.silence_selected =
+                    self.alerts.silence_selected.min(n.saturating_sub(1));
+            }
+        }
+        cmds
+    }
+
+    fn jump_to_host(&mut self) {
+        let rows = self.alert_rows();
+        let target = self
+            .selected_alert_index(&rows)
+            .and_then(|i| rows.get(i))
+            .map(|r| (r.host.cloned(), r.alert.name().to_string()));
+        drop(rows);
+        match target {
+            Some((Some(id), _)) => {
+                // The grid filter must not hide the host the panel belongs to.
+                if !self.filter.is_empty() || self.cluster.is_some() {
+                    self.filter.clear();
+                    self.cluster = None;
+                    self.rebuild_view();
+                }
+                self.selected = Some(id.clone());
+                self.rebuild_view();
+                self.screen = Screen::Host(id);
+                self.panel_scroll = 0;
+                self.alerts.from_alerts = true;
+            }
+            Some((None, name)) => self.say(
+                format!("{name} names no host on the board: there is no panel to open"),
+                true,
+            ),
+            None => self.dirty = false,
+        }
+    }
+
+    /// Matchers for the selected alert (alert name and host label), or for the open host
+    /// panel's host (its host label: exact, or any port when the board strips ports).
+    fn prefill_matchers(&self) -> Option<Vec<Matcher>> {
+        let hl = self.alerts.host_label.clone();
+        match &self.screen {
+            Screen::Alerts => {
+                let rows = self.alert_rows();
+                let r = rows.get(self.selected_alert_index(&rows)?)?;
+                let mut m = vec![Matcher::equal("alertname", r.alert.name())];
+                if let Some(v) = r.alert.labels.get(&hl) {
+                    m.push(Matcher::equal(hl, v.clone()));
+                }
+                Some(m)
+            }
+            Screen::Host(id) => {
+                let host = self.fleet.find(id);
+                let raw = host.and_then(|h| h.labels.get(&hl)).cloned();
+                Some(vec![match raw {
+                    Some(v) if v == id.name => Matcher::equal(hl, v),
+                    Some(v) if v.starts_with(&id.name) => Matcher {
+                        name: hl,
+                        value: format!("{}(:[0-9]+)?", regex::escape(&id.name)),
+                        is_regex: true,
+                        is_equal: true,
+                    },
+                    _ => Matcher::equal(hl, id.name.clone()),
+                }])
+            }
+            _ => None,
+        }
+    }
+
+    fn open_form(&mut self) {
+        if let Some(why) = self.write_refusal("creating a silence") {
+            self.say(why, true);
+            return;
+        }
+        let Some(matchers) = self.prefill_matchers() else {
+            let msg = if self.screen == Screen::Alerts {
+                "no alert selected"
+            } else {
+                "S silences from a host panel (Enter) or the alerts view (a)"
+            };
+            self.say(msg, true);
+            return;
+        };
+        self.alerts.form = Some(SilenceForm {
+            fields: [
+                format_matchers(&matchers),
+                "2h".into(),
+                String::new(),
+                self.alerts.author.clone(),
+            ],
+            focus: F_COMMENT,
+            error: None,
+            sending: false,
+        });
+    }
+
+    /// Validates the form; on success the create command, else the error in the form.
+    fn submit_form(&mut self) -> Option<Command> {
+        if let Some(why) = self.write_refusal("creating a silence") {
+            self.say(why, true);
+            return None;
+        }
+        let now = self.now;
+        let f = self.alerts.form.as_mut()?;
+        if f.sending {
+            return None;
+        }
+        match build_silence(&f.fields, now) {
+            Ok(s) => {
+                f.error = None;
+                f.sending = true;
+                Some(Command::CreateSilence(s))
+            }
+            Err((field, e)) => {
+                f.focus = field;
+                f.error = Some(e);
+                None
+            }
+        }
+    }
+}
+
+/// The silence the form describes, starting `now`; or the field at fault and why.
+pub fn build_silence(
+    fields: &[String; 4],
+    now: DateTime<Utc>,
+) -> Result<NewSilence, (usize, String)> {
+    let matchers = parse_matchers(&fields[F_MATCHERS]).map_err(|e| (F_MATCHERS, e))?;
+    let d = crate::cli::parse_duration(&fields[F_DURATION])
+        .map_err(|_| {
+            (
+                F_DURATION,
+                format!(
+                    "duration `{}`: use e.g. 30m, 2h, 4h, 1d",
+                    fields[F_DURATION].trim()
+                ),
+            )
+        })
+        .and_then(|d| {
+            chrono::Duration::from_std(d)
+                .ok()
+                .filter(|d| *d <= chrono::Duration::days(3650))
+                .ok_or((F_DURATION, "duration too long".to_string()))
+        })?;
+    let comment = fields[F_COMMENT].trim();
+    if comment.is_empty() {
+        return Err((F_COMMENT, "a comment is required: say why".into()));
+    }
+    let author = fields[F_AUTHOR].trim();
+    if author.is_empty() {
+        return Err((F_AUTHOR, "an author is required".into()));
+    }
+    Ok(NewSilence {
+        matchers,
+        starts_at: now,
+        ends_at: now + d,
+        created_by: author.to_string(),
+        comment: comment.to_string(),
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::testing::{demo_app, fixed_time};
+
+    fn app() -> App {
+        let mut a = demo_app(120, 40);
+        a.alerts.writable = true;
+        a.alerts.author = "alice".into();
+        a
+    }
+
+    fn alerts(a: AlertAction) -> Action {
+        Action::Alerts(a)
+    }
+
+    fn type_text(app: &mut App, s: &str) {
+        for c in s.chars() {
+            app.update(alerts(AlertAction::FormChar(c)));
+        }
+    }
+
+    #[test]
+    fn rows_are_grouped_by_severity_then_cluster() {
+        let mut a = app();
+        a.update(alerts(AlertAction::OpenAlerts));
+        let rows = a.alert_rows();
+        assert!(rows.len() >= 4, "{}", rows.len());
+        let keys: Vec<(u8, String)> = rows
+            .iter()
+            .map(|r| (severity_rank(r.alert.severity()), r.cluster.clone()))
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+        assert_eq!(rows[0].alert.severity(), "critical");
+        assert!(rows.iter().any(|r| state_word(r.alert) == "silenced"));
+    }
+
+    #[test]
+    fn filter_narrows_and_enter_jumps_to_the_host() {
+        let mut a = app();
+        a.update(alerts(AlertAction::OpenAlerts));
+        a.update(alerts(AlertAction::FilterStart));
+        for c in "stopx".chars() {
+            a.update(alerts(AlertAction::FilterChar(c)));
+        }
+        a.update(alerts(AlertAction::FilterBackspace));
+        for c in "PED".chars() {
+            a.update(alerts(AlertAction::FilterChar(c)));
+        }
+        a.update(alerts(AlertAction::FilterApply));
+        let rows = a.alert_rows();
+        assert_eq!(
+            rows.len(),
+            1,
+            "{:?}",
+            rows.iter().map(|r| r.alert.name()).collect::<Vec<_>>()
+        );
+        let host = rows[0].host.cloned().unwrap();
+        drop(rows);
+        a.update(alerts(AlertAction::Jump));
+        assert_eq!(a.screen, Screen::Host(host.clone()));
+        assert_eq!(a.selected, Some(host));
+        // Esc goes back to the alerts view, filter kept; Esc again clears it, then leaves.
+        let k = |c| KeyEvent::new(c, KeyModifiers::NONE);
+        let back = map_key(&a, k(KeyCode::Esc)).unwrap();
+        a.update(back);
+        assert_eq!(a.screen, Screen::Alerts);
+        assert_eq!(a.alerts.filter, "stopPED");
+        a.update(alerts(AlertAction::Close));
+        assert!(a.alerts.filter.is_empty());
+        a.update(alerts(AlertAction::Close));
+        assert_eq!(a.screen, Screen::Grid);
+    }
+
+    #[test]
+    fn form_prefills_and_submit_emits_the_silence() {
+        let mut a = app();
+        a.update(alerts(AlertAction::OpenAlerts));
+        let first = a.alert_rows()[0].alert.clone();
+        assert!(a.update(alerts(AlertAction::NewSilence)).is_empty());
+        let f = a.alerts.form.clone().unwrap();
+        assert_eq!(
+            f.fields[F_MATCHERS],
+            format!(
+                "alertname=\"{}\", instance=\"{}\"",
+                first.name(),
+                first.labels["instance"]
+            )
+        );
+        assert_eq!(f.fields[F_DURATION], "2h");
+        assert_eq!(f.fields[F_AUTHOR], "alice");
+        assert_eq!(f.focus, F_COMMENT);
+        type_text(&mut a, "disk swap");
+        // Change the duration to 30m.
+        a.update(alerts(AlertAction::FormPrev));
+        a.update(alerts(AlertAction::FormClear));
+        type_text(&mut a, "30m");
+        let cmds = a.update(alerts(AlertAction::FormSubmit));
+        let now = fixed_time();
+        assert_eq!(
+            cmds,
+            vec![Command::CreateSilence(NewSilence {
+                matchers: vec![
+                    Matcher::equal("alertname", first.name()),
+                    Matcher::equal("instance", first.labels["instance"].clone()),
+                ],
+                starts_at: now,
+                ends_at: now + chrono::Duration::minutes(30),
+                created_by: "alice".into(),
+                comment: "disk swap".into(),
+            })]
+        );
+        // A second Enter while the first is in flight sends nothing.
+        assert!(a.update(alerts(AlertAction::FormSubmit)).is_empty());
+        let cmds = a.update(alerts(AlertAction::SilenceCreated(Ok("abc-123".into()))));
+        assert_eq!(cmds, vec![Command::RefreshNow]);
+        assert!(a.alerts.form.is_none());
+        assert!(a.alerts.message.as_ref().unwrap().text.contains("abc-123"));
+    }
+
+    #[test]
+    fn error_keeps_what_was_typed() {
+        let mut a = app();
+        a.update(alerts(AlertAction::OpenAlerts));
+        a.update(alerts(AlertAction::NewSilence));
+        type_text(&mut a, "maintenance");
+        let before = a.alerts.form.clone().unwrap().fields;
+        assert_eq!(a.update(alerts(AlertAction::FormSubmit)).len(), 1);
+        let reason = "HTTP 400: silence invalid: invalid label matcher 0";
+        a.update(alerts(AlertAction::SilenceCreated(Err(reason.into()))));
+        let f = a.alerts.form.clone().unwrap();
+        assert_eq!(f.fields, before);
+        assert_eq!(f.error.as_deref(), Some(reason));
+        assert!(!f.sending);
+        // It can be fixed and sent again.
+        assert_eq!(a.update(alerts(AlertAction::FormSubmit)).len(), 1);
+    }
+
+    #[test]
+    fn local_validation_points_at_the_field() {
+        let mut a = app();
+        a.update(alerts(AlertAction::OpenAlerts));
+        a.update(alerts(AlertAction::NewSilence));
+        assert!(a.update(alerts(AlertAction::FormSubmit)).is_empty());
+        let f = a.alerts.form.clone().unwrap();
+        assert_eq!(f.focus, F_COMMENT);
+        assert!(f.error.unwrap().contains("comment"));
+        type_text(&mut a, "x");
+        a.update(alerts(AlertAction::FormPrev));
+        a.update(alerts(AlertAction::FormClear));
+        type_text(&mut a, "soon");
+        assert!(a.update(alerts(AlertAction::FormSubmit)).is_empty());
+        assert_eq!(a.alerts.form.as_ref().unwrap().focus, F_DURATION);
+    }
+
+    #[test]
+    fn host_panel_prefills_only_the_host() {
+        let mut a = app();
+        a.update(Action::Open);
+        let Screen::Host(id) = a.screen.clone() else {
+            panic!()
+        };
+        a.update(alerts(AlertAction::NewSilence));
+        let f = a.alerts.form.clone().unwrap();
+        let ms = parse_matchers(&f.fields[F_MATCHERS]).unwrap();
+        assert_eq!(ms.len(), 1);
+        assert_eq!(ms[0].name, "instance");
+        assert!(ms[0].is_regex, "any exporter port of the host");
+        let mut l = crate::sources::Labels::new();
+        l.insert("instance".into(), format!("{}:9100", id.name));
+        assert!(crate::sources::silences::matcher_matches(&ms[0], &l));
+        l.insert("instance".into(), format!("{}0:9100", id.name));
+        assert!(!crate::sources::silences::matcher_matches(&ms[0], &l));
+    }
+
+    #[test]
+    fn read_only_emits_nothing_and_says_why() {
+        let mut a = app();
+        a.alerts.read_only = true;
+        a.update(alerts(AlertAction::OpenAlerts));
+        assert!(a.update(alerts(AlertAction::NewSilence)).is_empty());
+        assert!(a.alerts.form.is_none());
+        assert!(a
+            .alerts
+            .message
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("read-only"));
+        // Even a form left over, or a confirmation, sends nothing.
+        a.alerts.form = Some(SilenceForm {
+            fields: ["a=\"b\"".into(), "2h".into(), "c".into(), "d".into()],
+            focus: 0,
+            error: None,
+            sending: false,
+        });
+        assert!(a.update(alerts(AlertAction::FormSubmit)).is_empty());
+        a.alerts.confirm = Some("id".into());
+        assert!(a.update(alerts(AlertAction::Confirm(true))).is_empty());
+        let cmds = a.update(alerts(AlertAction::OpenSilences));
+        assert_eq!(cmds, vec![Command::FetchSilences], "reading is fine");
+        assert!(a.update(alerts(AlertAction::Expire)).is_empty());
+        assert!(a.alerts.confirm.is_none());
+    }
+
+    #[test]
+    fn no_alertmanager_says_so() {
+        let mut a = demo_app(80, 24);
+        a.update(Action::Open);
+        assert!(a.update(alerts(AlertAction::NewSilence)).is_empty());
+        assert!(a
+            .alerts
+            .message
+            .unwrap()
+            .text
+            .contains("need an Alertmanager"));
+    }
+
+    #[test]
+    fn expire_asks_first() {
+        let mut a = app();
+        a.update(alerts(AlertAction::OpenSilences));
+        let s = |id: &str, state: &str| Silence {
+            id: id.into(),
+            matchers: vec![Matcher::equal("alertname", "X")],
+            starts_at: fixed_time(),
+            ends_at: fixed_time() + chrono::Duration::hours(1),
+            created_by: "bob".into(),
+            comment: "c".into(),
+            state: state.into(),
+        };
+        a.update(alerts(AlertAction::SilencesLoaded(Ok((
+            "am".into(),
+            vec![s("old", "expired"), s("s1", "active"), s("s2", "pending")],
+        )))));
+        assert_eq!(a.alerts.listed_silences().len(), 2);
+        a.update(alerts(AlertAction::Move(1)));
+        assert!(a.update(alerts(AlertAction::Expire)).is_empty());
+        assert_eq!(a.alerts.confirm.as_deref(), Some("s2"));
+        assert!(a.update(alerts(AlertAction::Confirm(false))).is_empty());
+        a.update(alerts(AlertAction::Expire));
+        assert_eq!(
+            a.update(alerts(AlertAction::Confirm(true))),
+            vec![Command::ExpireSilence("s2".into())]
+        );
+        let cmds = a.update(alerts(AlertAction::SilenceExpired {
+            id: "s2".into(),
+            result: Ok(()),
+        }));
+        assert_eq!(cmds, vec![Command::FetchSilences, Command::RefreshNow]);
+    }
+
+    #[test]
+    fn matchers_parse_and_round_trip() {
+        let ms = parse_matchers(r#"{alertname="A b", instance=~"db1.*", job!="x\"y", sev!~ c }"#)
+            .unwrap();
+        assert_eq!(ms.len(), 4);
+        assert_eq!(ms[0], Matcher::equal("alertname", "A b"));
+        assert!(ms[1].is_regex && ms[1].is_equal);
+        assert_eq!(ms[2].value, "x\"y");
+        assert!(!ms[2].is_equal && !ms[2].is_regex);
+        assert_eq!(ms[3].value, "c");
+        assert_eq!(parse_matchers(&format_matchers(&ms)).unwrap(), ms);
+        // A literal value stays literal: dots are not regex.
+        assert!(!parse_matchers(r#"instance="db1.example""#).unwrap()[0].is_regex);
+        for bad in ["", "=x", "a", "a=\"open", "a=\"x\" b"] {
+            assert!(parse_matchers(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn form_keys_do_not_leak_to_the_board() {
+        let mut a = app();
+        a.update(alerts(AlertAction::OpenAlerts));
+        a.update(alerts(AlertAction::NewSilence));
+        let k = |c| KeyEvent::new(c, KeyModifiers::NONE);
+        for c in ['q', 'a', '?', '/', 'r'] {
+            let act = map_key(&a, k(KeyCode::Char(c))).unwrap();
+            assert!(matches!(act, Action::Alerts(AlertAction::FormChar(x)) if x == c));
+        }
+        assert!(matches!(
+            map_key(&a, k(KeyCode::Esc)),
+            Some(Action::Alerts(AlertAction::FormCancel))
+        ));
+    }
+}

@@ -1,0 +1,190 @@
+//! The alerts view (`a`): every alert, grouped by severity then cluster.
+//!
+//! ```text
+//! ┌ alerts 5 · ⚑3 active · ⊘2 muted ─────────────────── filter /lag ┐
+//! │ ✖ critical · payments                                            │
+//! │ ▸ ✖ MySQLDown         payments-db09  active    21m  MySQL is do… │
+//! │ ▲ warning · analytics                                            │
+//! │   ⊘ NodeHighLoad      analytics-db04 silenced  50m  Load per co… │
+//! │ Enter host panel · S silence · Tab silences · / filter · Esc back│
+//! └──────────────────────────────────────────────────────────────────┘
+//! ```
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+use crate::app::alerts::{severity_rank, state_word};
+use crate::app::App;
+use crate::fleet::health::alert_health;
+use crate::fleet::Health;
+use crate::sanitize;
+use crate::sources::AlertState;
+
+/// Health shown for a severity group, whatever the alerts' states.
+fn group_health(sev: &str) -> Health {
+    match severity_rank(sev) {
+        0 => Health::Crit,
+        1 => Health::Warn,
+        _ => Health::Ok,
+    }
+}
+
+#[allow(clippy::too_many_lines)]
+pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
+    let t = &app.theme;
+    let ui = &app.alerts;
+    let rows = app.alert_rows();
+    let sel = app.selected_alert_index(&rows);
+    let active = rows
+        .iter()
+        .filter(|r| r.alert.state == AlertState::Active)
+        .count();
+    let mut title = vec![
+        Span::styled(format!(" alerts {} ", rows.len()), t.title()),
+        Span::styled(
+            format!("· ⚑{active} active · ⊘{} muted ", rows.len() - active),
+            t.dim(),
+        ),
+    ];
+    let editing = ui.filter_edit.is_some();
+    let filt = ui.filter_edit.as_deref().unwrap_or(&ui.filter);
+    if editing || !filt.is_empty() {
+        title.push(Span::styled("· filter ", t.dim()));
+        title.push(Span::styled(
+            format!(
+                "/{}{} ",
+                sanitize::fit(filt, 30),
+                if editing { "▏" } else { "" }
+            ),
+            t.key(),
+        ));
+    }
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.border(true))
+        .title(Line::from(title));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if inner.height == 0 || inner.width == 0 {
+        return;
+    }
+    let w = usize::from(inner.width);
+    let (name_w, host_w) = if w >= 110 {
+        (30, 22)
+    } else if w >= 70 {
+        (24, 16)
+    } else {
+        (16, 12)
+    };
+    let summary_w = w.saturating_sub(4 + name_w + 1 + host_w + 1 + 11 + 6 + 1);
+
+    let mut lines: Vec<Line<'_>> = Vec::new();
+    let mut sel_line = 0usize;
+    let mut group: Option<(String, String)> = None;
+    for (i, r) in rows.iter().enumerate() {
+        let a = r.alert;
+        let key = (a.severity().to_string(), r.cluster.clone());
+        if group.as_ref() != Some(&key) {
+            let gh = group_health(&key.0);
+            let n = rows[i..]
+                .iter()
+                .take_while(|x| x.alert.severity() == key.0 && x.cluster == key.1)
+                .count();
+            let sev = if key.0.is_empty() {
+                "no severity"
+            } else {
+                &key.0
+            };
+            let cl = if key.1.is_empty() {
+                "no cluster"
+            } else {
+                &key.1
+            };
+            lines.push(Line::from(vec![
+                Span::styled(format!("{} ", super::symbol(gh)), t.health_text(gh)),
+                Span::styled(
+                    format!(
+                        "{} · {} ({n})",
+                        sanitize::fit(sev, 20),
+                        sanitize::fit(cl, 40)
+                    ),
+                    t.title(),
+                ),
+            ]));
+            group = Some(key);
+        }
+        let h = alert_health(a);
+        let on = sel == Some(i);
+        if on {
+            sel_line = lines.len();
+        }
+        let (sym, sty) = if a.state == AlertState::Active {
+            (super::symbol(h), t.health_text(h))
+        } else {
+            ("⊘", t.dim())
+        };
+        let since = a
+            .starts_at
+            .map(|s| super::ago((app.now - s).num_seconds()))
+            .unwrap_or_default();
+        let host = if r.host_name.is_empty() {
+            "—"
+        } else {
+            &r.host_name
+        };
+        let mut spans = vec![
+            Span::styled(if on { "▸ " } else { "  " }, t.key()),
+            Span::styled(format!("{sym} "), sty),
+            Span::styled(
+                format!("{:<name_w$} ", sanitize::fit(a.name(), name_w)),
+                sty,
+            ),
+            Span::styled(
+                format!("{:<host_w$} ", sanitize::fit(host, host_w)),
+                t.text(),
+            ),
+            Span::styled(format!("{:<11}", state_word(a)), t.dim()),
+            Span::styled(format!("{since:>5} "), t.dim()),
+            Span::styled(sanitize::fit(a.summary(), summary_w), t.text()),
+        ];
+        if on {
+            for s in &mut spans {
+                s.style = s.style.patch(t.selected());
+            }
+        }
+        lines.push(Line::from(spans));
+    }
+    if rows.is_empty() {
+        let msg = if filt.is_empty() {
+            "no alerts: Alertmanager reports nothing firing"
+        } else {
+            "no alert matches the filter (Esc clears it)"
+        };
+        lines.push(Line::styled(msg, t.dim()));
+    }
+    let body_h = usize::from(inner.height.saturating_sub(1));
+    let scroll = sel_line.saturating_sub(body_h.saturating_sub(1));
+    let visible: Vec<Line<'_>> = lines.into_iter().skip(scroll).take(body_h).collect();
+    f.render_widget(
+        Paragraph::new(visible),
+        Rect {
+            height: inner.height.saturating_sub(1),
+            ..inner
+        },
+    );
+    let hint = if ui.read_only {
+        " Enter host panel · Tab silences · / filter · Esc back · read-only"
+    } else {
+        " Enter host panel · S silence · Tab silences · / filter · Esc back"
+    };
+    f.render_widget(
+        Paragraph::new(Line::styled(sanitize::fit(hint, w), t.dim())),
+        Rect {
+            y: inner.y + inner.height - 1,
+            height: 1,
+            ..inner
+        },
+    );
+}
