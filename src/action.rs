@@ -35,6 +35,10 @@ pub enum Action {
     CycleSort,
     Click(u16, u16),
     Scroll(bool),
+    /// Hide / show healthy hosts (`p`).
+    OnlyProblems,
+    /// Next colour theme (`t`).
+    NextTheme,
     /// Scroll the help by this many lines.
     HelpScroll(i32),
     /// Chart window by index (`1`..`5`).
@@ -77,6 +81,14 @@ pub const KEYS: &[(&str, &str)] = &[
     ("c", "cycle the cluster shown: all → each cluster → all"),
     ("s", "cycle sort: severity first / name"),
     ("r", "refresh now"),
+    (
+        "p",
+        "only problems: hide healthy hosts (a count says how many)",
+    ),
+    (
+        "t",
+        "next colour theme: default, light, high-contrast, colorblind, …",
+    ),
     (
         "1-5 + -",
         "chart window in the host panel: 5m 15m 1h 6h 24h",
@@ -162,6 +174,8 @@ fn map_key(app: &App, k: KeyEvent) -> Action {
         KeyCode::Char('c') => Action::CycleCluster,
         KeyCode::Char('s') => Action::CycleSort,
         KeyCode::Char('r') => Action::Refresh,
+        KeyCode::Char('p') => Action::OnlyProblems,
+        KeyCode::Char('t') => Action::NextTheme,
         KeyCode::Char(c @ '1'..='5') => Action::Window(usize::from(c as u8 - b'1')),
         KeyCode::Char('+' | '=') => Action::WindowStep(1),
         KeyCode::Char('-') => Action::WindowStep(-1),

@@ -87,6 +87,27 @@ pub struct Cli {
     #[arg(long, env = "FLEETBOARD_READ_ONLY", global = true)]
     pub read_only: bool,
 
+    /// Wall monitor: tiles fill the screen, problems first, pages flip by themselves,
+    /// a big clock; read-only, no input needed.
+    #[arg(long, env = "FLEETBOARD_WALL", global = true)]
+    pub wall: bool,
+
+    /// Seconds between wall pages when the fleet does not fit one screen [default: 10s].
+    #[arg(long, value_name = "DURATION", env = "FLEETBOARD_WALL_PAGE", value_parser = parse_duration, global = true)]
+    pub wall_page: Option<Duration>,
+
+    /// Show only hosts with a problem (toggle with `p`).
+    #[arg(long, env = "FLEETBOARD_ONLY_PROBLEMS", global = true)]
+    pub only_problems: bool,
+
+    /// Draw with ASCII only [default: when the locale is not UTF-8].
+    #[arg(long, env = "FLEETBOARD_ASCII", global = true)]
+    pub ascii: bool,
+
+    /// Colours: auto (from NO_COLOR, COLORTERM and TERM), truecolor, 256, 16 or none.
+    #[arg(long, value_name = "DEPTH", env = "FLEETBOARD_COLOR", global = true)]
+    pub color: Option<ColorChoice>,
+
     /// Write logs to this file (logs never go to the terminal).
     #[arg(long, value_name = "FILE", env = "FLEETBOARD_LOG_FILE", global = true)]
     pub log_file: Option<PathBuf>,
@@ -103,6 +124,21 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColorChoice {
+    Auto,
+    Truecolor,
+    #[value(name = "256")]
+    #[serde(rename = "256")]
+    C256,
+    #[value(name = "16")]
+    #[serde(rename = "16")]
+    C16,
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

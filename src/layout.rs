@@ -59,6 +59,113 @@ pub fn layout(width: u16, height: u16, group_sizes: &[usize]) -> GridLayout {
     let tile_w = ((usable + GAP) / cols)
         .saturating_sub(GAP)
         .max(min_w.min(usable));
+    layout_with(tile_w, tile_h, cols, group_sizes)
+}
+
+/// Largest tiles for a wall: the tile size and columns that show every host of
+/// `group_sizes` in `width`×`height` with the biggest tiles (cells are about twice as
+/// tall as wide, so a tile's visual size is min(w, 2h)). `None` when even small tiles
+/// (12×2) do not fit: the wall must page.
+pub fn wall_fit(width: u16, height: u16, group_sizes: &[usize]) -> Option<(u16, u16, u16)> {
+    wall_fit_min(width, height, group_sizes, 12)
+}
+
+/// [`wall_fit`] preferring tiles at least `min_w` wide (room for the host names);
+/// narrower tiles only when nothing wider fits.
+pub fn wall_fit_min(
+    width: u16,
+    height: u16,
+    group_sizes: &[usize],
+    min_w: u16,
+) -> Option<(u16, u16, u16)> {
+    if min_w > 12 {
+        if let Some(t) = wall_fit_inner(width, height, group_sizes, min_w) {
+            return Some(t);
+        }
+    }
+    wall_fit_inner(width, height, group_sizes, 12)
+}
+
+fn wall_fit_inner(
+    width: u16,
+    height: u16,
+    group_sizes: &[usize],
+    min_w: u16,
+) -> Option<(u16, u16, u16)> {
+    let usable = width.saturating_sub(1).max(1);
+    let titles = u32::try_from(group_sizes.len()).unwrap_or(u32::MAX);
+    let mut best: Option<(u32, (u16, u16, u16))> = None;
+    let max_cols = (usable / 12).max(1);
+    for cols in 1..=max_cols {
+        let tile_w = ((usable + GAP) / cols).saturating_sub(GAP);
+        if tile_w < min_w {
+            break;
+        }
+        let rows: u32 = group_sizes
+            .iter()
+            .map(|&n| u32::try_from(n.div_ceil(usize::from(cols))).unwrap_or(u32::MAX))
+            .sum();
+        let avail = u32::from(height).saturating_sub(titles);
+        if rows == 0 || avail < rows * 3 {
+            continue;
+        }
+        // Each row is the tile plus one blank line.
+        let tile_h = u16::try_from((avail / rows).saturating_sub(1).min(13)).unwrap_or(13);
+        if tile_h < 2 {
+            continue;
+        }
+        let score = u32::from(tile_w.min(tile_h * 2)) * 1000 + u32::from(tile_w);
+        if best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, (tile_w.min(60), tile_h, cols)));
+        }
+    }
+    best.map(|(_, t)| t)
+}
+
+/// Splits groups into wall pages that each fit `height` with 2-line tiles 16 columns
+/// wide. A group larger than a page continues on the next one. Each page is a list of
+/// `(group index, first host within the group, count)`.
+pub fn wall_pages(
+    width: u16,
+    height: u16,
+    group_sizes: &[usize],
+) -> Vec<Vec<(usize, usize, usize)>> {
+    let usable = width.saturating_sub(1).max(1);
+    let cols = usize::from(((usable + GAP) / (16 + GAP)).max(1));
+    let h = usize::from(height.max(4));
+    let mut pages = Vec::new();
+    let mut page: Vec<(usize, usize, usize)> = Vec::new();
+    let mut used = 0usize;
+    for (g, &n) in group_sizes.iter().enumerate() {
+        let mut start = 0;
+        while start < n {
+            // A title line, then rows of 3 lines (2-line tile + blank).
+            let room_rows = h.saturating_sub(used + 1) / 3;
+            if room_rows == 0 {
+                if page.is_empty() {
+                    // Not even one row fits: one row per page, whatever the height.
+                    page.push((g, start, cols.min(n - start)));
+                    start += cols.min(n - start);
+                }
+                pages.push(std::mem::take(&mut page));
+                used = 0;
+                continue;
+            }
+            let take = (room_rows * cols).min(n - start);
+            page.push((g, start, take));
+            used += 1 + take.div_ceil(cols) * 3;
+            start += take;
+        }
+    }
+    if !page.is_empty() || pages.is_empty() {
+        pages.push(page);
+    }
+    pages
+}
+
+/// Lays out groups with a given tile size and column count.
+pub fn layout_with(tile_w: u16, tile_h: u16, cols: u16, group_sizes: &[usize]) -> GridLayout {
+    let cols = cols.max(1);
     let row_h = u32::from(tile_h) + u32::from(tile_h > 1);
     let mut l = GridLayout {
         tile_w,
@@ -224,6 +331,46 @@ mod tests {
         assert_eq!(l.hit(20, 1, 0), Some(1));
         assert_eq!(l.hit(19, 1, 0), None); // the gap
         assert_eq!(l.hit(0, 0, 8), Some(5));
+    }
+
+    #[test]
+    fn wall_tiles_grow_to_fill() {
+        // Few hosts: big tiles.
+        let (w, h, cols) = wall_fit(240, 63, &[3, 2]).expect("fits");
+        assert!(w >= 40 && h >= 8, "{w}x{h} in {cols} cols");
+        let l = layout_with(w, h, cols, &[3, 2]);
+        assert!(l.height <= 63, "{}", l.height);
+        // Many hosts: smaller tiles, still all on one screen.
+        let (w2, h2, cols2) = wall_fit(240, 63, &[16, 14, 10]).expect("fits");
+        assert!(w2 < w || h2 < h);
+        assert!(layout_with(w2, h2, cols2, &[16, 14, 10]).height <= 63);
+        // Too many: no fit, so pages.
+        assert_eq!(wall_fit(80, 20, &[500]), None);
+    }
+
+    #[test]
+    fn wall_pages_cover_every_host_once() {
+        let sizes = [100, 7, 250];
+        let pages = wall_pages(80, 20, &sizes);
+        assert!(pages.len() > 3);
+        let mut seen = [0usize; 3];
+        for p in &pages {
+            assert!(!p.is_empty());
+            for &(g, start, n) in p {
+                assert_eq!(start, seen[g], "pages continue groups in order");
+                seen[g] += n;
+            }
+            let l = layout_with(16, 2, 4, &p.iter().map(|x| x.2).collect::<Vec<_>>());
+            assert!(l.height <= 20, "page height {}", l.height);
+        }
+        assert_eq!(seen, sizes);
+        assert_eq!(
+            wall_pages(80, 3, &[10])
+                .iter()
+                .map(|p| p[0].2)
+                .sum::<usize>(),
+            10
+        );
     }
 
     #[test]

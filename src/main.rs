@@ -43,13 +43,10 @@ fn main() -> ExitCode {
             ExitCode::from(u8::try_from(out.exit_code).unwrap_or(3))
         }
         None => {
-            let mut theme = match Theme::load(&settings.theme, settings.config_dir.as_deref()) {
+            let theme = match Theme::load(&settings.theme, settings.config_dir.as_deref()) {
                 Ok(t) => t,
                 Err(e) => return fail(&e),
             };
-            if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
-                theme = theme.without_colour();
-            }
             match rt.block_on(runtime::run(settings, theme, source)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(&format!("{e:#}")),

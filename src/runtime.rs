@@ -16,12 +16,13 @@ use tokio::sync::mpsc;
 use crate::action::{map_event, Action};
 use crate::app::history::{points_of, HistoryFetch};
 use crate::app::{App, Command};
+use crate::cli::ColorChoice;
 use crate::config::Settings;
 use crate::fleet::MetricSet;
 use crate::poller::{self, Merger, PollerCmd};
 use crate::sources::{FleetSource, PollRequest};
 use crate::terminal::TerminalGuard;
-use crate::theme::Theme;
+use crate::theme::{ColorDepth, Theme};
 
 pub async fn run(settings: Settings, theme: Theme, source: Arc<dyn FleetSource>) -> Result<()> {
     let metrics = Arc::new(settings.metrics.clone());
@@ -35,6 +36,22 @@ pub async fn run(settings: Settings, theme: Theme, source: Arc<dyn FleetSource>)
     app.prom.name = source.describe();
     app.now = Utc::now();
     let exec = crate::exec::Executor::prepare(&mut app, &settings, source.as_ref());
+    let depth = match settings.color {
+        ColorChoice::Auto => ColorDepth::detect(|k| std::env::var(k).ok()),
+        ColorChoice::Truecolor => ColorDepth::Truecolor,
+        ColorChoice::C256 => ColorDepth::C256,
+        ColorChoice::C16 => ColorDepth::C16,
+        ColorChoice::None => ColorDepth::None,
+    };
+    let (themes, idx) = Theme::cycle(app.theme.clone(), settings.config_dir.as_deref(), depth);
+    app.theme = themes[idx].clone();
+    app.themes = themes;
+    app.theme_index = idx;
+    app.wall = settings.wall;
+    app.page_every = settings.wall_page;
+    app.page_flipped_at = app.now;
+    app.only_problems = settings.only_problems;
+    app.ascii = settings.ascii;
     let (res_tx, mut res_rx) = mpsc::unbounded_channel::<Action>();
 
     let (up_tx, mut up_rx) = mpsc::unbounded_channel();
@@ -149,6 +166,9 @@ pub async fn run(settings: Settings, theme: Theme, source: Arc<dyn FleetSource>)
             terminal.draw(|f| {
                 crate::ui::render(f, &app);
                 crate::sanitize::scrub_buffer(f.buffer_mut());
+                if app.ascii {
+                    crate::ui::asciify(f.buffer_mut());
+                }
             })?;
             app.dirty = false;
         }

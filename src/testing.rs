@@ -58,7 +58,13 @@ pub fn demo_app(width: u16, height: u16) -> App {
 pub fn render(app: &App) -> ratatui::buffer::Buffer {
     let backend = ratatui::backend::TestBackend::new(app.width, app.height);
     let mut t = ratatui::Terminal::new(backend).unwrap_or_else(|e| panic!("test terminal: {e}"));
-    let _ = t.draw(|f| crate::ui::render(f, app));
+    let _ = t.draw(|f| {
+        crate::ui::render(f, app);
+        crate::sanitize::scrub_buffer(f.buffer_mut());
+        if app.ascii {
+            crate::ui::asciify(f.buffer_mut());
+        }
+    });
     t.backend().buffer().clone()
 }
 

@@ -14,7 +14,106 @@ use crate::fleet::Health;
 pub const BUILTIN: &[(&str, &str)] = &[
     ("default", include_str!("../themes/default.toml")),
     ("light", include_str!("../themes/light.toml")),
+    (
+        "high-contrast",
+        include_str!("../themes/high-contrast.toml"),
+    ),
+    ("colorblind", include_str!("../themes/colorblind.toml")),
 ];
+
+/// How many colours the terminal shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorDepth {
+    /// 24-bit colour.
+    Truecolor,
+    /// The xterm 256-colour palette.
+    #[value(name = "256")]
+    C256,
+    /// The 16 ANSI colours.
+    #[value(name = "16")]
+    C16,
+    /// No colour at all (`NO_COLOR`): symbols and bold/underline carry the meaning.
+    None,
+}
+
+impl ColorDepth {
+    /// From the environment: `NO_COLOR`, `COLORTERM`, `TERM`.
+    pub fn detect(get: impl Fn(&str) -> Option<String>) -> ColorDepth {
+        if get("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+            return ColorDepth::None;
+        }
+        let ct = get("COLORTERM").unwrap_or_default().to_ascii_lowercase();
+        if ct == "truecolor" || ct == "24bit" {
+            return ColorDepth::Truecolor;
+        }
+        let term = get("TERM").unwrap_or_default();
+        if term == "dumb" {
+            return ColorDepth::None;
+        }
+        if term.contains("256color") || term.contains("kitty") || term.contains("alacritty") {
+            return ColorDepth::C256;
+        }
+        ColorDepth::C16
+    }
+}
+
+/// The 16 ANSI colours with the RGB values xterm shows them in.
+const ANSI16: [(Color, (u8, u8, u8)); 16] = [
+    (Color::Black, (0, 0, 0)),
+    (Color::Red, (205, 0, 0)),
+    (Color::Green, (0, 205, 0)),
+    (Color::Yellow, (205, 205, 0)),
+    (Color::Blue, (0, 0, 238)),
+    (Color::Magenta, (205, 0, 205)),
+    (Color::Cyan, (0, 205, 205)),
+    (Color::Gray, (229, 229, 229)),
+    (Color::DarkGray, (127, 127, 127)),
+    (Color::LightRed, (255, 0, 0)),
+    (Color::LightGreen, (0, 255, 0)),
+    (Color::LightYellow, (255, 255, 0)),
+    (Color::LightBlue, (92, 92, 255)),
+    (Color::LightMagenta, (255, 0, 255)),
+    (Color::LightCyan, (0, 255, 255)),
+    (Color::White, (255, 255, 255)),
+];
+
+fn dist(a: (u8, u8, u8), b: (u8, u8, u8)) -> u32 {
+    let d = |x: u8, y: u8| (i32::from(x) - i32::from(y)).unsigned_abs();
+    // Weighted for the eye's sensitivity (green most, blue least).
+    3 * d(a.0, b.0).pow(2) + 4 * d(a.1, b.1).pow(2) + 2 * d(a.2, b.2).pow(2)
+}
+
+/// Nearest xterm-256 index: the 6×6×6 cube or the grey ramp.
+pub fn to_256(r: u8, g: u8, b: u8) -> u8 {
+    const LEVELS: [u8; 6] = [0, 95, 135, 175, 215, 255];
+    let idx = |v: u8| {
+        LEVELS
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, l)| (i32::from(**l) - i32::from(v)).unsigned_abs())
+            .map_or(0, |(i, _)| i)
+    };
+    let (ri, gi, bi) = (idx(r), idx(g), idx(b));
+    let cube = (LEVELS[ri], LEVELS[gi], LEVELS[bi]);
+    let cube_i = 16 + 36 * ri + 6 * gi + bi;
+    let avg = (u32::from(r) + u32::from(g) + u32::from(b)) / 3;
+    let gi_ = (avg.saturating_sub(8) / 10).min(23);
+    let grey = u8::try_from(8 + gi_ * 10).unwrap_or(238);
+    let grey_i = 232 + gi_ as usize;
+    if dist((grey, grey, grey), (r, g, b)) < dist(cube, (r, g, b)) {
+        u8::try_from(grey_i).unwrap_or(255)
+    } else {
+        u8::try_from(cube_i).unwrap_or(255)
+    }
+}
+
+/// Nearest of the 16 ANSI colours.
+pub fn to_16(r: u8, g: u8, b: u8) -> Color {
+    ANSI16
+        .iter()
+        .min_by_key(|(_, rgb)| dist(*rgb, (r, g, b)))
+        .map_or(Color::White, |(c, _)| *c)
+}
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -221,6 +320,59 @@ impl Theme {
         t
     }
 
+    /// The theme as a terminal of this depth can show it.
+    #[must_use]
+    pub fn for_depth(&self, depth: ColorDepth) -> Theme {
+        let map = |c: Color| match (depth, c) {
+            (ColorDepth::C256, Color::Rgb(r, g, b)) => Color::Indexed(to_256(r, g, b)),
+            (ColorDepth::C16, Color::Rgb(r, g, b)) => to_16(r, g, b),
+            (ColorDepth::C16, Color::Indexed(i)) if i >= 16 => Color::White,
+            _ => c,
+        };
+        if depth == ColorDepth::None {
+            return self.without_colour();
+        }
+        let conv = |s: Style| Style {
+            fg: s.fg.map(map),
+            bg: s.bg.map(map),
+            ..s
+        };
+        let mut t = self.clone();
+        for s in t.health.iter_mut().chain(t.health_text.iter_mut()) {
+            *s = conv(*s);
+        }
+        t.stale = conv(t.stale);
+        for s in t.ui.values_mut() {
+            *s = conv(*s);
+        }
+        t
+    }
+
+    /// Every available theme (built in, then the config dir's), as the terminal can show
+    /// them, with `first` first in the cycle order's place; returns the list and the
+    /// index of `first`.
+    pub fn cycle(
+        first: Theme,
+        config_dir: Option<&Path>,
+        depth: ColorDepth,
+    ) -> (Vec<Theme>, usize) {
+        let mut list: Vec<Theme> = Theme::available(config_dir)
+            .iter()
+            .filter_map(|n| Theme::load(n, config_dir).ok())
+            .collect();
+        let idx = match list.iter().position(|t| t.name == first.name) {
+            Some(i) => {
+                list[i] = first;
+                i
+            }
+            None => {
+                list.insert(0, first);
+                0
+            }
+        };
+        (list.into_iter().map(|t| t.for_depth(depth)).collect(), idx)
+    }
+
     /// A built-in theme by name.
     pub fn builtin(name: &str) -> Option<Theme> {
         BUILTIN
@@ -343,6 +495,78 @@ mod tests {
         assert!(e.contains("okk") && e.contains("did you mean `ok`"), "{e}");
         let e = Theme::parse("name='x'\n[health]\nok={fg='reddish'}\n[ui]\n").expect_err("bad");
         assert!(e.contains("reddish"), "{e}");
+    }
+
+    #[test]
+    fn colour_depth_detection() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_string())
+            }
+        };
+        assert_eq!(
+            ColorDepth::detect(env(&[("COLORTERM", "truecolor"), ("TERM", "xterm")])),
+            ColorDepth::Truecolor
+        );
+        assert_eq!(
+            ColorDepth::detect(env(&[("TERM", "xterm-256color")])),
+            ColorDepth::C256
+        );
+        assert_eq!(
+            ColorDepth::detect(env(&[("TERM", "screen")])),
+            ColorDepth::C16
+        );
+        assert_eq!(
+            ColorDepth::detect(env(&[("TERM", "vt100")])),
+            ColorDepth::C16
+        );
+        assert_eq!(
+            ColorDepth::detect(env(&[("NO_COLOR", "1"), ("COLORTERM", "truecolor")])),
+            ColorDepth::None
+        );
+        assert_eq!(
+            ColorDepth::detect(env(&[("TERM", "dumb")])),
+            ColorDepth::None
+        );
+    }
+
+    #[test]
+    fn colours_fall_back_per_depth_and_states_stay_apart() {
+        assert_eq!(to_256(0, 0, 0), 16);
+        assert_eq!(to_256(255, 255, 255), 231);
+        assert_eq!(to_256(128, 128, 128), 244);
+        assert_eq!(to_16(200, 10, 10), Color::Red);
+        assert_eq!(to_16(250, 250, 250), Color::White);
+        for (name, _) in BUILTIN {
+            let base = Theme::builtin(name).expect("builtin");
+            for depth in [ColorDepth::Truecolor, ColorDepth::C256, ColorDepth::C16] {
+                let t = base.for_depth(depth);
+                for h in Health::ALL {
+                    let bg = t.health(h).bg;
+                    match depth {
+                        ColorDepth::C256 => {
+                            assert!(matches!(bg, Some(Color::Indexed(_))), "{name} {h:?} {bg:?}")
+                        }
+                        ColorDepth::C16 => assert!(
+                            !matches!(bg, Some(Color::Rgb(..) | Color::Indexed(_))),
+                            "{name} {h:?}"
+                        ),
+                        _ => {}
+                    }
+                }
+                // Problem tiles never look like OK tiles, at any depth.
+                for h in [Health::Warn, Health::Crit, Health::Down] {
+                    assert_ne!(
+                        t.health(h).bg,
+                        t.health(Health::Ok).bg,
+                        "{name} {depth:?} {h:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -280,3 +280,157 @@ fn replay_header_is_unmistakable() {
     let cmds = app.update(Action::Live);
     assert_eq!(cmds, vec![fleetboard::app::Command::SetReplay(None)]);
 }
+
+fn wall_app(w: u16, h: u16, fleet: Fleet) -> fleetboard::app::App {
+    let mut app = app_with(Fleet::default(), w, h, fixed_time());
+    app.wall = true;
+    app.update(Action::Data(Box::new(Update {
+        received_at: fixed_time(),
+        fleet: Some(fleet),
+        prom_error: None,
+        alert_sources: vec![],
+        next_in: Duration::from_secs(5),
+    })));
+    app
+}
+
+/// The demo fleet narrowed to its first `n` hosts (few hosts: big tiles).
+fn few_hosts(n: usize) -> Fleet {
+    let mut f = demo_fleet(fixed_time());
+    f.hosts.retain(|h| h.id.cluster == "orders");
+    f.hosts.truncate(n);
+    f.clusters = vec!["orders".into()];
+    f
+}
+
+/// A large synthetic fleet: the demo fleet repeated under other cluster names.
+fn many_hosts(copies: usize) -> Fleet {
+    let base = demo_fleet(fixed_time());
+    let mut f = Fleet::default();
+    for i in 0..copies {
+        for h in &base.hosts {
+            let mut h = h.clone();
+            h.id.cluster = format!("{}-{i:02}", h.id.cluster);
+            f.hosts.push(h);
+        }
+    }
+    f.hosts.sort_by(|a, b| a.id.cmp(&b.id));
+    f.clusters = f.hosts.iter().map(|h| h.id.cluster.clone()).collect();
+    f.clusters.dedup();
+    f
+}
+
+#[test]
+fn wall_80x24_few_hosts() {
+    insta::assert_snapshot!(screen(&wall_app(80, 24, few_hosts(7))));
+}
+
+#[test]
+fn wall_240x67_few_hosts() {
+    insta::assert_snapshot!(screen(&wall_app(240, 67, few_hosts(7))));
+}
+
+#[test]
+fn wall_240x67_demo_fleet() {
+    insta::assert_snapshot!(screen(&wall_app(240, 67, demo_fleet(fixed_time()))));
+}
+
+#[test]
+fn wall_80x24_many_hosts_pages() {
+    let mut app = wall_app(80, 24, many_hosts(10));
+    assert!(
+        app.pages > 1,
+        "400 hosts cannot fit 80x24: {} page(s)",
+        app.pages
+    );
+    let first = screen(&app);
+    assert!(first.contains(&format!("page 1/{}", app.pages)), "{first}");
+    // Pages flip by themselves.
+    app.update(Action::Tick(fixed_time() + chrono::Duration::seconds(11)));
+    assert_eq!(app.page, 1);
+    insta::assert_snapshot!(first);
+}
+
+#[test]
+fn wall_240x67_many_hosts() {
+    let app = wall_app(240, 67, many_hosts(10));
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn only_problems_with_problems() {
+    let mut app = demo_app(120, 40);
+    app.update(Action::OnlyProblems);
+    assert!(app
+        .view()
+        .hosts
+        .iter()
+        .all(|&i| app.fleet.hosts[i].health != Health::Ok));
+    assert_eq!(app.hidden_ok, 35);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn only_problems_without_problems() {
+    let mut f = demo_fleet(fixed_time());
+    f.hosts.retain(|h| h.health == Health::Ok);
+    let mut app = wall_app(120, 40, f);
+    app.update(Action::OnlyProblems);
+    let text = screen(&app);
+    assert!(text.contains("35 hosts in 3 clusters"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn ascii_mode_draws_ascii_only() {
+    let mut app = open_lagging_replica(120, 40);
+    app.ascii = true;
+    let panel = screen(&app);
+    app.update(Action::Back);
+    app.update(Action::Back);
+    let grid = screen(&app);
+    for t in [&panel, &grid] {
+        assert!(t.is_ascii(), "non-ASCII in {t}");
+    }
+    insta::assert_snapshot!(grid);
+}
+
+#[test]
+fn no_colour_snapshot_reads_by_symbols() {
+    let mut app = demo_app(80, 24);
+    app.theme = Theme::default().without_colour();
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn themes_cycle_and_each_keeps_states_apart() {
+    let mut app = demo_app(80, 24);
+    let (themes, idx) = Theme::cycle(
+        Theme::default(),
+        None,
+        fleetboard::theme::ColorDepth::Truecolor,
+    );
+    app.themes = themes;
+    app.theme_index = idx;
+    let mut seen = vec![app.theme.name.clone()];
+    for _ in 0..3 {
+        app.update(Action::NextTheme);
+        seen.push(app.theme.name.clone());
+        let buf = render(&app);
+        // The DOWN tile (first, severity sort) and an OK tile differ in background.
+        let l = &app.view().layout;
+        let (a, b) = (l.tiles[0], l.tiles[3]);
+        assert_ne!(
+            buf[(a.x + 3, u16::try_from(a.y).unwrap() + 2)].bg,
+            buf[(b.x + 3, u16::try_from(b.y).unwrap() + 2)].bg,
+            "{}",
+            app.theme.name
+        );
+    }
+    assert_eq!(
+        seen,
+        vec!["default", "light", "high-contrast", "colorblind"]
+    );
+    app.update(Action::NextTheme);
+    assert_eq!(app.theme.name, "default");
+}

@@ -12,6 +12,9 @@ use crate::action::Action;
 use crate::fleet::{Fleet, Health, Host, HostId, Identity, MetricSet};
 use crate::layout::{self, GridLayout};
 use crate::poller::Update;
+
+/// Rows of the wall header (clock and freshness in big digits).
+pub const WALL_HEADER: u16 = 3;
 use crate::theme::Theme;
 use history::{HistoryCache, HistoryFetch, HistoryKey, WINDOWS};
 
@@ -135,6 +138,24 @@ pub struct App {
     pub history: HistoryCache,
     /// Index into [`WINDOWS`].
     pub window: usize,
+    /// Wall mode: no input needed, tiles fill the screen, pages flip by themselves.
+    pub wall: bool,
+    /// Hide healthy hosts (`p`).
+    pub only_problems: bool,
+    /// Healthy hosts hidden by `only_problems`.
+    pub hidden_ok: usize,
+    /// Wall page shown, of `pages`.
+    pub page: usize,
+    pub pages: usize,
+    pub page_every: Duration,
+    pub page_flipped_at: DateTime<Utc>,
+    /// Themes `t` cycles through, and the one in use.
+    pub themes: Vec<Theme>,
+    pub theme_index: usize,
+    /// A short note for the status bar (theme changed, …).
+    pub message: Option<String>,
+    /// Draw with ASCII only (`--ascii`, or a locale that is not UTF-8).
+    pub ascii: bool,
     /// Replay time (`--at`, `[` `]`); `None` is live.
     pub replay: Option<DateTime<Utc>>,
 }
@@ -181,6 +202,17 @@ impl App {
             identity: Identity::default(),
             history: HistoryCache::default(),
             window: history::DEFAULT_WINDOW,
+            wall: false,
+            only_problems: false,
+            hidden_ok: 0,
+            page: 0,
+            pages: 1,
+            page_every: Duration::from_secs(10),
+            page_flipped_at: DateTime::<Utc>::UNIX_EPOCH,
+            themes: Vec::new(),
+            theme_index: 0,
+            message: None,
+            ascii: false,
             replay: None,
         };
         a.rebuild_view();
@@ -193,7 +225,8 @@ impl App {
 
     /// Rows of the terminal used by the grid (everything but header and status bar).
     pub fn grid_height(&self) -> u16 {
-        self.height.saturating_sub(2)
+        self.height
+            .saturating_sub(2 + if self.wall { WALL_HEADER - 1 } else { 0 })
     }
 
     /// The data is older than `stale_after` refreshes (or never arrived). In replay
@@ -232,6 +265,9 @@ impl App {
     }
 
     fn matches(&self, h: &Host) -> bool {
+        if self.only_problems && h.health == Health::Ok {
+            return false;
+        }
         if let Some(c) = &self.cluster {
             if &h.id.cluster != c {
                 return false;
@@ -284,8 +320,38 @@ impl App {
                 _ => groups.push((c.clone(), pos, 1)),
             }
         }
+        self.hidden_ok = if self.only_problems {
+            self.fleet
+                .hosts
+                .iter()
+                .filter(|h| {
+                    h.health == Health::Ok
+                        && self.cluster.as_ref().is_none_or(|c| *c == h.id.cluster)
+                })
+                .count()
+        } else {
+            0
+        };
+        let (idx, groups) = if self.wall {
+            self.wall_page(idx, groups)
+        } else {
+            (idx, groups)
+        };
         let sizes: Vec<usize> = groups.iter().map(|g| g.2).collect();
-        let layout = layout::layout(self.width, self.grid_height(), &sizes);
+        let layout = if self.wall {
+            let longest = idx
+                .iter()
+                .map(|&i| crate::sanitize::width(&self.fleet.hosts[i].id.name))
+                .max()
+                .unwrap_or(0);
+            let min_w = u16::try_from(longest + 5).unwrap_or(u16::MAX).min(32);
+            match layout::wall_fit_min(self.width, self.grid_height(), &sizes, min_w) {
+                Some((w, h, cols)) => layout::layout_with(w, h, cols, &sizes),
+                None => layout::layout(self.width, self.grid_height(), &sizes),
+            }
+        } else {
+            layout::layout(self.width, self.grid_height(), &sizes)
+        };
         self.view = View {
             hosts: idx,
             groups,
@@ -300,6 +366,40 @@ impl App {
                 .map(|&i| self.fleet.hosts[i].id.clone());
         }
         self.keep_selection_visible();
+    }
+
+    /// The current wall page of the visible hosts (all of them when they fit).
+    fn wall_page(
+        &mut self,
+        idx: Vec<usize>,
+        groups: Vec<(String, usize, usize)>,
+    ) -> (Vec<usize>, Vec<(String, usize, usize)>) {
+        let sizes: Vec<usize> = groups.iter().map(|g| g.2).collect();
+        if layout::wall_fit(self.width, self.grid_height(), &sizes).is_some() {
+            self.pages = 1;
+            self.page = 0;
+            return (idx, groups);
+        }
+        let pages = layout::wall_pages(self.width, self.grid_height(), &sizes);
+        self.pages = pages.len();
+        self.page %= self.pages.max(1);
+        let mut hosts = Vec::new();
+        let mut out = Vec::new();
+        for &(g, start, n) in &pages[self.page] {
+            let (name, gstart, _) = &groups[g];
+            out.push((name.clone(), hosts.len(), n));
+            hosts.extend_from_slice(&idx[gstart + start..gstart + start + n]);
+        }
+        (hosts, out)
+    }
+
+    /// Cycles to the next theme (`t`).
+    fn next_theme(&mut self) {
+        if self.themes.len() > 1 {
+            self.theme_index = (self.theme_index + 1) % self.themes.len();
+            self.theme = self.themes[self.theme_index].clone();
+            self.message = Some(format!("theme {}", self.theme.name));
+        }
     }
 
     fn keep_selection_visible(&mut self) {
@@ -410,7 +510,21 @@ impl App {
                 let changed = now.timestamp() != self.now.timestamp();
                 self.now = now;
                 self.dirty = changed;
+                if self.wall
+                    && self.pages > 1
+                    && (now - self.page_flipped_at).to_std().unwrap_or_default() >= self.page_every
+                {
+                    self.page = (self.page + 1) % self.pages;
+                    self.page_flipped_at = now;
+                    self.rebuild_view();
+                    self.dirty = true;
+                }
             }
+            Action::OnlyProblems => {
+                self.only_problems = !self.only_problems;
+                self.rebuild_view();
+            }
+            Action::NextTheme => self.next_theme(),
             Action::Data(u) => self.apply_update(*u),
             Action::Resize(w, h) => {
                 self.width = w;
@@ -460,6 +574,15 @@ impl App {
             }
             Action::Move(dx, dy) => self.move_selection(dx, dy),
             Action::Page(down) => match self.screen {
+                Screen::Grid if self.wall && self.pages > 1 => {
+                    self.page = if down {
+                        (self.page + 1) % self.pages
+                    } else {
+                        (self.page + self.pages - 1) % self.pages
+                    };
+                    self.page_flipped_at = self.now;
+                    self.rebuild_view();
+                }
                 Screen::Grid => {
                     let steps = (self.grid_height() / (self.view.layout.tile_h + 1)).max(1);
                     for _ in 0..steps {

@@ -128,6 +128,15 @@ pub struct FileConfig {
     pub log_file: Option<PathBuf>,
     /// No writes to Alertmanager (silences).
     pub read_only: Option<bool>,
+    /// Wall monitor mode.
+    pub wall: Option<bool>,
+    /// Seconds between wall pages.
+    pub wall_page: Option<Spanned<String>>,
+    pub only_problems: Option<bool>,
+    /// ASCII only; default: when the locale is not UTF-8.
+    pub ascii: Option<bool>,
+    /// auto, truecolor, 256, 16 or none.
+    pub color: Option<crate::cli::ColorChoice>,
     pub prometheus: Option<SourceFile>,
     pub alertmanager: Option<SourceFile>,
     pub identity: Option<IdentityFile>,
@@ -239,6 +248,11 @@ pub struct Settings {
     pub at: Option<chrono::DateTime<chrono::Utc>>,
     /// No writes to Alertmanager: creating and expiring silences are refused.
     pub read_only: bool,
+    pub wall: bool,
+    pub wall_page: Duration,
+    pub only_problems: bool,
+    pub ascii: bool,
+    pub color: crate::cli::ColorChoice,
     pub log_file: Option<PathBuf>,
     pub config_dir: Option<PathBuf>,
     /// Things the user should know (e.g. a secret in a world-readable file).
@@ -553,7 +567,25 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
         metrics: set,
         demo: cli.demo,
         at: cli.at,
-        read_only: cli.read_only || file.read_only.unwrap_or(false),
+        // A wall monitor never writes.
+        read_only: cli.read_only
+            || file.read_only.unwrap_or(false)
+            || cli.wall
+            || file.wall.unwrap_or(false),
+        wall: cli.wall || file.wall.unwrap_or(false),
+        wall_page: match cli.wall_page {
+            Some(d) => d,
+            None => dur(&file.wall_page, "wall_page")?.unwrap_or(Duration::from_secs(10)),
+        },
+        only_problems: cli.only_problems || file.only_problems.unwrap_or(false),
+        ascii: cli.ascii
+            || file
+                .ascii
+                .unwrap_or_else(|| !locale_is_utf8(&|k| std::env::var(k).ok())),
+        color: cli
+            .color
+            .or(file.color)
+            .unwrap_or(crate::cli::ColorChoice::Auto),
         log_file: cli.log_file.clone().or_else(|| file.log_file.clone()),
         config_dir: path
             .and_then(Path::parent)
@@ -561,6 +593,18 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
             .or_else(default_config_dir),
         warnings,
     })
+}
+
+/// Whether the locale (`LC_ALL`, `LC_CTYPE`, `LANG`, first one set) is UTF-8. With no
+/// locale set at all, a modern terminal is assumed (UTF-8).
+pub fn locale_is_utf8(get: &dyn Fn(&str) -> Option<String>) -> bool {
+    ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|k| get(k).filter(|v| !v.is_empty()))
+        .is_none_or(|v| {
+            let v = v.to_ascii_lowercase();
+            v.contains("utf-8") || v.contains("utf8")
+        })
 }
 
 /// `64MiB`, `10MB`, `1048576`.

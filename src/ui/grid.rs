@@ -52,7 +52,8 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
             break;
         }
         let host = &app.fleet.hosts[v.hosts[t.host]];
-        let selected = app.selected.as_ref() == Some(&host.id);
+        // A wall has no one at the keyboard: no selection to show.
+        let selected = !app.wall && app.selected.as_ref() == Some(&host.id);
         let top = i64::from(t.y) - i64::from(scroll);
         let rect = Rect::new(
             area.x + t.x,
@@ -196,7 +197,11 @@ fn draw_tile(
     ]));
     let figs = figures(app, host);
     let reason = host.reasons.first().filter(|_| host.health != Health::Ok);
-    if tile_h == 1 {
+    if tile_h >= 5 && w >= 14 && !stale {
+        big_tile_body(
+            &mut lines, buf, col, top, area, app, host, style, body, tile_h, reason,
+        );
+    } else if tile_h == 1 {
         // One line: symbol, name and the first figure that fits.
         let l = &mut lines[0];
         let used: usize = l
@@ -274,8 +279,157 @@ fn draw_tile(
     }
 }
 
+/// Large tiles (wall monitors): the key figure in big digits, then one figure a line.
+#[allow(clippy::too_many_arguments)]
+fn big_tile_body<'a>(
+    lines: &mut Vec<Line<'a>>,
+    buf: &mut Buffer,
+    col: Rect,
+    top: i64,
+    area: Rect,
+    app: &App,
+    host: &Host,
+    style: Style,
+    body: Style,
+    tile_h: u16,
+    reason: Option<&String>,
+) {
+    let w = usize::from(col.width);
+    let pad = |s: String| {
+        let n = w.saturating_sub(sanitize::width(&s));
+        Line::from(vec![
+            Span::styled(s, body),
+            Span::styled(" ".repeat(n), body),
+        ])
+    };
+    if let Some(r) = reason {
+        lines.push(pad(sanitize::fit(r, w)));
+    }
+    // The key figure: the worst metric, else the first tile metric with a value.
+    let set = &app.metrics;
+    let key = set
+        .metrics
+        .iter()
+        .enumerate()
+        .filter(|(i, m)| {
+            m.on_tile
+                && host
+                    .readings
+                    .get(*i)
+                    .is_some_and(|r| r.value.is_some() && r.state != MetricState::NotApplicable)
+        })
+        .max_by_key(|(i, _)| {
+            let r = &host.readings[*i];
+            (r.state.health(), std::cmp::Reverse(*i))
+        });
+    let mut big_row = None;
+    if let Some((i, def)) = key {
+        if let Some(v) = host.readings[i].value {
+            let (digits, unit) = super::bigtext::figure_parts(v, def.unit);
+            let label = format!("{} ", def.label);
+            let bw = super::bigtext::width(&digits).unwrap_or(u16::MAX);
+            let need = sanitize::width(&label) + usize::from(bw) + sanitize::width(unit);
+            if need <= w {
+                big_row = Some((lines.len(), label, digits, unit));
+                for _ in 0..3 {
+                    lines.push(pad(String::new()));
+                }
+            }
+        }
+    }
+    let big_label = big_row.as_ref().map(|(_, l, _, _)| l.clone());
+    for (t, _) in figures(app, host) {
+        if lines.len() >= usize::from(tile_h) {
+            break;
+        }
+        // The big figure is not repeated in small print.
+        if big_label
+            .as_ref()
+            .is_some_and(|l| t.starts_with(l.as_str()))
+        {
+            continue;
+        }
+        lines.push(pad(sanitize::fit(&t, w)));
+    }
+    // Draw the big digits over their blank lines once the tile is placed.
+    if let Some((row, label, digits, unit)) = big_row {
+        let y = top + i64::try_from(row).unwrap_or(0);
+        if y >= 0 && y + 3 <= i64::from(area.height) {
+            let yy = area.y + u16::try_from(y).unwrap_or(0);
+            for k in 0..3u16 {
+                buf.set_string(col.x, yy + k, " ".repeat(w), body);
+            }
+            buf.set_string(col.x, yy + 2, &label, body);
+            let lw = u16::try_from(sanitize::width(&label)).unwrap_or(0);
+            if let Some(bw) = super::bigtext::draw(
+                buf,
+                col.x + lw,
+                yy,
+                col.width.saturating_sub(lw),
+                &digits,
+                style.add_modifier(Modifier::BOLD),
+            ) {
+                buf.set_string(col.x + lw + bw, yy + 2, unit, body);
+            }
+            // Mark these lines as already drawn.
+            for k in 0..3 {
+                lines[row + k] = Line::default();
+            }
+        }
+    }
+}
+
+/// Only problems, and there are none: say so in big letters, with the fleet size.
+fn all_ok(f: &mut Frame<'_>, area: Rect, app: &App) {
+    let t = &app.theme;
+    let style = t.health_text(Health::Ok).add_modifier(Modifier::BOLD);
+    let text = "ALL OK";
+    let bw = super::bigtext::width(text).unwrap_or(0);
+    let y = area.y + area.height.saturating_sub(5) / 2;
+    let buf = f.buffer_mut();
+    let drawn = super::bigtext::draw(
+        buf,
+        area.x + area.width.saturating_sub(bw) / 2,
+        y,
+        area.width,
+        text,
+        style,
+    );
+    let n = app
+        .fleet
+        .hosts
+        .iter()
+        .filter(|h| app.cluster.as_ref().is_none_or(|c| *c == h.id.cluster))
+        .count();
+    let clusters = if app.cluster.is_some() {
+        1
+    } else {
+        app.fleet.clusters.len()
+    };
+    let line = format!("{n} hosts in {clusters} clusters, none with a problem");
+    let small_y = if drawn.is_some() { y + 4 } else { y };
+    let msg = if drawn.is_some() {
+        line
+    } else {
+        format!("{} ALL OK: {line}", super::symbol(Health::Ok))
+    };
+    let x = area.x
+        + area
+            .width
+            .saturating_sub(u16::try_from(sanitize::width(&msg)).unwrap_or(0))
+            / 2;
+    if small_y < area.y + area.height {
+        buf.set_stringn(x, small_y, &msg, usize::from(area.width), t.text());
+    }
+}
+
 fn empty(f: &mut Frame<'_>, area: Rect, app: &App) {
     let t = &app.theme;
+    if app.only_problems && app.hidden_ok > 0 && app.filter.is_empty() && app.filter_edit.is_none()
+    {
+        all_ok(f, area, app);
+        return;
+    }
     let filt = app.filter_edit.as_deref().unwrap_or(&app.filter);
     let msg: Vec<Line<'_>> = if !app.fleet.hosts.is_empty() {
         let mut what = Vec::new();

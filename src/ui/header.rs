@@ -69,3 +69,73 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     ));
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), area);
 }
+
+/// The wall header: three rows with counts, freshness and page on the left and a big
+/// clock on the right, readable from across the room.
+pub fn render_wall(f: &mut Frame<'_>, area: Rect, app: &App) {
+    let t = &app.theme;
+    let clock = app.now.format("%H:%M").to_string();
+    let bw = super::bigtext::width(&clock).unwrap_or(0);
+    let cw = bw + 5;
+    let left_w = area.width.saturating_sub(cw);
+    let row = |i: u16| Rect::new(area.x, area.y + i, left_w, 1);
+    // Row 0: the usual header line (counts, filters, replay, STALE).
+    render(f, row(0), app);
+    // Row 1: freshness, in words.
+    let fresh = match (app.is_stale(), app.data_age()) {
+        (true, age) => Span::styled(
+            format!(
+                " {} STALE: data {} old — {}",
+                super::STALE_SYMBOL,
+                age.map_or_else(|| "never loaded".into(), super::ago),
+                app.prom
+                    .error
+                    .as_deref()
+                    .map_or_else(String::new, |e| crate::sanitize::fit(e, 80))
+            ),
+            t.error(),
+        ),
+        (false, Some(age)) => Span::styled(
+            format!(
+                " data {} old · refresh every {}",
+                super::ago(age),
+                humantime::format_duration(app.refresh)
+            ),
+            t.dim(),
+        ),
+        (false, None) => Span::styled(" waiting for the first refresh…", t.dim()),
+    };
+    f.render_widget(Paragraph::new(Line::from(fresh)), row(1));
+    // Row 2: page and what is hidden.
+    let mut spans = Vec::new();
+    if app.pages > 1 {
+        spans.push(Span::styled(
+            format!(" page {}/{} ", app.page + 1, app.pages),
+            t.header(),
+        ));
+        spans.push(Span::styled(
+            format!(
+                " next in {}s",
+                app.page_every.as_secs().saturating_sub(
+                    (app.now - app.page_flipped_at)
+                        .num_seconds()
+                        .max(0)
+                        .unsigned_abs()
+                )
+            ),
+            t.dim(),
+        ));
+    }
+    if app.only_problems {
+        spans.push(Span::styled(
+            format!("  only problems: {} OK hidden", app.hidden_ok),
+            t.dim(),
+        ));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), row(2));
+    let buf = f.buffer_mut();
+    let x = area.x + left_w;
+    if super::bigtext::draw(buf, x, area.y, cw, &clock, t.title()).is_some() {
+        buf.set_string(x + bw + 1, area.y + 2, "UTC", t.dim());
+    }
+}

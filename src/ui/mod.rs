@@ -15,6 +15,7 @@
 //! ```
 
 pub mod alerts;
+pub mod bigtext;
 pub mod charts;
 pub mod grid;
 pub mod header;
@@ -41,18 +42,30 @@ pub fn render(f: &mut Frame<'_>, app: &App) {
         too_small(f, area);
         return;
     }
-    let header = Rect { height: 1, ..area };
+    let head_h = if app.wall && area.height >= 12 {
+        crate::app::WALL_HEADER
+    } else {
+        1
+    };
+    let header = Rect {
+        height: head_h,
+        ..area
+    };
     let status = Rect {
         y: area.y + area.height - 1,
         height: 1,
         ..area
     };
     let body = Rect {
-        y: area.y + 1,
-        height: area.height - 2,
+        y: area.y + head_h,
+        height: area.height - head_h - 1,
         ..area
     };
-    header::render(f, header, app);
+    if head_h > 1 {
+        header::render_wall(f, header, app);
+    } else {
+        header::render(f, header, app);
+    }
     match &app.screen {
         Screen::Grid => grid::render(f, body, app),
         Screen::Host(id) => host_panel::render(f, body, app, id),
@@ -61,6 +74,20 @@ pub fn render(f: &mut Frame<'_>, app: &App) {
     }
     if !silence_form::status_message(f, status, app) {
         status_bar::render(f, status, app);
+    }
+    if let Some(m) = &app.message {
+        let w = u16::try_from(crate::sanitize::width(m) + 2)
+            .unwrap_or(u16::MAX)
+            .min(status.width);
+        let r = Rect::new(status.x + status.width - w, status.y, w, 1);
+        f.render_widget(
+            ratatui::widgets::Paragraph::new(format!(
+                " {} ",
+                crate::sanitize::fit(m, usize::from(w.saturating_sub(2)))
+            ))
+            .style(app.theme.key()),
+            r,
+        );
     }
     silence_form::render(f, body, app);
     if app.help {
@@ -72,6 +99,48 @@ fn too_small(f: &mut Frame<'_>, area: Rect) {
     let msg = format!("need {MIN_W}x{MIN_H}, have {}x{}", area.width, area.height);
     let p = ratatui::widgets::Paragraph::new(msg).wrap(ratatui::widgets::Wrap { trim: true });
     f.render_widget(p, area);
+}
+
+/// Rewrites a drawn frame with ASCII only, for terminals and locales without UTF-8:
+/// lines and corners become `-|+`, symbols their ASCII stand-ins, braille dots `*`,
+/// blocks `#`, and anything else outside ASCII `?`.
+pub fn asciify(buf: &mut ratatui::buffer::Buffer) {
+    for cell in &mut buf.content {
+        let sym = cell.symbol();
+        if sym.is_ascii() {
+            continue;
+        }
+        let c = sym.chars().next().unwrap_or(' ');
+        let r = match c {
+            '─' | '━' | '═' | '╌' | '┄' => "-",
+            '│' | '┃' | '║' | '╎' | '┆' => "|",
+            '┌' | '┐' | '└' | '┘' | '├' | '┤' | '┬' | '┴' | '┼' | '╭' | '╮' | '╯' | '╰' | '╔'
+            | '╗' | '╚' | '╝' => "+",
+            '✓' => "+",
+            '▲' => "!",
+            '✖' => "X",
+            '▼' => "v",
+            '◌' => "~",
+            '⚑' => "A",
+            '⊘' => "m",
+            '…' => ".",
+            '≥' => ">",
+            '≤' => "<",
+            '—' | '–' => "-",
+            '·' | '•' => ".",
+            '←' => "<",
+            '→' => ">",
+            '↑' => "^",
+            '↓' => "v",
+            '◀' => "<",
+            '▏' => "|",
+            '\u{2800}' => " ",
+            '\u{2801}'..='\u{28ff}' => "*",
+            '█' | '▀' | '▄' | '▌' | '▐' | '░' | '▒' | '▓' => "#",
+            _ => "?",
+        };
+        cell.set_symbol(r);
+    }
 }
 
 /// Symbol for a health state; each is distinct in shape so it reads without colour.
