@@ -36,6 +36,9 @@ shot() {
 }
 
 shot grid 120 40
-shot host-panel 120 40 c Enter
+shot host-panel 140 44 / o r d e r s - d b 0 7 Enter Enter
 shot help 100 30 '?'
 FLEETBOARD_SHOT_ARGS="--theme light" shot grid-light 120 40
+shot alerts 120 40 a
+FLEETBOARD_SHOT_ARGS="--wall" shot wall 160 45
+FLEETBOARD_SHOT_ARGS="--theme colorblind" shot grid-colorblind 120 40

@@ -7,8 +7,6 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use chrono::Utc;
-use crossterm::event::EventStream;
-use futures::{FutureExt, StreamExt};
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 use tokio::sync::mpsc;
@@ -87,36 +85,57 @@ pub async fn run(settings: Settings, theme: Theme, source: Arc<dyn FleetSource>)
     let size = terminal.size()?;
     app.update(Action::Resize(size.width, size.height));
 
-    let mut events = EventStream::new();
+    // Terminal input is read on its own thread and queued, so that a burst of keys (a
+    // fast typist, a paste) is applied one key at a time, each mapped with the state
+    // the previous one left (`/db2` must reach the filter, not the grid).
+    let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<std::io::Result<crossterm::event::Event>>();
+    std::thread::Builder::new()
+        .name("fleetboard-input".into())
+        .spawn(move || loop {
+            let ev = crossterm::event::read();
+            let failed = ev.is_err();
+            if ev_tx.send(ev).is_err() || failed {
+                break;
+            }
+        })
+        .context("cannot start the input thread")?;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut hup = signal(tokio::signal::unix::SignalKind::hangup())?;
 
     let result: Result<()> = loop {
-        let action = tokio::select! {
-            ev = events.next() => match ev {
-                Some(Ok(ev)) => map_event(&app, &ev),
-                Some(Err(e)) => break Err(e.into()),
-                None => Action::Quit,
+        let first = tokio::select! {
+            ev = ev_rx.recv() => match ev {
+                Some(ev) => Incoming::Term(ev),
+                None => Incoming::Act(Action::Quit),
             },
             u = up_rx.recv() => match u {
-                Some(u) => Action::Data(Box::new(u)),
+                Some(u) => Incoming::Act(Action::Data(Box::new(u))),
                 None => break Err(anyhow::anyhow!("the poller stopped")),
             },
-            Some(h) = hist_rx.recv() => h,
-            r = res_rx.recv() => r.unwrap_or(Action::None),
-            _ = tick.tick() => Action::Tick(Utc::now()),
-            _ = term.recv() => Action::Quit,
-            _ = hup.recv() => Action::Quit,
+            Some(h) = hist_rx.recv() => Incoming::Act(h),
+            r = res_rx.recv() => Incoming::Act(r.unwrap_or(Action::None)),
+            _ = tick.tick() => Incoming::Act(Action::Tick(Utc::now())),
+            _ = term.recv() => Incoming::Act(Action::Quit),
+            _ = hup.recv() => Incoming::Act(Action::Quit),
         };
-        let mut actions = vec![action];
-        // Drain whatever else is already waiting, then draw once.
-        while let Some(Some(Ok(ev))) = events.next().now_or_never() {
-            actions.push(map_event(&app, &ev));
+        let mut incoming = vec![first];
+        // Drain whatever input is already waiting, then draw once.
+        while let Ok(ev) = ev_rx.try_recv() {
+            incoming.push(Incoming::Term(ev));
         }
         let mut dirty = false;
-        for a in actions {
+        let mut input_error = None;
+        for inc in incoming {
+            let a = match inc {
+                Incoming::Term(Ok(ev)) => map_event(&app, &ev),
+                Incoming::Term(Err(e)) => {
+                    input_error = Some(e);
+                    break;
+                }
+                Incoming::Act(a) => a,
+            };
             for c in app.update(a) {
                 match c {
                     Command::RefreshNow => {
@@ -158,6 +177,9 @@ pub async fn run(settings: Settings, theme: Theme, source: Arc<dyn FleetSource>)
                 }
             }
             dirty |= app.dirty;
+        }
+        if let Some(e) = input_error {
+            break Err(anyhow::anyhow!("cannot read the terminal: {e}"));
         }
         if app.quit {
             break Ok(());
@@ -211,6 +233,13 @@ async fn fetch_history(
         })
         .map_err(|e| e.to_string());
     let _ = tx.send(Action::History(f.key, r));
+}
+
+/// What woke the loop: terminal input (mapped to an action only when its turn comes)
+/// or an action already.
+enum Incoming {
+    Term(std::io::Result<crossterm::event::Event>),
+    Act(Action),
 }
 
 fn signal(kind: tokio::signal::unix::SignalKind) -> Result<tokio::signal::unix::Signal> {

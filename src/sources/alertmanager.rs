@@ -126,7 +126,7 @@ impl AmClient {
             .ep
             .request(Method::GET, url)
             .header(reqwest::header::ACCEPT, "application/json");
-        let body = http::get_body(rb, self.ep.timeout, self.ep.max_body_bytes).await?;
+        let body = self.ep.get_body(rb).await?;
         parse_alerts(&body)
     }
 
@@ -137,7 +137,7 @@ impl AmClient {
             .ep
             .request(Method::GET, url)
             .header(reqwest::header::ACCEPT, "application/json");
-        let body = http::get_body(rb, self.ep.timeout, self.ep.max_body_bytes).await?;
+        let body = self.ep.get_body(rb).await?;
         parse_silences(&body)
     }
 

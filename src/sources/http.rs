@@ -336,6 +336,68 @@ impl Endpoint {
     pub fn request(&self, method: Method, url: url::Url) -> RequestBuilder {
         self.auth.apply(self.client.request(method, url))
     }
+
+    /// Sends and reads the body; errors never carry this endpoint's secrets, even when
+    /// the server echoes them (some gateways quote a refused token in their answer).
+    pub async fn get_body(&self, rb: RequestBuilder) -> Result<Vec<u8>, SourceError> {
+        get_body(rb, self.timeout, self.max_body_bytes)
+            .await
+            .map_err(|e| redact(e, &self.auth))
+    }
+}
+
+/// Replaces the credentials of `auth` (and any `Bearer …` token) in an error's text.
+pub fn redact(e: SourceError, auth: &Auth) -> SourceError {
+    let secrets: Vec<&str> = match auth {
+        Auth::Basic(_, p) => vec![p.expose()],
+        Auth::Bearer(t) => vec![t.expose()],
+        Auth::None => vec![],
+    };
+    let clean = |s: String| -> String {
+        let mut out = s;
+        for sec in secrets.iter().filter(|x| x.len() >= 3) {
+            out = out.replace(*sec, "***");
+        }
+        // A token quoted after "Bearer " is a secret whoever's it is.
+        let mut res = String::with_capacity(out.len());
+        let mut rest = out.as_str();
+        while let Some(i) = rest.find("Bearer ") {
+            res.push_str(&rest[..i + 7]);
+            let tail = &rest[i + 7..];
+            let end = tail
+                .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ',')
+                .unwrap_or(tail.len());
+            if end > 0 {
+                res.push_str("***");
+            }
+            rest = &tail[end..];
+        }
+        res.push_str(rest);
+        res
+    };
+    match e {
+        SourceError::Http { status, body } => SourceError::Http {
+            status,
+            body: clean(body),
+        },
+        SourceError::RetryLater {
+            status,
+            retry_after,
+            body,
+        } => SourceError::RetryLater {
+            status,
+            retry_after,
+            body: clean(body),
+        },
+        SourceError::Api { kind, error } => SourceError::Api {
+            kind,
+            error: clean(error),
+        },
+        SourceError::BadResponse(m) => SourceError::BadResponse(clean(m)),
+        SourceError::Connect(m) => SourceError::Connect(clean(m)),
+        SourceError::Other(m) => SourceError::Other(clean(m)),
+        other => other,
+    }
 }
 
 /// Splits `user:pass@` off a base URL. The URL returned has no credentials, query or fragment.
@@ -819,6 +881,22 @@ mod tests {
             ep.url(&["api", "v2", "silence", "a/b c?"]).as_str(),
             "http://h:1/api/v2/silence/a%2Fb%20c%3F"
         );
+    }
+
+    #[test]
+    fn echoed_secrets_are_redacted() {
+        let e = SourceError::Http {
+            status: 400,
+            body: "cannot find the provided auth token \"Bearer s3cr3t-tok\"; pass=hunter2".into(),
+        };
+        let r = redact(e.clone(), &Auth::Bearer(Secret::new("s3cr3t-tok")));
+        assert_eq!(
+            r.to_string(),
+            "HTTP 400: cannot find the provided auth token \"Bearer ***\"; pass=hunter2"
+        );
+        let r = redact(e, &Auth::Basic("u".into(), Secret::new("hunter2")));
+        assert!(!r.to_string().contains("hunter2"), "{r}");
+        assert!(!r.to_string().contains("s3cr3t"), "{r}");
     }
 
     #[test]

@@ -69,7 +69,7 @@ impl PromClient {
             )
             .header(reqwest::header::ACCEPT, "application/json")
             .body(body);
-        http::get_body(rb, self.ep.timeout, self.ep.max_body_bytes).await
+        self.ep.get_body(rb).await
     }
 
     /// Runs an instant query (`POST /api/v1/query`) at `at` (default: the server's now).
