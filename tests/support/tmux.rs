@@ -59,6 +59,8 @@ impl std::fmt::Display for Screen {
 
 pub struct Tmux {
     socket: String,
+    /// The server's socket file, removed on drop.
+    socket_path: Option<std::path::PathBuf>,
 }
 
 impl Tmux {
@@ -75,8 +77,9 @@ impl Tmux {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let t = Tmux {
+        let mut t = Tmux {
             socket: format!("fleetboard-e2e-{}-{nanos}", std::process::id()),
+            socket_path: None,
         };
         let mut cmd = Command::new("tmux");
         // -f /dev/null: no user or system tmux.conf
@@ -107,6 +110,7 @@ impl Tmux {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+        t.socket_path = Some(t.display("#{socket_path}").into());
         // keep the pane (and its last screen) if the command exits
         let _ = t.tmux(&["set-option", "-t", "e2e", "remain-on-exit", "on"]);
         t
@@ -205,6 +209,9 @@ impl Drop for Tmux {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
+        if let Some(p) = &self.socket_path {
+            let _ = std::fs::remove_file(p);
+        }
     }
 }
 
