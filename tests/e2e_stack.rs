@@ -29,6 +29,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
+#[path = "support/tmux.rs"]
+mod tmux;
+use tmux::{Screen, Tmux};
+
 const BIN: &str = env!("CARGO_BIN_EXE_fleetboard");
 /// A snapshot that runs longer than this is killed and counts as a failure (a hang).
 const SNAPSHOT_KILL_AFTER: Duration = Duration::from_secs(60);
@@ -71,7 +75,12 @@ const SNAPSHOT_SCENARIOS: &[Scenario] = &[
 /// fixed size, `send-keys` to type, `capture-pane -p` to read the screen), against the same
 /// stack. They are added to this list and run after the snapshot scenarios, with the same
 /// `Ctx` (stack URLs, faults, timings). tmux is installed by `scripts/test.sh`.
-const INTERACTIVE_SCENARIOS: &[Scenario] = &[];
+const INTERACTIVE_SCENARIOS: &[Scenario] = &[
+    ("board_keys", board_keys),
+    ("board_prometheus_down", board_prometheus_down),
+    ("board_signals", board_signals),
+    ("board_history_chart", board_history_chart),
+];
 
 #[test]
 fn e2e_real_stack() {
@@ -107,6 +116,7 @@ fn e2e_real_stack() {
     let mut ctx = Ctx {
         stack,
         timings: Vec::new(),
+        key_latencies: Vec::new(),
     };
     let mut failed = Vec::new();
     let mut ran = 0;
@@ -137,6 +147,12 @@ fn e2e_real_stack() {
     );
     for (what, s) in &ctx.timings {
         table.push_str(&format!("e2e:   {s:6.2}  {what}\n"));
+    }
+    if !ctx.key_latencies.is_empty() {
+        table.push_str("e2e: milliseconds from a key sent to the board (tmux send-keys) to the screen showing its effect:\n");
+        for (what, s) in &ctx.key_latencies {
+            table.push_str(&format!("e2e:   {:6.0}  {what}\n", s * 1000.0));
+        }
     }
     loud(&table);
     if !failed.is_empty() {
@@ -434,6 +450,718 @@ fn prometheus_unreachable(ctx: &mut Ctx) {
             &args,
             check_healthy,
         );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Interactive scenarios: the board in a real terminal (tmux)
+// ---------------------------------------------------------------------------------------------
+
+/// Terminal size of every interactive scenario.
+const COLS: u16 = 120;
+const ROWS: u16 = 40;
+/// How long the board may take to show the fleet after it starts.
+const BOARD_UP: Duration = Duration::from_secs(30);
+/// How long a key may take to show its effect (generous: a loaded 2-core machine).
+const KEY_TIMEOUT: Duration = Duration::from_secs(5);
+/// After the board exits, the pane's shell prints this line with the exit code, then the
+/// terminal modes (`icanon echo` when restored, `-icanon -echo` when left raw).
+const EXITED: &str = "EXITED ";
+const TTY: &str = "TTY ";
+
+/// The board running in tmux, through a wrapper script that reports how it exited.
+struct Board {
+    tmux: Tmux,
+}
+
+impl Board {
+    /// Types a key (or several named keys) and waits for the screen to show `check`;
+    /// the time is recorded as a key-to-screen latency.
+    fn key(
+        &self,
+        ctx: &mut Ctx,
+        keys: &[&str],
+        what: &str,
+        check: impl Fn(&Screen) -> Result<(), String>,
+    ) -> Screen {
+        let t0 = Instant::now();
+        self.tmux.keys(keys);
+        let (s, took) = self.tmux.wait(what, t0, KEY_TIMEOUT, check);
+        eprintln!(
+            "e2e:   key {keys:?}: {what} after {:.0} ms",
+            secs(took) * 1000.0
+        );
+        ctx.key_latencies
+            .push((format!("{keys:?}: {what}"), secs(took)));
+        s
+    }
+
+    /// Like `key`, for literal text.
+    fn text(
+        &self,
+        ctx: &mut Ctx,
+        text: &str,
+        what: &str,
+        check: impl Fn(&Screen) -> Result<(), String>,
+    ) -> Screen {
+        let t0 = Instant::now();
+        self.tmux.text(text);
+        let (s, took) = self.tmux.wait(what, t0, KEY_TIMEOUT, check);
+        eprintln!(
+            "e2e:   typed {text:?}: {what} after {:.0} ms",
+            secs(took) * 1000.0
+        );
+        ctx.key_latencies
+            .push((format!("typed {text:?}: {what}"), secs(took)));
+        s
+    }
+
+    /// Waits for the wrapper's `EXITED n` line; checks the terminal is back to normal
+    /// (canonical mode and echo on, main screen). Returns the exit code.
+    fn expect_exit_restored(&self, what: &str, t0: Instant) -> i32 {
+        let (s, took) = self.tmux.wait(
+            &format!("{what}: the shell runs again"),
+            t0,
+            secs_d(10),
+            |s| {
+                if !s.lines().iter().any(|l| l.starts_with(TTY)) {
+                    return Err(
+                        "no `TTY` line from the wrapper yet (the board has not exited)".into(),
+                    );
+                }
+                if !s.lines().iter().any(|l| l.starts_with(EXITED)) {
+                    return Err("no EXITED line".into());
+                }
+                Ok(())
+            },
+        );
+        eprintln!(
+            "e2e:   {what}: board exited after {:.0} ms",
+            secs(took) * 1000.0
+        );
+        let lines = s.lines();
+        let code_line = lines
+            .iter()
+            .find(|l| l.starts_with(EXITED))
+            .map(|l| l.to_string())
+            .unwrap_or_default();
+        let code: i32 = code_line[EXITED.len()..]
+            .trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("{what}: bad exit line {code_line:?}: {e}\n{s}"));
+        let tty = lines
+            .iter()
+            .find(|l| l.starts_with(TTY))
+            .map(|l| l.to_string())
+            .unwrap_or_default();
+        let modes: Vec<&str> = tty[TTY.len()..].split_whitespace().collect();
+        assert!(
+            modes.contains(&"icanon") && modes.contains(&"echo"),
+            "{what}: the terminal was not restored: stty shows {modes:?}, want icanon and echo\n{s}"
+        );
+        let alt = self.tmux.display("#{alternate_on}");
+        assert_eq!(
+            alt, "0",
+            "{what}: the pane is still on the alternate screen after the board exited\n{s}"
+        );
+        code
+    }
+}
+
+impl Ctx {
+    /// Starts the board in tmux against the stack's Prometheus and Alertmanager, with the
+    /// load thresholds raised and `extra_config` appended to its config file.
+    fn board(&self, name: &str, extra_config: &str, extra_args: &str) -> Board {
+        let config = self.stack.write_file(
+            &format!("{name}.toml"),
+            &format!("{BASE_CONFIG}\n{extra_config}"),
+        );
+        let home = self.stack.dir.join("e2e").join("home");
+        std::fs::create_dir_all(&home).unwrap_or_else(|e| panic!("mkdir {}: {e}", home.display()));
+        let log = self.stack.dir.join("e2e").join(format!("{name}.log"));
+        let script = self.stack.write_file(
+            &format!("{name}.sh"),
+            &format!(
+                "#!/usr/bin/env bash\n\
+                 '{BIN}' -p '{prom}' -a '{am}' -c '{config}' --refresh 1s --log-file '{log}' {extra_args}\n\
+                 rc=$?\n\
+                 echo \"{EXITED}$rc\"\n\
+                 echo \"{TTY}$(stty -a | tr ' ;' '\\n\\n' | grep -xE -- '-?(icanon|echo)' | tr '\\n' ' ')\"\n\
+                 exec sleep 120\n",
+                prom = self.stack.prom_url(),
+                am = self.stack.am_url(),
+                config = config.display(),
+                log = log.display(),
+            ),
+        );
+        let unset: Vec<String> = std::env::vars_os()
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .filter(|k| k.starts_with("FLEETBOARD_") || k == "NO_COLOR")
+            .collect();
+        let tmux = Tmux::start(
+            &format!("bash '{}'", script.display()),
+            COLS,
+            ROWS,
+            &[
+                ("HOME", home.as_path()),
+                ("XDG_CONFIG_HOME", home.join(".config").as_path()),
+            ],
+            &unset,
+        );
+        Board { tmux }
+    }
+}
+
+/// The grid with both clusters and all five hosts, every one OK, Prometheus fresh.
+fn screen_full_grid(s: &Screen) -> Result<(), String> {
+    for t in ["── payments (3)", "── orders (2)"] {
+        if !s.has(t) {
+            return Err(format!("no group title `{t}`"));
+        }
+    }
+    for (name, ..) in FLEET {
+        if !s.has(&format!("✓ {name}")) {
+            return Err(format!("no OK tile `✓ {name}`"));
+        }
+    }
+    if !s.header().contains("✓5 OK") {
+        return Err(format!("header does not count 5 OK: {:?}", s.header()));
+    }
+    if !s.status().contains("prometheus ✓") {
+        return Err(format!("status bar: {:?}", s.status()));
+    }
+    Ok(())
+}
+
+/// Only the hosts in `want` are on the screen (whole words), the others are not.
+fn screen_only_hosts(s: &Screen, want: &[&str]) -> Result<(), String> {
+    for (name, ..) in FLEET {
+        let shown = s.has_word(name);
+        if want.contains(name) && !shown {
+            return Err(format!("{name} is not shown"));
+        }
+        if !want.contains(name) && shown {
+            return Err(format!("{name} is still shown, want only {want:?}"));
+        }
+    }
+    Ok(())
+}
+
+fn screen_no_help(s: &Screen) -> Result<(), String> {
+    if s.has("any key closes") {
+        Err("the help is still open".into())
+    } else {
+        Ok(())
+    }
+}
+
+/// The panel of `host`: its title names host, cluster and role, and the lag chart is there.
+fn screen_panel(s: &Screen, host: &str) -> Result<(), String> {
+    let (_, cluster, role, _) = FLEET
+        .iter()
+        .find(|f| f.0 == host)
+        .ok_or_else(|| format!("{host} is not in the fleet"))?;
+    let title = format!("{host} · {cluster} · {role}");
+    let row = s.lines().get(1).map(|l| l.to_string()).unwrap_or_default();
+    if !(row.starts_with('┌') && row.contains(&title)) {
+        return Err(format!("row 1 is not a panel titled `{title}`: {row:?}"));
+    }
+    if !s.has(" lag 15m ") {
+        return Err("no ` lag 15m ` chart".into());
+    }
+    Ok(())
+}
+
+/// (a) Keys on a healthy fleet: filter, cluster cycling, host panel, quit; the terminal is
+/// restored after `q`.
+fn board_keys(ctx: &mut Ctx) {
+    let b = ctx.board("board-keys", "", "");
+    let t0 = Instant::now();
+    let (_, up) = b.tmux.wait("the full grid", t0, BOARD_UP, screen_full_grid);
+    eprintln!("e2e:   board shows the fleet {:.2}s after start", secs(up));
+    ctx.timings
+        .push(("board start -> full grid".into(), secs(up)));
+    assert_eq!(
+        b.tmux.display("#{alternate_on}"),
+        "1",
+        "the board does not use the alternate screen"
+    );
+    // colours are drawn (the theme gives OK tiles a colour)
+    let styled = b.tmux.capture_styled();
+    assert!(
+        styled.contains("\x1b["),
+        "capture-pane -e shows no colour or attribute at all:\n{styled}"
+    );
+
+    b.key(ctx, &["/"], "filter prompt", |s| {
+        if s.header().contains("filter /▏") {
+            Ok(())
+        } else {
+            Err(format!("header: {:?}", s.header()))
+        }
+    });
+    b.text(ctx, "db4", "filter narrows to db4 while typing", |s| {
+        if !s.header().contains("/db4▏") {
+            return Err(format!("header: {:?}", s.header()));
+        }
+        screen_only_hosts(s, &["db4"])
+    });
+    b.key(ctx, &["Enter"], "filter applied: only db4", |s| {
+        let h = s.header();
+        if !h.contains("filter /db4") || h.contains('▏') {
+            return Err(format!("header is not an applied filter /db4: {h:?}"));
+        }
+        if !h.contains("1 hosts") {
+            return Err(format!("header does not count 1 host: {h:?}"));
+        }
+        if s.has("── payments") {
+            return Err("the payments group is still shown".into());
+        }
+        screen_only_hosts(s, &["db4"])
+    });
+    b.key(ctx, &["Escape"], "filter cleared", |s| {
+        if s.header().contains("filter") {
+            return Err(format!("header: {:?}", s.header()));
+        }
+        screen_full_grid(s)
+    });
+
+    // c: all -> one cluster -> the other -> all
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let prev = seen.clone();
+        let s = b.key(ctx, &["c"], "one cluster only", move |s| {
+            let shown: Vec<&str> = ["payments", "orders"]
+                .into_iter()
+                .filter(|c| s.has(&format!("── {c} (")))
+                .collect();
+            if shown.len() != 1 {
+                return Err(format!("clusters shown: {shown:?}, want exactly one"));
+            }
+            if prev.contains(&shown[0].to_string()) {
+                return Err(format!("still cluster {}", shown[0]));
+            }
+            if !s.header().contains(&format!("cluster {}", shown[0])) {
+                return Err(format!(
+                    "header does not name cluster {}: {:?}",
+                    shown[0],
+                    s.header()
+                ));
+            }
+            let hosts: Vec<&str> = FLEET
+                .iter()
+                .filter(|f| f.1 == shown[0])
+                .map(|f| f.0)
+                .collect();
+            screen_only_hosts(s, &hosts)
+        });
+        let c = if s.has("── payments (") {
+            "payments"
+        } else {
+            "orders"
+        };
+        seen.push(c.to_string());
+    }
+    b.key(ctx, &["c"], "all clusters again", screen_full_grid);
+
+    // Enter opens the selected host's panel; Esc returns to the grid.
+    let s = b.key(ctx, &["Enter"], "a host panel", |s| {
+        let row = s.lines().get(1).map(|l| l.to_string()).unwrap_or_default();
+        let host = FLEET
+            .iter()
+            .find(|f| row.contains(&format!(" {} · ", f.0)))
+            .ok_or_else(|| format!("row 1 names no host: {row:?}"))?;
+        screen_panel(s, host.0)
+    });
+    let row = s.lines()[1].to_string();
+    eprintln!(
+        "e2e:   panel title: {}",
+        row.trim_matches(|c| c == '┌' || c == '─' || c == '┐')
+    );
+    b.key(ctx, &["Escape"], "back to the grid", screen_full_grid);
+
+    let t = Instant::now();
+    b.tmux.keys(&["q"]);
+    let code = b.expect_exit_restored("q", t);
+    assert_eq!(
+        code,
+        0,
+        "the board exited {code} after q\n{}",
+        b.tmux.capture()
+    );
+    ctx.key_latencies.push((
+        "[\"q\"]: board exited, terminal restored".into(),
+        secs(t.elapsed()),
+    ));
+}
+
+/// (b) Prometheus frozen (SIGSTOP) and then killed: the header turns STALE and the status bar
+/// shows the failure within a few refreshes, keys still work, and it recovers.
+fn board_prometheus_down(ctx: &mut Ctx) {
+    let b = ctx.board("board-prom-down", "", "");
+    b.tmux
+        .wait("the full grid", Instant::now(), BOARD_UP, screen_full_grid);
+    for (stop, start, what) in [
+        ("prom-stop", "prom-cont", "SIGSTOP"),
+        ("prom-kill", "prom-start", "SIGKILL"),
+    ] {
+        let t0 = Instant::now();
+        ctx.stack.fault(&[stop]);
+        let (_, failed) = b.tmux.wait(
+            &format!("status bar failure after {what}"),
+            t0,
+            secs_d(15),
+            |s| {
+                if s.status().contains("prometheus ✖") {
+                    Ok(())
+                } else {
+                    Err(format!("status bar: {:?}", s.status()))
+                }
+            },
+        );
+        let (s, stale) = b
+            .tmux
+            .wait(&format!("STALE header after {what}"), t0, secs_d(15), |s| {
+                if s.header().contains("◌ STALE") && s.header().contains(" old") {
+                    Ok(())
+                } else {
+                    Err(format!("header: {:?}", s.header()))
+                }
+            });
+        eprintln!(
+            "e2e:   Prometheus {what}: status bar ✖ after {:.2}s, STALE after {:.2}s\n  header: {}\n  status: {}",
+            secs(failed),
+            secs(stale),
+            s.header().trim_end(),
+            s.status().trim_end()
+        );
+        ctx.timings.push((
+            format!("board: prometheus {what} -> status bar ✖"),
+            secs(failed),
+        ));
+        ctx.timings.push((
+            format!("board: prometheus {what} -> header STALE"),
+            secs(stale),
+        ));
+
+        // the board still answers keys while its source hangs or refuses
+        b.key(
+            ctx,
+            &["?"],
+            &format!("help opens (Prometheus {what})"),
+            |s| {
+                if s.has("any key closes") {
+                    Ok(())
+                } else {
+                    Err("no help".into())
+                }
+            },
+        );
+        b.key(
+            ctx,
+            &["Escape"],
+            &format!("help closes (Prometheus {what})"),
+            screen_no_help,
+        );
+        b.key(
+            ctx,
+            &["/"],
+            &format!("filter prompt (Prometheus {what})"),
+            |s| {
+                if s.header().contains("filter /▏") {
+                    Ok(())
+                } else {
+                    Err(format!("header: {:?}", s.header()))
+                }
+            },
+        );
+        b.text(
+            ctx,
+            "db1",
+            &format!("filter db1 (Prometheus {what})"),
+            |s| screen_only_hosts(s, &["db1"]),
+        );
+        b.key(
+            ctx,
+            &["Escape"],
+            &format!("filter cleared (Prometheus {what})"),
+            |s| {
+                if s.header().contains("filter") {
+                    return Err(format!("header: {:?}", s.header()));
+                }
+                screen_only_hosts(s, &["db1", "db2", "db3", "db4", "db5"])
+            },
+        );
+
+        let t1 = Instant::now();
+        ctx.stack.fault(&[start]);
+        let back = Instant::now();
+        let (_, fresh) = b
+            .tmux
+            .wait(&format!("STALE gone after {start}"), t1, secs_d(60), |s| {
+                if s.header().contains("STALE") {
+                    return Err(format!("header: {:?}", s.header()));
+                }
+                screen_full_grid(s)
+            });
+        eprintln!(
+            "e2e:   {start}: fresh again {:.2}s after the fault command ({:.2}s after it returned)",
+            secs(fresh),
+            secs(fresh.saturating_sub(back - t1))
+        );
+        ctx.timings
+            .push((format!("board: {start} -> STALE gone, ✓"), secs(fresh)));
+    }
+    b.tmux.keys(&["q"]);
+    let code = b.expect_exit_restored("q", Instant::now());
+    assert_eq!(code, 0, "exit code after q\n{}", b.tmux.capture());
+}
+
+/// (c) SIGTERM and SIGHUP to the board: it exits and the terminal is restored.
+fn board_signals(ctx: &mut Ctx) {
+    for sig in ["TERM", "HUP"] {
+        let b = ctx.board(&format!("board-sig{sig}"), "", "");
+        b.tmux
+            .wait("the full grid", Instant::now(), BOARD_UP, screen_full_grid);
+        let shell = b.tmux.pane_pid();
+        let t = Instant::now();
+        let pid = loop {
+            let kids: Vec<u32> = tmux::children(shell)
+                .into_iter()
+                .filter(|p| tmux::comm(*p) == "fleetboard")
+                .collect();
+            if let [p] = kids[..] {
+                break p;
+            }
+            assert!(
+                t.elapsed() < secs_d(5),
+                "no single fleetboard child of the pane's shell {shell}: {kids:?}"
+            );
+            thread::sleep(Duration::from_millis(50));
+        };
+        let t0 = Instant::now();
+        let st = Command::new("kill")
+            .args([&format!("-{sig}"), &pid.to_string()])
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run kill: {e}"));
+        assert!(st.success(), "kill -{sig} {pid} failed");
+        let code = b.expect_exit_restored(&format!("SIG{sig}"), t0);
+        eprintln!("e2e:   SIG{sig}: the board exited with {code}, terminal restored");
+        ctx.timings.push((
+            format!("board: SIG{sig} -> exited, terminal restored"),
+            secs(t0.elapsed()),
+        ));
+        assert!(
+            code == 0 || code == 128 + if sig == "TERM" { 15 } else { 1 },
+            "SIG{sig}: exit code {code}\n{}",
+            b.tmux.capture()
+        );
+        assert!(
+            tmux::comm(pid).is_empty() || tmux::comm(pid) != "fleetboard",
+            "the board (pid {pid}) is still running after SIG{sig}"
+        );
+    }
+}
+
+/// The top y-axis label of the panel's lag chart, in seconds (`7s`, `1m05s`, `5.3s`).
+fn lag_chart_top(s: &Screen) -> Result<f64, String> {
+    let lines = s.lines();
+    let (i, col) = lines
+        .iter()
+        .enumerate()
+        .find_map(|(i, l)| {
+            let chars: Vec<char> = l.chars().collect();
+            let title: Vec<char> = " lag ".chars().collect();
+            chars
+                .windows(title.len())
+                .position(|w| w == title.as_slice())
+                .map(|p| (i, p))
+        })
+        .ok_or("no lag chart")?;
+    // the chart's corner is the char just before the title; its first plot row is below
+    let row: Vec<char> = lines
+        .get(i + 1)
+        .ok_or("no row below the lag chart title")?
+        .chars()
+        .collect();
+    let rest: String = row.iter().skip(col).collect();
+    let label: String = rest.chars().take_while(|c| *c != '│').collect();
+    parse_seconds(label.trim()).ok_or_else(|| {
+        format!(
+            "lag chart top label {:?} (row {:?}) is not a duration",
+            label.trim(),
+            rest
+        )
+    })
+}
+
+fn parse_seconds(t: &str) -> Option<f64> {
+    if let Some((m, s)) = t.split_once('m') {
+        let s = s.strip_suffix('s')?;
+        return Some(m.parse::<f64>().ok()? * 60.0 + s.parse::<f64>().ok()?);
+    }
+    t.strip_suffix('s')?.parse().ok()
+}
+
+/// (d) History charts and time travel: MASTER_DELAY=30 on db2 makes the lag chart of db2's
+/// panel rise; `snapshot --at` a time before the fault says db2 OK, a time during it not OK.
+fn board_history_chart(ctx: &mut Ctx) {
+    let lag_cfg = "[metrics.lag]\nwarn = 5.0\ncrit = 600.0\n";
+    let config = ctx.stack.write_file(
+        "history-lag-warn-5.toml",
+        &format!("{BASE_CONFIG}\n{lag_cfg}"),
+    );
+    let config = config.to_string_lossy().into_owned();
+    let args = ["-c", config.as_str()];
+    let prom = ctx.stack.prom_url();
+    ctx.poll(
+        "healthy before the delay",
+        Instant::now(),
+        secs_d(45),
+        &prom,
+        &args,
+        check_healthy,
+    );
+    let before_fault = chrono::Utc::now();
+
+    let b = ctx.board("board-history", lag_cfg, "");
+    b.tmux
+        .wait("the full grid", Instant::now(), BOARD_UP, screen_full_grid);
+    b.key(ctx, &["/"], "filter prompt", |s| {
+        if s.header().contains("filter /▏") {
+            Ok(())
+        } else {
+            Err(format!("header: {:?}", s.header()))
+        }
+    });
+    b.text(ctx, "db2", "filter db2 while typing", |s| {
+        screen_only_hosts(s, &["db2"])
+    });
+    b.key(ctx, &["Enter"], "filter db2 applied", |s| {
+        if s.header().contains('▏') {
+            return Err(format!("header: {:?}", s.header()));
+        }
+        screen_only_hosts(s, &["db2"])
+    });
+    b.key(ctx, &["Enter"], "db2's panel", |s| screen_panel(s, "db2"));
+    let (s, _) = b
+        .tmux
+        .wait("db2's lag chart loaded", Instant::now(), secs_d(15), |s| {
+            lag_chart_top(s).map(|_| ())
+        });
+    let before = lag_chart_top(&s).unwrap_or(0.0);
+    eprintln!("e2e:   db2 lag chart before the delay: top label {before}s");
+    let want = before.max(5.0) + 3.0;
+
+    let t0 = Instant::now();
+    ctx.stack.fault(&["delay", "db2", "30"]);
+    let (s, rose) = b.tmux.wait(
+        &format!("db2 lag chart top label past {want}s"),
+        t0,
+        secs_d(60),
+        |s| {
+            screen_panel(s, "db2")?;
+            let top = lag_chart_top(s)?;
+            if top >= want {
+                Ok(())
+            } else {
+                Err(format!("top label {top}s, want >= {want}s"))
+            }
+        },
+    );
+    let after = lag_chart_top(&s).unwrap_or(0.0);
+    eprintln!(
+        "e2e:   db2 lag chart: top label {before}s -> {after}s, {:.2}s after MASTER_DELAY=30",
+        secs(rose)
+    );
+    ctx.timings
+        .push(("board: delay db2 30 -> lag chart rises".into(), secs(rose)));
+    let during = ctx.poll(
+        "db2 lag above 5 s (live)",
+        t0,
+        secs_d(60),
+        &prom,
+        &args,
+        |s| {
+            let v = metric(s.host("db2")?, "lag")
+                .and_then(|m| m["value"].as_f64())
+                .ok_or("db2 has no lag value")?;
+            if v > 5.0 {
+                Ok(())
+            } else {
+                Err(format!("db2 lag {v}"))
+            }
+        },
+    );
+    drop(during);
+    let during_fault = chrono::Utc::now();
+
+    // time travel in the board: `[` steps back into replay, `.` returns to live
+    b.key(ctx, &["["], "replay header", |s| {
+        if s.header().contains("◀◀ REPLAY") && s.header().contains(" UTC") {
+            Ok(())
+        } else {
+            Err(format!("header: {:?}", s.header()))
+        }
+    });
+    b.key(ctx, &["."], "live again", |s| {
+        if s.header().contains("REPLAY") {
+            Err(format!("header: {:?}", s.header()))
+        } else {
+            Ok(())
+        }
+    });
+    b.tmux.keys(&["q"]);
+    let code = b.expect_exit_restored("q", Instant::now());
+    assert_eq!(code, 0, "exit code after q\n{}", b.tmux.capture());
+
+    let t1 = Instant::now();
+    ctx.stack.fault(&["delay", "db2", "0"]);
+    ctx.poll(
+        "all OK after MASTER_DELAY=0 on db2",
+        t1,
+        secs_d(60),
+        &prom,
+        &args,
+        check_healthy,
+    );
+
+    // snapshot --at: the past as Prometheus stored it
+    let fmt =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    for (when, t, want_ok) in [
+        ("before", before_fault, true),
+        ("during", during_fault, false),
+    ] {
+        let at = fmt(t);
+        let mut a: Vec<&str> = args.to_vec();
+        a.extend(["--at", at.as_str()]);
+        let s = ctx.stack.snapshot(&prom, &a);
+        if let Err(e) = check_invariants(&s) {
+            panic!("snapshot --at {at}: {e}\n{s}");
+        }
+        let j = s.json();
+        assert!(
+            j["at"].is_string(),
+            "snapshot --at {at}: `at` is not set\n{s}"
+        );
+        let db2 = s.host("db2").unwrap_or_else(|e| panic!("{e}\n{s}"));
+        let health = hstr(db2, "health");
+        let lag = metric(db2, "lag").map(|m| m["value"].clone());
+        eprintln!("e2e:   snapshot --at {at} ({when} the delay): db2 {health}, lag {lag:?}");
+        if want_ok {
+            assert_eq!(
+                health, "OK",
+                "db2 at {at} ({when} the delay) should be OK\n{s}"
+            );
+        } else {
+            assert_ne!(
+                health, "OK",
+                "db2 at {at} ({when} the delay) should not be OK\n{s}"
+            );
+            let v = lag.and_then(|v| v.as_f64()).unwrap_or(0.0);
+            assert!(v > 5.0, "db2 lag at {at} is {v}, want > 5\n{s}");
+        }
     }
 }
 
@@ -831,8 +1559,10 @@ impl std::fmt::Display for Snap {
 
 struct Ctx {
     stack: Stack,
-    /// (what, seconds from the fault to the first snapshot showing it)
+    /// (what, seconds from the fault to the first snapshot or screen showing it)
     timings: Vec<(String, f64)>,
+    /// (what, seconds from a key sent to the board to the screen showing its effect)
+    key_latencies: Vec<(String, f64)>,
 }
 
 impl Ctx {

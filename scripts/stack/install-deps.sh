@@ -24,6 +24,8 @@ NEEDS=(
   "tmux tmux"
   "python3 python3"
   "curl curl"
+  "openssl openssl"
+  "htpasswd apache2-utils"
 )
 missing=()
 for spec in "${NEEDS[@]}"; do
