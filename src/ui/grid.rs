@@ -323,6 +323,8 @@ fn big_tile_body<'a>(
             (r.state.health(), std::cmp::Reverse(*i))
         });
     let mut big_row = None;
+    // A DOWN host's figures are stale leftovers (node load at most): its reason says it.
+    let key = key.filter(|_| host.health != Health::Down);
     if let Some((i, def)) = key {
         if let Some(v) = host.readings[i].value {
             let (digits, unit) = super::bigtext::figure_parts(v, def.unit);
