@@ -96,6 +96,16 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", env = "FLEETBOARD_WALL_PAGE", value_parser = parse_duration, global = true)]
     pub wall_page: Option<Duration>,
 
+    /// Tiles tall enough show a sparkline of this metric's last 15 minutes (e.g. `lag`):
+    /// one more range query per refresh for the whole fleet.
+    #[arg(
+        long,
+        value_name = "METRIC",
+        env = "FLEETBOARD_SPARKLINE",
+        global = true
+    )]
+    pub sparkline: Option<String>,
+
     /// Show only hosts with a problem (toggle with `p`).
     #[arg(long, env = "FLEETBOARD_ONLY_PROBLEMS", global = true)]
     pub only_problems: bool,

@@ -41,6 +41,8 @@ pub struct Merger {
     pub forget_after: Duration,
     previous: Option<Fleet>,
     last_alerts: Vec<Alert>,
+    /// The sparkline query, to place its points on the grid of steps.
+    pub sparkline: Option<crate::sources::SparkQuery>,
 }
 
 impl Merger {
@@ -51,6 +53,7 @@ impl Merger {
             forget_after,
             previous: None,
             last_alerts: Vec::new(),
+            sparkline: None,
         }
     }
 
@@ -85,12 +88,22 @@ impl Merger {
                     taken_at: Some(r.taken_at),
                     forget_after: chrono::Duration::from_std(self.forget_after).ok(),
                 };
-                let f = fleet::build(
+                let mut f = fleet::build(
                     &self.metrics,
                     &self.identity,
                     &input,
                     self.previous.as_ref(),
                 );
+                if let (Some(Ok(series)), Some(sq)) = (&r.sparks, &self.sparkline) {
+                    let step = sq.step.as_secs_f64();
+                    #[allow(clippy::cast_precision_loss)]
+                    let end = r.taken_at.timestamp_millis() as f64 / 1000.0;
+                    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                    let n = (sq.window.as_secs_f64() / step).round() as usize + 1;
+                    #[allow(clippy::cast_precision_loss)]
+                    let start = end - (n - 1) as f64 * step;
+                    fleet::attach_sparks(&mut f, &self.identity, series, start, step, n);
+                }
                 self.previous = Some(f.clone());
                 let partial = results.iter().find_map(|x| x.as_ref().err().cloned());
                 (Some(f), partial, alert_sources)

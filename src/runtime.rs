@@ -50,18 +50,21 @@ pub async fn run(settings: Settings, theme: Theme, source: Arc<dyn FleetSource>)
     app.page_flipped_at = app.now;
     app.only_problems = settings.only_problems;
     app.ascii = settings.ascii;
+    app.sparkline_metric = settings.sparkline.as_ref().map(|s| s.metric.clone());
     let (res_tx, mut res_rx) = mpsc::unbounded_channel::<Action>();
 
     let (up_tx, mut up_rx) = mpsc::unbounded_channel();
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
-    let merger = Merger::new(
+    let mut merger = Merger::new(
         metrics.clone(),
         settings.identity.clone(),
         settings.forget_after,
     );
+    merger.sparkline.clone_from(&settings.sparkline);
     let req = PollRequest {
         at: settings.at,
         clusters: settings.clusters.clone(),
+        sparkline: settings.sparkline.clone(),
     };
     if settings.at.is_some() {
         app.update(Action::ReplayAt(settings.at));
@@ -162,6 +165,7 @@ pub async fn run(settings: Settings, theme: Theme, source: Arc<dyn FleetSource>)
                         let _ = cmd_tx.send(PollerCmd::Set(PollRequest {
                             at,
                             clusters: settings.clusters.clone(),
+                            sparkline: settings.sparkline.clone(),
                         }));
                     }
                     c @ (Command::FetchSilences

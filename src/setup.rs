@@ -47,6 +47,7 @@ pub async fn snapshot(s: &Settings, source: &dyn FleetSource, format: Format) ->
     let req = PollRequest {
         at: s.at,
         clusters: s.clusters.clone(),
+        sparkline: None,
     };
     let now = Utc::now();
     let r = source.poll(&req, now).await;

@@ -115,3 +115,49 @@ pub fn answer_history(app: &mut App, cmds: Vec<crate::app::Command>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::SparkQuery;
+
+    #[test]
+    fn demo_sparklines_reach_the_hosts() {
+        let set = Arc::new(mysql_preset("instance", "cluster"));
+        let keys = set.metrics.iter().map(|m| m.key.clone()).collect();
+        let src = DemoSource::new(keys, "instance", "cluster");
+        let sq = SparkQuery {
+            metric: "lag".into(),
+            expr: String::new(),
+            window: Duration::from_secs(900),
+            step: Duration::from_secs(30),
+        };
+        let req = PollRequest {
+            sparkline: Some(sq.clone()),
+            ..PollRequest::default()
+        };
+        let mut m = Merger::new(set, Identity::default(), Duration::from_secs(3600));
+        m.sparkline = Some(sq);
+        let f = m
+            .merge(src.poll_at(&req, fixed_time()))
+            .0
+            .unwrap_or_default();
+        let h = f
+            .hosts
+            .iter()
+            .find(|h| h.id.name == "orders-db07")
+            .expect("host");
+        assert_eq!(h.spark.len(), 31);
+        assert!(
+            h.spark.iter().filter(|v| v.is_finite()).count() > 25,
+            "{:?}",
+            h.spark
+        );
+        let p = f
+            .hosts
+            .iter()
+            .find(|h| h.id.name == "orders-db01")
+            .expect("primary");
+        assert!(p.spark.is_empty(), "a primary has no lag history");
+    }
+}

@@ -434,3 +434,24 @@ fn themes_cycle_and_each_keeps_states_apart() {
     app.update(Action::NextTheme);
     assert_eq!(app.theme.name, "default");
 }
+
+#[test]
+fn wall_tiles_with_sparklines() {
+    let mut f = few_hosts(7);
+    for (k, h) in f.hosts.iter_mut().enumerate() {
+        h.spark = (0..31)
+            .map(|i| {
+                if i == 12 {
+                    f64::NAN
+                } else {
+                    f64::from(i * (k as i32 + 1))
+                }
+            })
+            .collect();
+    }
+    let mut app = wall_app(120, 40, f);
+    app.sparkline_metric = Some("lag".into());
+    let text = screen(&app);
+    assert!(text.contains('█') && text.contains('▁'), "{text}");
+    insta::assert_snapshot!(text);
+}

@@ -156,6 +156,8 @@ pub struct App {
     pub message: Option<String>,
     /// Draw with ASCII only (`--ascii`, or a locale that is not UTF-8).
     pub ascii: bool,
+    /// The metric tile sparklines show, if any.
+    pub sparkline_metric: Option<String>,
     /// Replay time (`--at`, `[` `]`); `None` is live.
     pub replay: Option<DateTime<Utc>>,
 }
@@ -213,6 +215,7 @@ impl App {
             theme_index: 0,
             message: None,
             ascii: false,
+            sparkline_metric: None,
             replay: None,
         };
         a.rebuild_view();

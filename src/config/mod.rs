@@ -133,6 +133,8 @@ pub struct FileConfig {
     /// Seconds between wall pages.
     pub wall_page: Option<Spanned<String>>,
     pub only_problems: Option<bool>,
+    /// Metric key whose recent history tall tiles show as a sparkline.
+    pub tile_sparkline: Option<Spanned<String>>,
     /// ASCII only; default: when the locale is not UTF-8.
     pub ascii: Option<bool>,
     /// auto, truecolor, 256, 16 or none.
@@ -252,6 +254,8 @@ pub struct Settings {
     pub wall_page: Duration,
     pub only_problems: bool,
     pub ascii: bool,
+    /// Tile sparklines' query (`tile_sparkline`, `--sparkline`).
+    pub sparkline: Option<crate::sources::SparkQuery>,
     pub color: crate::cli::ColorChoice,
     pub log_file: Option<PathBuf>,
     pub config_dir: Option<PathBuf>,
@@ -543,6 +547,33 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
             crit: o.crit,
         });
     }
+    let spark_key = cli
+        .sparkline
+        .clone()
+        .map(|k| (k, None))
+        .or_else(|| {
+            file.tile_sparkline
+                .as_ref()
+                .map(|s| (s.get_ref().clone(), Some(s.span())))
+        })
+        .filter(|(k, _)| !k.is_empty());
+    let sparkline = match spark_key {
+        None => None,
+        Some((k, span)) => match set.get(&k) {
+            Some(m) => Some(crate::sources::SparkQuery {
+                metric: k.clone(),
+                expr: m.expr.clone(),
+                window: Duration::from_secs(900),
+                step: Duration::from_secs(30),
+            }),
+            None => {
+                let keys: Vec<&str> = set.metrics.iter().map(|m| m.key.as_str()).collect();
+                let mut e = err_at(span, "tile_sparkline", format!("unknown metric `{k}`"));
+                e.suggestion = closest(&k, &keys);
+                return Err(e);
+            }
+        },
+    };
     if !cli.demo && prometheus.is_some() && set.metrics.iter().all(|m| m.kind != Kind::Up) {
         warnings.push("no metric of kind `up`: hosts cannot be shown DOWN".into());
     }
@@ -578,6 +609,7 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
             None => dur(&file.wall_page, "wall_page")?.unwrap_or(Duration::from_secs(10)),
         },
         only_problems: cli.only_problems || file.only_problems.unwrap_or(false),
+        sparkline,
         ascii: cli.ascii
             || file
                 .ascii

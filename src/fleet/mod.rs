@@ -146,6 +146,8 @@ pub struct Host {
     pub health: Health,
     pub reasons: Vec<String>,
     pub last_seen: DateTime<Utc>,
+    /// A short recent history of the sparkline metric (oldest first; NaN for gaps).
+    pub spark: Vec<f64>,
 }
 
 impl Host {
@@ -489,6 +491,7 @@ pub fn build(
                 prev.map_or(now, |p| p.last_seen)
             },
             id,
+            spark: Vec::new(),
         });
     }
 
@@ -545,6 +548,40 @@ pub fn build(
         other_alerts,
         notes,
         taken_at: input.taken_at,
+    }
+}
+
+/// Attaches tile sparklines: each series to its host, sampled on the query's steps
+/// (missing steps become NaN, drawn as gaps).
+pub fn attach_sparks(
+    fleet: &mut Fleet,
+    ident: &Identity,
+    series: &[crate::sources::RangeSeries],
+    start: f64,
+    step: f64,
+    n: usize,
+) {
+    if step <= 0.0 || n == 0 {
+        return;
+    }
+    let mut by_id: HashMap<HostId, Vec<f64>> = HashMap::new();
+    for s in series {
+        let Some(id) = ident.key_of(&s.labels) else {
+            continue;
+        };
+        let slot = by_id.entry(id).or_insert_with(|| vec![f64::NAN; n]);
+        for &(t, v) in &s.points {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let i = ((t - start) / step).round() as usize;
+            if i < n && v.is_finite() && (slot[i].is_nan() || v > slot[i]) {
+                slot[i] = v;
+            }
+        }
+    }
+    for h in &mut fleet.hosts {
+        if let Some(v) = by_id.remove(&h.id) {
+            h.spark = v;
+        }
     }
 }
 

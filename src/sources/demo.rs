@@ -247,7 +247,36 @@ impl DemoSource {
                 "demo".into(),
                 Ok(self.alerts(t, &req.clusters)),
             )])),
+            sparks: req
+                .sparkline
+                .as_ref()
+                .map(|sq| Ok(self.sparks(sq, at, &req.clusters))),
         }
+    }
+
+    /// Every host's short history of one metric (tile sparklines).
+    fn sparks(
+        &self,
+        sq: &super::SparkQuery,
+        end: DateTime<Utc>,
+        clusters: &[String],
+    ) -> Vec<RangeSeries> {
+        let start = end - chrono::Duration::from_std(sq.window).unwrap_or_default();
+        self.hosts
+            .iter()
+            .filter(|h| in_filter(h, clusters))
+            .flat_map(|h| {
+                self.range_at(&RangeRequest {
+                    metric: sq.metric.clone(),
+                    expr: String::new(),
+                    cluster: h.cluster.to_string(),
+                    host: h.name.clone(),
+                    start,
+                    end,
+                    step: sq.step,
+                })
+            })
+            .collect()
     }
 }
 

@@ -99,7 +99,9 @@ pub enum SourceError {
 pub mod demo;
 pub mod poll;
 
-pub use poll::{AlertsResult, FleetSource, PollRequest, PollResult, PromSource, RangeRequest};
+pub use poll::{
+    AlertsResult, FleetSource, PollRequest, PollResult, PromSource, RangeRequest, SparkQuery,
+};
 
 impl SourceError {
     /// How long the server asked us to wait (`Retry-After` on a 429 or 503), if it said.

@@ -20,6 +20,19 @@ pub struct PollRequest {
     pub at: Option<DateTime<Utc>>,
     /// Cluster filter applied by the server; empty is all.
     pub clusters: Vec<String>,
+    /// A short history of one metric for every host (tile sparklines): one more range
+    /// query per refresh, whatever the number of hosts.
+    pub sparkline: Option<SparkQuery>,
+}
+
+/// The tile sparklines' query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SparkQuery {
+    pub metric: String,
+    /// Expression template (with `$cluster`), as for the instant query.
+    pub expr: String,
+    pub window: std::time::Duration,
+    pub step: std::time::Duration,
 }
 
 /// Alerts merged from every Alertmanager, and how each of them answered.
@@ -46,6 +59,8 @@ pub struct PollResult {
     pub metrics: Result<Vec<Result<Vec<Sample>, SourceError>>, SourceError>,
     /// `None` when no Alertmanager is configured.
     pub alerts: Option<AlertsResult>,
+    /// Tile sparklines, when asked for.
+    pub sparks: Option<Result<Vec<RangeSeries>, SourceError>>,
 }
 
 /// History of one metric for one host (the host panel's charts).
@@ -189,7 +204,14 @@ impl FleetSource for PromSource {
                 });
                 Some(merge_alerts(join_all(calls).await))
             };
-            let (results, alerts) = futures::join!(join_all(queries), alerts);
+            let sparks = async {
+                let sq = req.sparkline.as_ref()?;
+                self.requests.fetch_add(1, Ordering::Relaxed);
+                let expr = crate::fleet::metrics::expand(&sq.expr, &req.clusters);
+                let start = taken_at - chrono::Duration::from_std(sq.window).unwrap_or_default();
+                Some(self.prom.query_range(&expr, start, taken_at, sq.step).await)
+            };
+            let (results, alerts, sparks) = futures::join!(join_all(queries), alerts, sparks);
             let metrics = if !results.is_empty() && results.iter().all(Result::is_err) {
                 // Every query failed the same way (server down): one error says it.
                 Err(results
@@ -203,6 +225,7 @@ impl FleetSource for PromSource {
                 taken_at,
                 metrics,
                 alerts,
+                sparks,
             }
         })
     }

@@ -269,6 +269,18 @@ fn draw_tile(
             if lines.is_empty() { style } else { body },
         )));
     }
+    // Tall tiles end with a sparkline of the configured metric (wall monitors).
+    if tile_h >= 4 && !host.spark.is_empty() {
+        let warn = app
+            .metrics
+            .metrics
+            .iter()
+            .zip(&host.readings)
+            .find(|(m, _)| Some(&m.key) == app.sparkline_metric.as_ref())
+            .and_then(|(_, r)| r.warn);
+        let last = lines.len() - 1;
+        lines[last] = Line::from(Span::styled(sparkline(&host.spark, w, warn), body));
+    }
     for (k, line) in lines.iter().enumerate() {
         let y = top + i64::try_from(k).unwrap_or(0);
         if y < 0 || y >= i64::from(area.height) {
@@ -381,6 +393,29 @@ fn big_tile_body<'a>(
     }
 }
 
+/// A one-line sparkline `w` columns wide of the newest values; gaps stay blank. The
+/// scale reaches at least the warning threshold so that noise near zero stays flat.
+pub fn sparkline(values: &[f64], w: usize, warn: Option<f64>) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let tail = &values[values.len().saturating_sub(w)..];
+    let max = tail
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(warn.unwrap_or(0.0).max(f64::MIN_POSITIVE), f64::max);
+    let mut out: String = " ".repeat(w.saturating_sub(tail.len()));
+    for v in tail {
+        if !v.is_finite() {
+            out.push(' ');
+            continue;
+        }
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let i = ((v.max(0.0) / max) * 7.0).round().clamp(0.0, 7.0) as usize;
+        out.push(BARS[i]);
+    }
+    out
+}
+
 /// Only problems, and there are none: say so in big letters, with the fleet size.
 fn all_ok(f: &mut Frame<'_>, area: Rect, app: &App) {
     let t = &app.theme;
@@ -478,4 +513,20 @@ fn empty(f: &mut Frame<'_>, area: Rect, app: &App) {
             .style(Style::default()),
         r,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sparkline;
+
+    #[test]
+    fn sparkline_scales_and_keeps_gaps() {
+        assert_eq!(
+            sparkline(&[0.0, 5.0, 10.0, f64::NAN, 10.0], 6, None),
+            " ▁▅█ █"
+        );
+        // With a warning threshold of 30 a 0-1 s wobble stays flat.
+        assert_eq!(sparkline(&[0.0, 1.0, 0.0, 1.0], 4, Some(30.0)), "▁▁▁▁");
+        assert_eq!(sparkline(&[1.0; 10], 3, None), "███");
+    }
 }
