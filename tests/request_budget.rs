@@ -56,6 +56,7 @@ async fn requests_for(hosts: usize, clusters: Vec<String>) -> (usize, usize, Vec
     let req = PollRequest {
         at: None,
         clusters: settings.clusters.clone(),
+        sparkline: None,
     };
     let r = source.poll(&req, Utc::now()).await;
     let results = r.metrics.expect("metrics");
