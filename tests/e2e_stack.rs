@@ -33,6 +33,9 @@ use serde_json::Value;
 mod tmux;
 use tmux::{Screen, Tmux};
 
+#[path = "support/screen.rs"]
+mod screen;
+
 const BIN: &str = env!("CARGO_BIN_EXE_fleetboard");
 /// A snapshot that runs longer than this is killed and counts as a failure (a hang).
 const SNAPSHOT_KILL_AFTER: Duration = Duration::from_secs(60);
@@ -80,6 +83,9 @@ const INTERACTIVE_SCENARIOS: &[Scenario] = &[
     ("board_prometheus_down", board_prometheus_down),
     ("board_signals", board_signals),
     ("board_history_chart", board_history_chart),
+    ("board_silence_by_keys", board_silence_by_keys),
+    ("board_wall_mode", board_wall_mode),
+    ("board_replay_keys", board_replay_keys),
 ];
 
 #[test]
@@ -1165,6 +1171,757 @@ fn board_history_chart(ctx: &mut Ctx) {
     }
 }
 
+/// Host names of the fleet, in `FLEET` order.
+fn fleet_names() -> Vec<&'static str> {
+    FLEET.iter().map(|f| f.0).collect()
+}
+
+/// `host`'s tile title on the grid (symbol, name, badges).
+fn tile(s: &Screen, host: &str) -> Result<String, String> {
+    screen::tile_title(&s.lines(), host, &fleet_names())
+        .ok_or_else(|| format!("no tile for {host} on the grid"))
+}
+
+/// The alerts view is open and its row for `alert` on `host` shows `state`.
+fn alert_row<'a>(s: &'a Screen, alert: &str, host: &str) -> Result<&'a str, String> {
+    if !s.has("┌ alerts ") {
+        return Err("the alerts view is not open".into());
+    }
+    s.lines()
+        .into_iter()
+        .find(|l| l.contains(alert) && l.split_whitespace().any(|w| w == host))
+        .ok_or_else(|| format!("no row for {alert} on {host}"))
+}
+
+fn alert_row_state(s: &Screen, alert: &str, host: &str, state: &str) -> Result<(), String> {
+    let row = alert_row(s, alert, host)?;
+    if row.split_whitespace().any(|w| w == state) {
+        Ok(())
+    } else {
+        Err(format!(
+            "the {alert} row of {host} is not `{state}`: {row:?}"
+        ))
+    }
+}
+
+/// Alertmanager's state of the alerts on instance `host` (`active`, `suppressed`, …), with
+/// the ids of the silences that suppress them.
+fn am_alert_states(ctx: &Ctx, alert: &str, host: &str) -> Vec<(String, Vec<String>)> {
+    let alerts = ctx
+        .stack
+        .am_get(&format!("/api/v2/alerts?filter=instance%3D%22{host}%22"));
+    alerts
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|a| a["labels"]["alertname"].as_str() == Some(alert))
+        .map(|a| {
+            let st = a["status"]["state"].as_str().unwrap_or("").to_string();
+            let by = a["status"]["silencedBy"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect();
+            (st, by)
+        })
+        .collect()
+}
+
+/// Polls Alertmanager until `check` accepts the states of `alert` on `host`.
+fn wait_am_state(
+    ctx: &Ctx,
+    what: &str,
+    alert: &str,
+    host: &str,
+    timeout: Duration,
+    check: impl Fn(&[(String, Vec<String>)]) -> bool,
+) -> Duration {
+    let t0 = Instant::now();
+    loop {
+        let st = am_alert_states(ctx, alert, host);
+        if check(&st) {
+            return t0.elapsed();
+        }
+        assert!(
+            t0.elapsed() < timeout,
+            "{what}: Alertmanager still says {st:?} after {:.1}s",
+            timeout.as_secs_f64()
+        );
+        thread::sleep(POLL_EVERY);
+    }
+}
+
+/// (e) A real alert silenced and unsilenced with the board's keys: `stop-sql db3` fires
+/// MySQLReplicationStopped; in the alerts view `S` opens the form, a comment and author are
+/// typed, `Enter` creates the silence (id in the status bar); the alert shows as silenced,
+/// the tile's badge turns from `⚑1` to `⊘1`, and Alertmanager says suppressed. In the
+/// silences list `x` `y` expires it: Alertmanager says expired and the alert is active again
+/// on the board. With `--read-only`, `S` and `x` say why and nothing is created.
+#[allow(clippy::too_many_lines)]
+fn board_silence_by_keys(ctx: &mut Ctx) {
+    const ALERT: &str = "MySQLReplicationStopped";
+    const AUTHOR: &str = "e2e-oncall";
+    // silences of an earlier, failed run would mute the alert from the start
+    let cleanup = SilenceCleanup {
+        am_url: ctx.stack.am_url(),
+        author: AUTHOR,
+    };
+    cleanup.run();
+    let t_fault = Instant::now();
+    let t0_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    ctx.stack.fault(&["stop-sql", "db3"]);
+    let in_am = ctx.stack.wait_alert(&[
+        ALERT,
+        "db3",
+        "--t0",
+        &format!("{t0_epoch:.3}"),
+        "--timeout",
+        "90",
+    ]);
+    eprintln!("e2e:   {ALERT} for db3 in Alertmanager {in_am:.2}s after stop-sql");
+    ctx.timings
+        .push((format!("stop-sql db3 -> {ALERT} in Alertmanager"), in_am));
+
+    // short and unique: the silences list shows only the start of a comment
+    let tag = format!(
+        "e2e-{:08x}",
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.subsec_nanos() ^ std::process::id())
+            .unwrap_or(0)
+    );
+    let comment = format!("drill {tag}");
+    let b = ctx.board("board-silence", "", "");
+    let (_, seen) = b.tmux.wait(
+        "db3 CRIT with an active alert badge on the grid",
+        t_fault,
+        BOARD_UP + secs_d(60),
+        |s| {
+            let t = tile(s, "db3")?;
+            if t.starts_with("✖ db3") && t.contains("⚑1") && !t.contains('⊘') {
+                Ok(())
+            } else {
+                Err(format!("db3 tile: {t:?}"))
+            }
+        },
+    );
+    ctx.timings.push((
+        "board: stop-sql db3 -> ✖ db3 ⚑1 on the grid".into(),
+        secs(seen),
+    ));
+
+    b.key(
+        ctx,
+        &["a"],
+        "the alerts view with db3's alert active",
+        |s| alert_row_state(s, ALERT, "db3", "active"),
+    );
+    // select db3's row: j/k until the `▸` marker is on it
+    for i in 0..=10 {
+        let s = b.tmux.capture();
+        let lines = s.lines();
+        let sel = screen::selected_row(&lines).unwrap_or("");
+        if sel.contains(ALERT) && sel.split_whitespace().any(|w| w == "db3") {
+            break;
+        }
+        assert!(i < 10, "could not select db3's {ALERT} row with j\n{s}");
+        b.key(ctx, &["j"], "the selection moves", |s2| {
+            if s2.text == s.text {
+                Err("the screen did not change".into())
+            } else {
+                Ok(())
+            }
+        });
+    }
+
+    let before = ctx.stack.am_silences().len();
+    b.key(ctx, &["S"], "the silence form, prefilled", |s| {
+        if !s.has("┌ new silence ") {
+            return Err("no silence form".into());
+        }
+        if !s.has(&format!("alertname=\"{ALERT}\", instance=\"db3\"")) {
+            return Err("the matchers are not alertname and instance of db3".into());
+        }
+        if !s.lines().iter().any(|l| l.contains("comment  ▸ ")) {
+            return Err("the comment field does not have the focus".into());
+        }
+        Ok(())
+    });
+    b.text(ctx, &comment, "the comment typed", |s| {
+        if s.lines()
+            .iter()
+            .any(|l| l.contains("comment  ▸ ") && l.contains(&format!("{comment}▏")))
+        {
+            Ok(())
+        } else {
+            Err("the comment is not in its field".into())
+        }
+    });
+    // the author is prefilled from $USER, which may be empty here: set it
+    b.key(ctx, &["Tab"], "the focus on the author field", |s| {
+        if s.lines().iter().any(|l| l.contains("author   ▸ ")) {
+            Ok(())
+        } else {
+            Err("the author field does not have the focus".into())
+        }
+    });
+    b.key(ctx, &["C-u"], "the author field cleared", |s| {
+        if s.lines().iter().any(|l| l.contains("author   ▸ ▏")) {
+            Ok(())
+        } else {
+            Err("the author field is not empty".into())
+        }
+    });
+    b.text(ctx, AUTHOR, "the author typed", |s| {
+        if !s
+            .lines()
+            .iter()
+            .any(|l| l.contains(&format!("author   ▸ {AUTHOR}▏")))
+        {
+            return Err("the author is not in its field".into());
+        }
+        if !s.has(" until ") {
+            return Err("no `until` line: the form is not valid yet".into());
+        }
+        Ok(())
+    });
+    let t_create = Instant::now();
+    let s = b.key(
+        ctx,
+        &["Enter"],
+        "the new silence's id in the status bar",
+        |s| {
+            if s.has("┌ new silence ") {
+                return Err("the form is still open".into());
+            }
+            if s.status().contains("silence ") && s.status().contains(" created") {
+                Ok(())
+            } else {
+                Err(format!("status bar: {:?}", s.status()))
+            }
+        },
+    );
+    let status = s.status().to_string();
+    let id = status
+        .split_whitespace()
+        .skip_while(|w| *w != "silence")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    let created: Vec<Value> = ctx
+        .stack
+        .am_silences()
+        .into_iter()
+        .filter(|x| x["comment"].as_str() == Some(comment.as_str()))
+        .collect();
+    assert_eq!(
+        created.len(),
+        1,
+        "Alertmanager should hold exactly one silence with our comment: {created:?}"
+    );
+    let sil = &created[0];
+    assert_eq!(
+        sil["id"].as_str(),
+        Some(id.as_str()),
+        "the status bar names silence {id:?}, Alertmanager holds {sil}"
+    );
+    assert_eq!(sil["createdBy"].as_str(), Some(AUTHOR), "{sil}");
+    assert_eq!(sil["status"]["state"].as_str(), Some("active"), "{sil}");
+    let matchers: Vec<(String, String, bool)> = sil["matchers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap_or("").to_string(),
+                m["value"].as_str().unwrap_or("").to_string(),
+                m["isRegex"].as_bool().unwrap_or(true),
+            )
+        })
+        .collect();
+    assert!(
+        matchers.contains(&("alertname".into(), ALERT.into(), false))
+            && matchers.contains(&("instance".into(), "db3".into(), false))
+            && matchers.len() == 2,
+        "silence matchers: {matchers:?}"
+    );
+    let (_, shown) = b.tmux.wait(
+        "db3's alert silenced in the alerts view",
+        t_create,
+        secs_d(15),
+        |s| alert_row_state(s, ALERT, "db3", "silenced"),
+    );
+    ctx.timings.push((
+        "board: Enter in the silence form -> alert row `silenced`".into(),
+        secs(shown),
+    ));
+    let am = wait_am_state(
+        ctx,
+        "db3's alert suppressed",
+        ALERT,
+        "db3",
+        secs_d(15),
+        |st| {
+            !st.is_empty()
+                && st
+                    .iter()
+                    .all(|(s, by)| s == "suppressed" && by.contains(&id))
+        },
+    );
+    eprintln!(
+        "e2e:   silence {id}: row `silenced` after {:.2}s; Alertmanager suppressed (checked {:.2}s later)",
+        secs(shown),
+        secs(am)
+    );
+    b.key(ctx, &["Escape"], "the grid: db3's badge is muted", |s| {
+        let t = tile(s, "db3")?;
+        if t.contains("⊘1") && !t.contains('⚑') {
+            Ok(())
+        } else {
+            Err(format!("db3 tile: {t:?}"))
+        }
+    });
+
+    // expire it from the silences list
+    b.key(ctx, &["A"], "the silences list with ours", |s| {
+        if !s.has("┌ silences ") {
+            return Err("the silences list is not open".into());
+        }
+        if s.has(&tag) {
+            Ok(())
+        } else {
+            Err(format!("no silence with comment {comment:?}"))
+        }
+    });
+    for i in 0..=20 {
+        let s = b.tmux.capture();
+        let lines = s.lines();
+        if screen::selected_row(&lines).is_some_and(|r| r.contains(&tag)) {
+            break;
+        }
+        assert!(i < 20, "could not select our silence with j\n{s}");
+        b.key(ctx, &["j"], "the selection moves", |s2| {
+            if s2.text == s.text {
+                Err("the screen did not change".into())
+            } else {
+                Ok(())
+            }
+        });
+    }
+    b.key(ctx, &["x"], "the expire question", |s| {
+        let short: String = id.chars().take(8).collect();
+        if s.has("Expire silence ") && s.has(&short) && s.has(" y expire") {
+            Ok(())
+        } else {
+            Err(format!("no question about expiring silence {id}"))
+        }
+    });
+    let t_expire = Instant::now();
+    b.key(ctx, &["y"], "the silence expired (status bar)", |s| {
+        if s.status().contains(&format!("silence {id} expired")) {
+            Ok(())
+        } else {
+            Err(format!("status bar: {:?}", s.status()))
+        }
+    });
+    let state = ctx.stack.am_get(&format!("/api/v2/silence/{id}"))["status"]["state"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert_eq!(state, "expired", "Alertmanager's state of silence {id}");
+    b.tmux.wait(
+        "our silence gone from the list",
+        t_expire,
+        secs_d(10),
+        |s| {
+            if s.has(&tag) {
+                Err("the expired silence is still listed".into())
+            } else {
+                Ok(())
+            }
+        },
+    );
+    wait_am_state(
+        ctx,
+        "db3's alert active again",
+        ALERT,
+        "db3",
+        secs_d(15),
+        |st| !st.is_empty() && st.iter().all(|(s, _)| s == "active"),
+    );
+    b.key(ctx, &["a"], "the alerts view", |s| {
+        if s.has("┌ alerts ") {
+            Ok(())
+        } else {
+            Err("the alerts view is not open".into())
+        }
+    });
+    let (_, active) = b.tmux.wait(
+        "db3's alert active again in the alerts view",
+        t_expire,
+        secs_d(15),
+        |s| alert_row_state(s, ALERT, "db3", "active"),
+    );
+    ctx.timings.push((
+        "board: y (expire) -> alert row `active` again".into(),
+        secs(active),
+    ));
+    b.key(
+        ctx,
+        &["Escape"],
+        "the grid: db3's badge is active again",
+        |s| {
+            let t = tile(s, "db3")?;
+            if t.contains("⚑1") && !t.contains('⊘') {
+                Ok(())
+            } else {
+                Err(format!("db3 tile: {t:?}"))
+            }
+        },
+    );
+    b.tmux.keys(&["q"]);
+    let code = b.expect_exit_restored("q", Instant::now());
+    assert_eq!(code, 0, "exit code after q\n{}", b.tmux.capture());
+    drop(b);
+
+    // read-only: S and x refuse, saying why; nothing is written
+    let before_ro = ctx.stack.am_silences().len();
+    assert_eq!(
+        before_ro,
+        before + 1,
+        "silences in Alertmanager: {before} before, one created (now expired)"
+    );
+    let b = ctx.board("board-silence-ro", "", "--read-only");
+    b.tmux.wait(
+        "db3 with its alert on the read-only board",
+        Instant::now(),
+        BOARD_UP,
+        |s| {
+            let t = tile(s, "db3")?;
+            if t.contains("⚑1") {
+                Ok(())
+            } else {
+                Err(format!("db3 tile: {t:?}"))
+            }
+        },
+    );
+    b.key(ctx, &["a"], "the alerts view (read-only)", |s| {
+        alert_row_state(s, ALERT, "db3", "active")
+    });
+    let s = b.key(ctx, &["S"], "S refused in read-only mode", |s| {
+        if s.has("┌ new silence ") {
+            return Err("the silence form opened in read-only mode".into());
+        }
+        if s.status().contains("read-only") {
+            Ok(())
+        } else {
+            Err(format!("status bar: {:?}", s.status()))
+        }
+    });
+    eprintln!("e2e:   read-only S: {}", s.status().trim());
+    b.key(ctx, &["A"], "the silences list (read-only)", |s| {
+        if s.has("┌ silences ") && s.has("read-only: x is disabled") {
+            Ok(())
+        } else {
+            Err("no silences list saying x is disabled".into())
+        }
+    });
+    b.key(ctx, &["x"], "x refused in read-only mode", |s| {
+        if s.status().contains("read-only") && s.status().contains("expiring") {
+            Ok(())
+        } else {
+            Err(format!("status bar: {:?}", s.status()))
+        }
+    });
+    thread::sleep(Duration::from_millis(500));
+    let after = ctx.stack.am_silences().len();
+    assert_eq!(
+        after, before_ro,
+        "the read-only board changed Alertmanager's silences"
+    );
+    b.tmux.keys(&["q"]);
+    let code = b.expect_exit_restored("q (read-only)", Instant::now());
+    assert_eq!(code, 0, "exit code after q\n{}", b.tmux.capture());
+    drop(b);
+
+    // heal: replication running again, the alert resolved
+    let t_heal = Instant::now();
+    ctx.stack.fault(&["start-slave", "db3"]);
+    let prom = ctx.stack.prom_url();
+    ctx.poll(
+        "all OK after start-slave db3",
+        t_heal,
+        secs_d(120),
+        &prom,
+        &[],
+        check_healthy,
+    );
+}
+
+/// The wall's big UTC clock in the top right: the current time (or the minute before, at a
+/// minute's turn) in the block font on rows 0-2, `UTC` beside its bottom row.
+fn wall_clock(s: &Screen) -> Result<(), String> {
+    let lines = s.lines();
+    let head: Vec<&str> = lines.iter().take(3).copied().collect();
+    let now = chrono::Utc::now();
+    let found = [now, now - chrono::Duration::seconds(60)]
+        .iter()
+        .find_map(|t| screen::find_big(&head, &t.format("%H:%M").to_string()));
+    let Some((row, col)) = found else {
+        return Err(format!(
+            "no big clock showing {} UTC in rows 0-2",
+            now.format("%H:%M")
+        ));
+    };
+    if row != 0 || col < usize::from(COLS) / 2 {
+        return Err(format!(
+            "the big clock is at row {row}, column {col}: not in the top right"
+        ));
+    }
+    let utc = head
+        .get(2)
+        .and_then(|l| l.chars().skip(col).collect::<String>().find("UTC"));
+    if utc.is_none() {
+        return Err("no `UTC` beside the big clock".into());
+    }
+    Ok(())
+}
+
+/// Row 1 of the wall says how old the data is: ` data Ns old · refresh every 1s`.
+fn wall_data_age(s: &Screen) -> Result<u64, String> {
+    let row = s.lines().get(1).map(|l| l.to_string()).unwrap_or_default();
+    let age = row
+        .split_once(" data ")
+        .and_then(|(_, r)| r.split_once("s old"))
+        .and_then(|(n, _)| n.trim().parse::<u64>().ok());
+    age.ok_or_else(|| format!("row 1 does not say `data Ns old`: {row:?}"))
+}
+
+/// `only problems: N OK hidden` on the wall's third row: N.
+fn wall_hidden(s: &Screen) -> Result<usize, String> {
+    let row = s.lines().get(2).map(|l| l.to_string()).unwrap_or_default();
+    row.split_once("only problems: ")
+        .and_then(|(_, r)| r.split_once(" OK hidden"))
+        .and_then(|(n, _)| n.trim().parse().ok())
+        .ok_or_else(|| format!("row 2 does not say `only problems: N OK hidden`: {row:?}"))
+}
+
+/// (f) The wall monitor against the stack: big clock, every host, the data's age; a killed
+/// primary comes first; `p` hides the healthy hosts and counts them; healed, the screen
+/// says ALL OK in big letters; `S` and `x` write nothing; `q` restores the terminal.
+#[allow(clippy::too_many_lines)]
+fn board_wall_mode(ctx: &mut Ctx) {
+    let b = ctx.board("board-wall", "", "--wall");
+    let t0 = Instant::now();
+    let (s, up) = b.tmux.wait(
+        "the wall: big clock, five OK hosts, data age",
+        t0,
+        BOARD_UP,
+        |s| {
+            wall_clock(s)?;
+            for (name, ..) in FLEET {
+                let t = tile(s, name)?;
+                if !t.starts_with(&format!("✓ {name}")) {
+                    return Err(format!("{name} tile: {t:?}"));
+                }
+            }
+            let age = wall_data_age(s)?;
+            if age > 5 {
+                return Err(format!("data {age}s old"));
+            }
+            Ok(())
+        },
+    );
+    eprintln!(
+        "e2e:   wall up after {:.2}s; rows 0-2:\n{}",
+        secs(up),
+        s.lines()
+            .iter()
+            .take(3)
+            .copied()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    ctx.timings
+        .push(("wall: start -> clock, five hosts".into(), secs(up)));
+
+    let t_kill = Instant::now();
+    ctx.stack.fault(&["kill", "db4"]);
+    let (s, down) = b
+        .tmux
+        .wait("db4 DOWN, first on the wall", t_kill, secs_d(30), |s| {
+            let t = tile(s, "db4")?;
+            if !t.starts_with("▼ db4") {
+                return Err(format!("db4 tile: {t:?}"));
+            }
+            if !s.header().contains("▼1 DOWN") {
+                return Err(format!("header: {:?}", s.header()));
+            }
+            let order = screen::host_order(&s.lines(), &fleet_names());
+            if order.first() != Some(&"db4") {
+                return Err(format!("hosts in screen order: {order:?}"));
+            }
+            Ok(())
+        });
+    eprintln!(
+        "e2e:   kill db4: ▼ db4 first on the wall after {:.2}s (order {:?})",
+        secs(down),
+        screen::host_order(&s.lines(), &fleet_names())
+    );
+    ctx.timings
+        .push(("wall: kill db4 -> ▼ db4 first".into(), secs(down)));
+
+    b.key(
+        ctx,
+        &["p"],
+        "only problems: healthy hosts hidden and counted",
+        |s| {
+            let hidden = wall_hidden(s)?;
+            let shown: Vec<&str> = FLEET
+                .iter()
+                .map(|f| f.0)
+                .filter(|h| tile(s, h).is_ok())
+                .collect();
+            if !shown.contains(&"db4") {
+                return Err("db4 is hidden".into());
+            }
+            for h in &shown {
+                if tile(s, h)?.starts_with('✓') {
+                    return Err(format!("healthy {h} is still shown"));
+                }
+            }
+            if hidden + shown.len() != FLEET.len() {
+                return Err(format!("{hidden} hidden + {shown:?} shown != 5 hosts"));
+            }
+            Ok(())
+        },
+    );
+
+    let t_heal = Instant::now();
+    ctx.stack.fault(&["start", "db4"]);
+    ctx.stack.fault(&["heal"]);
+    let (s, ok) = b
+        .tmux
+        .wait("ALL OK in big letters", t_heal, secs_d(120), |s| {
+            let lines = s.lines();
+            let Some((row, _)) = screen::find_big(&lines, "ALL OK") else {
+                return Err("no big ALL OK".into());
+            };
+            let line = "5 hosts in 2 clusters, none with a problem";
+            if lines.get(row + 4).is_none_or(|l| l.trim() != line) {
+                return Err(format!("no `{line}` under ALL OK"));
+            }
+            if wall_hidden(s)? != 5 {
+                return Err("not 5 OK hidden".into());
+            }
+            if screen::host_order(&lines, &fleet_names()).is_empty() {
+                Ok(())
+            } else {
+                Err("hosts are still shown".into())
+            }
+        });
+    eprintln!("e2e:   start db4 + heal: ALL OK after {:.2}s", secs(ok));
+    ctx.timings
+        .push(("wall: start db4 + heal -> ALL OK".into(), secs(ok)));
+    wall_clock(&s).unwrap_or_else(|e| panic!("with ALL OK: {e}\n{s}"));
+
+    // a wall never writes: S and x only say so, or do nothing
+    let before = ctx.stack.am_silences().len();
+    b.key(ctx, &["S"], "S refused on the wall", |s| {
+        if s.has("┌ new silence ") {
+            return Err("the silence form opened on the wall".into());
+        }
+        if s.status().contains("read-only") {
+            Ok(())
+        } else {
+            Err(format!("status bar: {:?}", s.status()))
+        }
+    });
+    b.tmux.keys(&["x"]);
+    thread::sleep(Duration::from_millis(500));
+    let s = b.tmux.capture();
+    assert!(
+        screen::find_big(&s.lines(), "ALL OK").is_some() && !s.has("┌ "),
+        "x changed the wall\n{s}"
+    );
+    assert_eq!(
+        ctx.stack.am_silences().len(),
+        before,
+        "the wall created or changed a silence"
+    );
+
+    let t = Instant::now();
+    b.tmux.keys(&["q"]);
+    let code = b.expect_exit_restored("q (wall)", t);
+    assert_eq!(code, 0, "exit code after q\n{}", b.tmux.capture());
+    ctx.key_latencies.push((
+        "[\"q\"]: wall exited, terminal restored".into(),
+        secs(t.elapsed()),
+    ));
+}
+
+/// The time in the header's `◀◀ REPLAY <date> <time> UTC`.
+fn replay_time(s: &Screen) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let h = s.header();
+    let rest = h
+        .split_once("◀◀ REPLAY ")
+        .map(|(_, r)| r)
+        .ok_or_else(|| format!("no `◀◀ REPLAY` in the header: {h:?}"))?;
+    let (t, _) = rest
+        .split_once(" UTC")
+        .ok_or_else(|| format!("no ` UTC` after REPLAY: {h:?}"))?;
+    chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S")
+        .map(|t| t.and_utc())
+        .map_err(|e| format!("REPLAY time {t:?}: {e}"))
+}
+
+/// (g) Replay by keys: `[` ten times steps ten refresh intervals (10 s) back, the header
+/// says `◀◀ REPLAY <time> UTC` and the fleet still shows; `.` returns to live.
+fn board_replay_keys(ctx: &mut Ctx) {
+    let b = ctx.board("board-replay", "", "");
+    b.tmux
+        .wait("the full grid", Instant::now(), BOARD_UP, screen_full_grid);
+    thread::sleep(secs_d(3));
+    let sent = chrono::Utc::now();
+    let s = b.key(
+        ctx,
+        &["[", "[", "[", "[", "[", "[", "[", "[", "[", "["],
+        "REPLAY 10 s back, with data",
+        |s| {
+            let at = replay_time(s)?;
+            let back = (chrono::Utc::now() - at).num_milliseconds() as f64 / 1000.0;
+            if !(9.0..=14.0).contains(&back) {
+                return Err(format!("REPLAY {at} is {back:.1}s back, want ~10s"));
+            }
+            screen_only_hosts(s, &fleet_names())?;
+            if !s.status().contains("prometheus ✓") {
+                return Err(format!("status bar: {:?}", s.status()));
+            }
+            Ok(())
+        },
+    );
+    let at = replay_time(&s).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!(
+        "e2e:   replay at {at} ({:.1}s before the keys)\n  header: {}\n  status: {}",
+        (sent - at).num_milliseconds() as f64 / 1000.0,
+        s.header().trim_end(),
+        s.status().trim_end()
+    );
+    b.key(ctx, &["."], "live again", |s| {
+        if s.header().contains("REPLAY") {
+            return Err(format!("header: {:?}", s.header()));
+        }
+        screen_full_grid(s)
+    });
+    b.tmux.keys(&["q"]);
+    let code = b.expect_exit_restored("q (replay)", Instant::now());
+    assert_eq!(code, 0, "exit code after q\n{}", b.tmux.capture());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Checks (Err = not there yet; the text says what was missing)
 // ---------------------------------------------------------------------------------------------
@@ -1765,6 +2522,56 @@ impl Stack {
         }
     }
 
+    /// `scripts/stack.sh wait-alert DIR ARGS...` (an alert reaching, or with `--gone`
+    /// leaving, Alertmanager); panics with its output when it times out. Returns the seconds
+    /// it reports until Alertmanager showed it (or the time it took).
+    fn wait_alert(&self, args: &[&str]) -> f64 {
+        let t = Instant::now();
+        let out = Command::new("bash")
+            .arg(Self::script())
+            .arg("wait-alert")
+            .arg(&self.dir)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("could not run stack.sh wait-alert: {e}"));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "stack.sh wait-alert {} failed ({}):\n{stdout}{}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let reported = stdout
+            .lines()
+            .last()
+            .and_then(|l| serde_json::from_str::<Value>(l).ok())
+            .and_then(|j| j["timings_s"]["am"].as_f64());
+        reported.unwrap_or_else(|| secs(t.elapsed()))
+    }
+
+    /// `GET` of `path_and_query` on the stack's Alertmanager: its JSON answer; panics on
+    /// anything but 200.
+    fn am_get(&self, path_and_query: &str) -> Value {
+        let (status, body) = am_request(&self.am_url(), "GET", path_and_query)
+            .unwrap_or_else(|e| panic!("GET {path_and_query} from Alertmanager: {e}"));
+        assert!(
+            status == 200,
+            "GET {path_and_query} from Alertmanager: HTTP {status}\n{body}"
+        );
+        serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("GET {path_and_query}: not JSON ({e}): {body}"))
+    }
+
+    /// Every silence Alertmanager holds (active, pending and expired).
+    fn am_silences(&self) -> Vec<Value> {
+        self.am_get("/api/v2/silences")
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
     /// One `fleetboard snapshot --format json -p PROM -a AM EXTRA...`, isolated from the
     /// user's config file and FLEETBOARD_* variables, killed if it hangs.
     fn snapshot(&self, prom: &str, extra: &[&str]) -> Snap {
@@ -1877,6 +2684,77 @@ impl Drop for Stack {
                 self.dir.display()
             ),
         }
+    }
+}
+
+/// One plain HTTP/1.0 request to Alertmanager at `am_url` (`http://127.0.0.1:PORT`):
+/// (status code, body).
+fn am_request(am_url: &str, method: &str, path_and_query: &str) -> Result<(u16, String), String> {
+    let hostport = am_url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("AM_URL {am_url} is not http://"))?
+        .trim_end_matches('/');
+    let mut conn = std::net::TcpStream::connect(hostport)
+        .map_err(|e| format!("connect to {hostport}: {e}"))?;
+    conn.set_read_timeout(Some(secs_d(10)))
+        .map_err(|e| format!("set_read_timeout: {e}"))?;
+    write!(
+        conn,
+        "{method} {path_and_query} HTTP/1.0\r\nHost: {hostport}\r\nAccept: application/json\r\n\r\n"
+    )
+    .map_err(|e| format!("write: {e}"))?;
+    let mut raw = String::new();
+    conn.read_to_string(&mut raw)
+        .map_err(|e| format!("read: {e}"))?;
+    let (head, body) = raw
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| format!("no end of the HTTP header in {raw:?}"))?;
+    let status = head
+        .lines()
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("no HTTP status in {head:?}"))?;
+    Ok((status, body.to_string()))
+}
+
+/// Expires, when dropped, every active or pending silence in Alertmanager created by
+/// `author` (the silences an interactive scenario makes), also when the scenario fails.
+struct SilenceCleanup {
+    am_url: String,
+    author: &'static str,
+}
+
+impl SilenceCleanup {
+    fn run(&self) {
+        let list = match am_request(&self.am_url, "GET", "/api/v2/silences") {
+            Ok((200, body)) => serde_json::from_str::<Value>(&body).unwrap_or(Value::Null),
+            Ok((code, body)) => {
+                eprintln!("e2e: listing silences for cleanup: HTTP {code} {body}");
+                return;
+            }
+            Err(e) => {
+                eprintln!("e2e: listing silences for cleanup: {e}");
+                return;
+            }
+        };
+        for s in list.as_array().into_iter().flatten() {
+            let live = matches!(s["status"]["state"].as_str(), Some("active" | "pending"));
+            if live && s["createdBy"].as_str() == Some(self.author) {
+                let id = s["id"].as_str().unwrap_or_default();
+                match am_request(&self.am_url, "DELETE", &format!("/api/v2/silence/{id}")) {
+                    Ok((200, _)) => eprintln!("e2e:   expired leftover silence {id}"),
+                    Ok((code, body)) => eprintln!("e2e: expiring silence {id}: HTTP {code} {body}"),
+                    Err(e) => eprintln!("e2e: expiring silence {id}: {e}"),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for SilenceCleanup {
+    fn drop(&mut self) {
+        self.run();
     }
 }
 

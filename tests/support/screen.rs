@@ -1,0 +1,116 @@
+//! Reading the board's screen in end-to-end tests: the block font of the wall clock and of
+//! "ALL OK", one host's tile, the selected row of a list.
+
+/// The three rows of `text` in the board's block font (`src/ui/bigtext.rs`), one blank column
+/// between glyphs; `None` for a character the font has no glyph for.
+pub fn big_rows(text: &str) -> Option<[String; 3]> {
+    let mut rows = [String::new(), String::new(), String::new()];
+    for (i, c) in text.chars().enumerate() {
+        let g: [&str; 3] = match c {
+            '0' | 'O' => ["█▀█", "█ █", "▀▀▀"],
+            '1' => ["▀█ ", " █ ", "▀▀▀"],
+            '2' => ["▀▀█", "█▀▀", "▀▀▀"],
+            '3' => ["▀▀█", " ▀█", "▀▀▀"],
+            '4' => ["█ █", "▀▀█", "  ▀"],
+            '5' => ["█▀▀", "▀▀█", "▀▀▀"],
+            '6' => ["█▀▀", "█▀█", "▀▀▀"],
+            '7' => ["▀▀█", "  █", "  ▀"],
+            '8' => ["█▀█", "█▀█", "▀▀▀"],
+            '9' => ["█▀█", "▀▀█", "▀▀▀"],
+            'A' => ["█▀█", "█▀█", "▀ ▀"],
+            'L' => ["█  ", "█  ", "▀▀▀"],
+            'K' => ["█ ▄", "█▀▄", "▀ ▀"],
+            ' ' => ["   ", "   ", "   "],
+            ':' => [" ", "▀", "▀"],
+            _ => return None,
+        };
+        for (r, row) in rows.iter_mut().enumerate() {
+            if i > 0 {
+                row.push(' ');
+            }
+            row.push_str(g[r]);
+        }
+    }
+    Some(rows)
+}
+
+/// Where `text` is drawn big on the screen: (row, column in chars) of its top-left corner,
+/// the three rows one under the other at the same column.
+pub fn find_big(lines: &[&str], text: &str) -> Option<(usize, usize)> {
+    let rows = big_rows(text)?;
+    let want: Vec<Vec<char>> = rows.iter().map(|r| r.chars().collect()).collect();
+    let lines: Vec<Vec<char>> = lines.iter().map(|l| l.chars().collect()).collect();
+    for i in 0..lines.len().saturating_sub(2) {
+        let top = &lines[i];
+        for col in 0..top.len() {
+            if (0..3).all(|r| {
+                lines[i + r]
+                    .get(col..col + want[r].len())
+                    .is_some_and(|s| s == want[r].as_slice())
+            }) {
+                return Some((i, col));
+            }
+        }
+    }
+    None
+}
+
+/// The title row of `host`'s tile on the grid, from its health symbol to where the next
+/// tile on that row starts (so a badge such as `⚑1` can be read for that host only).
+/// `hosts` are every host name of the fleet; a name counts only as a whole word after a
+/// health symbol and a space.
+pub fn tile_title(lines: &[&str], host: &str, hosts: &[&str]) -> Option<String> {
+    for l in lines {
+        let chars: Vec<char> = l.chars().collect();
+        // (start of the symbol, host name) of every tile title on this row
+        let mut starts: Vec<(usize, &str)> = Vec::new();
+        for h in hosts {
+            let name: Vec<char> = h.chars().collect();
+            for p in 2..chars.len() {
+                let end = p + name.len();
+                if chars.get(p..end) == Some(name.as_slice())
+                    && chars[p - 1] == ' '
+                    && !chars[p - 2].is_whitespace()
+                    && chars
+                        .get(end)
+                        .is_none_or(|c| !(c.is_alphanumeric() || *c == '_' || *c == '-'))
+                {
+                    starts.push((p - 2, h));
+                }
+            }
+        }
+        starts.sort_unstable();
+        if let Some(i) = starts.iter().position(|(_, h)| *h == host) {
+            let from = starts[i].0;
+            let to = starts.get(i + 1).map_or(chars.len(), |(p, _)| *p);
+            return Some(chars[from..to].iter().collect::<String>().trim_end().into());
+        }
+    }
+    None
+}
+
+/// Host names in the order the screen shows them (row by row, left to right), each once.
+pub fn host_order<'a>(lines: &[&str], hosts: &[&'a str]) -> Vec<&'a str> {
+    let mut seen: Vec<(usize, usize, &'a str)> = Vec::new();
+    for (row, l) in lines.iter().enumerate() {
+        for h in hosts {
+            if seen.iter().any(|(_, _, s)| s == h) {
+                continue;
+            }
+            if let Some(t) = tile_title(&[l], h, hosts) {
+                let col = l.find(t.as_str()).map_or(0, |b| l[..b].chars().count());
+                seen.push((row, col, h));
+            }
+        }
+    }
+    seen.sort_unstable();
+    seen.into_iter().map(|(_, _, h)| h).collect()
+}
+
+/// The selected row of a list (the one marked `▸ `), without the frame.
+pub fn selected_row<'a>(lines: &[&'a str]) -> Option<&'a str> {
+    lines
+        .iter()
+        .find(|l| l.trim_start_matches('│').starts_with("▸ "))
+        .map(|l| l.trim_matches('│').trim_end())
+}
