@@ -28,6 +28,11 @@ impl Executor {
     pub fn prepare(app: &mut App, settings: &Settings, source: &dyn FleetSource) -> Self {
         let ex = Self::new(source.silences(), settings.read_only);
         app.alerts.read_only = settings.read_only;
+        app.alerts.read_only_why = if settings.wall {
+            "wall mode is read-only".into()
+        } else {
+            "--read-only".into()
+        };
         app.alerts.writable = ex.backend.is_some();
         app.alerts.author = login_name();
         app.alerts

@@ -89,6 +89,8 @@ pub struct SilenceForm {
 pub struct AlertsUi {
     /// `--read-only`: no writes at all.
     pub read_only: bool,
+    /// Why writes are off, as the user would name it (`--read-only`, `wall mode`).
+    pub read_only_why: String,
     /// There is somewhere to write silences (an Alertmanager, or the demo store).
     pub writable: bool,
     /// Default author of a silence (the login name).
@@ -502,7 +504,12 @@ impl App {
     /// Why a write is refused, if it is.
     fn write_refusal(&self, what: &str) -> Option<String> {
         if self.alerts.read_only {
-            Some(format!("read-only mode (--read-only): {what} is disabled"))
+            let why = if self.alerts.read_only_why.is_empty() {
+                "--read-only"
+            } else {
+                self.alerts.read_only_why.as_str()
+            };
+            Some(format!("read-only mode ({why}): {what} is disabled"))
         } else if !self.alerts.writable {
             Some("silences need an Alertmanager: start with -a URL".into())
         } else {

@@ -20,7 +20,12 @@ use crate::sanitize;
 /// `in 2h` / `in 45m` until `t`, and the wall-clock time.
 fn until(app: &App, t: chrono::DateTime<chrono::Utc>) -> String {
     let secs = (t - app.now).num_seconds().max(0);
-    format!("{} in {}", t.format("%m-%d %H:%M"), super::ago(secs))
+    // Hours and minutes: a 2h silence made a minute ago reads "1h59m", not "1h".
+    let left = match secs {
+        0..=5999 => super::ago(secs),
+        _ => format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60),
+    };
+    format!("{} in {left}", t.format("%m-%d %H:%M"))
 }
 
 pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
@@ -55,7 +60,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     }
     let w = usize::from(inner.width);
     let (mw, bw) = if w >= 110 { (44, 14) } else { (26, 10) };
-    let until_w = 20;
+    let until_w = 23;
     let cw = w.saturating_sub(2 + 9 + mw + 1 + until_w + bw + 1);
     let mut lines = vec![Line::styled(
         format!(
