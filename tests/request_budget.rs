@@ -96,7 +96,10 @@ async fn cluster_filter_is_sent_to_the_server_escaped() {
         .find(|q| q.starts_with("mysql_up"))
         .expect("up query");
     // The quote is escaped for PromQL, the pipe for the regex: nothing can break out.
-    assert_eq!(up, r#"mysql_up{cluster=~"orders|pay\"ments\\|x",instance=~".*"}"#);
+    assert_eq!(
+        up,
+        r#"mysql_up{cluster=~"orders|pay\"ments\\|x",instance=~".*"}"#
+    );
     for q in &queries {
         assert!(!q.contains("$cluster"), "{q}");
     }
