@@ -65,10 +65,11 @@ seed fleet_render
 toml_blocks fuzz/corpus/config
 toml_blocks fuzz/corpus/theme
 
-dict_of() {
+extra_args() { # per target: a dictionary, or (structured input) full-length inputs from the start
   case "$1" in
-    prom_* | am_*) echo "-dict=dicts/json.dict" ;;
-    config | theme) echo "-dict=dicts/toml.dict" ;;
+    prom_* | am_*) echo "-dict=dicts/json.dict -max_len=65536" ;;
+    config | theme) echo "-dict=dicts/toml.dict -max_len=65536" ;;
+    fleet_render) echo "-len_control=0 -max_len=4096" ;;
   esac
 }
 
@@ -93,7 +94,7 @@ for t in "${TARGETS[@]}"; do
   # shellcheck disable=SC2046
   (cd fuzz && cargo +nightly fuzz run -O --target-dir "$TARGET_DIR" "$t" "corpus/$t" -- \
     -max_total_time="$SECS" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
-    -max_len=65536 $(dict_of "$t")) >"$LOGS/$t.log" 2>&1
+    $(extra_args "$t")) >"$LOGS/$t.log" 2>&1
   rc=$?
   secs=$(($(date +%s) - t0))
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$LOGS/$t.log" | tail -1)
