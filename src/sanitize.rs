@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use unicode_width::UnicodeWidthChar;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// True for characters that a terminal interprets instead of printing: C0 (except
 /// none), DEL, C1, and the bidirectional overrides that can reorder what is shown.
@@ -41,9 +41,11 @@ pub fn escape(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// Display width of `s` in terminal columns (after escaping).
+/// Display width of `s` in terminal columns (after escaping). Measured on the whole
+/// string, as the terminal sees it: a character and a following U+FE0F can be one
+/// 2-column emoji although each alone is narrower.
 pub fn width(s: &str) -> usize {
-    s.chars().map(|c| c.width().unwrap_or(0)).sum()
+    UnicodeWidthStr::width(s)
 }
 
 /// Escapes `s` and cuts it to at most `max` columns, ending with `…` when cut.
@@ -67,6 +69,15 @@ pub fn fit(s: &str, max: usize) -> String {
         w += cw;
     }
     out.push('…');
+    // Sequences can be wider than their characters (`\x09` + U+FE0F ends in a keycap `9️`).
+    while width(&out) > max {
+        out.pop();
+        if out.pop().is_none() {
+            out.push('…');
+            break;
+        }
+        out.push('…');
+    }
     out
 }
 
@@ -105,6 +116,17 @@ mod tests {
         assert_eq!(fit("数据库服务器", 5), "数据…");
         assert_eq!(width(&fit("数据库服务器", 5)), 5);
         assert_eq!(fit("abc", 0), "");
+    }
+
+    #[test]
+    fn fit_measures_sequences_as_the_terminal_does() {
+        // Found by tests/health_prop.rs: the escaped tab ends in `9`, which with U+FE0F is a
+        // 2-column emoji; fit counted it as 1 column and overflowed its box.
+        let f = fit("\t\u{fe0f}\u{1b}aa", 5);
+        assert!(width(&f) <= 5, "{f:?} is {} columns", width(&f));
+        assert_eq!(f, "\\x09…");
+        assert_eq!(width("9\u{fe0f}"), 2);
+        assert!(width(&fit("9\u{fe0f}9\u{fe0f}", 3)) <= 3);
     }
 
     proptest! {

@@ -536,9 +536,9 @@ pub fn build(
             ident.cluster_label
         ));
     }
-    for (i, r) in input.results.iter().enumerate() {
+    for (def, r) in set.metrics.iter().zip(input.results) {
         if let Err(e) = r {
-            notes.push(format!("query `{}` failed: {e}", set.metrics[i].key));
+            notes.push(format!("query `{}` failed: {e}", def.key));
         }
     }
 

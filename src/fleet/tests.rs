@@ -456,3 +456,25 @@ fn host_names_strip_ports() {
     };
     assert_eq!(keep.host_name("db1:9104"), "db1:9104");
 }
+
+#[test]
+fn more_results_than_metrics_do_not_panic() {
+    // Found by tests/health_prop.rs: a failed result past the last metric indexed the
+    // metric list out of bounds while writing its note.
+    let set = mysql_preset("instance", "cluster");
+    let mut results: Vec<Result<Vec<Sample>, SourceError>> =
+        (0..set.metrics.len()).map(|_| Ok(Vec::new())).collect();
+    results.push(Err(SourceError::Other("extra".into())));
+    let f = build(
+        &set,
+        &Identity::default(),
+        &BuildInput {
+            results: &results,
+            alerts: &[],
+            taken_at: Some(t0()),
+            forget_after: None,
+        },
+        None,
+    );
+    assert!(f.hosts.is_empty());
+}
