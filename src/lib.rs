@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod fleet;
 pub mod layout;
+pub mod perf;
 pub mod poller;
 pub mod report;
 pub mod runtime;

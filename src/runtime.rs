@@ -22,6 +22,16 @@ use crate::terminal::TerminalGuard;
 use crate::theme::Theme;
 
 pub async fn run(settings: Settings, theme: Theme, source: Arc<dyn FleetSource>) -> Result<()> {
+    run_with(settings, theme, source, None).await
+}
+
+/// [`run`], quitting after `exit_after` refreshes have been drawn (a measurement hook).
+pub async fn run_with(
+    settings: Settings,
+    theme: Theme,
+    source: Arc<dyn FleetSource>,
+    exit_after: Option<u32>,
+) -> Result<()> {
     let metrics = Arc::new(settings.metrics.clone());
     let mut app = App::new(
         metrics.clone(),
@@ -63,6 +73,7 @@ pub async fn run(settings: Settings, theme: Theme, source: Arc<dyn FleetSource>)
     let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut hup = signal(tokio::signal::unix::SignalKind::hangup())?;
 
+    let mut refreshes: u32 = 0;
     let result: Result<()> = loop {
         let action = tokio::select! {
             ev = events.next() => match ev {
@@ -71,7 +82,10 @@ pub async fn run(settings: Settings, theme: Theme, source: Arc<dyn FleetSource>)
                 None => Action::Quit,
             },
             u = up_rx.recv() => match u {
-                Some(u) => Action::Data(Box::new(u)),
+                Some(u) => {
+                    refreshes += 1;
+                    Action::Data(Box::new(u))
+                }
                 None => break Err(anyhow::anyhow!("the poller stopped")),
             },
             _ = tick.tick() => Action::Tick(Utc::now()),
@@ -104,6 +118,9 @@ pub async fn run(settings: Settings, theme: Theme, source: Arc<dyn FleetSource>)
                 crate::sanitize::scrub_buffer(f.buffer_mut());
             })?;
             app.dirty = false;
+        }
+        if exit_after.is_some_and(|n| refreshes >= n) {
+            break Ok(());
         }
     };
     poll_task.abort();

@@ -97,6 +97,7 @@ pub enum SourceError {
 
 pub mod demo;
 pub mod poll;
+pub mod synthetic;
 
 pub use poll::{AlertsResult, FleetSource, PollRequest, PollResult, PromSource};
 
