@@ -26,6 +26,14 @@ pub struct Update {
     pub next_in: Duration,
 }
 
+/// A merged refresh: the fleet (`None` if the metrics failed), the metrics error, and
+/// `(url, error)` per Alertmanager.
+pub type Merged = (
+    Option<Fleet>,
+    Option<SourceError>,
+    Vec<(String, Option<SourceError>)>,
+);
+
 /// What the poller keeps between refreshes.
 pub struct Merger {
     pub metrics: Arc<MetricSet>,
@@ -54,14 +62,7 @@ impl Merger {
 
     /// Merges one poll result. Returns the fleet (`None` if the metrics failed) and
     /// the errors to show.
-    pub fn merge(
-        &mut self,
-        r: PollResult,
-    ) -> (
-        Option<Fleet>,
-        Option<SourceError>,
-        Vec<(String, Option<SourceError>)>,
-    ) {
+    pub fn merge(&mut self, r: PollResult) -> Merged {
         let alert_sources = r
             .alerts
             .as_ref()

@@ -21,6 +21,7 @@ fn load(name: &str) -> Result<Settings, ConfigError> {
 #[test]
 fn invalid_configs_name_file_line_key_and_suggest() {
     // (fixture, line, key, text in message, suggestion)
+    #[allow(clippy::type_complexity)]
     let cases: &[(&str, usize, Option<&str>, &str, Option<&str>)] = &[
         (
             "unknown_key.toml",

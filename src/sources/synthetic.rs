@@ -345,7 +345,7 @@ mod tests {
         assert!(lag.len() < 2000 && lag.len() > 1800, "{}", lag.len());
         assert!(lag[0].labels.contains_key("master_host"));
         let body = s.instant_body("lag", 0, 1.5);
-        let parsed = crate::sources::prometheus::parse_instant(body.as_bytes()).unwrap();
+        let parsed = crate::sources::prometheus::parse_instant(body.as_bytes()).expect("parses");
         assert_eq!(
             parsed,
             lag.iter()
