@@ -40,6 +40,7 @@ OUT=$(mktemp -d -t fleetperf.XXXXXX)
 DIR=
 cleanup() { if [ -n "$DIR" ] && [ -f "$DIR/stack.env" ]; then "$STACK" stop "$DIR" --purge >/dev/null 2>&1 || true; fi; }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 prom_query_count() {
   curl -s "$PROM_URL/api/v1/query" --data-urlencode \
@@ -85,7 +86,7 @@ for N in "${HOSTS[@]}"; do
   times=()
   for _ in $(seq 1 "$RUNS"); do
     t0=$(date +%s%N)
-    curl -s --compressed -Z --parallel-immediate --parallel-max 50 "${cargs[@]}"
+    curl -s --no-progress-meter --compressed -Z --parallel-immediate --parallel-max 50 "${cargs[@]}"
     t1=$(date +%s%N)
     times+=($(( (t1 - t0) / 1000 )))
   done

@@ -85,6 +85,8 @@ def main():
                 break
             if not data:
                 break
+            if b"\x1b[6n" in data:
+                os.write(fd, b"\x1b[1;1R")  # answer the cursor position query, as a terminal does
             if key_at is not None:
                 key_lat.append(now - key_at)
                 key_at = None

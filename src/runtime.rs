@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use chrono::Utc;
 use crossterm::event::EventStream;
-use futures::{FutureExt, StreamExt};
+use futures::StreamExt;
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 use tokio::sync::mpsc;
@@ -94,7 +94,9 @@ pub async fn run_with(
         };
         let mut actions = vec![action];
         // Drain whatever else is already waiting, then draw once.
-        while let Some(Some(Ok(ev))) = events.next().now_or_never() {
+        // Polled with this task's waker: `now_or_never()` handed the input thread a no-op
+        // waker, and the next key then waited for the 250 ms tick to be seen.
+        while let std::task::Poll::Ready(Some(Ok(ev))) = futures::poll!(events.next()) {
             actions.push(map_event(&app, &ev));
         }
         let mut dirty = false;
