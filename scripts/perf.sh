@@ -42,10 +42,10 @@ cleanup() { if [ -n "$DIR" ] && [ -f "$DIR/stack.env" ]; then "$STACK" stop "$DI
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The live counter from Prometheus' own /metrics (a PromQL query would read the last scrape).
 prom_query_count() {
-  curl -s "$PROM_URL/api/v1/query" --data-urlencode \
-    'query=sum(prometheus_http_requests_total{handler="/api/v1/query"})' |
-    python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(int(float(r[0]["value"][1])) if r else 0)'
+  curl -s "$PROM_URL/metrics" |
+    awk '/^prometheus_http_requests_total\{/ && /handler="\/api\/v1\/query"/ {s += $NF} END {printf "%d\n", s}'
 }
 
 jget() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d.get(sys.argv[2]))' "$1" "$2"; }
@@ -72,8 +72,8 @@ for N in "${HOSTS[@]}"; do
   br=$("${B[@]}" bench-refresh --runs "$RUNS")
   c1=$(prom_query_count)
   echo "$br" >&2
-  # bench-refresh does one warm-up refresh before the timed ones; the counter query counts itself once.
-  prom_per=$(( (c1 - c0 - 1) / (RUNS + 1) ))
+  # bench-refresh does one warm-up refresh before the timed ones.
+  prom_per=$(( (c1 - c0) / (RUNS + 1) ))
   am_per=$(( $(kv "$br" requests_per_refresh) - prom_per ))
   req="$prom_per+$am_per"
 
