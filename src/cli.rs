@@ -122,6 +122,14 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", env = "FLEETBOARD_LOG_FILE", global = true)]
     pub log_file: Option<PathBuf>,
 
+    /// Measurement hook: quit after this many refreshes have been drawn.
+    #[arg(long, value_name = "N", hide = true, global = true)]
+    pub exit_after: Option<u32>,
+
+    /// Measurement hook: a synthetic fleet of N hosts in process (no server).
+    #[arg(long, value_name = "N", hide = true, global = true)]
+    pub synthetic: Option<usize>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -133,6 +141,16 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+    },
+    /// Measurement hook: time RUNS refreshes (queries, parsing, merging) and print figures.
+    #[command(hide = true)]
+    BenchRefresh {
+        /// Refreshes to time.
+        #[arg(long, default_value_t = 10)]
+        runs: usize,
+        /// Print the expanded queries, one per line, and exit.
+        #[arg(long)]
+        print_queries: bool,
     },
 }
 

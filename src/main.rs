@@ -3,6 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use fleetboard::cli::{Cli, Command};
+use fleetboard::sources::synthetic::SyntheticSource;
 use fleetboard::{config, runtime, setup, theme::Theme};
 
 fn main() -> ExitCode {
@@ -24,9 +25,23 @@ fn main() -> ExitCode {
         eprintln!("warning: {w}");
         tracing::warn!("{w}");
     }
-    let source = match setup::make_source(&settings) {
-        Ok(s) => s,
-        Err(e) => return fail(&e),
+    if let Some(Command::BenchRefresh {
+        print_queries: true,
+        ..
+    }) = cli.command
+    {
+        print!("{}", fleetboard::perf::queries(&settings));
+        return ExitCode::SUCCESS;
+    }
+    let source = match cli.synthetic {
+        Some(n) => {
+            let keys = settings.metrics.metrics.iter().map(|m| m.key.clone());
+            std::sync::Arc::new(SyntheticSource::new(n, keys.collect())) as _
+        }
+        None => match setup::make_source(&settings) {
+            Ok(s) => s,
+            Err(e) => return fail(&e),
+        },
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -42,12 +57,21 @@ fn main() -> ExitCode {
             eprint!("{}", out.stderr);
             ExitCode::from(u8::try_from(out.exit_code).unwrap_or(3))
         }
+        Some(Command::BenchRefresh { runs, .. }) => {
+            match rt.block_on(fleetboard::perf::bench_refresh(&settings, runs)) {
+                Ok(out) => {
+                    print!("{out}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            }
+        }
         None => {
             let theme = match Theme::load(&settings.theme, settings.config_dir.as_deref()) {
                 Ok(t) => t,
                 Err(e) => return fail(&e),
             };
-            match rt.block_on(runtime::run(settings, theme, source)) {
+            match rt.block_on(runtime::run_with(settings, theme, source, cli.exit_after)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(&format!("{e:#}")),
             }

@@ -23,6 +23,16 @@ use crate::terminal::TerminalGuard;
 use crate::theme::{ColorDepth, Theme};
 
 pub async fn run(settings: Settings, theme: Theme, source: Arc<dyn FleetSource>) -> Result<()> {
+    run_with(settings, theme, source, None).await
+}
+
+/// [`run`], quitting after `exit_after` refreshes have been drawn (a measurement hook).
+pub async fn run_with(
+    settings: Settings,
+    theme: Theme,
+    source: Arc<dyn FleetSource>,
+    exit_after: Option<u32>,
+) -> Result<()> {
     let metrics = Arc::new(settings.metrics.clone());
     let mut app = App::new(
         metrics.clone(),
@@ -107,6 +117,7 @@ pub async fn run(settings: Settings, theme: Theme, source: Arc<dyn FleetSource>)
     let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut hup = signal(tokio::signal::unix::SignalKind::hangup())?;
 
+    let mut refreshes: u32 = 0;
     let result: Result<()> = loop {
         let first = tokio::select! {
             ev = ev_rx.recv() => match ev {
@@ -114,7 +125,10 @@ pub async fn run(settings: Settings, theme: Theme, source: Arc<dyn FleetSource>)
                 None => Incoming::Act(Action::Quit),
             },
             u = up_rx.recv() => match u {
-                Some(u) => Incoming::Act(Action::Data(Box::new(u))),
+                Some(u) => {
+                    refreshes += 1;
+                    Incoming::Act(Action::Data(Box::new(u)))
+                }
                 None => break Err(anyhow::anyhow!("the poller stopped")),
             },
             Some(h) = hist_rx.recv() => Incoming::Act(h),
@@ -197,6 +211,9 @@ pub async fn run(settings: Settings, theme: Theme, source: Arc<dyn FleetSource>)
                 }
             })?;
             app.dirty = false;
+        }
+        if exit_after.is_some_and(|n| refreshes >= n) {
+            break Ok(());
         }
     };
     poll_task.abort();

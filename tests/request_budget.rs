@@ -1,5 +1,5 @@
 //! The cost of a refresh does not depend on the size of the fleet: one instant query per
-//! metric plus one call per Alertmanager, whether there are 10 hosts or 2,000.
+//! metric plus one call per Alertmanager, whether there are 10 hosts, 1,000 or 10,000.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
@@ -86,6 +86,17 @@ async fn requests_per_refresh_do_not_grow_with_the_fleet() {
         small, large,
         "10 hosts: {small} requests, 2,000 hosts: {large}"
     );
+}
+
+#[tokio::test]
+async fn requests_per_refresh_are_the_same_at_10_1000_and_10000_hosts() {
+    let mut counts = Vec::new();
+    for hosts in [10, 1_000, 10_000] {
+        let (requests, seen, _) = requests_for(hosts, vec![]).await;
+        assert_eq!(seen, hosts);
+        counts.push(requests);
+    }
+    assert!(counts.iter().all(|&c| c == counts[0]), "{counts:?}");
 }
 
 #[tokio::test]

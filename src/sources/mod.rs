@@ -98,6 +98,7 @@ pub enum SourceError {
 
 pub mod demo;
 pub mod poll;
+pub mod synthetic;
 
 pub use poll::{
     AlertsResult, FleetSource, PollRequest, PollResult, PromSource, RangeRequest, SparkQuery,

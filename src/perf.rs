@@ -1,0 +1,94 @@
+//! Measurement hooks (hidden from `--help`): `fleetboard bench-refresh` times whole
+//! refreshes against a real server, split into fetching+parsing and merging, and counts
+//! the requests each refresh sends. `scripts/perf.sh` drives it.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+
+use crate::config::Settings;
+use crate::fleet::metrics::expand;
+use crate::poller::Merger;
+use crate::sources::alertmanager::AmClient;
+use crate::sources::prometheus::PromClient;
+use crate::sources::{FleetSource, PollRequest, PromSource};
+
+/// The queries one refresh sends, expanded for the cluster filter, one per line.
+pub fn queries(s: &Settings) -> String {
+    let mut out = String::new();
+    for m in &s.metrics.metrics {
+        let _ = writeln!(out, "{}", expand(&m.expr, &s.clusters));
+    }
+    out
+}
+
+fn median(v: &mut [Duration]) -> Duration {
+    v.sort();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+/// Runs `runs` refreshes one after another and reports, as `key=value` lines: requests per
+/// refresh, hosts, and the median and minimum of fetch+parse, merge and the whole refresh.
+pub async fn bench_refresh(s: &Settings, runs: usize) -> Result<String, String> {
+    let Some(p) = &s.prometheus else {
+        return Err("bench-refresh needs -p URL".into());
+    };
+    let prom = PromClient::new(&p.url, &p.http).map_err(|e| format!("prometheus: {e}"))?;
+    let mut ams = Vec::new();
+    for a in &s.alertmanagers {
+        ams.push(AmClient::new(&a.url, &a.http).map_err(|e| format!("alertmanager: {e}"))?);
+    }
+    let exprs = s.metrics.metrics.iter().map(|m| m.expr.clone()).collect();
+    let src = PromSource::new(prom, ams, exprs);
+    let mut merger = Merger::new(
+        Arc::new(s.metrics.clone()),
+        s.identity.clone(),
+        s.forget_after,
+    );
+    let req = PollRequest {
+        at: None,
+        clusters: s.clusters.clone(),
+        sparkline: None,
+    };
+    // One refresh to open the connections and fill the merger's memory, as a running board has.
+    let _ = merger.merge(src.poll(&req, Utc::now()).await);
+    let before = src.requests_sent();
+    let (mut fetch, mut merge, mut total) = (Vec::new(), Vec::new(), Vec::new());
+    let mut hosts = 0;
+    let mut errors = 0;
+    for _ in 0..runs.max(1) {
+        let t0 = Instant::now();
+        let r = src.poll(&req, Utc::now()).await;
+        let t1 = Instant::now();
+        let (fleet, err, _) = merger.merge(r);
+        let t2 = Instant::now();
+        hosts = fleet.as_ref().map_or(0, |f| f.hosts.len());
+        errors += usize::from(err.is_some());
+        fetch.push(t1 - t0);
+        merge.push(t2 - t1);
+        total.push(t2 - t0);
+    }
+    let n = runs.max(1);
+    let per = (src.requests_sent() - before) / n;
+    let mut out = String::new();
+    let _ = writeln!(out, "runs={n}");
+    let _ = writeln!(out, "hosts={hosts}");
+    let _ = writeln!(out, "requests_per_refresh={per}");
+    let _ = writeln!(out, "errors={errors}");
+    for (k, v) in [
+        ("fetch_parse", &mut fetch),
+        ("merge", &mut merge),
+        ("refresh", &mut total),
+    ] {
+        let min = v.iter().min().copied().unwrap_or_default();
+        let _ = writeln!(out, "{k}_ms_median={}", ms(median(v)));
+        let _ = writeln!(out, "{k}_ms_min={}", ms(min));
+    }
+    Ok(out)
+}
