@@ -50,7 +50,7 @@ fn fleet(src: &SyntheticSource, gen: u64) -> Fleet {
     if gen > 0 {
         let _ = m.merge(poll(src, gen - 1));
     }
-    m.merge(poll(src, gen)).0.unwrap()
+    std::sync::Arc::unwrap_or_clone(m.merge(poll(src, gen)).0.unwrap())
 }
 
 fn render_into(app: &App, term: &mut Terminal<TestBackend>) {
@@ -188,7 +188,7 @@ fn view(c: &mut Criterion) {
             |f| {
                 app.update(Action::Data(Box::new(fleetboard::poller::Update {
                     received_at: at(2),
-                    fleet: Some(f),
+                    fleet: Some(f.into()),
                     prom_error: None,
                     alert_sources: Vec::new(),
                     next_in: Duration::from_secs(10),

@@ -17,8 +17,9 @@ pub struct Update {
     /// Wall-clock time the refresh finished.
     pub received_at: DateTime<Utc>,
     /// `None` when the metrics source failed as a whole: keep showing the last good
-    /// fleet, marked stale.
-    pub fleet: Option<Fleet>,
+    /// fleet, marked stale. Shared with the poller, which keeps it as the previous
+    /// refresh (no copy of 10,000 hosts per refresh).
+    pub fleet: Option<Arc<Fleet>>,
     pub prom_error: Option<SourceError>,
     /// Per Alertmanager: `(url, error)`.
     pub alert_sources: Vec<(String, Option<SourceError>)>,
@@ -29,7 +30,7 @@ pub struct Update {
 /// A merged refresh: the fleet (`None` if the metrics failed), the metrics error, and
 /// each Alertmanager's error.
 pub type Merged = (
-    Option<Fleet>,
+    Option<Arc<Fleet>>,
     Option<SourceError>,
     Vec<(String, Option<SourceError>)>,
 );
@@ -39,7 +40,7 @@ pub struct Merger {
     pub metrics: Arc<MetricSet>,
     pub identity: Identity,
     pub forget_after: Duration,
-    previous: Option<Fleet>,
+    previous: Option<Arc<Fleet>>,
     last_alerts: Vec<Alert>,
     /// The sparkline query, to place its points on the grid of steps.
     pub sparkline: Option<crate::sources::SparkQuery>,
@@ -92,7 +93,7 @@ impl Merger {
                     &self.metrics,
                     &self.identity,
                     &input,
-                    self.previous.as_ref(),
+                    self.previous.as_deref(),
                 );
                 if let (Some(Ok(series)), Some(sq)) = (&r.sparks, &self.sparkline) {
                     let step = sq.step.as_secs_f64();
@@ -104,7 +105,8 @@ impl Merger {
                     let start = end - (n - 1) as f64 * step;
                     fleet::attach_sparks(&mut f, &self.identity, series, start, step, n);
                 }
-                self.previous = Some(f.clone());
+                let f = Arc::new(f);
+                self.previous = Some(Arc::clone(&f));
                 let partial = results.iter().find_map(|x| x.as_ref().err().cloned());
                 (Some(f), partial, alert_sources)
             }

@@ -61,7 +61,7 @@ pub async fn snapshot(s: &Settings, source: &dyn FleetSource, format: Format) ->
     let desc = source.describe();
     let rep = report::build(
         &s.metrics,
-        fleet.as_ref(),
+        fleet.as_deref(),
         (&desc, err.as_ref().filter(|_| fleet.is_none())),
         &ams,
         now,

@@ -29,6 +29,7 @@ pub fn demo_fleet(at: DateTime<Utc>) -> Fleet {
     let mut m = Merger::new(set, Identity::default(), Duration::from_secs(3600));
     m.merge(src.poll_at(&PollRequest::default(), at))
         .0
+        .map(Arc::unwrap_or_clone)
         .unwrap_or_default()
 }
 
@@ -41,7 +42,7 @@ pub fn app_with(fleet: Fleet, width: u16, height: u16, at: DateTime<Utc>) -> App
     app.update(Action::Tick(at));
     app.update(Action::Data(Box::new(Update {
         received_at: at,
-        fleet: Some(fleet),
+        fleet: Some(fleet.into()),
         prom_error: None,
         alert_sources: vec![("http://alertmanager:9093".into(), None)],
         next_in: Duration::from_secs(5),

@@ -277,10 +277,13 @@ async fn silence_and_expire_through_the_board() {
     // The board shows it suppressed after its refresh.
     app.update(Action::Data(Box::new(fleetboard::poller::Update {
         received_at: Utc::now(),
-        fleet: Some(Fleet {
-            other_alerts: vec![silenced],
-            ..Fleet::default()
-        }),
+        fleet: Some(
+            Fleet {
+                other_alerts: vec![silenced],
+                ..Fleet::default()
+            }
+            .into(),
+        ),
         prom_error: None,
         alert_sources: vec![(am.url.clone(), None)],
         next_in: Duration::from_secs(5),

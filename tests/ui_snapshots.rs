@@ -286,7 +286,7 @@ fn wall_app(w: u16, h: u16, fleet: Fleet) -> fleetboard::app::App {
     app.wall = true;
     app.update(Action::Data(Box::new(Update {
         received_at: fixed_time(),
-        fleet: Some(fleet),
+        fleet: Some(fleet.into()),
         prom_error: None,
         alert_sources: vec![],
         next_in: Duration::from_secs(5),

@@ -101,7 +101,8 @@ pub struct App {
     pub theme: Theme,
     pub refresh: Duration,
     pub stale_after: u32,
-    pub fleet: Fleet,
+    /// Shared with the poller (its previous refresh): replaced, never copied.
+    pub fleet: Arc<Fleet>,
     pub prom: SourceStatus,
     pub alertmanagers: Vec<SourceStatus>,
     /// Clusters the queries are narrowed to (`--cluster`); empty is all.
@@ -179,7 +180,7 @@ impl App {
             theme,
             refresh,
             stale_after,
-            fleet: Fleet::default(),
+            fleet: Arc::new(Fleet::default()),
             prom: SourceStatus::default(),
             alertmanagers: Vec::new(),
             server_clusters: Vec::new(),

@@ -55,7 +55,7 @@ fn selection_survives_refresh_and_resort() {
     let later = fixed_time() + chrono::Duration::minutes(7);
     app.update(Action::Data(Box::new(Update {
         received_at: later,
-        fleet: Some(demo_fleet(later)),
+        fleet: Some(demo_fleet(later).into()),
         prom_error: None,
         alert_sources: vec![],
         next_in: Duration::from_secs(5),
