@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Soak run: keeps the board up in a real terminal (tmux) and samples its memory and CPU.
 #   scripts/soak.sh [MINUTES] [-- FLEETBOARD ARGS...]      default: 30 minutes, --demo --refresh 1s
+#   FLEETBOARD=path/to/fleetboard scripts/soak.sh ...    (a binary already built)
 # Prints one line per sample (elapsed s, RSS KiB, CPU s) and a summary: first/last/max RSS
 # and the RSS growth between the end of the first 5 minutes and the end of the run.
 set -euo pipefail
@@ -11,8 +12,11 @@ shift || true
 args=("$@")
 [ ${#args[@]} -eq 0 ] && args=(--demo --refresh 1s)
 command -v tmux >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux; }
-cargo build --release --quiet
-bin=$PWD/target/release/fleetboard
+# FLEETBOARD=path uses an existing binary instead of building one.
+if [ -z "${FLEETBOARD:-}" ]; then
+  cargo build --release --quiet
+fi
+bin=${FLEETBOARD:-${CARGO_TARGET_DIR:-$PWD/target}/release/fleetboard}
 sock=fleetsoak-$$
 trap 'tmux -L "$sock" kill-server 2>/dev/null || true' EXIT
 tmux -L "$sock" -f /dev/null new-session -d -s s -x 160 -y 48 "exec $bin ${args[*]}"

@@ -36,7 +36,12 @@ fn main() -> ExitCode {
     let source = match cli.synthetic {
         Some(n) => {
             let keys = settings.metrics.metrics.iter().map(|m| m.key.clone());
-            std::sync::Arc::new(SyntheticSource::new(n, keys.collect())) as _
+            // Share of hosts whose values move each refresh, per mille (measurements).
+            let churn = std::env::var("FLEETBOARD_SYNTHETIC_CHURN")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(10);
+            std::sync::Arc::new(SyntheticSource::with_churn(n, keys.collect(), churn)) as _
         }
         None => match setup::make_source(&settings) {
             Ok(s) => s,
