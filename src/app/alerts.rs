@@ -741,7 +741,22 @@ impl App {
             Screen::Host(id) => {
                 let host = self.fleet.find(id);
                 let raw = host.and_then(|h| h.labels.get(&hl)).cloned();
-                Some(vec![match raw {
+                // A host with exactly one active alert: that alert is the one meant.
+                let only = host.and_then(|h| {
+                    let mut active = h
+                        .alerts
+                        .iter()
+                        .filter(|a| a.state == crate::sources::AlertState::Active);
+                    match (active.next(), active.next()) {
+                        (Some(a), None) => Some(a.name().to_string()),
+                        _ => None,
+                    }
+                });
+                let mut m: Vec<Matcher> = only
+                    .into_iter()
+                    .map(|n| Matcher::equal("alertname", n))
+                    .collect();
+                m.push(match raw {
                     Some(v) if v == id.name => Matcher::equal(hl, v),
                     Some(v) if v.starts_with(&id.name) => Matcher {
                         name: hl,
@@ -750,7 +765,8 @@ impl App {
                         is_equal: true,
                     },
                     _ => Matcher::equal(hl, id.name.clone()),
-                }])
+                });
+                Some(m)
             }
             _ => None,
         }
@@ -1007,7 +1023,7 @@ mod tests {
     }
 
     #[test]
-    fn host_panel_prefills_only_the_host() {
+    fn host_panel_prefills_the_host_and_its_only_alert() {
         let mut a = app();
         a.update(Action::Open);
         let Screen::Host(id) = a.screen.clone() else {
@@ -1016,14 +1032,30 @@ mod tests {
         a.update(alerts(AlertAction::NewSilence));
         let f = a.alerts.form.clone().unwrap();
         let ms = parse_matchers(&f.fields[F_MATCHERS]).unwrap();
-        assert_eq!(ms.len(), 1);
-        assert_eq!(ms[0].name, "instance");
-        assert!(ms[0].is_regex, "any exporter port of the host");
+        // The DOWN host has one active alert: it is prefilled with the host.
+        assert_eq!(ms.len(), 2);
+        assert_eq!(
+            (ms[0].name.as_str(), ms[0].value.as_str()),
+            ("alertname", "MySQLDown")
+        );
+        assert_eq!(ms[1].name, "instance");
+        assert!(ms[1].is_regex, "any exporter port of the host");
         let mut l = crate::sources::Labels::new();
         l.insert("instance".into(), format!("{}:9100", id.name));
-        assert!(crate::sources::silences::matcher_matches(&ms[0], &l));
+        assert!(crate::sources::silences::matcher_matches(&ms[1], &l));
         l.insert("instance".into(), format!("{}0:9100", id.name));
-        assert!(!crate::sources::silences::matcher_matches(&ms[0], &l));
+        assert!(!crate::sources::silences::matcher_matches(&ms[1], &l));
+        // A host without alerts gets the host matcher alone.
+        a.update(Action::Back);
+        a.update(Action::Back);
+        a.update(Action::CycleSort);
+        a.update(Action::Home);
+        a.update(Action::Open);
+        a.update(alerts(AlertAction::NewSilence));
+        let f = a.alerts.form.clone().unwrap();
+        let ms = parse_matchers(&f.fields[F_MATCHERS]).unwrap();
+        assert_eq!(ms.len(), 1, "{ms:?}");
+        assert_eq!(ms[0].name, "instance");
     }
 
     #[test]
