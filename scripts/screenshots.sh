@@ -28,7 +28,16 @@ shot() {
   tmux -L "$sock" kill-server
   aha --black < "$work/$name.ans" > "$work/$name.html"
   sed -i 's#<pre>#<pre style="font-family:DejaVu Sans Mono,monospace;font-size:14px;line-height:1.15;margin:0">#' "$work/$name.html"
-  local w=$((cols * 9 + 20)) h=$((rows * 18 + 20))
+  # Glyphs the monospace font lacks (braille, some symbols) come from other fonts with
+  # other widths: pin every non-ASCII character to one cell so columns stay aligned.
+  python3 - "$work/$name.html" <<'PY'
+import re, sys
+p = sys.argv[1]
+s = open(p, encoding="utf-8").read()
+s = re.sub(r"([^\x00-\x7f])", r'<span style="display:inline-block;width:1ch;height:1.15em;vertical-align:top;overflow:hidden">\1</span>', s)
+open(p, "w", encoding="utf-8").write(s)
+PY
+  local w=$((cols * 9 + 20)) h=$((rows * 17 + 24))
   chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --disable-background-networking \
     --disable-component-update --disable-sync --no-first-run --user-data-dir="$work/chrome" \
     --window-size="$w,$h" --screenshot="$out/$name.png" "file://$work/$name.html" >/dev/null 2>&1
