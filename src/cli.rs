@@ -71,7 +71,7 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", env = "FLEETBOARD_TIMEOUT", value_parser = parse_duration, global = true)]
     pub timeout: Option<Duration>,
 
-    /// Colour theme (built in: default, light; more from the config dir's themes/).
+    /// Colour theme: default, light, high-contrast, colorblind, or the config dir's themes/NAME.toml.
     #[arg(long, value_name = "NAME", env = "FLEETBOARD_THEME", global = true)]
     pub theme: Option<String>,
 
@@ -92,7 +92,7 @@ pub struct Cli {
     #[arg(long, env = "FLEETBOARD_WALL", global = true)]
     pub wall: bool,
 
-    /// Seconds between wall pages when the fleet does not fit one screen [default: 10s].
+    /// Time between wall pages when the fleet does not fit one screen [default: 10s].
     #[arg(long, value_name = "DURATION", env = "FLEETBOARD_WALL_PAGE", value_parser = parse_duration, global = true)]
     pub wall_page: Option<Duration>,
 
