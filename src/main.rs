@@ -7,7 +7,15 @@ use fleetboard::sources::synthetic::SyntheticSource;
 use fleetboard::{config, runtime, setup, theme::Theme};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Usage errors exit 3 (UNKNOWN), not clap's 2, which a monitor would read as CRITICAL.
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 3 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
     let (file, path) = match config::load_file(&cli) {
         Ok(x) => x,
         Err(e) => return fail(&format!("config error: {e}")),

@@ -405,6 +405,14 @@ pub(crate) fn parse_base_url(
     base: &str,
 ) -> Result<(url::Url, Option<(String, Secret)>), SourceError> {
     let base = base.trim();
+    // `prometheus:9090`, as operators often type it, means plain HTTP.
+    let with_scheme;
+    let base = if base.contains("://") {
+        base
+    } else {
+        with_scheme = format!("http://{base}");
+        with_scheme.as_str()
+    };
     let mut url = url::Url::parse(base).map_err(|e| {
         let hint = if base.contains("://") {
             ""
@@ -852,7 +860,10 @@ mod tests {
     fn base_url_errors_hide_credentials() {
         let e = parse_base_url("ftp://bob:hunter2@host/").unwrap_err();
         assert!(!e.to_string().contains("hunter2"), "{e}");
-        let e = parse_base_url("localhost:9090").unwrap_err();
+        // No scheme means plain HTTP.
+        let (u, _) = parse_base_url("localhost:9090").unwrap();
+        assert_eq!(u.as_str(), "http://localhost:9090/");
+        let e = parse_base_url("http://").unwrap_err();
         assert!(matches!(e, SourceError::Config(_)));
         let e = parse_base_url("http://bob:hunter2@[::1/").unwrap_err();
         assert!(!e.to_string().contains("hunter2"), "{e}");
