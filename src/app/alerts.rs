@@ -760,7 +760,7 @@ impl App {
                     Some(v) if v == id.name => Matcher::equal(hl, v),
                     Some(v) if v.starts_with(&id.name) => Matcher {
                         name: hl,
-                        value: format!("{}(:[0-9]+)?", regex::escape(&id.name)),
+                        value: crate::fleet::metrics::host_regex(&id.name, true),
                         is_regex: true,
                         is_equal: true,
                     },

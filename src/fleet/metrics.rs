@@ -190,27 +190,19 @@ pub fn expand(expr: &str, clusters: &[String]) -> String {
 /// caller must keep only the host's series from the answer).
 pub fn expand_for_host(expr: &str, cluster: &str, host: &str, strip_port: bool) -> (String, bool) {
     let narrowed = expr.contains("$host");
-    let host_re = if strip_port {
-        format!("{}(:[0-9]+)?", regex_escape(host))
-    } else {
-        regex_escape(host)
-    };
     let e = expr
         .replace("$cluster", &cluster_regex(&[cluster.to_string()]))
-        .replace("$host", &promql_string(&host_re));
+        .replace("$host", &promql_string(&host_regex(host, strip_port)));
     (e, narrowed)
 }
 
-/// A `{label="value"}` matcher list for one host (history queries).
-pub fn host_matcher(host_label: &str, host: &str, strip_port: bool) -> String {
+/// A regex (RE2, as Prometheus and Alertmanager use) matching one host's label value:
+/// the name itself, or with any `:port` when ports are stripped from host names.
+pub fn host_regex(host: &str, strip_port: bool) -> String {
     if strip_port {
-        // The label may still carry the port on the server side.
-        format!(
-            "{host_label}=~\"{}(:[0-9]+)?\"",
-            promql_string(&regex_escape(host))
-        )
+        format!("{}(:[0-9]+)?", regex_escape(host))
     } else {
-        format!("{host_label}=\"{}\"", promql_string(host))
+        regex_escape(host)
     }
 }
 
@@ -513,12 +505,9 @@ mod tests {
     }
 
     #[test]
-    fn host_matcher_escapes() {
-        assert_eq!(
-            host_matcher("instance", "db1.x", true),
-            "instance=~\"db1\\\\.x(:[0-9]+)?\""
-        );
-        assert_eq!(host_matcher("host", "a\"b", false), "host=\"a\\\"b\"");
+    fn host_regex_escapes() {
+        assert_eq!(host_regex("db1.x", true), "db1\\.x(:[0-9]+)?");
+        assert_eq!(host_regex("a(b", false), "a\\(b");
     }
 
     #[test]

@@ -198,7 +198,7 @@ impl DemoSilences {
                 Matcher::equal("alertname", "NodeHighLoad"),
                 Matcher {
                     name: host_label.into(),
-                    value: format!("{}(:[0-9]+)?", regex::escape(host)),
+                    value: crate::fleet::metrics::host_regex(host, true),
                     is_regex: true,
                     is_equal: true,
                 },
