@@ -812,15 +812,7 @@ impl App {
 
     /// Hosts per health among the visible ones.
     pub fn visible_counts(&self) -> [usize; 5] {
-        let mut c = [0usize; 5];
-        for &i in &self.view.hosts {
-            let k = Health::ALL
-                .iter()
-                .position(|h| *h == self.fleet.hosts[i].health)
-                .unwrap_or(0);
-            c[k] += 1;
-        }
-        c
+        Health::count(self.view.hosts.iter().map(|&i| self.fleet.hosts[i].health))
     }
 }
 

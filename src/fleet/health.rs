@@ -41,6 +41,17 @@ impl Health {
         }
     }
 
+    /// Hosts per state, in the order of [`Health::ALL`].
+    pub fn count(states: impl IntoIterator<Item = Health>) -> [usize; 5] {
+        let mut c = [0usize; 5];
+        for h in states {
+            if let Some(k) = Health::ALL.iter().position(|x| *x == h) {
+                c[k] += 1;
+            }
+        }
+        c
+    }
+
     /// Rank used by the severity sort: problems first, UNKNOWN after WARN.
     pub fn severity_rank(self) -> u8 {
         match self {

@@ -179,12 +179,5 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     } else {
         " Enter host panel · S silence · Tab silences · / filter · Esc back"
     };
-    f.render_widget(
-        Paragraph::new(Line::styled(sanitize::fit(hint, w), t.dim())),
-        Rect {
-            y: inner.y + inner.height - 1,
-            height: 1,
-            ..inner
-        },
-    );
+    super::footer_hint(f, inner, hint, app);
 }

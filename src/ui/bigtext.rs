@@ -5,7 +5,7 @@ use ratatui::buffer::Buffer;
 use ratatui::style::Style;
 
 /// Rows of a glyph, each three columns wide (`:` and `.` are one column).
-fn glyph(c: char) -> Option<[&'static str; 3]> {
+pub fn glyph(c: char) -> Option<[&'static str; 3]> {
     Some(match c {
         '0' | 'O' => ["█▀█", "█ █", "▀▀▀"],
         '1' => ["▀█ ", " █ ", "▀▀▀"],
@@ -26,6 +26,22 @@ fn glyph(c: char) -> Option<[&'static str; 3]> {
         '.' => [" ", " ", "▀"],
         _ => return None,
     })
+}
+
+/// The three rows of `s` as [`draw`] puts them on screen (one blank column between
+/// glyphs); `None` if a character has no big glyph.
+pub fn rows(s: &str) -> Option<[String; 3]> {
+    let mut out = [String::new(), String::new(), String::new()];
+    for (i, c) in s.chars().enumerate() {
+        let g = glyph(c)?;
+        for (r, row) in out.iter_mut().enumerate() {
+            if i > 0 {
+                row.push(' ');
+            }
+            row.push_str(g[r]);
+        }
+    }
+    Some(out)
 }
 
 /// Width in columns of `s` drawn big (one blank column between glyphs); `None` if a
@@ -104,6 +120,9 @@ mod tests {
         assert_eq!(draw(&mut b, 0, 0, 5, "123", Style::default()), None);
         assert_eq!(draw(&mut b, 0, 0, 20, "x", Style::default()), None);
         assert_eq!(width("ALL OK"), Some(23));
+        let r = rows("12:30").expect("glyphs");
+        assert_eq!(r[0], top);
+        assert!(r.iter().all(|l| l.chars().count() == 17));
     }
 
     #[test]

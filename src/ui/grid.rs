@@ -81,11 +81,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
 
 fn group_title(buf: &mut Buffer, area: Rect, app: &App, name: &str, hosts: &[usize]) {
     let t = &app.theme;
-    let mut counts = [0usize; 5];
-    for &i in hosts {
-        let h = app.fleet.hosts[i].health;
-        counts[Health::ALL.iter().position(|x| *x == h).unwrap_or(0)] += 1;
-    }
+    let counts = Health::count(hosts.iter().map(|&i| app.fleet.hosts[i].health));
     let mut spans = vec![
         Span::styled("── ", t.border(false)),
         Span::styled(sanitize::fit(name, 40), t.title()),

@@ -143,6 +143,24 @@ pub fn asciify(buf: &mut ratatui::buffer::Buffer) {
     }
 }
 
+/// The key hint on the last line inside a bordered view (alerts, silences).
+pub fn footer_hint(f: &mut Frame<'_>, inner: Rect, hint: &str, app: &App) {
+    if inner.height == 0 {
+        return;
+    }
+    f.render_widget(
+        ratatui::widgets::Paragraph::new(ratatui::text::Line::styled(
+            crate::sanitize::fit(hint, usize::from(inner.width)),
+            app.theme.dim(),
+        )),
+        Rect {
+            y: inner.y + inner.height - 1,
+            height: 1,
+            ..inner
+        },
+    );
+}
+
 /// Symbol for a health state; each is distinct in shape so it reads without colour.
 pub fn symbol(h: Health) -> &'static str {
     match h {

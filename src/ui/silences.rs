@@ -127,12 +127,5 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     } else {
         " x expire · r reload · Tab alerts · Esc back"
     };
-    f.render_widget(
-        Paragraph::new(Line::styled(sanitize::fit(hint, w), t.dim())),
-        Rect {
-            y: inner.y + inner.height - 1,
-            height: 1,
-            ..inner
-        },
-    );
+    super::footer_hint(f, inner, hint, app);
 }

@@ -1,37 +1,10 @@
 //! Reading the board's screen in end-to-end tests: the block font of the wall clock and of
 //! "ALL OK", one host's tile, the selected row of a list.
 
-/// The three rows of `text` in the board's block font (`src/ui/bigtext.rs`), one blank column
-/// between glyphs; `None` for a character the font has no glyph for.
+/// The three rows of `text` in the board's block font, one blank column between glyphs;
+/// `None` for a character the font has no glyph for.
 pub fn big_rows(text: &str) -> Option<[String; 3]> {
-    let mut rows = [String::new(), String::new(), String::new()];
-    for (i, c) in text.chars().enumerate() {
-        let g: [&str; 3] = match c {
-            '0' | 'O' => ["█▀█", "█ █", "▀▀▀"],
-            '1' => ["▀█ ", " █ ", "▀▀▀"],
-            '2' => ["▀▀█", "█▀▀", "▀▀▀"],
-            '3' => ["▀▀█", " ▀█", "▀▀▀"],
-            '4' => ["█ █", "▀▀█", "  ▀"],
-            '5' => ["█▀▀", "▀▀█", "▀▀▀"],
-            '6' => ["█▀▀", "█▀█", "▀▀▀"],
-            '7' => ["▀▀█", "  █", "  ▀"],
-            '8' => ["█▀█", "█▀█", "▀▀▀"],
-            '9' => ["█▀█", "▀▀█", "▀▀▀"],
-            'A' => ["█▀█", "█▀█", "▀ ▀"],
-            'L' => ["█  ", "█  ", "▀▀▀"],
-            'K' => ["█ ▄", "█▀▄", "▀ ▀"],
-            ' ' => ["   ", "   ", "   "],
-            ':' => [" ", "▀", "▀"],
-            _ => return None,
-        };
-        for (r, row) in rows.iter_mut().enumerate() {
-            if i > 0 {
-                row.push(' ');
-            }
-            row.push_str(g[r]);
-        }
-    }
-    Some(rows)
+    fleetboard::ui::bigtext::rows(text)
 }
 
 /// Where `text` is drawn big on the screen: (row, column in chars) of its top-left corner,
