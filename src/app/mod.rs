@@ -268,7 +268,8 @@ impl App {
             .position(|&i| self.fleet.hosts[i].id == *id)
     }
 
-    fn matches(&self, h: &Host) -> bool {
+    /// `needle` is the filter, already lower-cased (once per rebuild, not per host).
+    fn matches(&self, h: &Host, needle: &str) -> bool {
         if self.only_problems && h.health == Health::Ok {
             return false;
         }
@@ -277,18 +278,20 @@ impl App {
                 return false;
             }
         }
-        let f = self.filter_edit.as_deref().unwrap_or(&self.filter);
-        if f.is_empty() {
-            return true;
-        }
-        let f = f.to_lowercase();
-        h.id.name.to_lowercase().contains(&f) || h.id.cluster.to_lowercase().contains(&f)
+        needle.is_empty()
+            || h.id.name.to_lowercase().contains(needle)
+            || h.id.cluster.to_lowercase().contains(needle)
     }
 
     /// Recomputes the visible host list and its layout.
     pub fn rebuild_view(&mut self) {
+        let needle = self
+            .filter_edit
+            .as_deref()
+            .unwrap_or(&self.filter)
+            .to_lowercase();
         let mut idx: Vec<usize> = (0..self.fleet.hosts.len())
-            .filter(|&i| self.matches(&self.fleet.hosts[i]))
+            .filter(|&i| self.matches(&self.fleet.hosts[i], &needle))
             .collect();
         let hosts = &self.fleet.hosts;
         // Clusters with problems first (by their worst host), then by name.
