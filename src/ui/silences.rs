@@ -17,13 +17,13 @@ use crate::app::alerts::format_matchers;
 use crate::app::App;
 use crate::sanitize;
 
-/// `in 2h` / `in 45m` until `t`, and the wall-clock time.
+/// `in 45m` / `in 1h59m` / `in 30d` until `t`, and the wall-clock time.
 fn until(app: &App, t: chrono::DateTime<chrono::Utc>) -> String {
     let secs = (t - app.now).num_seconds().max(0);
     // Hours and minutes: a 2h silence made a minute ago reads "1h59m", not "1h".
     let left = match secs {
-        0..=5999 => super::ago(secs),
-        _ => format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60),
+        6000..=359_999 => format!("{}h{:02}m", secs / 3600, (secs % 3600) / 60),
+        _ => super::ago(secs),
     };
     format!("{} in {left}", t.format("%m-%d %H:%M"))
 }
@@ -128,4 +128,25 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
         " x expire · r reload · Tab alerts · Esc back"
     };
     super::footer_hint(f, inner, hint, app);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::until;
+    use crate::testing::{demo_app, fixed_time};
+
+    #[test]
+    fn until_stays_short_for_any_end() {
+        let app = demo_app(80, 24);
+        let at = |s: i64| until(&app, fixed_time() + chrono::Duration::seconds(s));
+        assert!(at(45 * 60).ends_with("in 45m"), "{}", at(45 * 60));
+        assert!(at(7140).ends_with("in 1h59m"), "{}", at(7140));
+        // A silence for years must not push the next column away.
+        assert!(
+            at(20 * 365 * 86_400).ends_with("in 7300d"),
+            "{}",
+            at(20 * 365 * 86_400)
+        );
+        assert!(at(20 * 365 * 86_400).chars().count() <= 23);
+    }
 }
