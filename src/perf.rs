@@ -90,5 +90,19 @@ pub async fn bench_refresh(s: &Settings, runs: usize) -> Result<String, String> 
         let _ = writeln!(out, "{k}_ms_median={}", ms(median(v)));
         let _ = writeln!(out, "{k}_ms_min={}", ms(min));
     }
+    // What a running board holds after a refresh, and the peak a refresh reaches.
+    for (k, field) in [("rss_kib", "VmRSS:"), ("rss_peak_kib", "VmHWM:")] {
+        if let Some(v) = proc_status_kib(field) {
+            let _ = writeln!(out, "{k}={v}");
+        }
+    }
     Ok(out)
+}
+
+/// A `kB` field of `/proc/self/status` (Linux only; `None` elsewhere).
+pub fn proc_status_kib(field: &str) -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
 }

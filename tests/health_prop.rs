@@ -6,7 +6,7 @@ use fleetboard::fleet::health::judge;
 use fleetboard::fleet::metrics::{mysql_preset, AppliesTo, Direction, Kind, MetricDef, Unit};
 use fleetboard::fleet::{self, BuildInput, Health, Identity, MetricSet, MetricState};
 use fleetboard::sanitize::{escape, fit, width};
-use fleetboard::sources::{Alert, AlertState, Labels, Sample, SourceError};
+use fleetboard::sources::{Alert, AlertState, Labels, Sample, SourceError, Vector};
 use proptest::prelude::*;
 
 fn def(kind: Kind, direction: Direction) -> MetricDef {
@@ -172,12 +172,12 @@ fn samples() -> impl Strategy<Value = Vec<Sample>> {
     )
 }
 
-type Results = Vec<Result<Vec<Sample>, SourceError>>;
+type Results = Vec<Result<Vector, SourceError>>;
 
 fn results(n: usize) -> impl Strategy<Value = Results> {
     prop::collection::vec(
         prop_oneof![
-            5 => samples().prop_map(Ok),
+            5 => samples().prop_map(|s| Ok(Vector::from(s))),
             1 => Just(Err(SourceError::Other("query failed".into()))),
         ],
         n..=n,
@@ -305,7 +305,7 @@ proptest! {
     fn build_survives_a_result_count_mismatch(
         rs in prop::collection::vec(
             prop_oneof![
-                samples().prop_map(Ok),
+                samples().prop_map(|s| Ok(Vector::from(s))),
                 Just(Err(SourceError::Other("query failed".into()))),
             ],
             0..14,
@@ -349,9 +349,9 @@ proptest! {
         };
         let up = set.index("up").unwrap();
         let load = set.index("load").unwrap();
-        let mut rs: Results = (0..set.metrics.len()).map(|_| Ok(Vec::new())).collect();
-        rs[up] = Ok(vec![sample(&a, 1.0)]);
-        rs[load] = Ok(vec![sample(&b, 0.5)]);
+        let mut rs: Results = (0..set.metrics.len()).map(|_| Ok(Vector::default())).collect();
+        rs[up] = Ok(vec![sample(&a, 1.0)].into());
+        rs[load] = Ok(vec![sample(&b, 0.5)].into());
         let input = BuildInput { results: &rs, alerts: &[], taken_at: Some(t(0)), forget_after: None };
         let f = fleet::build(&set, &ident, &input, None);
         prop_assert_eq!(f.hosts.len(), 1);

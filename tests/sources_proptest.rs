@@ -138,7 +138,7 @@ proptest! {
             ));
         }
         body.push_str("]}}");
-        let parsed = parse_instant(body.as_bytes()).unwrap();
+        let parsed = parse_instant(body.as_bytes()).unwrap().to_samples();
         prop_assert_eq!(parsed.len(), series.len());
         for (p, (labels, ts, v)) in parsed.iter().zip(&series) {
             prop_assert_eq!(&p.labels, labels);

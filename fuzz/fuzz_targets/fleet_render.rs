@@ -9,7 +9,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use fleetboard::action::Action;
 use fleetboard::fleet::metrics::mysql_preset;
 use fleetboard::fleet::{self, BuildInput, Fleet, Identity};
-use fleetboard::sources::{Alert, AlertState, Labels, Sample, SourceError};
+use fleetboard::sources::{Alert, AlertState, Labels, Sample, SourceError, Vector};
 use fleetboard::testing::{app_with, render};
 use libfuzzer_sys::fuzz_target;
 
@@ -175,10 +175,10 @@ fn labels_of(host: Option<&Text>, cluster: Option<&Text>, extra: &[(Text, Text)]
     l
 }
 
-fn results_of(rs: &[ResultIn], n: usize) -> Vec<Result<Vec<Sample>, SourceError>> {
+fn results_of(rs: &[ResultIn], n: usize) -> Vec<Result<Vector, SourceError>> {
     (0..n)
         .map(|i| match rs.get(i) {
-            None => Ok(Vec::new()),
+            None => Ok(Vector::default()),
             Some(ResultIn::Err(e)) => Err(SourceError::BadResponse(e.clone())),
             Some(ResultIn::Ok(samples)) => Ok(samples
                 .iter()
@@ -188,7 +188,7 @@ fn results_of(rs: &[ResultIn], n: usize) -> Vec<Result<Vec<Sample>, SourceError>
                     value: s.value.get(),
                     ts: 0.0,
                 })
-                .collect()),
+                .collect::<Vector>()),
         })
         .collect()
 }

@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(samples) = parse_instant(data) {
-        for s in &samples {
+        for s in &samples.to_samples() {
             // A scalar has no labels; a vector sample's labels come from the body.
             assert!(s.labels.keys().all(|k| data.len() >= k.len()));
         }

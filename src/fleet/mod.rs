@@ -13,7 +13,7 @@ use serde::Serialize;
 pub use health::{Health, MetricState};
 pub use metrics::{MetricDef, MetricSet};
 
-use crate::sources::{Alert, Labels, Sample, SourceError};
+use crate::sources::{Alert, Labels, SampleRef, SourceError, Vector};
 use metrics::{AppliesTo, Direction, Kind};
 
 /// Which labels identify a host and its cluster.
@@ -55,19 +55,22 @@ impl Identity {
     }
 
     fn key_of(&self, labels: &Labels) -> Option<HostId> {
-        let raw = labels.get(&self.host_label)?;
-        if raw.is_empty() {
-            return None;
-        }
-        let cluster = labels
-            .get(&self.cluster_label)
+        self.key_with(|k| labels.get(k).map(String::as_str))
+    }
+
+    fn key_with<'a>(&self, get: impl Fn(&str) -> Option<&'a str>) -> Option<HostId> {
+        let raw = get(&self.host_label).filter(|r| !r.is_empty())?;
+        let cluster = get(&self.cluster_label)
             .filter(|c| !c.is_empty())
-            .cloned()
-            .unwrap_or_else(|| NO_CLUSTER.to_string());
+            .unwrap_or(NO_CLUSTER);
         Some(HostId {
-            cluster,
+            cluster: cluster.to_owned(),
             name: self.host_name(raw),
         })
+    }
+
+    fn key_of_sample(&self, s: SampleRef<'_>) -> Option<HostId> {
+        self.key_with(|k| s.label(k))
     }
 }
 
@@ -204,7 +207,7 @@ impl Fleet {
 #[derive(Debug, Clone, Default)]
 pub struct BuildInput<'a> {
     /// One result per metric of the set, same order.
-    pub results: &'a [Result<Vec<Sample>, SourceError>],
+    pub results: &'a [Result<Vector, SourceError>],
     pub alerts: &'a [Alert],
     pub taken_at: Option<DateTime<Utc>>,
     /// Hosts not seen for longer than this are dropped (a decommissioned server).
@@ -237,8 +240,8 @@ pub fn build(
         };
         let mut unlabelled = 0usize;
         let mut dups = 0usize;
-        for s in samples {
-            let Some(id) = ident.key_of(&s.labels) else {
+        for s in samples.iter() {
+            let Some(id) = ident.key_of_sample(s) else {
                 unlabelled += 1;
                 continue;
             };
@@ -251,16 +254,16 @@ pub fn build(
             };
             let (_, slot, l) = &mut rows[row];
             slot[i] = Some(match slot[i] {
-                None => s.value,
+                None => s.value(),
                 Some(old) => {
                     dups += 1;
-                    worse_of(def, old, s.value)
+                    worse_of(def, old, s.value())
                 }
             });
             // Clone a label only the first time the host shows it.
-            for (k, v) in &s.labels {
+            for (k, v) in s.labels() {
                 if k != "__name__" && !l.contains_key(k) {
-                    l.insert(k.clone(), v.clone());
+                    l.insert(k.to_owned(), v.to_owned());
                 }
             }
         }

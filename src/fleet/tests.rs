@@ -4,7 +4,18 @@ use chrono::TimeZone;
 
 use super::metrics::mysql_preset;
 use super::*;
-use crate::sources::{AlertState, Sample};
+use crate::sources::{AlertState, Sample, Vector};
+
+/// The answers a source would give, in the form `build` reads.
+fn vectors(r: &[Result<Vec<Sample>, SourceError>]) -> Vec<Result<Vector, SourceError>> {
+    r.iter()
+        .map(|r| {
+            r.as_ref()
+                .map(|v| Vector::from(v.clone()))
+                .map_err(Clone::clone)
+        })
+        .collect()
+}
 
 fn s(pairs: &[(&str, &str)], v: f64) -> Sample {
     Sample {
@@ -124,7 +135,7 @@ fn build_from(st: &Stack, alerts: &[Alert], prev: Option<&Fleet>) -> Fleet {
         &set,
         &Identity::default(),
         &BuildInput {
-            results: &results,
+            results: &vectors(&results),
             alerts,
             taken_at: Some(t0()),
             forget_after: None,
@@ -222,7 +233,7 @@ fn lag_thresholds_and_overrides() {
         &set,
         &Identity::default(),
         &BuildInput {
-            results: &results,
+            results: &vectors(&results),
             alerts: &[],
             taken_at: Some(t0()),
             forget_after: None,
@@ -284,7 +295,7 @@ fn vanished_host_is_down_then_forgotten() {
         &set,
         &Identity::default(),
         &BuildInput {
-            results: &results,
+            results: &vectors(&results),
             alerts: &[],
             taken_at: Some(t0() + chrono::Duration::hours(2)),
             forget_after: Some(chrono::Duration::hours(1)),
@@ -374,7 +385,7 @@ fn odd_series_are_explained() {
         &set,
         &Identity::default(),
         &BuildInput {
-            results: &results,
+            results: &vectors(&results),
             alerts: &[],
             taken_at: Some(t0()),
             forget_after: None,
@@ -405,7 +416,7 @@ fn failed_metric_keeps_previous_values_marked_stale() {
         &set,
         &Identity::default(),
         &BuildInput {
-            results: &results,
+            results: &vectors(&results),
             alerts: &[],
             taken_at: Some(t0()),
             forget_after: None,
@@ -420,7 +431,7 @@ fn failed_metric_keeps_previous_values_marked_stale() {
         &set,
         &Identity::default(),
         &BuildInput {
-            results: &results,
+            results: &vectors(&results),
             alerts: &[],
             taken_at: Some(t0()),
             forget_after: None,
@@ -469,7 +480,7 @@ fn more_results_than_metrics_do_not_panic() {
         &set,
         &Identity::default(),
         &BuildInput {
-            results: &results,
+            results: &vectors(&results),
             alerts: &[],
             taken_at: Some(t0()),
             forget_after: None,

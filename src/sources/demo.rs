@@ -237,7 +237,8 @@ impl DemoSource {
                             ts: t,
                         })
                     })
-                    .collect())
+                    .collect::<Vec<_>>()
+                    .into())
             })
             .collect();
         PollResult {

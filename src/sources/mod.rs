@@ -7,6 +7,7 @@ pub mod alertmanager;
 pub mod http;
 pub mod prometheus;
 pub mod silences;
+pub mod vector;
 
 use std::collections::BTreeMap;
 
@@ -103,6 +104,7 @@ pub mod synthetic;
 pub use poll::{
     AlertsResult, FleetSource, PollRequest, PollResult, PromSource, RangeRequest, SparkQuery,
 };
+pub use vector::{SampleRef, Vector};
 
 impl SourceError {
     /// How long the server asked us to wait (`Retry-After` on a 429 or 503), if it said.

@@ -11,7 +11,7 @@ use futures::future::{join_all, BoxFuture};
 
 use super::alertmanager::AmClient;
 use super::prometheus::PromClient;
-use super::{Alert, AlertState, Labels, RangeSeries, Sample, SourceError};
+use super::{Alert, AlertState, Labels, RangeSeries, SourceError, Vector};
 
 /// What to fetch.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -56,7 +56,7 @@ pub struct PollResult {
     /// When the data describes (the query time).
     pub taken_at: DateTime<Utc>,
     /// One result per metric; `Err` for the whole source when every query failed.
-    pub metrics: Result<Vec<Result<Vec<Sample>, SourceError>>, SourceError>,
+    pub metrics: Result<Vec<Result<Vector, SourceError>>, SourceError>,
     /// `None` when no Alertmanager is configured.
     pub alerts: Option<AlertsResult>,
     /// Tile sparklines, when asked for.
@@ -101,14 +101,14 @@ pub trait FleetSource: Send + Sync {
 pub const REPLAY_ALERTS_EXPR: &str = "ALERTS{alertstate=\"firing\"}";
 
 /// Turns `ALERTS` samples into alerts.
-pub fn alerts_from_series(samples: Vec<Sample>) -> Vec<Alert> {
+pub fn alerts_from_series(samples: &Vector) -> Vec<Alert> {
     samples
-        .into_iter()
+        .iter()
         .map(|s| {
             let labels: Labels = s
-                .labels
-                .into_iter()
-                .filter(|(k, _)| k != "__name__" && k != "alertstate")
+                .labels()
+                .filter(|(k, _)| *k != "__name__" && *k != "alertstate")
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect();
             let fingerprint = format!("{:016x}", fnv1a(&format!("{labels:?}")));
             Alert {
@@ -193,7 +193,7 @@ impl FleetSource for PromSource {
                     self.requests.fetch_add(1, Ordering::Relaxed);
                     let r = self.prom.query(REPLAY_ALERTS_EXPR, req.at).await;
                     let url = format!("{} (ALERTS)", self.prom.base_url());
-                    return Some(merge_alerts(vec![(url, r.map(alerts_from_series))]));
+                    return Some(merge_alerts(vec![(url, r.map(|v| alerts_from_series(&v)))]));
                 }
                 if self.ams.is_empty() {
                     return None;

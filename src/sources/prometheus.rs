@@ -15,7 +15,8 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde::Deserialize;
 
 use super::http::{self, Endpoint, HttpConfig};
-use super::{Labels, RangeSeries, Sample, SourceError};
+use super::vector::{Vector, VectorBuilder};
+use super::{Labels, RangeSeries, SourceError};
 
 /// Most points per series Prometheus returns from one range query.
 pub const MAX_POINTS_PER_SERIES: u64 = 11_000;
@@ -78,7 +79,7 @@ impl PromClient {
         &self,
         expr: &str,
         at: Option<DateTime<Utc>>,
-    ) -> Result<Vec<Sample>, SourceError> {
+    ) -> Result<Vector, SourceError> {
         let mut form = vec![("query", expr.to_owned())];
         if let Some(at) = at {
             form.push(("time", unix_seconds(at)));
@@ -153,44 +154,38 @@ fn seconds(d: Duration) -> String {
 
 // ---------------------------------------------------------------------------------------------
 // Parsing
+//
+// The body is read in one pass with seeded visitors: an instant answer's series go straight
+// into a compact [`Vector`] (interned labels), never through a map per series.
 
 /// Parses an instant query answer: a vector, or a scalar (one sample with empty labels).
 /// A matrix or string result is [`SourceError::Api`] with kind `bad_result_type`.
-pub fn parse_instant(body: &[u8]) -> Result<Vec<Sample>, SourceError> {
-    match parse_envelope(body)? {
-        (ResultType::Matrix, _) => Err(matrix_error()),
-        (_, RawResult::Series(series)) => {
-            let mut out = Vec::with_capacity(series.len());
-            let mut skipped = 0usize;
-            for s in series {
-                match (s.value, s.values) {
-                    (Some(Point(ts, value)), _) => out.push(Sample {
-                        labels: s.metric,
-                        value,
-                        ts,
-                    }),
-                    (None, Some(_)) => return Err(matrix_error()),
-                    // A native histogram sample ("histogram") has no float value.
-                    (None, None) => skipped += 1,
-                }
+pub fn parse_instant(body: &[u8]) -> Result<Vector, SourceError> {
+    let (rt, c) = parse_body(body, Mode::Instant)?;
+    if rt == ResultType::Matrix {
+        return Err(matrix_error());
+    }
+    match c.pair {
+        None => {
+            if c.range_only {
+                return Err(matrix_error());
             }
-            if skipped > 0 {
+            if c.skipped > 0 {
+                // A native histogram sample ("histogram") has no float value.
                 tracing::debug!(
-                    skipped,
+                    skipped = c.skipped,
                     "instant query: series without a float value skipped"
                 );
             }
-            Ok(out)
+            Ok(c.vector.finish())
         }
-        (ResultType::Scalar | ResultType::Unknown, RawResult::Pair(ts, v)) => {
-            let value = parse_value(&v).ok_or_else(|| bad_value(&v))?;
-            Ok(vec![Sample {
-                labels: Labels::new(),
-                value,
-                ts,
-            }])
+        Some((ts, text)) if matches!(rt, ResultType::Scalar | ResultType::Unknown) => {
+            let value = parse_value(&text).ok_or_else(|| bad_value(&text))?;
+            let mut b = VectorBuilder::default();
+            b.close(value, ts);
+            Ok(b.finish())
         }
-        (_, RawResult::Pair(..)) => Err(SourceError::Api {
+        Some(_) => Err(SourceError::Api {
             kind: "bad_result_type".into(),
             error: "the expression returns a string; the board needs an instant vector or a scalar"
                 .into(),
@@ -209,30 +204,19 @@ fn matrix_error() -> SourceError {
 
 /// Parses a range query answer (a matrix). Points keep the server's order.
 pub fn parse_range(body: &[u8]) -> Result<Vec<RangeSeries>, SourceError> {
-    match parse_envelope(body)? {
-        (_, RawResult::Series(series)) => {
-            let mut out = Vec::with_capacity(series.len());
-            for s in series {
-                match (s.values, s.value) {
-                    (Some(points), _) => out.push(RangeSeries {
-                        labels: s.metric,
-                        points: points.into_iter().map(|Point(t, v)| (t, v)).collect(),
-                    }),
-                    (None, Some(_)) => {
-                        return Err(SourceError::BadResponse(
-                            "range query answered with an instant vector".into(),
-                        ))
-                    }
-                    // Native histograms only ("histograms"): nothing to plot as floats.
-                    (None, None) => {}
-                }
-            }
-            Ok(out)
-        }
-        (_, RawResult::Pair(..)) => Err(SourceError::BadResponse(
+    let (_, c) = parse_body(body, Mode::Range)?;
+    if c.pair.is_some() {
+        return Err(SourceError::BadResponse(
             "range query answered with a scalar or string instead of a matrix".into(),
-        )),
+        ));
     }
+    if c.instant_only {
+        return Err(SourceError::BadResponse(
+            "range query answered with an instant vector".into(),
+        ));
+    }
+    // Series of native histograms only ("histograms") have nothing to plot as floats.
+    Ok(c.range)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,7 +228,47 @@ enum ResultType {
     Unknown,
 }
 
-fn parse_envelope(body: &[u8]) -> Result<(ResultType, RawResult), SourceError> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Instant,
+    Range,
+}
+
+/// What `data.result` held, gathered while the body is read.
+struct Collect {
+    mode: Mode,
+    /// Instant mode: the series.
+    vector: VectorBuilder,
+    /// Range mode: the series.
+    range: Vec<RangeSeries>,
+    /// `result` was a `[timestamp, "text"]` pair (scalar or string), not a list of series.
+    pair: Option<(f64, String)>,
+    /// A series had `value` and no `values` (an instant sample).
+    instant_only: bool,
+    /// A series had `values` and no `value` (a range series).
+    range_only: bool,
+    /// Series with neither (native histograms).
+    skipped: usize,
+}
+
+/// What the envelope said besides the series.
+#[derive(Default)]
+struct Envelope {
+    status: Option<String>,
+    /// `Some` once `data` was a JSON object; inside, whether `result` was present.
+    data: Option<DataInfo>,
+    error_type: Option<String>,
+    error: Option<String>,
+    warnings: Option<Vec<String>>,
+}
+
+#[derive(Default)]
+struct DataInfo {
+    result_type: Option<String>,
+    result_present: bool,
+}
+
+fn parse_body(body: &[u8], mode: Mode) -> Result<(ResultType, Collect), SourceError> {
     let trimmed = body.trim_ascii_start();
     if trimmed.is_empty() {
         return Err(SourceError::BadResponse("empty body".into()));
@@ -255,20 +279,38 @@ fn parse_envelope(body: &[u8]) -> Result<(ResultType, RawResult), SourceError> {
             http::snippet(body, 80)
         )));
     }
-    let env: Envelope = serde_json::from_slice(body).map_err(json_error)?;
-    match env.status.as_str() {
-        "success" => {}
-        "error" => {
+    let mut c = Collect {
+        mode,
+        vector: VectorBuilder::default(),
+        range: Vec::new(),
+        pair: None,
+        instant_only: false,
+        range_only: false,
+        skipped: 0,
+    };
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let env = EnvelopeSeed(&mut c)
+        .deserialize(&mut de)
+        .and_then(|env| de.end().map(|()| env))
+        .map_err(json_error)?;
+    match env.status.as_deref() {
+        Some("success") => {}
+        Some("error") => {
             return Err(SourceError::Api {
                 kind: http::sanitize_line(env.error_type.as_deref().unwrap_or("unknown"), 40),
                 error: http::sanitize_line(env.error.as_deref().unwrap_or(""), 500),
             })
         }
-        other => {
+        Some(other) => {
             return Err(SourceError::BadResponse(format!(
                 "unexpected status {:?}",
                 http::sanitize_line(other, 40)
             )))
+        }
+        None => {
+            return Err(SourceError::BadResponse(
+                "unexpected JSON (missing field `status`)".into(),
+            ))
         }
     }
     if let Some(w) = env.warnings.as_ref().filter(|w| !w.is_empty()) {
@@ -277,9 +319,11 @@ fn parse_envelope(body: &[u8]) -> Result<(ResultType, RawResult), SourceError> {
     let data = env
         .data
         .ok_or_else(|| SourceError::BadResponse("status success but no \"data\"".into()))?;
-    let result = data
-        .result
-        .ok_or_else(|| SourceError::BadResponse("status success but no \"data.result\"".into()))?;
+    if !data.result_present {
+        return Err(SourceError::BadResponse(
+            "status success but no \"data.result\"".into(),
+        ));
+    }
     let rt = match data.result_type.as_deref() {
         Some("vector") => ResultType::Vector,
         Some("matrix") => ResultType::Matrix,
@@ -288,30 +332,24 @@ fn parse_envelope(body: &[u8]) -> Result<(ResultType, RawResult), SourceError> {
         _ => ResultType::Unknown,
     };
     // The declared type must agree with the shape; an empty list fits both vector and matrix.
-    let consistent = matches!(
-        (&result, rt),
-        (
-            RawResult::Series(_),
-            ResultType::Vector | ResultType::Matrix
-        ) | (RawResult::Pair(..), ResultType::Scalar | ResultType::String)
-            | (_, ResultType::Unknown)
-    );
+    let series = c.pair.is_none();
+    let consistent = match rt {
+        ResultType::Vector | ResultType::Matrix => series,
+        ResultType::Scalar | ResultType::String => !series,
+        ResultType::Unknown => true,
+    };
     if !consistent {
         return Err(SourceError::BadResponse(format!(
             "resultType {:?} does not match the shape of \"result\"",
             http::sanitize_line(data.result_type.as_deref().unwrap_or(""), 20)
         )));
     }
-    if rt == ResultType::Matrix {
-        if let RawResult::Series(s) = &result {
-            if s.iter().any(|s| s.values.is_none() && s.value.is_some()) {
-                return Err(SourceError::BadResponse(
-                    "resultType matrix with instant samples".into(),
-                ));
-            }
-        }
+    if rt == ResultType::Matrix && c.instant_only {
+        return Err(SourceError::BadResponse(
+            "resultType matrix with instant samples".into(),
+        ));
     }
-    Ok((rt, result))
+    Ok((rt, c))
 }
 
 fn json_error(e: serde_json::Error) -> SourceError {
@@ -325,46 +363,325 @@ fn json_error(e: serde_json::Error) -> SourceError {
     }
 }
 
+/// Keys of the objects the parser reads; anything else is skipped.
 #[derive(Deserialize)]
-struct Envelope {
-    status: String,
-    #[serde(default)]
-    data: Option<Data>,
-    #[serde(default, rename = "errorType")]
-    error_type: Option<String>,
-    #[serde(default)]
-    error: Option<String>,
-    #[serde(default)]
-    warnings: Option<Vec<String>>,
+#[serde(field_identifier)]
+enum Key {
+    #[serde(rename = "status")]
+    Status,
+    #[serde(rename = "data")]
+    Data,
+    #[serde(rename = "errorType")]
+    ErrorType,
+    #[serde(rename = "error")]
+    Error,
+    #[serde(rename = "warnings")]
+    Warnings,
+    #[serde(rename = "resultType")]
+    ResultType,
+    #[serde(rename = "result")]
+    Result,
+    #[serde(rename = "metric")]
+    Metric,
+    #[serde(rename = "value")]
+    Value,
+    #[serde(rename = "values")]
+    Values,
+    #[serde(other)]
+    Other,
 }
 
-#[derive(Deserialize)]
-struct Data {
-    #[serde(default, rename = "resultType")]
-    result_type: Option<String>,
-    /// `null` is an empty result; a missing key is `None`.
-    #[serde(default, deserialize_with = "present_result")]
-    result: Option<RawResult>,
+struct EnvelopeSeed<'c>(&'c mut Collect);
+
+impl<'de> DeserializeSeed<'de> for EnvelopeSeed<'_> {
+    type Value = Envelope;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Envelope, D::Error> {
+        d.deserialize_map(self)
+    }
 }
 
-fn present_result<'de, D: Deserializer<'de>>(d: D) -> Result<Option<RawResult>, D::Error> {
-    RawResult::deserialize(d).map(Some)
+impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
+    type Value = Envelope;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a Prometheus API response object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Envelope, A::Error> {
+        let mut env = Envelope::default();
+        let mut data_seen = false;
+        while let Some(k) = map.next_key::<Key>()? {
+            match k {
+                Key::Status => env.status = Some(map.next_value()?),
+                Key::Data => {
+                    if std::mem::replace(&mut data_seen, true) {
+                        return Err(de::Error::duplicate_field("data"));
+                    }
+                    env.data = map.next_value_seed(DataSeed(&mut *self.0))?;
+                }
+                Key::ErrorType => env.error_type = map.next_value()?,
+                Key::Error => env.error = map.next_value()?,
+                Key::Warnings => env.warnings = map.next_value()?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(env)
+    }
 }
 
-/// `data.result`: a list of series (vector, matrix) or a `[ts, "value"]` pair (scalar, string).
-enum RawResult {
-    Series(Vec<RawSeries>),
-    Pair(f64, String),
+/// `data`: `null`, or an object with `resultType` and `result`.
+struct DataSeed<'c>(&'c mut Collect);
+
+impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
+    type Value = Option<DataInfo>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<DataInfo>, D::Error> {
+        d.deserialize_option(self)
+    }
 }
 
-#[derive(Deserialize)]
-struct RawSeries {
-    #[serde(default)]
-    metric: Labels,
-    #[serde(default)]
-    value: Option<Point>,
-    #[serde(default)]
-    values: Option<Vec<Point>>,
+impl<'de> Visitor<'de> for DataSeed<'_> {
+    type Value = Option<DataInfo>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a data object")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<Option<DataInfo>, E> {
+        Ok(None)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Option<DataInfo>, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Option<DataInfo>, D::Error> {
+        d.deserialize_map(self)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<DataInfo>, A::Error> {
+        let mut info = DataInfo::default();
+        while let Some(k) = map.next_key::<Key>()? {
+            match k {
+                Key::ResultType => info.result_type = map.next_value()?,
+                Key::Result => {
+                    if std::mem::replace(&mut info.result_present, true) {
+                        return Err(de::Error::duplicate_field("result"));
+                    }
+                    map.next_value_seed(ResultSeed(&mut *self.0))?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Some(info))
+    }
+}
+
+/// `data.result`: a list of series (vector, matrix), a `[ts, "value"]` pair (scalar,
+/// string), or `null` (what some engines send for "nothing").
+struct ResultSeed<'c>(&'c mut Collect);
+
+impl<'de> DeserializeSeed<'de> for ResultSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ResultSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of series or a [timestamp, value] pair")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let c = self.0;
+        match seq.next_element_seed(FirstSeed(&mut *c))? {
+            None => Ok(()),
+            Some(First::Series) => {
+                while seq.next_element_seed(SeriesSeed(&mut *c))?.is_some() {}
+                Ok(())
+            }
+            Some(First::Ts(ts)) => {
+                let value = seq
+                    .next_element::<ValueText>()?
+                    .ok_or_else(|| de::Error::custom("scalar without a value"))?;
+                if seq.next_element::<IgnoredAny>()?.is_some() {
+                    return Err(de::Error::custom("scalar with more than two elements"));
+                }
+                c.pair = Some((ts, value.0));
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The first element of `result` decides its shape: a series object or a scalar's timestamp.
+enum First {
+    Series,
+    Ts(f64),
+}
+
+struct FirstSeed<'c>(&'c mut Collect);
+
+impl<'de> DeserializeSeed<'de> for FirstSeed<'_> {
+    type Value = First;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<First, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FirstSeed<'_> {
+    type Value = First;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a series object or a timestamp")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<First, A::Error> {
+        SeriesSeed(self.0).visit_map(map).map(|()| First::Series)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<First, E> {
+        Ok(First::Ts(v))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<First, E> {
+        Ok(First::Ts(v as f64))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<First, E> {
+        Ok(First::Ts(v as f64))
+    }
+}
+
+/// One series object: `metric`, and `value` (instant) or `values` (range).
+struct SeriesSeed<'c>(&'c mut Collect);
+
+impl<'de> DeserializeSeed<'de> for SeriesSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SeriesSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a series object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let c = self.0;
+        let (mut metric, mut value, mut values) = (false, None, None);
+        let mut labels = Labels::new();
+        while let Some(k) = map.next_key::<Key>()? {
+            match k {
+                Key::Metric => {
+                    if std::mem::replace(&mut metric, true) {
+                        return Err(de::Error::duplicate_field("metric"));
+                    }
+                    match c.mode {
+                        Mode::Instant => map.next_value_seed(MetricSeed(&mut c.vector))?,
+                        Mode::Range => labels = map.next_value()?,
+                    }
+                }
+                Key::Value => {
+                    if value.is_some() {
+                        return Err(de::Error::duplicate_field("value"));
+                    }
+                    value = Some(map.next_value::<Point>()?);
+                }
+                Key::Values => {
+                    if values.is_some() {
+                        return Err(de::Error::duplicate_field("values"));
+                    }
+                    // An instant answer only needs to know that the points were there.
+                    values = Some(match c.mode {
+                        Mode::Range => map.next_value::<Vec<Point>>()?,
+                        Mode::Instant => {
+                            map.next_value::<PointsSeen>()?;
+                            Vec::new()
+                        }
+                    });
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        c.instant_only |= value.is_some() && values.is_none();
+        c.range_only |= value.is_none() && values.is_some();
+        match (c.mode, value, values) {
+            (Mode::Instant, Some(Point(ts, v)), _) => c.vector.close(v, ts),
+            (Mode::Range, _, Some(points)) => c.range.push(RangeSeries {
+                labels,
+                points: points.into_iter().map(|Point(t, v)| (t, v)).collect(),
+            }),
+            (Mode::Instant, None, _) | (Mode::Range, _, None) => {
+                c.vector.discard();
+                c.skipped += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A series' `metric` object, interned into the vector being built.
+struct MetricSeed<'b>(&'b mut VectorBuilder);
+
+impl<'de> DeserializeSeed<'de> for MetricSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MetricSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a label map")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let b = self.0;
+        while let Some(k) = map.next_key_seed(InternSeed(&mut *b))? {
+            let v = map.next_value_seed(InternSeed(&mut *b))?;
+            b.label_ids(k, v);
+        }
+        Ok(())
+    }
+}
+
+/// A string, interned; borrowed from the body when it has no escapes.
+struct InternSeed<'b>(&'b mut VectorBuilder);
+
+impl<'de> DeserializeSeed<'de> for InternSeed<'_> {
+    type Value = u32;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<u32, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for InternSeed<'_> {
+    type Value = u32;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a label string")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<u32, E> {
+        Ok(self.0.intern(v))
+    }
+}
+
+/// A `values` list read for its shape only (instant mode: the answer is a matrix).
+struct PointsSeen;
+
+impl<'de> Deserialize<'de> for PointsSeen {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PointsSeen;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a list of [timestamp, \"value\"] pairs")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<PointsSeen, A::Error> {
+                while seq.next_element::<Point>()?.is_some() {}
+                Ok(PointsSeen)
+            }
+        }
+        d.deserialize_seq(V)
+    }
 }
 
 /// `[timestamp, "value"]`: timestamp float or integer, value a string (or, leniently, a number).
@@ -385,77 +702,6 @@ fn bad_value(v: &str) -> SourceError {
         "invalid sample value {:?}",
         http::sanitize_line(v, 40)
     ))
-}
-
-impl<'de> Deserialize<'de> for RawResult {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RawResult;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an array of series or a [timestamp, value] pair")
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<RawResult, E> {
-                // "result": null is what some engines send for "nothing".
-                Ok(RawResult::Series(Vec::new()))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawResult, A::Error> {
-                match seq.next_element::<Elem>()? {
-                    None => Ok(RawResult::Series(Vec::new())),
-                    Some(Elem::Series(first)) => {
-                        let mut v =
-                            Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 16) + 1);
-                        v.push(first);
-                        while let Some(s) = seq.next_element::<RawSeries>()? {
-                            v.push(s);
-                        }
-                        Ok(RawResult::Series(v))
-                    }
-                    Some(Elem::Ts(ts)) => {
-                        let value = seq
-                            .next_element::<ValueText>()?
-                            .ok_or_else(|| de::Error::custom("scalar without a value"))?;
-                        if seq.next_element::<IgnoredAny>()?.is_some() {
-                            return Err(de::Error::custom("scalar with more than two elements"));
-                        }
-                        Ok(RawResult::Pair(ts, value.0))
-                    }
-                }
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// The first element of `result`: a series object or a scalar's timestamp.
-enum Elem {
-    Series(RawSeries),
-    Ts(f64),
-}
-
-impl<'de> Deserialize<'de> for Elem {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Elem;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a series object or a timestamp")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Elem, A::Error> {
-                RawSeries::deserialize(de::value::MapAccessDeserializer::new(map)).map(Elem::Series)
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Elem, E> {
-                Ok(Elem::Ts(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Elem, E> {
-                Ok(Elem::Ts(v as f64))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Elem, E> {
-                Ok(Elem::Ts(v as f64))
-            }
-        }
-        d.deserialize_any(V)
-    }
 }
 
 /// A scalar's or string's value, kept as text.
@@ -557,6 +803,7 @@ impl<'de> DeserializeSeed<'de> for ValueSeed {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::sources::Sample;
 
     const PROM_VECTOR: &[u8] = include_bytes!("../../tests/fixtures/prom_vector.json");
     const VM_VECTOR: &[u8] = include_bytes!("../../tests/fixtures/vm_vector.json");
@@ -567,7 +814,7 @@ mod tests {
 
     #[test]
     fn prometheus_float_timestamps() {
-        let s = parse_instant(PROM_VECTOR).unwrap();
+        let s = parse_instant(PROM_VECTOR).unwrap().to_samples();
         assert_eq!(s.len(), 3);
         assert_eq!(s[0].ts, 1_795_554_331.174);
         assert_eq!(s[0].value, 0.0);
@@ -582,7 +829,7 @@ mod tests {
 
     #[test]
     fn victoriametrics_integer_timestamps() {
-        let s = parse_instant(VM_VECTOR).unwrap();
+        let s = parse_instant(VM_VECTOR).unwrap().to_samples();
         assert_eq!(s.len(), 3);
         assert!(s.iter().all(|s| s.ts == 1_795_554_437.0));
         assert_eq!(s[1].labels["instance"], "db2");
@@ -590,7 +837,7 @@ mod tests {
 
     #[test]
     fn special_values() {
-        let s = parse_instant(SPECIAL).unwrap();
+        let s = parse_instant(SPECIAL).unwrap().to_samples();
         let v: Vec<f64> = s.iter().map(|s| s.value).collect();
         assert!(v[0].is_nan());
         assert_eq!(v[1], f64::INFINITY);
@@ -603,7 +850,7 @@ mod tests {
 
     #[test]
     fn scalar_becomes_one_unlabelled_sample() {
-        let s = parse_instant(SCALAR).unwrap();
+        let s = parse_instant(SCALAR).unwrap().to_samples();
         assert_eq!(
             s,
             vec![Sample {
@@ -665,7 +912,7 @@ mod tests {
     #[test]
     fn result_before_result_type_and_warnings() {
         let body = br#"{"warnings":["w"],"data":{"result":[{"metric":{},"value":[1,"2"]}],"resultType":"vector"},"status":"success","infos":["x"]}"#;
-        let s = parse_instant(body).unwrap();
+        let s = parse_instant(body).unwrap().to_samples();
         assert_eq!(s[0].value, 2.0);
         assert!(s[0].labels.is_empty());
     }
@@ -716,7 +963,7 @@ mod tests {
     #[test]
     fn label_values_with_escapes() {
         let body = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"q\"uote\u001b[31m\n","b":"\u00e9"},"value":[1,"1"]}]}}"#;
-        let s = parse_instant(body).unwrap();
+        let s = parse_instant(body).unwrap().to_samples();
         assert_eq!(s[0].labels["a"], "q\"uote\u{1b}[31m\n");
         assert_eq!(s[0].labels["b"], "é");
     }
@@ -724,7 +971,7 @@ mod tests {
     #[test]
     fn histogram_only_series_are_skipped() {
         let body = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"1"},"histogram":[1,{"count":"2","sum":"3","buckets":[]}]},{"metric":{"a":"2"},"value":[1,"5"]}]}}"#;
-        let s = parse_instant(body).unwrap();
+        let s = parse_instant(body).unwrap().to_samples();
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].value, 5.0);
     }
@@ -744,7 +991,7 @@ mod tests {
         }
         body.push_str("]}}");
         let t = std::time::Instant::now();
-        let s = parse_instant(body.as_bytes()).unwrap();
+        let s = parse_instant(body.as_bytes()).unwrap().to_samples();
         eprintln!(
             "10,000 series ({} bytes) parsed in {:?}",
             body.len(),

@@ -18,7 +18,8 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 
 use super::poll::{merge_alerts, FleetSource, PollRequest, PollResult};
-use super::{Alert, AlertState, Labels, Sample};
+use super::vector::VectorBuilder;
+use super::{Alert, AlertState, Labels, Sample, Vector};
 
 const WORDS: [&str; 8] = [
     "payments", "orders", "users", "catalog", "billing", "search", "ledger", "events",
@@ -222,6 +223,21 @@ impl SyntheticSource {
             .collect()
     }
 
+    /// One refresh's answer for metric `key`, limited to `clusters` (all when empty).
+    pub fn vector(&self, key: &str, gen: u64, ts: f64, clusters: &[String]) -> Vector {
+        let mut b = VectorBuilder::default();
+        for h in &self.hosts {
+            if !clusters.is_empty() && !clusters.contains(&h.cluster) {
+                continue;
+            }
+            if let Some(v) = Self::value(h, key, gen) {
+                let labels = Self::labels(h, key);
+                b.push(labels.iter().map(|(k, v)| (k.as_str(), v.as_str())), v, ts);
+            }
+        }
+        b.finish()
+    }
+
     /// The body Prometheus would answer to the instant query of `key`, in its JSON format.
     pub fn instant_body(&self, key: &str, gen: u64, ts: f64) -> String {
         let mut s = String::with_capacity(self.hosts.len() * 256);
@@ -282,17 +298,7 @@ impl SyntheticSource {
         let results = self
             .keys
             .iter()
-            .map(|k| {
-                let mut v = self.samples(k, gen, ts);
-                if !req.clusters.is_empty() {
-                    v.retain(|s| {
-                        s.labels
-                            .get("cluster")
-                            .is_some_and(|c| req.clusters.contains(c))
-                    });
-                }
-                Ok(v)
-            })
+            .map(|k| Ok(self.vector(k, gen, ts, &req.clusters)))
             .collect();
         PollResult {
             taken_at: at,
@@ -384,7 +390,9 @@ mod tests {
         assert!(lag.len() < 2000 && lag.len() > 1800, "{}", lag.len());
         assert!(lag[0].labels.contains_key("master_host"));
         let body = s.instant_body("lag", 0, 1.5);
-        let parsed = crate::sources::prometheus::parse_instant(body.as_bytes()).expect("parses");
+        let parsed = crate::sources::prometheus::parse_instant(body.as_bytes())
+            .expect("parses")
+            .to_samples();
         assert_eq!(
             parsed,
             lag.iter()
@@ -394,6 +402,19 @@ mod tests {
                 })
                 .collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn vector_matches_samples_and_filters_clusters() {
+        let s = SyntheticSource::new(300, keys());
+        assert_eq!(
+            s.vector("lag", 3, 1.0, &[]).to_samples(),
+            s.samples("lag", 3, 1.0)
+        );
+        let only = vec!["orders-0001".to_string()];
+        let v = s.vector("up", 3, 1.0, &only);
+        assert_eq!(v.len(), 3);
+        assert!(v.iter().all(|x| x.label("cluster") == Some("orders-0001")));
     }
 
     #[test]

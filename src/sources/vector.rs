@@ -1,0 +1,285 @@
+//! A compact instant vector: what one instant query returns, held without a map per series.
+//!
+//! A refresh of 10,000 hosts is about 100,000 series. Held as one `BTreeMap` of owned
+//! strings per series that is over 100 MB at the peak of every refresh. Here label names
+//! and values are interned once per answer (`cluster`, `job`, `mysql` are stored once, not
+//! 10,000 times) and each series is a slice of `(name, value)` ids: a few dozen bytes.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use super::Sample;
+
+/// One instant query's answer: series with labels, a value and a time (unix seconds).
+#[derive(Clone, Default)]
+pub struct Vector {
+    strings: Vec<Box<str>>,
+    pairs: Vec<(u32, u32)>,
+    series: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    first: u32,
+    len: u32,
+    value: f64,
+    ts: f64,
+}
+
+/// One series of a [`Vector`], borrowed.
+#[derive(Clone, Copy)]
+pub struct SampleRef<'a> {
+    v: &'a Vector,
+    e: &'a Entry,
+}
+
+impl<'a> SampleRef<'a> {
+    pub fn value(&self) -> f64 {
+        self.e.value
+    }
+
+    pub fn ts(&self) -> f64 {
+        self.e.ts
+    }
+
+    /// `(name, value)` pairs in the order the server sent them.
+    pub fn labels(&self) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        let v = self.v;
+        let (a, n) = (self.e.first as usize, self.e.len as usize);
+        v.pairs[a..a + n]
+            .iter()
+            .map(move |&(k, x)| (&*v.strings[k as usize], &*v.strings[x as usize]))
+    }
+
+    pub fn label(&self, name: &str) -> Option<&'a str> {
+        self.labels().find(|(k, _)| *k == name).map(|(_, v)| v)
+    }
+
+    pub fn to_sample(&self) -> Sample {
+        Sample {
+            labels: self
+                .labels()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            value: self.value(),
+            ts: self.ts(),
+        }
+    }
+}
+
+impl Vector {
+    pub fn len(&self) -> usize {
+        self.series.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
+    }
+
+    pub fn get(&self, i: usize) -> Option<SampleRef<'_>> {
+        self.series.get(i).map(|e| SampleRef { v: self, e })
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = SampleRef<'_>> + '_ {
+        self.series.iter().map(move |e| SampleRef { v: self, e })
+    }
+
+    /// Keeps the series `keep` accepts (their labels stay interned).
+    pub fn retain(&mut self, mut keep: impl FnMut(SampleRef<'_>) -> bool) {
+        let series = std::mem::take(&mut self.series);
+        let kept = series
+            .into_iter()
+            .filter(|e| keep(SampleRef { v: self, e }))
+            .collect();
+        self.series = kept;
+    }
+
+    /// Owned samples with their label maps (tests, and small answers such as `ALERTS`).
+    pub fn to_samples(&self) -> Vec<Sample> {
+        self.iter().map(|s| s.to_sample()).collect()
+    }
+}
+
+impl fmt::Debug for Vector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(
+                self.iter()
+                    .map(|s| (s.labels().collect::<Vec<_>>(), s.value(), s.ts())),
+            )
+            .finish()
+    }
+}
+
+impl PartialEq for Vector {
+    /// Same series, labels and values in the same order (NaN equals nothing, as for `f64`).
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self.iter().zip(other.iter()).all(|(a, b)| {
+                a.value() == b.value() && a.ts() == b.ts() && a.labels().eq(b.labels())
+            })
+    }
+}
+
+impl FromIterator<Sample> for Vector {
+    fn from_iter<I: IntoIterator<Item = Sample>>(it: I) -> Self {
+        let mut b = VectorBuilder::default();
+        for s in it {
+            b.push(
+                s.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                s.value,
+                s.ts,
+            );
+        }
+        b.finish()
+    }
+}
+
+impl From<Vec<Sample>> for Vector {
+    fn from(v: Vec<Sample>) -> Self {
+        v.into_iter().collect()
+    }
+}
+
+/// Builds a [`Vector`] one series at a time: labels first ([`VectorBuilder::label`]), then
+/// [`VectorBuilder::close`] with the value, or [`VectorBuilder::discard`].
+#[derive(Default)]
+pub struct VectorBuilder {
+    pairs: Vec<(u32, u32)>,
+    series: Vec<Entry>,
+    ids: HashMap<Box<str>, u32>,
+    open: usize,
+}
+
+impl VectorBuilder {
+    /// The id of a string, storing it the first time it is seen.
+    pub fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = u32::try_from(self.ids.len()).unwrap_or(u32::MAX);
+        self.ids.insert(s.into(), id);
+        id
+    }
+
+    /// Adds a label to the open series; a name given twice keeps the last value (as a
+    /// JSON object read into a map would).
+    pub fn label_ids(&mut self, name: u32, value: u32) {
+        if let Some(p) = self.pairs[self.open..].iter_mut().find(|p| p.0 == name) {
+            p.1 = value;
+        } else {
+            self.pairs.push((name, value));
+        }
+    }
+
+    pub fn label(&mut self, name: &str, value: &str) {
+        let (k, v) = (self.intern(name), self.intern(value));
+        self.label_ids(k, v);
+    }
+
+    /// Ends the open series with its value.
+    pub fn close(&mut self, value: f64, ts: f64) {
+        let first = u32::try_from(self.open).unwrap_or(u32::MAX);
+        let len = u32::try_from(self.pairs.len() - self.open).unwrap_or(u32::MAX);
+        self.series.push(Entry {
+            first,
+            len,
+            value,
+            ts,
+        });
+        self.open = self.pairs.len();
+    }
+
+    /// Drops the open series' labels.
+    pub fn discard(&mut self) {
+        self.pairs.truncate(self.open);
+    }
+
+    pub fn push<'s>(
+        &mut self,
+        labels: impl IntoIterator<Item = (&'s str, &'s str)>,
+        value: f64,
+        ts: f64,
+    ) {
+        for (k, v) in labels {
+            self.label(k, v);
+        }
+        self.close(value, ts);
+    }
+
+    pub fn finish(mut self) -> Vector {
+        self.discard();
+        let mut strings: Vec<Box<str>> = vec![Box::default(); self.ids.len()];
+        for (s, id) in self.ids {
+            strings[id as usize] = s;
+        }
+        self.pairs.shrink_to_fit();
+        self.series.shrink_to_fit();
+        Vector {
+            strings,
+            pairs: self.pairs,
+            series: self.series,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn sample(pairs: &[(&str, &str)], value: f64) -> Sample {
+        Sample {
+            labels: pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            value,
+            ts: 1.5,
+        }
+    }
+
+    #[test]
+    fn round_trips_samples_and_shares_strings() {
+        let input = vec![
+            sample(&[("cluster", "a"), ("instance", "db1")], 1.0),
+            sample(&[("cluster", "a"), ("instance", "db2")], 2.0),
+            sample(&[], 3.0),
+        ];
+        let v = Vector::from(input.clone());
+        assert_eq!(v.len(), 3);
+        assert_eq!(v.to_samples(), input);
+        assert_eq!(v.get(1).unwrap().label("instance"), Some("db2"));
+        assert_eq!(v.get(2).unwrap().label("instance"), None);
+        // cluster, a, instance, db1, db2
+        assert_eq!(v.strings.len(), 5);
+    }
+
+    #[test]
+    fn repeated_name_keeps_the_last_value_and_discard_forgets() {
+        let mut b = VectorBuilder::default();
+        b.label("a", "1");
+        b.label("a", "2");
+        b.close(0.0, 0.0);
+        b.label("x", "y");
+        b.discard();
+        b.label("b", "3");
+        b.close(1.0, 0.0);
+        b.label("never", "closed");
+        let v = b.finish();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v.get(0).unwrap().labels().collect::<Vec<_>>(), [("a", "2")]);
+        assert_eq!(v.get(1).unwrap().labels().collect::<Vec<_>>(), [("b", "3")]);
+    }
+
+    #[test]
+    fn retain_keeps_matching_series() {
+        let mut v = Vector::from(vec![
+            sample(&[("c", "a")], 1.0),
+            sample(&[("c", "b")], 2.0),
+            sample(&[("c", "a")], 3.0),
+        ]);
+        v.retain(|s| s.label("c") == Some("a"));
+        assert_eq!(v.iter().map(|s| s.value()).collect::<Vec<_>>(), [1.0, 3.0]);
+    }
+}
