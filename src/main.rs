@@ -56,7 +56,11 @@ fn main() -> ExitCode {
             Err(e) => return fail(&e),
         },
     };
+    // The UI runs on this thread (block_on); polling, parsing and merging run on one worker.
+    // A second worker would buy nothing (a refresh is one task) and would cost a second
+    // glibc arena holding its own peak: 85 instead of 61 MB at 10,000 hosts.
     let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
     {

@@ -44,7 +44,7 @@ pub struct HostReport {
     pub replication: Option<Replication>,
     pub metrics: Vec<MetricReport>,
     pub alerts: Vec<AlertReport>,
-    pub labels: BTreeMap<String, String>,
+    pub labels: crate::fleet::HostLabels,
 }
 
 #[derive(Debug, Serialize)]
@@ -105,8 +105,10 @@ pub fn build(
                 .metrics
                 .iter()
                 .zip(&h.readings)
-                .filter(|(d, _)| d.kind != Kind::Info)
-                .map(|(d, r)| MetricReport {
+                .enumerate()
+                .filter(|(_, (d, _))| d.kind != Kind::Info)
+                .map(|(i, (d, r))| (i, d, r, h.thresholds(set, i)))
+                .map(|(_, d, r, (warn, crit))| MetricReport {
                     name: d.key.clone(),
                     value: r.value.filter(|v| v.is_finite()),
                     display: r
@@ -114,8 +116,8 @@ pub fn build(
                         .map_or_else(|| "—".into(), |v| format_value(v, d.unit)),
                     unit: d.unit.suffix(),
                     state: r.state,
-                    warn: r.warn,
-                    crit: r.crit,
+                    warn,
+                    crit,
                 })
                 .collect();
             hosts.push(HostReport {

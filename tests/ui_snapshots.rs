@@ -154,7 +154,7 @@ fn hostile_label_values_never_reach_the_buffer_raw() {
     let last = fleet.hosts.len() - 1;
     // Still sorts last, so the fleet stays ordered.
     fleet.hosts[last].id.name = format!("zz-{evil}");
-    fleet.hosts[last].labels.insert("evil".into(), evil.into());
+    fleet.hosts[last].labels.insert("evil", evil);
     fleet.hosts[last].reasons = vec![format!("reason {evil}")];
     let mut app = app_with(fleet, 120, 40, fixed_time());
     app.update(Action::StartFilter);

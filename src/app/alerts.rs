@@ -740,7 +740,7 @@ impl App {
             }
             Screen::Host(id) => {
                 let host = self.fleet.find(id);
-                let raw = host.and_then(|h| h.labels.get(&hl)).cloned();
+                let raw = host.and_then(|h| h.labels.get(&hl)).map(str::to_owned);
                 // A host with exactly one active alert: that alert is the one meant.
                 let only = host.and_then(|h| {
                     let mut active = h

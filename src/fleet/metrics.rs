@@ -116,15 +116,12 @@ impl MetricSet {
     pub fn thresholds(
         &self,
         idx: usize,
-        labels: &dyn Fn(&str) -> Option<String>,
+        has_label: &dyn Fn(&str, &str) -> bool,
     ) -> (Option<f64>, Option<f64>) {
         let m = &self.metrics[idx];
         let mut t = (m.warn, m.crit);
         for o in self.overrides.iter().filter(|o| o.metric == m.key) {
-            if o.matchers
-                .iter()
-                .all(|(k, v)| labels(k).is_some_and(|x| &x == v))
-            {
+            if o.matchers.iter().all(|(k, v)| has_label(k, v)) {
                 if o.warn.is_some() {
                     t.0 = o.warn;
                 }

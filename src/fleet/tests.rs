@@ -245,7 +245,9 @@ fn lag_thresholds_and_overrides() {
     // The reporting cluster tolerates more lag.
     assert_eq!(host(&f, "db5").health, Health::Ok);
     assert_eq!(
-        host(&f, "db5").readings[set.index("lag").unwrap()].warn,
+        host(&f, "db5")
+            .thresholds(&set, set.index("lag").unwrap())
+            .0,
         Some(600.0)
     );
 }
@@ -488,4 +490,35 @@ fn more_results_than_metrics_do_not_panic() {
         None,
     );
     assert!(f.hosts.is_empty());
+}
+
+#[test]
+fn host_labels_are_merged_sorted_and_share_strings() {
+    let st = Stack::healthy();
+    let first = build_from(&st, &[], None);
+    let db2 = host(&first, "db2");
+    let names: Vec<&str> = db2.labels.iter().map(|(k, _)| k).collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(names, sorted);
+    assert!(!names.contains(&"__name__"));
+    // `job` comes from the first series of the host (mysql), not from the node series.
+    assert_eq!(db2.labels.get("job"), Some("mysql"));
+    assert_eq!(db2.labels.get("cluster"), Some("payments"));
+    // One copy of a cluster name for all its hosts within a refresh...
+    let c1 = &host(&first, "db1").labels.0;
+    let c2 = &db2.labels.0;
+    let cl = |l: &[(Arc<str>, Arc<str>)]| {
+        l.iter()
+            .find(|(k, _)| &**k == "cluster")
+            .map(|(_, v)| Arc::clone(v))
+    };
+    assert!(Arc::ptr_eq(&cl(c1).unwrap(), &cl(c2).unwrap()));
+    // ...and the next refresh reuses the previous refresh's strings.
+    let second = build_from(&st, &[], Some(&first));
+    let again = &host(&second, "db2").labels;
+    assert_eq!(again, &db2.labels);
+    for ((k1, v1), (k2, v2)) in again.0.iter().zip(&db2.labels.0) {
+        assert!(Arc::ptr_eq(k1, k2) && Arc::ptr_eq(v1, v2), "{k1}={v1}");
+    }
 }

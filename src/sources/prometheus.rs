@@ -636,16 +636,21 @@ impl<'de> Visitor<'de> for MetricSeed<'_> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let b = self.0;
-        while let Some(k) = map.next_key_seed(InternSeed(&mut *b))? {
-            let v = map.next_value_seed(InternSeed(&mut *b))?;
+        loop {
+            let pos = b.open_len();
+            let Some(k) = map.next_key_seed(InternSeed(&mut *b, pos, true))? else {
+                break;
+            };
+            let v = map.next_value_seed(InternSeed(&mut *b, pos, false))?;
             b.label_ids(k, v);
         }
         Ok(())
     }
 }
 
-/// A string, interned; borrowed from the body when it has no escapes.
-struct InternSeed<'b>(&'b mut VectorBuilder);
+/// A label name (`true`) or value at a position of the series, interned; borrowed from the
+/// body when it has no escapes.
+struct InternSeed<'b>(&'b mut VectorBuilder, usize, bool);
 
 impl<'de> DeserializeSeed<'de> for InternSeed<'_> {
     type Value = u32;
@@ -660,7 +665,7 @@ impl Visitor<'_> for InternSeed<'_> {
         f.write_str("a label string")
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<u32, E> {
-        Ok(self.0.intern(v))
+        Ok(self.0.intern_at(v, self.1, self.2))
     }
 }
 

@@ -5,8 +5,8 @@
 //! and values are interned once per answer (`cluster`, `job`, `mysql` are stored once, not
 //! 10,000 times) and each series is a slice of `(name, value)` ids: a few dozen bytes.
 
-use std::collections::HashMap;
 use std::fmt;
+use std::hash::BuildHasher as _;
 
 use super::Sample;
 
@@ -145,21 +145,54 @@ impl From<Vec<Sample>> for Vector {
 /// [`VectorBuilder::close`] with the value, or [`VectorBuilder::discard`].
 #[derive(Default)]
 pub struct VectorBuilder {
+    strings: Vec<Box<str>>,
     pairs: Vec<(u32, u32)>,
     series: Vec<Entry>,
-    ids: HashMap<Box<str>, u32>,
+    /// Ids of `strings`, found by the string's hash.
+    ids: hashbrown::HashTable<u32>,
+    hasher: hashbrown::DefaultHashBuilder,
     open: usize,
 }
 
 impl VectorBuilder {
     /// The id of a string, storing it the first time it is seen.
     pub fn intern(&mut self, s: &str) -> u32 {
-        if let Some(&id) = self.ids.get(s) {
-            return id;
+        let hash = self.hasher.hash_one(s);
+        let strings = &mut self.strings;
+        *self
+            .ids
+            .entry(
+                hash,
+                |&id| *strings[id as usize] == *s,
+                |&id| self.hasher.hash_one(&*strings[id as usize]),
+            )
+            .or_insert_with(|| {
+                strings.push(s.into());
+                u32::try_from(strings.len() - 1).unwrap_or(u32::MAX)
+            })
+            .get()
+    }
+
+    /// The id of the string of a label at position `pos` of the open series: answers list
+    /// the same label names (and often values) in the same order, so the previous series'
+    /// id at that position is tried before hashing.
+    pub fn intern_at(&mut self, s: &str, pos: usize, name: bool) -> u32 {
+        if let Some(prev) = self.series.last() {
+            let p = prev.first as usize + pos;
+            if pos < prev.len as usize {
+                let (k, v) = self.pairs[p];
+                let id = if name { k } else { v };
+                if *self.strings[id as usize] == *s {
+                    return id;
+                }
+            }
         }
-        let id = u32::try_from(self.ids.len()).unwrap_or(u32::MAX);
-        self.ids.insert(s.into(), id);
-        id
+        self.intern(s)
+    }
+
+    /// Position the next label of the open series will have.
+    pub fn open_len(&self) -> usize {
+        self.pairs.len() - self.open
     }
 
     /// Adds a label to the open series; a name given twice keeps the last value (as a
@@ -209,10 +242,7 @@ impl VectorBuilder {
 
     pub fn finish(mut self) -> Vector {
         self.discard();
-        let mut strings: Vec<Box<str>> = vec![Box::default(); self.ids.len()];
-        for (s, id) in self.ids {
-            strings[id as usize] = s;
-        }
+        let strings = self.strings;
         self.pairs.shrink_to_fit();
         self.series.shrink_to_fit();
         Vector {

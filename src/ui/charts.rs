@@ -75,8 +75,8 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, host: &HostId, def: &Met
     let (warn, crit) = app
         .fleet
         .find(host)
-        .and_then(|h| app.metrics.index(&def.key).and_then(|i| h.readings.get(i)))
-        .map_or((def.warn, def.crit), |r| (r.warn, r.crit));
+        .zip(app.metrics.index(&def.key))
+        .map_or((def.warn, def.crit), |(h, i)| h.thresholds(&app.metrics, i));
     for th in [warn, crit].into_iter().flatten() {
         if th.is_finite() && hi >= th * 0.5 {
             hi = hi.max(th * 1.05);

@@ -268,12 +268,10 @@ fn draw_tile(
     // Tall tiles end with a sparkline of the configured metric (wall monitors).
     if tile_h >= 4 && !host.spark.is_empty() {
         let warn = app
-            .metrics
-            .metrics
-            .iter()
-            .zip(&host.readings)
-            .find(|(m, _)| Some(&m.key) == app.sparkline_metric.as_ref())
-            .and_then(|(_, r)| r.warn);
+            .sparkline_metric
+            .as_deref()
+            .and_then(|k| app.metrics.index(k))
+            .and_then(|i| host.thresholds(&app.metrics, i).0);
         let last = lines.len() - 1;
         lines[last] = Line::from(Span::styled(sparkline(&host.spark, w, warn), body));
     }

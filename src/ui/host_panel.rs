@@ -148,6 +148,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
             .value
             .map_or_else(|| "—".to_string(), |x| format_value(x, def.unit));
         let th = |x: Option<f64>| x.map_or_else(String::new, |x| format_value(x, def.unit));
+        let (warn, crit) = host.thresholds(&app.metrics, i);
         let (label, h) = state_label(r.state);
         let st = h.map_or_else(|| t.dim(), |h| t.health_text(h));
         let mut spans = vec![
@@ -160,7 +161,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
                 t.text(),
             ),
             Span::styled(format!("{v:>12}"), t.text()),
-            Span::styled(format!("{:>10}{:>10}  ", th(r.warn), th(r.crit)), t.dim()),
+            Span::styled(format!("{:>10}{:>10}  ", th(warn), th(crit)), t.dim()),
             Span::styled(label, st),
         ];
         if r.stale {
