@@ -294,29 +294,37 @@ impl App {
             .filter(|&i| self.matches(&self.fleet.hosts[i], &needle))
             .collect();
         let hosts = &self.fleet.hosts;
-        // Clusters with problems first (by their worst host), then by name.
-        let mut worst: std::collections::HashMap<&str, u8> = std::collections::HashMap::new();
-        for &i in &idx {
-            let h = &hosts[i];
-            let r = h.health.severity_rank();
-            let e = worst.entry(h.id.cluster.as_str()).or_insert(u8::MAX);
-            *e = (*e).min(r);
+        // The fleet is sorted by cluster: number the clusters in that order once, so that
+        // sorting compares small integers and reaches the names only within a cluster.
+        let mut cluster_of = vec![0u32; hosts.len()];
+        let mut n_clusters = 0u32;
+        for (i, h) in hosts.iter().enumerate() {
+            if i > 0 && h.id.cluster != hosts[i - 1].id.cluster {
+                n_clusters += 1;
+            }
+            cluster_of[i] = n_clusters;
         }
+        // Clusters with problems first (by their worst host), then by name.
+        let mut worst = vec![u8::MAX; n_clusters as usize + 1];
+        for &i in &idx {
+            let w = &mut worst[cluster_of[i] as usize];
+            *w = (*w).min(hosts[i].health.severity_rank());
+        }
+        let name = |a: usize, b: usize| natural_cmp(&hosts[a].id.name, &hosts[b].id.name);
         match self.sort {
-            Sort::Severity => idx.sort_by(|&a, &b| {
-                let (ha, hb) = (&hosts[a], &hosts[b]);
-                worst[ha.id.cluster.as_str()]
-                    .cmp(&worst[hb.id.cluster.as_str()])
-                    .then_with(|| ha.id.cluster.cmp(&hb.id.cluster))
-                    .then_with(|| ha.health.severity_rank().cmp(&hb.health.severity_rank()))
-                    .then_with(|| natural_cmp(&ha.id.name, &hb.id.name))
+            Sort::Severity => idx.sort_unstable_by(|&a, &b| {
+                let (ca, cb) = (cluster_of[a], cluster_of[b]);
+                worst[ca as usize]
+                    .cmp(&worst[cb as usize])
+                    .then(ca.cmp(&cb))
+                    .then_with(|| {
+                        let (ha, hb) = (&hosts[a], &hosts[b]);
+                        ha.health.severity_rank().cmp(&hb.health.severity_rank())
+                    })
+                    .then_with(|| name(a, b))
             }),
-            Sort::Name => idx.sort_by(|&a, &b| {
-                let (ha, hb) = (&hosts[a], &hosts[b]);
-                ha.id
-                    .cluster
-                    .cmp(&hb.id.cluster)
-                    .then_with(|| natural_cmp(&ha.id.name, &hb.id.name))
+            Sort::Name => idx.sort_unstable_by(|&a, &b| {
+                cluster_of[a].cmp(&cluster_of[b]).then_with(|| name(a, b))
             }),
         }
         let mut groups: Vec<(String, usize, usize)> = Vec::new();
