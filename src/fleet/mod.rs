@@ -147,13 +147,15 @@ impl<'a> Strings<'a> {
         Arc::clone(self.seen.entry(s).or_insert_with(|| Arc::from(s)))
     }
 
-    /// Labels of one host, from `(name, value)` pairs in any order without repeated names.
+    /// Labels of one host, from `(name, value)` pairs in the order the series showed them;
+    /// a name seen again keeps its first value.
     fn labels(
         &mut self,
         mut pairs: Vec<(&'a str, &'a str)>,
         prev: Option<&HostLabels>,
     ) -> HostLabels {
-        pairs.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        pairs.sort_by(|a, b| a.0.cmp(b.0));
+        pairs.dedup_by(|later, first| later.0 == first.0);
         let out = pairs
             .into_iter()
             .map(|(k, v)| {
@@ -374,9 +376,11 @@ pub fn build<'a>(
                     worse_of(def, old, s.value())
                 }
             });
-            // A label counts the first time the host shows it.
+            // A label counts the first time the host shows it. Past a few dozen labels (only
+            // a hostile answer has them) repeats are kept and dropped by one sort at the end.
+            let scan = row.labels.len() < 64;
             for (k, v) in s.labels() {
-                if k != "__name__" && !row.labels.iter().any(|(x, _)| *x == k) {
+                if k != "__name__" && !(scan && row.labels.iter().any(|(x, _)| *x == k)) {
                     row.labels.push((k, v));
                 }
             }

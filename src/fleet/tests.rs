@@ -522,3 +522,40 @@ fn host_labels_are_merged_sorted_and_share_strings() {
         assert!(Arc::ptr_eq(k1, k2) && Arc::ptr_eq(v1, v2), "{k1}={v1}");
     }
 }
+
+#[test]
+fn a_host_with_thousands_of_labels_is_merged_in_one_sort() {
+    // Two metrics of one host repeat 20,000 labels with different values: the first
+    // metric's values win, and the merge stays n log n (a scan per label would not finish).
+    let set = mysql_preset("instance", "cluster");
+    let many = |v: &str| {
+        let mut pairs: Vec<(String, String)> = (0..20_000)
+            .map(|i| (format!("l{i:05}"), v.to_string()))
+            .collect();
+        pairs.push(("cluster".into(), "c".into()));
+        pairs.push(("instance".into(), "db1".into()));
+        Sample {
+            labels: pairs.into_iter().collect(),
+            value: 1.0,
+            ts: 0.0,
+        }
+    };
+    let mut results: Vec<Result<Vec<Sample>, SourceError>> =
+        set.metrics.iter().map(|_| Ok(Vec::new())).collect();
+    results[0] = Ok(vec![many("first")]);
+    results[1] = Ok(vec![many("second")]);
+    let f = build(
+        &set,
+        &Identity::default(),
+        &BuildInput {
+            results: &vectors(&results),
+            alerts: &[],
+            taken_at: Some(t0()),
+            forget_after: None,
+        },
+        None,
+    );
+    let h = host(&f, "db1");
+    assert_eq!(h.labels.len(), 20_002);
+    assert_eq!(h.labels.get("l12345"), Some("first"));
+}

@@ -152,7 +152,13 @@ pub struct VectorBuilder {
     ids: hashbrown::HashTable<u32>,
     hasher: hashbrown::DefaultHashBuilder,
     open: usize,
+    /// Name id → position in `pairs`, for an open series with many labels (a hostile
+    /// answer must not make the repeated-name check quadratic).
+    open_names: hashbrown::HashMap<u32, usize>,
 }
+
+/// Labels per series up to which a repeated name is looked for by scanning.
+const SCAN_LABELS: usize = 32;
 
 impl VectorBuilder {
     /// The id of a string, storing it the first time it is seen.
@@ -198,11 +204,26 @@ impl VectorBuilder {
     /// Adds a label to the open series; a name given twice keeps the last value (as a
     /// JSON object read into a map would).
     pub fn label_ids(&mut self, name: u32, value: u32) {
-        if let Some(p) = self.pairs[self.open..].iter_mut().find(|p| p.0 == name) {
-            p.1 = value;
+        let open = self.pairs.len() - self.open;
+        if open < SCAN_LABELS {
+            if let Some(p) = self.pairs[self.open..].iter_mut().find(|p| p.0 == name) {
+                p.1 = value;
+                return;
+            }
         } else {
-            self.pairs.push((name, value));
+            if self.open_names.is_empty() {
+                let pairs = &self.pairs[self.open..];
+                let at = self.open;
+                self.open_names
+                    .extend(pairs.iter().enumerate().map(|(i, p)| (p.0, at + i)));
+            }
+            if let Some(&i) = self.open_names.get(&name) {
+                self.pairs[i].1 = value;
+                return;
+            }
+            self.open_names.insert(name, self.pairs.len());
         }
+        self.pairs.push((name, value));
     }
 
     pub fn label(&mut self, name: &str, value: &str) {
@@ -221,11 +242,13 @@ impl VectorBuilder {
             ts,
         });
         self.open = self.pairs.len();
+        self.open_names.clear();
     }
 
     /// Drops the open series' labels.
     pub fn discard(&mut self) {
         self.pairs.truncate(self.open);
+        self.open_names.clear();
     }
 
     pub fn push<'s>(
@@ -300,6 +323,25 @@ mod tests {
         assert_eq!(v.len(), 2);
         assert_eq!(v.get(0).unwrap().labels().collect::<Vec<_>>(), [("a", "2")]);
         assert_eq!(v.get(1).unwrap().labels().collect::<Vec<_>>(), [("b", "3")]);
+    }
+
+    #[test]
+    fn many_labels_stay_linear_and_keep_the_last_value() {
+        let mut b = VectorBuilder::default();
+        let names: Vec<String> = (0..50_000).map(|i| format!("l{i}")).collect();
+        for (i, n) in names.iter().enumerate() {
+            b.label(n, if i % 2 == 0 { "even" } else { "odd" });
+        }
+        // Repeats after the scan threshold replace the value in place.
+        b.label("l3", "again");
+        b.label("l40000", "again");
+        b.close(1.0, 0.0);
+        let v = b.finish();
+        let s = v.get(0).unwrap();
+        assert_eq!(s.labels().count(), 50_000);
+        assert_eq!(s.label("l3"), Some("again"));
+        assert_eq!(s.label("l40000"), Some("again"));
+        assert_eq!(s.label("l4"), Some("even"));
     }
 
     #[test]
