@@ -2,7 +2,8 @@
 //! and Mimir: instant queries (`/api/v1/query`) and range queries (`/api/v1/query_range`).
 //!
 //! The parsers are pure functions over the response body ([`parse_instant`], [`parse_range`]).
-//! They deserialize into typed structs (no `serde_json::Value` tree) and accept both float
+//! They read the body in one pass with seeded visitors (no `serde_json::Value` tree, no map
+//! per series: an instant answer becomes a compact [`Vector`]) and accept both float
 //! timestamps (Prometheus) and integer ones (VictoriaMetrics), and the string values `NaN`,
 //! `+Inf` and `-Inf`. They never panic: any malformed body is [`SourceError::BadResponse`].
 
