@@ -128,6 +128,21 @@ impl Stack {
     }
 }
 
+/// One refresh of `results` with no alerts and no earlier refresh.
+fn build_plain(set: &MetricSet, results: &[Result<Vec<Sample>, SourceError>]) -> Fleet {
+    build(
+        set,
+        &Identity::default(),
+        &BuildInput {
+            results: &vectors(results),
+            alerts: &[],
+            taken_at: Some(t0()),
+            forget_after: None,
+        },
+        None,
+    )
+}
+
 fn build_from(st: &Stack, alerts: &[Alert], prev: Option<&Fleet>) -> Fleet {
     let set = mysql_preset("instance", "cluster");
     let results = st.results(&set);
@@ -229,17 +244,7 @@ fn lag_thresholds_and_overrides() {
         crit: Some(3600.0),
     });
     let results = st.results(&set);
-    let f = build(
-        &set,
-        &Identity::default(),
-        &BuildInput {
-            results: &vectors(&results),
-            alerts: &[],
-            taken_at: Some(t0()),
-            forget_after: None,
-        },
-        None,
-    );
+    let f = build_plain(&set, &results);
     assert_eq!(host(&f, "db2").health, Health::Warn);
     assert_eq!(host(&f, "db2").reasons, vec!["lag 45s ≥ 30s".to_string()]);
     // The reporting cluster tolerates more lag.
@@ -383,17 +388,7 @@ fn odd_series_are_explained() {
         s(&[("instance", "lonely")], 1.0),
     ]);
     results[1] = Err(SourceError::Timeout(std::time::Duration::from_secs(4)));
-    let f = build(
-        &set,
-        &Identity::default(),
-        &BuildInput {
-            results: &vectors(&results),
-            alerts: &[],
-            taken_at: Some(t0()),
-            forget_after: None,
-        },
-        None,
-    );
+    let f = build_plain(&set, &results);
     // Duplicates keep the worst (up 0 → DOWN); the unlabelled one is counted.
     assert_eq!(f.hosts.len(), 2);
     assert_eq!(host(&f, "a").health, Health::Down);
@@ -414,17 +409,7 @@ fn failed_metric_keeps_previous_values_marked_stale() {
     let st = Stack::healthy();
     let mut results = st.results(&set);
     let li = set.index("load").unwrap();
-    let before = build(
-        &set,
-        &Identity::default(),
-        &BuildInput {
-            results: &vectors(&results),
-            alerts: &[],
-            taken_at: Some(t0()),
-            forget_after: None,
-        },
-        None,
-    );
+    let before = build_plain(&set, &results);
     results[li] = Err(SourceError::Http {
         status: 503,
         body: String::new(),
@@ -478,17 +463,7 @@ fn more_results_than_metrics_do_not_panic() {
     let mut results: Vec<Result<Vec<Sample>, SourceError>> =
         (0..set.metrics.len()).map(|_| Ok(Vec::new())).collect();
     results.push(Err(SourceError::Other("extra".into())));
-    let f = build(
-        &set,
-        &Identity::default(),
-        &BuildInput {
-            results: &vectors(&results),
-            alerts: &[],
-            taken_at: Some(t0()),
-            forget_after: None,
-        },
-        None,
-    );
+    let f = build_plain(&set, &results);
     assert!(f.hosts.is_empty());
 }
 
@@ -544,17 +519,7 @@ fn a_host_with_thousands_of_labels_is_merged_in_one_sort() {
         set.metrics.iter().map(|_| Ok(Vec::new())).collect();
     results[0] = Ok(vec![many("first")]);
     results[1] = Ok(vec![many("second")]);
-    let f = build(
-        &set,
-        &Identity::default(),
-        &BuildInput {
-            results: &vectors(&results),
-            alerts: &[],
-            taken_at: Some(t0()),
-            forget_after: None,
-        },
-        None,
-    );
+    let f = build_plain(&set, &results);
     let h = host(&f, "db1");
     assert_eq!(h.labels.len(), 20_002);
     assert_eq!(h.labels.get("l12345"), Some("first"));
