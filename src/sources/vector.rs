@@ -84,16 +84,6 @@ impl Vector {
         self.series.iter().map(move |e| SampleRef { v: self, e })
     }
 
-    /// Keeps the series `keep` accepts (their labels stay interned).
-    pub fn retain(&mut self, mut keep: impl FnMut(SampleRef<'_>) -> bool) {
-        let series = std::mem::take(&mut self.series);
-        let kept = series
-            .into_iter()
-            .filter(|e| keep(SampleRef { v: self, e }))
-            .collect();
-        self.series = kept;
-    }
-
     /// Owned samples with their label maps (tests, and small answers such as `ALERTS`).
     pub fn to_samples(&self) -> Vec<Sample> {
         self.iter().map(|s| s.to_sample()).collect()
@@ -342,16 +332,5 @@ mod tests {
         assert_eq!(s.label("l3"), Some("again"));
         assert_eq!(s.label("l40000"), Some("again"));
         assert_eq!(s.label("l4"), Some("even"));
-    }
-
-    #[test]
-    fn retain_keeps_matching_series() {
-        let mut v = Vector::from(vec![
-            sample(&[("c", "a")], 1.0),
-            sample(&[("c", "b")], 2.0),
-            sample(&[("c", "a")], 3.0),
-        ]);
-        v.retain(|s| s.label("c") == Some("a"));
-        assert_eq!(v.iter().map(|s| s.value()).collect::<Vec<_>>(), [1.0, 3.0]);
     }
 }

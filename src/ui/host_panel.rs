@@ -285,7 +285,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
     lines.push(Line::raw(""));
     lines.push(Line::styled("Labels", t.title()));
     let mut row = String::from(" ");
-    for (k, v) in &host.labels {
+    for (k, v) in host.labels.iter() {
         let item = format!(" {}={}", sanitize::fit(k, 30), sanitize::fit(v, 60));
         if sanitize::width(&row) + sanitize::width(&item) > w && row.len() > 1 {
             lines.push(Line::styled(
