@@ -8,7 +8,7 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// True for characters that a terminal interprets instead of printing: C0 (except
 /// none), DEL, C1, and the bidirectional overrides that can reorder what is shown.
-fn is_dangerous(c: char) -> bool {
+pub fn is_dangerous(c: char) -> bool {
     let u = c as u32;
     u < 0x20
         || u == 0x7f

@@ -5,7 +5,7 @@ use chrono::{TimeZone, Utc};
 use fleetboard::fleet::health::judge;
 use fleetboard::fleet::metrics::{mysql_preset, AppliesTo, Direction, Kind, MetricDef, Unit};
 use fleetboard::fleet::{self, BuildInput, Health, Identity, MetricSet, MetricState};
-use fleetboard::sanitize::{escape, fit, width};
+use fleetboard::sanitize::{escape, fit, is_dangerous as is_control, width};
 use fleetboard::sources::{Alert, AlertState, Labels, Sample, SourceError, Vector};
 use proptest::prelude::*;
 
@@ -370,17 +370,6 @@ proptest! {
 }
 
 // ---- sanitising -----------------------------------------------------------------------------
-
-/// C0, DEL, C1 and the bidirectional controls that reorder what is shown.
-fn is_control(c: char) -> bool {
-    let u = c as u32;
-    u < 0x20
-        || u == 0x7f
-        || (0x80..=0x9f).contains(&u)
-        || (0x202a..=0x202e).contains(&u)
-        || (0x2066..=0x2069).contains(&u)
-        || matches!(u, 0x200e | 0x200f | 0x061c)
-}
 
 /// Strings rich in the characters that matter: escapes, bidi controls, wide and zero-width.
 fn hostile() -> impl Strategy<Value = String> {

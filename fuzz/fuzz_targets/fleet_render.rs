@@ -10,6 +10,7 @@ use fleetboard::action::Action;
 use fleetboard::fleet::metrics::mysql_preset;
 use fleetboard::fleet::{self, BuildInput, Fleet, Identity};
 use fleetboard::sources::{Alert, AlertState, Labels, Sample, SourceError, Vector};
+use fleetboard::sanitize::is_dangerous;
 use fleetboard::testing::{app_with, render};
 use libfuzzer_sys::fuzz_target;
 
@@ -191,16 +192,6 @@ fn results_of(rs: &[ResultIn], n: usize) -> Vec<Result<Vector, SourceError>> {
                 .collect::<Vector>()),
         })
         .collect()
-}
-
-fn is_dangerous(c: char) -> bool {
-    let u = c as u32;
-    u < 0x20
-        || u == 0x7f
-        || (0x80..=0x9f).contains(&u)
-        || (0x202a..=0x202e).contains(&u)
-        || (0x2066..=0x2069).contains(&u)
-        || matches!(u, 0x200e | 0x200f | 0x061c)
 }
 
 fn check_fleet(f: &Fleet, n: usize) {
