@@ -12,7 +12,7 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::{Block, Borders};
 use ratatui::Frame;
 
 use crate::app::alerts::{severity_rank, state_word};
@@ -167,17 +167,10 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     let body_h = usize::from(inner.height.saturating_sub(1));
     let scroll = sel_line.saturating_sub(body_h.saturating_sub(1));
     let visible: Vec<Line<'_>> = lines.into_iter().skip(scroll).take(body_h).collect();
-    f.render_widget(
-        Paragraph::new(visible),
-        Rect {
-            height: inner.height.saturating_sub(1),
-            ..inner
-        },
-    );
     let hint = if ui.read_only {
         " Enter host panel · Tab silences · / filter · Esc back · read-only"
     } else {
         " Enter host panel · S silence · Tab silences · / filter · Esc back"
     };
-    super::footer_hint(f, inner, hint, app);
+    super::body_with_footer(f, inner, visible, hint, app);
 }

@@ -143,8 +143,26 @@ pub fn asciify(buf: &mut ratatui::buffer::Buffer) {
     }
 }
 
+/// A list view's body above its footer hint: `lines` fill `inner` but its last row.
+pub fn body_with_footer(
+    f: &mut Frame<'_>,
+    inner: Rect,
+    lines: Vec<ratatui::text::Line<'_>>,
+    hint: &str,
+    app: &App,
+) {
+    f.render_widget(
+        ratatui::widgets::Paragraph::new(lines),
+        Rect {
+            height: inner.height.saturating_sub(1),
+            ..inner
+        },
+    );
+    footer_hint(f, inner, hint, app);
+}
+
 /// The key hint on the last line inside a bordered view (alerts, silences).
-pub fn footer_hint(f: &mut Frame<'_>, inner: Rect, hint: &str, app: &App) {
+fn footer_hint(f: &mut Frame<'_>, inner: Rect, hint: &str, app: &App) {
     if inner.height == 0 {
         return;
     }

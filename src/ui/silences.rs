@@ -10,7 +10,7 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::{Block, Borders};
 use ratatui::Frame;
 
 use crate::app::alerts::format_matchers;
@@ -115,19 +115,12 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
         }
         lines.push(Line::from(spans));
     }
-    f.render_widget(
-        Paragraph::new(lines),
-        Rect {
-            height: inner.height.saturating_sub(1),
-            ..inner
-        },
-    );
     let hint = if ui.read_only {
         " r reload · Tab alerts · Esc back · read-only: x is disabled"
     } else {
         " x expire · r reload · Tab alerts · Esc back"
     };
-    super::footer_hint(f, inner, hint, app);
+    super::body_with_footer(f, inner, lines, hint, app);
 }
 
 #[cfg(test)]
