@@ -20,7 +20,8 @@ pub enum Direction {
 pub enum Kind {
     /// Compared with warn/crit thresholds.
     Gauge,
-    /// `1` up, `0` down; a host whose up is 0, or whose up series vanished, is DOWN.
+    /// `1` up, `0` down: a host whose up is 0 is DOWN; one whose up series vanished (or
+    /// whose scrape target Prometheus reports down) is "exporter down", health UNKNOWN.
     Up,
     /// `1` running, `0` stopped (replication threads): 0 is CRITICAL.
     Flag,
@@ -204,6 +205,12 @@ pub fn host_regex(host: &str, strip_port: bool) -> String {
 }
 
 /// The built-in preset for mysqld_exporter (0.14+) and node_exporter (1.x).
+///
+/// Every replication metric asks for both naming generations in one query (`a or b`):
+/// `SHOW SLAVE STATUS` names (MariaDB, MySQL before 8.4) and `SHOW REPLICA STATUS` names
+/// (MySQL 8.4 with mysqld_exporter 0.16+). The series keep their names, so the board knows
+/// which one a host reports. The `topology` query brings what role detection needs beyond
+/// these (see [`super::roles`]).
 pub fn mysql_preset(host_label: &str, cluster_label: &str) -> MetricSet {
     let sel = format!("{cluster_label}=~\"$cluster\",{host_label}=~\"$host\"");
     let by = format!("{cluster_label}, {host_label}");
@@ -238,7 +245,9 @@ pub fn mysql_preset(host_label: &str, cluster_label: &str) -> MetricSet {
             m(
                 "lag",
                 "lag",
-                format!("mysql_slave_status_seconds_behind_master{{{sel}}}"),
+                format!(
+                    "mysql_slave_status_seconds_behind_master{{{sel}}} or mysql_slave_status_seconds_behind_source{{{sel}}}"
+                ),
                 Unit::Seconds,
                 Kind::Gauge,
                 Higher,
@@ -251,7 +260,9 @@ pub fn mysql_preset(host_label: &str, cluster_label: &str) -> MetricSet {
             m(
                 "io_running",
                 "io",
-                format!("mysql_slave_status_slave_io_running{{{sel}}}"),
+                format!(
+                    "mysql_slave_status_slave_io_running{{{sel}}} or mysql_slave_status_replica_io_running{{{sel}}}"
+                ),
                 Unit::Bool,
                 Kind::Flag,
                 Lower,
@@ -264,7 +275,9 @@ pub fn mysql_preset(host_label: &str, cluster_label: &str) -> MetricSet {
             m(
                 "sql_running",
                 "sql",
-                format!("mysql_slave_status_slave_sql_running{{{sel}}}"),
+                format!(
+                    "mysql_slave_status_slave_sql_running{{{sel}}} or mysql_slave_status_replica_sql_running{{{sel}}}"
+                ),
                 Unit::Bool,
                 Kind::Flag,
                 Lower,
@@ -346,13 +359,28 @@ pub fn mysql_preset(host_label: &str, cluster_label: &str) -> MetricSet {
             m(
                 "master_server_id",
                 "source id",
-                format!("mysql_slave_status_master_server_id{{{sel}}}"),
+                format!(
+                    "mysql_slave_status_master_server_id{{{sel}}} or mysql_slave_status_source_server_id{{{sel}}}"
+                ),
                 Unit::None,
                 Kind::Info,
                 Higher,
                 None,
                 None,
                 Replica,
+                false,
+                false,
+            ),
+            m(
+                super::roles::TOPOLOGY_KEY,
+                "topology",
+                super::roles::topology_expr(&sel),
+                Unit::None,
+                Kind::Info,
+                Higher,
+                None,
+                None,
+                All,
                 false,
                 false,
             ),
@@ -476,7 +504,7 @@ mod tests {
         let lag = p.get("lag").expect("lag");
         assert_eq!(
             expand(&lag.expr, &[]),
-            "mysql_slave_status_seconds_behind_master{cluster=~\".*\",instance=~\".*\"}"
+            "mysql_slave_status_seconds_behind_master{cluster=~\".*\",instance=~\".*\"} or mysql_slave_status_seconds_behind_source{cluster=~\".*\",instance=~\".*\"}"
         );
         let load = p.get("load").expect("load");
         assert!(expand(&load.expr, &[]).contains("count by (cluster, instance)"));
@@ -494,7 +522,7 @@ mod tests {
         assert!(narrowed);
         assert_eq!(
             e,
-            "mysql_slave_status_seconds_behind_master{cluster=~\"pay\\\\.ments\",instance=~\"db-1\\\\.x(:[0-9]+)?\"}"
+            "mysql_slave_status_seconds_behind_master{cluster=~\"pay\\\\.ments\",instance=~\"db-1\\\\.x(:[0-9]+)?\"} or mysql_slave_status_seconds_behind_source{cluster=~\"pay\\\\.ments\",instance=~\"db-1\\\\.x(:[0-9]+)?\"}"
         );
         let (e, narrowed) = expand_for_host("my_metric{cluster=~\"$cluster\"}", "c", "h", true);
         assert!(!narrowed);
