@@ -8,10 +8,11 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::fleet::health::nagios;
-use crate::fleet::metrics::{format_value, Kind, Unit};
-use crate::fleet::{Fleet, Health, MetricSet, MetricState, Replication};
+use crate::model::format::format_value;
+use crate::model::{AlertState, SourceError};
+use crate::model::{Fleet, Health, MetricSet, MetricState, Replication};
+use crate::model::{Kind, Unit};
 use crate::sanitize;
-use crate::sources::{AlertState, SourceError};
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -45,14 +46,14 @@ pub struct HostReport {
     pub role_evidence: Option<&'static str>,
     pub replication: Option<Replication>,
     /// Group Replication membership (state, role, members ONLINE, applier queue).
-    pub group: Option<crate::fleet::roles::GroupMember>,
+    pub group: Option<crate::model::GroupMember>,
     /// Galera membership (local state, primary component, ready).
-    pub galera: Option<crate::fleet::roles::GaleraNode>,
+    pub galera: Option<crate::model::GaleraNode>,
     /// Prometheus could not scrape the host's exporter: no data (not the database down).
     pub exporter_down: bool,
     pub metrics: Vec<MetricReport>,
     pub alerts: Vec<AlertReport>,
-    pub labels: crate::fleet::HostLabels,
+    pub labels: crate::model::HostLabels,
 }
 
 #[derive(Debug, Serialize)]
@@ -145,7 +146,7 @@ pub fn build(
                     .iter()
                     .map(|a| AlertReport {
                         name: a.name().to_string(),
-                        severity: a.severity().to_string(),
+                        severity: a.severity_label().to_string(),
                         state: a.state,
                         summary: a.summary().to_string(),
                         starts_at: a.starts_at.map(rfc3339),
@@ -224,8 +225,8 @@ pub fn to_text(r: &Report, set: &MetricSet) -> String {
                 .as_ref()
                 .and_then(|x| x.naming)
                 .map_or("-", |n| match n {
-                    crate::fleet::roles::Naming::MasterSlave => "master",
-                    crate::fleet::roles::Naming::SourceReplica => "source",
+                    crate::model::Naming::MasterSlave => "master",
+                    crate::model::Naming::SourceReplica => "source",
                 })
                 .to_string(),
         ];

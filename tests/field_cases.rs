@@ -15,9 +15,10 @@ use std::path::Path;
 use chrono::{TimeZone, Utc};
 use fleetboard::cli::Cli;
 use fleetboard::config;
-use fleetboard::fleet::{self, BuildInput, Fleet, Health, Identity, MetricSet, Role};
+use fleetboard::fleet::{self, BuildInput};
+use fleetboard::model::{Fleet, Health, Identity, MetricSet, Role, Sample, SourceError, Vector};
 use fleetboard::report;
-use fleetboard::sources::{Sample, SourceError, Vector};
+use fleetboard::sources::query::expand;
 use serde_json::Value;
 
 fn fixture(name: &str) -> Vec<Sample> {
@@ -131,12 +132,7 @@ fn build(set: &MetricSet, db: &[Sample], prev: Option<&Fleet>) -> Fleet {
     let results: Vec<Result<Vector, SourceError>> = set
         .metrics
         .iter()
-        .map(|m| {
-            Ok(Vector::from(eval(
-                &fleet::metrics::expand(&m.expr, &[]),
-                db,
-            )))
-        })
+        .map(|m| Ok(Vector::from(eval(&expand(&m.expr, &[]), db))))
         .collect();
     fleet::build(
         set,

@@ -16,45 +16,7 @@
 //! Each kind of evidence has its own function below, so another engine (PostgreSQL) adds its
 //! own functions next to these and keeps the same order of reasoning.
 
-use serde::Serialize;
-
-use super::health::Health;
-use super::Role;
-
-/// Which column names a server's replica status uses (and so the exporter's series names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Naming {
-    /// `SHOW SLAVE STATUS`: `seconds_behind_master`, `slave_io_running`, `master_server_id`
-    /// (MariaDB, MySQL before 8.4, mysqld_exporter before 0.16).
-    MasterSlave,
-    /// `SHOW REPLICA STATUS`: `seconds_behind_source`, `replica_io_running`,
-    /// `source_server_id` (MySQL 8.4 with mysqld_exporter 0.16 and later).
-    SourceReplica,
-}
-
-impl Naming {
-    /// Short words for panels and text output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Naming::MasterSlave => "master/slave names",
-            Naming::SourceReplica => "source/replica names (MySQL 8.4)",
-        }
-    }
-
-    /// The generation a series name belongs to; `None` when the name says nothing
-    /// (`sql_delay` is the same in both, a custom expression has no name).
-    pub fn of_series(name: &str) -> Option<Naming> {
-        let rest = name.strip_prefix("mysql_slave_status_")?;
-        if rest.contains("source") || rest.starts_with("replica_") {
-            Some(Naming::SourceReplica)
-        } else if rest.contains("master") || rest.starts_with("slave_") {
-            Some(Naming::MasterSlave)
-        } else {
-            None
-        }
-    }
-}
+use crate::model::{GaleraNode, GroupMember, Health, Naming, Role, Signal};
 
 /// Names of the Group Replication channels: their threads are idle by design.
 pub fn is_group_channel(name: &str) -> bool {
@@ -119,14 +81,14 @@ pub enum ChannelField {
 }
 
 impl ChannelField {
-    /// The field a preset metric key fills, if it is a per-channel metric.
-    pub fn of_metric(key: &str) -> Option<Self> {
-        match key {
-            "lag" => Some(Self::Lag),
-            "io_running" => Some(Self::Io),
-            "sql_running" => Some(Self::Sql),
-            "master_server_id" => Some(Self::SourceServerId),
-            _ => None,
+    /// The field a metric fills, if it is a per-channel one.
+    pub fn of_signal(signal: Option<Signal>) -> Option<Self> {
+        match signal? {
+            Signal::ReplicationLag => Some(Self::Lag),
+            Signal::IoThread => Some(Self::Io),
+            Signal::SqlThread => Some(Self::Sql),
+            Signal::SourceServerId => Some(Self::SourceServerId),
+            Signal::ReadOnly | Signal::ServerId | Signal::Topology => None,
         }
     }
 }
@@ -297,7 +259,7 @@ pub fn topology_expr(sel: &str) -> String {
     )
 }
 
-/// Key of the preset's topology query.
+/// Key of the preset's topology query (found by [`Signal::Topology`], not by this key).
 pub const TOPOLOGY_KEY: &str = "topology";
 
 /// Which evidence decided a role (shown in the panel and the snapshot).
@@ -381,22 +343,6 @@ fn own_group_row<'a>(ev: &'a Evidence, host: &str) -> Option<&'a GroupRow> {
         })
 }
 
-/// A Group Replication member as the board shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct GroupMember {
-    /// `ONLINE`, `RECOVERING`, `OFFLINE`, `ERROR`, `UNREACHABLE` (`?` if unknown).
-    pub state: String,
-    /// `PRIMARY`, `SECONDARY` or empty.
-    pub role: String,
-    /// Members this one sees ONLINE, and members it sees at all.
-    pub online: usize,
-    pub members: usize,
-    /// A majority of the members it sees is ONLINE.
-    pub quorum: bool,
-    /// Transactions received from the group, waiting to be applied here.
-    pub applier_queue: Option<f64>,
-}
-
 /// Group Replication applier backlog, transactions: WARN from here...
 pub const APPLIER_QUEUE_WARN: f64 = 1000.0;
 /// ...and CRIT from here.
@@ -455,19 +401,6 @@ pub fn judge_group(g: &GroupMember) -> Vec<(Health, String)> {
         }
     }
     out
-}
-
-/// A Galera (MariaDB Galera Cluster, Percona XtraDB Cluster) node as the board shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct GaleraNode {
-    /// `wsrep_local_state`: 1 Joining, 2 Donor/Desynced, 3 Joined, 4 Synced.
-    pub local_state: Option<u8>,
-    pub state_name: &'static str,
-    /// `wsrep_cluster_status` is `Primary` (the node is in the primary component).
-    pub primary_component: Option<bool>,
-    /// `wsrep_ready`: the node accepts queries.
-    pub ready: Option<bool>,
-    pub cluster_size: Option<f64>,
 }
 
 pub fn galera_node(ev: &Evidence) -> Option<GaleraNode> {

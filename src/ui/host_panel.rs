@@ -17,11 +17,12 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use crate::app::App;
-use crate::fleet::metrics::Unit;
-use crate::fleet::metrics::{format_value, Kind};
-use crate::fleet::{Channel, Health, Host, HostId, MetricState, Replication, Role};
+use crate::model::format::format_value;
+use crate::model::AlertState;
+use crate::model::Kind;
+use crate::model::Unit;
+use crate::model::{Channel, Health, Host, HostId, MetricState, Replication, Role};
 use crate::sanitize;
-use crate::sources::AlertState;
 
 fn state_label(s: MetricState) -> (&'static str, Option<Health>) {
     match s {
@@ -239,7 +240,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
             Span::styled(
                 format!(
                     " {:<9} {:<10} {:<9} ",
-                    sanitize::fit(a.severity(), 9),
+                    sanitize::fit(a.severity_label(), 9),
                     state,
                     since
                 ),

@@ -29,7 +29,7 @@ use ratatui::layout::Rect;
 use ratatui::Frame;
 
 use crate::app::{App, Screen};
-use crate::fleet::Health;
+use crate::model::Health;
 
 /// Smallest usable size; below it the board says how big it needs to be.
 pub const MIN_W: u16 = 20;
@@ -185,7 +185,7 @@ pub const EXPORTER_DOWN_SYMBOL: &str = "⊗";
 
 /// Symbol for a host: its health's, or [`EXPORTER_DOWN_SYMBOL`] when its exporter is down
 /// (health UNKNOWN for want of data, which must not read as the database being down).
-pub fn host_symbol(host: &crate::fleet::Host) -> &'static str {
+pub fn host_symbol(host: &crate::model::Host) -> &'static str {
     if host.exporter_down {
         EXPORTER_DOWN_SYMBOL
     } else {
