@@ -215,11 +215,9 @@ impl Evidence {
                     self.version = Some(v);
                 }
             }
-            "up" => {
-                if value < 1.0 {
-                    self.targets_down
-                        .push(label("job").unwrap_or_else(|| "?".into()));
-                }
+            "up" if value < 1.0 => {
+                self.targets_down
+                    .push(label("job").unwrap_or_else(|| "?".into()));
             }
             _ => {}
         }
@@ -337,7 +335,7 @@ fn own_group_row<'a>(ev: &'a Evidence, host: &str) -> Option<&'a GroupRow> {
     ev.group_rows
         .iter()
         .find(|r| r.member_host.eq_ignore_ascii_case(host) || short(&r.member_host) == me)
-        .or_else(|| match ev.group_rows.as_slice() {
+        .or(match ev.group_rows.as_slice() {
             [only] => Some(only),
             _ => None,
         })
@@ -469,6 +467,7 @@ pub fn replica_status_hint(version: Option<&str>) -> &'static str {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
