@@ -448,6 +448,34 @@ fn exporter_down_is_not_database_down() {
     assert!(db2.reasons[0].contains("up=0"), "{:?}", db2.reasons);
     // The role is remembered; nothing claims the database is down.
     assert_eq!(db2.role, Role::Replica);
+    // A one-shot snapshot has no earlier refresh: the target Prometheus reports down is
+    // still a host, shown exporter down.
+    let f = build(&set, &gone, None);
+    let db2 = f.hosts.iter().find(|h| h.id.name == "db2").unwrap();
+    assert!(db2.exporter_down);
+    assert_eq!(db2.health, Health::Unknown);
+    // c02's sources are named by master_host: with its exporter down, src2 is still
+    // known for a primary in a one-shot snapshot.
+    let hub: Vec<Sample> = fixture("c02_multisource.prom")
+        .into_iter()
+        .filter(|s| s.labels["instance"] != "src2:9104")
+        .chain([parse_line(
+            r#"up{cluster="hub",instance="src2:9104",job="mysql"} 0"#,
+        )])
+        .collect();
+    let f = build(&set, &hub, None);
+    let src2 = f.hosts.iter().find(|h| h.id.name == "src2").unwrap();
+    assert!(src2.exporter_down);
+    assert_eq!(src2.role, Role::Primary);
+    // Prometheus' own target and other jobs up: no hosts of their own.
+    let mut others = db.clone();
+    others.push(parse_line(
+        r#"up{instance="prometheus",job="prometheus"} 1"#,
+    ));
+    others.push(parse_line(
+        r#"up{cluster="shop",instance="db1:9100",job="node"} 1"#,
+    ));
+    assert_eq!(build(&set, &others, None).hosts.len(), 2);
     // The database down is another state: the exporter answers mysql_up 0.
     let mut dead: Vec<Sample> = db
         .iter()

@@ -216,7 +216,10 @@ pub fn build<'a>(
         sig(Signal::ServerId),
     );
 
-    // The topology query's series, onto the hosts the other metrics found.
+    // The topology query's series, onto the hosts the other metrics found. A scrape target
+    // Prometheus reports down (`up` 0) with a cluster label is a host of its own even when
+    // nothing else is known of it: its exporter's series are gone (a one-shot snapshot has
+    // no earlier refresh to remember it by).
     if let Some(Some(Ok(samples))) = topology_i.map(|i| input.results.get(i)) {
         for s in samples.iter() {
             let (Some((cluster, name)), Some(metric)) =
@@ -224,12 +227,34 @@ pub fn build<'a>(
             else {
                 continue;
             };
-            if let Ok(r) = rows.binary_search_by(|x| {
+            let found = rows.binary_search_by(|x| {
                 (x.id.cluster.as_str(), x.id.name.as_str()).cmp(&(cluster, name))
-            }) {
-                let label = |k: &str| s.label(k).map(str::to_owned);
-                rows[r].ev.record_topology(metric, &label, s.value());
-            }
+            });
+            let r = match found {
+                Ok(r) => r,
+                Err(at)
+                    if metric == "up"
+                        && s.value() < 1.0
+                        && s.label(&ident.cluster_label).is_some_and(|c| !c.is_empty()) =>
+                {
+                    rows.insert(
+                        at,
+                        Row {
+                            id: HostId {
+                                cluster: cluster.to_owned(),
+                                name: name.to_owned(),
+                            },
+                            vals: vec![None; n],
+                            labels: s.labels().filter(|(k, _)| *k != "__name__").collect(),
+                            ev: roles::Evidence::default(),
+                        },
+                    );
+                    at
+                }
+                Err(_) => continue,
+            };
+            let label = |k: &str| s.label(k).map(str::to_owned);
+            rows[r].ev.record_topology(metric, &label, s.value());
         }
     }
     // A config with its own read_only / server_id metrics feeds the same evidence.
@@ -246,6 +271,9 @@ pub fn build<'a>(
     // replica names as its source (evidence of a primary).
     let mut by_server_id: hashbrown::HashMap<(&str, u64), &str> = hashbrown::HashMap::new();
     let mut named_sources: hashbrown::HashSet<(&str, u64)> = hashbrown::HashSet::new();
+    // Sources named by `master_host` (a host name, not loopback), for a source whose own
+    // server_id is unknown (its exporter is down).
+    let mut named_hosts: hashbrown::HashSet<(&str, String)> = hashbrown::HashSet::new();
     for r in &rows {
         if let Some(x) = r.ev.server_id {
             by_server_id.insert((&r.id.cluster, as_id(x)), &r.id.name);
@@ -253,6 +281,11 @@ pub fn build<'a>(
         for c in r.ev.replica_channels() {
             if let Some(m) = c.source_server_id {
                 named_sources.insert((&r.id.cluster, as_id(m)));
+            }
+            if let Some(h) = c.master_host.as_deref().map(|h| ident.host_name(h)) {
+                if !is_loopback(&h) {
+                    named_hosts.insert((&r.id.cluster, h));
+                }
             }
         }
     }
@@ -276,10 +309,12 @@ pub fn build<'a>(
         .map(|r| {
             r.ev.server_id
                 .is_some_and(|x| named_sources.contains(&(r.id.cluster.as_str(), as_id(x))))
+                || named_hosts.contains(&(r.id.cluster.as_str(), r.id.name.clone()))
         })
         .collect();
     drop(by_server_id);
     drop(named_sources);
+    drop(named_hosts);
 
     let mut strings = Strings::default();
     let mut hosts = Vec::with_capacity(rows.len());

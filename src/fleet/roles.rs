@@ -10,7 +10,8 @@
 //!    channel other than Group Replication's own makes a replica.
 //! 4. **`read_only` / `super_read_only`**: 1 is a replica, 0 a primary.
 //! 5. **Source join**: a host whose `server_id` another host of its cluster names as its
-//!    source (`master_server_id` / `source_server_id`) is a primary.
+//!    source (`master_server_id` / `source_server_id`), or whose name a replica's
+//!    `master_host` gives, is a primary.
 //!
 //! A lag value alone never makes a host a replica: pt-heartbeat lag exists on primaries too.
 //! Each kind of evidence has its own function below, so another engine (PostgreSQL) adds its

@@ -187,7 +187,14 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
     }
 
     lines.push(Line::raw(""));
-    lines.push(Line::styled("Replication", t.title()));
+    let mut head = vec![Span::styled("Replication", t.title())];
+    if let Some(why) = host.role_evidence {
+        head.push(Span::styled(
+            format!("  ({} from {why})", host.role.label()),
+            t.dim(),
+        ));
+    }
+    lines.push(Line::from(head));
     replication_lines(&mut lines, app, host, w);
     topology_lines(&mut lines, app, host);
 
@@ -339,7 +346,7 @@ fn replication_lines(lines: &mut Vec<Line<'_>>, app: &App, host: &Host, w: usize
                 t.health_text(c.health),
             ),
             Span::styled(label, t.text()),
-            Span::styled(" source ", t.dim()),
+            Span::styled("source ", t.dim()),
             Span::styled(
                 c.source
                     .as_deref()
@@ -366,7 +373,7 @@ fn replication_lines(lines: &mut Vec<Line<'_>>, app: &App, host: &Host, w: usize
             if only.name.is_empty() {
                 String::new()
             } else {
-                format!("channel '{}'", sanitize::fit(&only.name, 30))
+                format!("channel '{}' ", sanitize::fit(&only.name, 30))
             },
             only,
         )),
@@ -381,7 +388,7 @@ fn replication_lines(lines: &mut Vec<Line<'_>>, app: &App, host: &Host, w: usize
                 } else {
                     sanitize::fit(&c.name, 30)
                 };
-                lines.push(channel_line(format!("channel '{name}'"), c));
+                lines.push(channel_line(format!("channel '{name}' "), c));
             }
         }
     }
@@ -419,7 +426,7 @@ fn single(app: &App, r: &Replication) -> Line<'static> {
     ])
 }
 
-/// Group Replication and Galera membership, and what decided the role.
+/// Group Replication and Galera membership.
 fn topology_lines(lines: &mut Vec<Line<'_>>, app: &App, host: &Host) {
     let t = &app.theme;
     if let Some(g) = &host.group {
@@ -459,12 +466,6 @@ fn topology_lines(lines: &mut Vec<Line<'_>>, app: &App, host: &Host) {
                     .unwrap_or_default()
             ),
             t.text(),
-        ));
-    }
-    if let Some(why) = host.role_evidence {
-        lines.push(Line::styled(
-            format!("  role {} from {why}", host.role.label()),
-            t.dim(),
         ));
     }
 }
