@@ -22,6 +22,6 @@ pub use health::{Health, MetricState};
 pub use host::{Fleet, Host, HostId, Identity, Reading, Replication, Role, NO_CLUSTER};
 pub use labels::{HostLabels, Labels};
 pub use metric::{AppliesTo, Direction, Kind, MetricDef, MetricSet, Override, Signal, Unit};
-pub use source::{RangeSeries, Sample, SourceError};
+pub use source::{RangeRequest, RangeSeries, Sample, SourceError};
 pub use update::Update;
 pub use vector::{SampleRef, Vector, VectorBuilder};
