@@ -412,6 +412,7 @@ pub fn galera_node(ev: &Evidence) -> Option<GaleraNode> {
     Some(GaleraNode {
         local_state,
         state_name: match local_state {
+            Some(0) => "Initialized",
             Some(1) => "Joining",
             Some(2) => "Donor/Desynced",
             Some(3) => "Joined",
