@@ -238,23 +238,29 @@ impl Evidence {
 }
 
 /// The topology query of the preset: every series role detection reads beyond the
-/// displayed metrics, in one request (a name regex; the answer keeps each series' name).
-pub fn topology_expr(sel: &str) -> String {
+/// displayed metrics, in one request; each series keeps its name. `by` is the
+/// `cluster, instance` pair of labels.
+///
+/// Only what can matter comes back, so a large fleet pays about one series per host
+/// (`mysql_version_info`): wsrep status only from Galera nodes (Debian's MariaDB reports
+/// `wsrep_cluster_status` and friends without Galera), `sql_delay` only where a delay is
+/// set, Prometheus' `up` only for targets that are down. The Galera branch comes first: `or`
+/// drops a later series whose labels (name aside) equal an earlier one's, and on a Galera
+/// node the wsrep series share their labels with `super_read_only`.
+pub fn topology_expr(sel: &str, by: &str) -> String {
+    let names = [
+        "mysql_version_info",
+        "mysql_global_variables_super_read_only",
+        "mysql_perf_schema_replication_group_member_info",
+        "mysql_perf_schema_transactions_remote_in_applier_queue",
+    ]
+    .join("|");
     format!(
-        "{{__name__=~\"{}\",{sel}}}",
-        [
-            "up",
-            "mysql_version_info",
-            "mysql_global_variables_super_read_only",
-            "mysql_slave_status_sql_delay",
-            "mysql_perf_schema_replication_group_member_info",
-            "mysql_perf_schema_transactions_remote_in_applier_queue",
-            "mysql_global_status_wsrep_local_state",
-            "mysql_global_status_wsrep_cluster_status",
-            "mysql_global_status_wsrep_ready",
-            "mysql_global_status_wsrep_cluster_size",
-        ]
-        .join("|")
+        "({{__name__=~\"mysql_global_status_wsrep_(local_state|cluster_status|ready|cluster_size)\",{sel}}} \
+         and on({by}) mysql_global_status_wsrep_local_state{{{sel}}}) \
+         or {{__name__=~\"{names}\",{sel}}} \
+         or mysql_slave_status_sql_delay{{{sel}}} > 0 \
+         or up{{{sel}}} == 0"
     )
 }
 
