@@ -174,8 +174,12 @@ fn completions_and_man_page() {
         "{}",
         &man[..200.min(man.len())]
     );
-    // Rendered by man itself when it is installed (scripts/test.sh installs man-db).
-    if Command::new("man").arg("--version").output().is_ok() {
+    // Rendered by man itself (scripts/test.sh installs man-db).
+    assert!(
+        Command::new("man").arg("--version").output().is_ok(),
+        "man is missing: apt-get install man-db"
+    );
+    {
         let p = dir.path().join("fleetboard.1");
         std::fs::write(&p, &man).unwrap();
         let out = Command::new("man")
