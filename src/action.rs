@@ -112,7 +112,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "o x",
-        "host panel: open a link / run a command from [links] (asks which when several)",
+        "host panel: open a link / run a command (see [links])",
     ),
     ("?", "this help"),
     ("q Ctrl-C", "quit"),

@@ -212,4 +212,27 @@ mod panel {
         let mut app = app_with_links(true, true, 1);
         assert_eq!(press(&mut app, 'x').len(), 1);
     }
+
+    #[test]
+    fn the_links_row_and_its_hyperlink_spots_agree() {
+        let mut app = app_with_links(false, false, 2);
+        let buf = testing::render(&app);
+        let text = testing::buffer_text(&buf);
+        assert!(
+            text.contains("links 1 Grafana  commands 1 ssh  2 mysql  o open · x run"),
+            "{text}"
+        );
+        let spots = crate::ui::hyperlinks(&app, buf.area);
+        assert_eq!(spots.len(), 1);
+        let s = &spots[0];
+        let under: String = (s.x..s.x + s.width)
+            .map(|x| buf[(x, s.y)].symbol())
+            .collect();
+        assert_eq!(under, "Grafana");
+        let host = app.selected_host().unwrap().id.name.clone();
+        assert_eq!(s.url, format!("https://g.example/d?h={host}"));
+        // Covered by the help: no hyperlink may be written over it.
+        app.update(Action::Help);
+        assert!(crate::ui::hyperlinks(&app, buf.area).is_empty());
+    }
 }
