@@ -364,6 +364,9 @@ fn own_group_row<'a>(ev: &'a Evidence, host: &str) -> Option<&'a GroupRow> {
         })
 }
 
+/// Why a Group Replication member known only by its channels is UNKNOWN.
+pub const GROUP_MEMBERS_HINT: &str = "group member state unknown: mysqld_exporter needs --collect.perf_schema.replication_group_members (and --collect.perf_schema.replication_group_member_stats for the applier queue)";
+
 /// Group Replication applier backlog, transactions: WARN from here...
 pub const APPLIER_QUEUE_WARN: f64 = 1000.0;
 /// ...and CRIT from here.
