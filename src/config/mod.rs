@@ -123,7 +123,8 @@ pub struct FileConfig {
     /// Data older than this many refreshes is drawn stale.
     pub stale_after: Option<u32>,
     pub forget_after: Option<Spanned<String>>,
-    /// `mysql` (default) or `none` (only `[metrics.*]` from this file).
+    /// `mysql` (default), `postgres`, `mixed` (both engines on one board) or `none` (only
+    /// `[metrics.*]` from this file).
     pub preset: Option<Spanned<String>>,
     pub log_file: Option<PathBuf>,
     /// No writes to Alertmanager (silences).
@@ -452,22 +453,28 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
         strip_port: idf.strip_port.unwrap_or(true),
     };
 
-    let mut set = match file.preset.as_ref().map(|p| p.get_ref().as_str()) {
-        None | Some("mysql") => {
-            metrics::mysql_preset(&identity.host_label, &identity.cluster_label)
-        }
+    let preset = cli
+        .preset
+        .map(crate::cli::Preset::as_str)
+        .or_else(|| file.preset.as_ref().map(|p| p.get_ref().as_str()));
+    let (hl, cl) = (&identity.host_label, &identity.cluster_label);
+    let mut set = match preset {
+        None | Some("mysql") => metrics::mysql_preset(hl, cl),
+        Some("postgres" | "postgresql") => metrics::postgres_preset(hl, cl),
+        Some("mixed") => metrics::mixed_preset(hl, cl),
         Some("none") => MetricSet {
             metrics: Vec::new(),
             overrides: Vec::new(),
         },
         Some(other) => {
+            let valid = ["mysql", "postgres", "mixed", "none"];
             let p = file.preset.as_ref().map(Spanned::span);
             let mut e = err_at(
                 p,
                 "preset",
-                format!("unknown preset `{other}`; valid: mysql, none"),
+                format!("unknown preset `{other}`; valid: {}", valid.join(", ")),
             );
-            e.suggestion = closest(other, &["mysql", "none"]);
+            e.suggestion = closest(other, &valid);
             return Err(e);
         }
     };
@@ -521,6 +528,7 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
                 applies_to: mf.applies_to.unwrap_or(AppliesTo::All),
                 on_tile: mf.tile.unwrap_or(true),
                 chart: mf.chart.unwrap_or(true),
+                engine: None,
             });
         }
     }

@@ -26,6 +26,46 @@ pub enum Kind {
     Flag,
     /// Not shown as a figure; used for topology (server ids, read_only).
     Info,
+    /// Several series per host read as a whole by the engine's replication logic (the
+    /// walsender rows of a PostgreSQL server); not merged into a per-host value.
+    #[serde(skip)]
+    Detail,
+}
+
+/// The database engine a metric or a host belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    Mysql,
+    Postgres,
+}
+
+impl Engine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Mysql => "mysql",
+            Engine::Postgres => "postgres",
+        }
+    }
+
+    /// Human name, for panels and notes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Mysql => "MySQL",
+            Engine::Postgres => "PostgreSQL",
+        }
+    }
+
+    /// The engine a series belongs to, from its metric name (`mysql_up`, `pg_up`).
+    pub fn of_metric_name(name: &str) -> Option<Engine> {
+        if name.starts_with("mysql_") {
+            Some(Engine::Mysql)
+        } else if name.starts_with("pg_") || name.starts_with("patroni_") {
+            Some(Engine::Postgres)
+        } else {
+            None
+        }
+    }
 }
 
 /// Which hosts a metric is meaningful for.
@@ -50,6 +90,8 @@ pub enum Unit {
     None,
     /// Yes/no (1/0).
     Bool,
+    /// A number of things (slots, connections): whole numbers shown without decimals.
+    Count,
 }
 
 impl Unit {
@@ -58,7 +100,7 @@ impl Unit {
             Unit::Seconds => "s",
             Unit::Ratio => "%",
             Unit::Rate => "/s",
-            Unit::None | Unit::Bool => "",
+            Unit::None | Unit::Bool | Unit::Count => "",
         }
     }
 }
@@ -84,6 +126,20 @@ pub struct MetricDef {
     pub on_tile: bool,
     /// Gets a history chart in the host panel.
     pub chart: bool,
+    /// The engine whose hosts this metric is about; `None` for any host (node_exporter
+    /// figures, and figures a mixed board asks of both engines at once).
+    pub engine: Option<Engine>,
+}
+
+impl MetricDef {
+    /// Whether this metric means something on a host of `engine` (an unknown engine
+    /// takes every metric).
+    pub fn fits(&self, engine: Option<Engine>) -> bool {
+        match (self.engine, engine) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        }
+    }
 }
 
 /// The metrics of a board, in display order, plus the per-cluster/label overrides.
@@ -229,10 +285,11 @@ pub fn mysql_preset(host_label: &str, cluster_label: &str) -> MetricSet {
         applies_to: applies,
         on_tile: tile,
         chart,
+        engine: Some(Engine::Mysql),
     };
     use AppliesTo::{All, Replica};
     use Direction::{Higher, Lower};
-    MetricSet {
+    let mut set = MetricSet {
         metrics: vec![
             m("up", "up", format!("mysql_up{{{sel}}}"), Unit::Bool, Kind::Up, Lower, None, None, All, false, false),
             m(
@@ -358,7 +415,220 @@ pub fn mysql_preset(host_label: &str, cluster_label: &str) -> MetricSet {
             ),
         ],
         overrides: Vec::new(),
+    };
+    for m in &mut set.metrics {
+        if m.key == "load" {
+            m.engine = None;
+        }
     }
+    set
+}
+
+/// The built-in preset for postgres_exporter (0.11 to 0.20, with the series names of each)
+/// and node_exporter.
+///
+/// Replication is judged from evidence, not from `pg_replication_lag_seconds` alone: that
+/// series reads 0 on a primary and on any replica that replayed all it received, including
+/// one cut off from its primary. `streaming` is the replica's WAL receiver (1 streaming, 0
+/// not streaming or none while the collector ran, absent when the collector is off);
+/// `walsenders` are the rows of `pg_stat_replication` on every server, matched to replicas by
+/// `application_name` or `client_addr` (see [`super::postgres`]).
+#[allow(clippy::too_many_lines)]
+pub fn postgres_preset(host_label: &str, cluster_label: &str) -> MetricSet {
+    let sel = format!("{cluster_label}=~\"$cluster\",{host_label}=~\"$host\"");
+    let csel = format!("{cluster_label}=~\"$cluster\"");
+    let by = format!("{cluster_label}, {host_label}");
+    let m = |key: &str, label: &str, expr: String, unit, kind, warn, crit, applies, tile, chart| {
+        MetricDef {
+            key: key.into(),
+            label: label.into(),
+            expr,
+            unit,
+            kind,
+            direction: Direction::Higher,
+            warn,
+            crit,
+            applies_to: applies,
+            on_tile: tile,
+            chart,
+            engine: Some(Engine::Postgres),
+        }
+    };
+    use AppliesTo::{All, Replica};
+    let mut load = mysql_preset(host_label, cluster_label)
+        .get("load")
+        .cloned()
+        .map(|mut d| {
+            d.engine = None;
+            d
+        });
+    let mut metrics = vec![
+        m("up", "up", format!("pg_up{{{sel}}}"), Unit::Bool, Kind::Up, None, None, All, false, false),
+        // 0.13+ names it pg_replication_lag_seconds; 0.11's example queries.yaml pg_replication_lag
+        m(
+            "lag",
+            "lag",
+            format!("pg_replication_lag_seconds{{{sel}}} or pg_replication_lag{{{sel}}}"),
+            Unit::Seconds,
+            Kind::Gauge,
+            Some(30.0),
+            Some(300.0),
+            Replica,
+            true,
+            true,
+        ),
+        m(
+            "streaming",
+            "streaming",
+            format!(
+                "max by ({by}, upstream_host) (pg_stat_wal_receiver_received_tli{{{sel},status=\"streaming\"}} * 0 + 1 \
+                 or pg_stat_wal_receiver_received_tli{{{sel}}} * 0) \
+                 or on({by}) max by ({by}) (pg_scrape_collector_success{{{sel},collector=\"stat_wal_receiver\"}} == 1) * 0"
+            ),
+            Unit::Bool,
+            Kind::Flag,
+            None,
+            Some(0.0),
+            Replica,
+            false,
+            false,
+        ),
+        // Every server's walsenders (a cascading replica has some too). 0.20 keeps
+        // pg_wal_lsn_diff; PostgreSQL < 10 has pg_xlog_location_diff.
+        m(
+            "walsenders",
+            "walsenders",
+            format!(
+                "max by ({by}, application_name, client_addr, state) \
+                 (pg_stat_replication_pg_wal_lsn_diff{{{csel}}} or pg_stat_replication_pg_xlog_location_diff{{{csel}}})"
+            ),
+            Unit::None,
+            Kind::Detail,
+            None,
+            None,
+            All,
+            false,
+            false,
+        ),
+        m(
+            "connections",
+            "conn",
+            format!(
+                "sum by ({by}) (pg_stat_activity_count{{{sel}}}) / on({by}) \
+                 (max by ({by}) (pg_settings_max_connections{{{sel}}}) \
+                 - on({by}) max by ({by}) (pg_settings_superuser_reserved_connections{{{sel}}}))"
+            ),
+            Unit::Ratio,
+            Kind::Gauge,
+            Some(0.75),
+            Some(0.9),
+            All,
+            true,
+            true,
+        ),
+        // Slots not in use hold WAL on their server until the disk fills. Names: 0.11-0.20
+        // pg_replication_slots_active; 0.13-0.19 pg_replication_slot_slot_is_active; 0.20
+        // pg_replication_slots_slot_is_active. Servers without slots read 0.
+        m(
+            "slots_inactive",
+            "idle slots",
+            format!(
+                "(sum by ({by}) (1 - pg_replication_slots_active{{{sel}}}) \
+                 or sum by ({by}) (1 - pg_replication_slots_slot_is_active{{{sel}}}) \
+                 or sum by ({by}) (1 - pg_replication_slot_slot_is_active{{{sel}}})) \
+                 or on({by}) max by ({by}) (pg_up{{{sel}}} == 1) * 0"
+            ),
+            Unit::Count,
+            Kind::Gauge,
+            Some(1.0),
+            None,
+            All,
+            false,
+            false,
+        ),
+        m(
+            "qps",
+            "tps",
+            format!(
+                "sum by ({by}) (rate(pg_stat_database_xact_commit{{{sel}}}[1m]) \
+                 + rate(pg_stat_database_xact_rollback{{{sel}}}[1m]))"
+            ),
+            Unit::Rate,
+            Kind::Gauge,
+            None,
+            None,
+            All,
+            true,
+            true,
+        ),
+        // is_replica (0.13+); before that, the GUC in_hot_standby (PostgreSQL 14+)
+        m(
+            "read_only",
+            "replica",
+            format!("pg_replication_is_replica{{{sel}}} or pg_settings_in_hot_standby{{{sel}}}"),
+            Unit::Bool,
+            Kind::Info,
+            None,
+            None,
+            All,
+            false,
+            false,
+        ),
+        m(
+            "apply_delay",
+            "intended delay",
+            format!("pg_settings_recovery_min_apply_delay_seconds{{{sel}}}"),
+            Unit::Seconds,
+            Kind::Info,
+            None,
+            None,
+            Replica,
+            false,
+            false,
+        ),
+        m(
+            "replay_age",
+            "last replay",
+            format!("pg_replication_last_replay_seconds{{{sel}}}"),
+            Unit::Seconds,
+            Kind::Info,
+            None,
+            None,
+            Replica,
+            false,
+            false,
+        ),
+    ];
+    if let Some(l) = load.take() {
+        metrics.insert(5, l);
+    }
+    MetricSet {
+        metrics,
+        overrides: Vec::new(),
+    }
+}
+
+/// MySQL and PostgreSQL on one board: every metric of both presets, each asked once for the
+/// whole fleet. Metrics both engines have (`up`, `lag`, `connections`, `qps`, `read_only`,
+/// `load`) are one query joined with `or` (the two exporters' series never share a label
+/// set); the others apply to their engine's hosts only.
+pub fn mixed_preset(host_label: &str, cluster_label: &str) -> MetricSet {
+    let mut set = mysql_preset(host_label, cluster_label);
+    let pg = postgres_preset(host_label, cluster_label);
+    for p in pg.metrics {
+        match set.metrics.iter_mut().find(|m| m.key == p.key) {
+            Some(m) if m.key == "load" => {}
+            Some(m) => {
+                m.expr = format!("({}) or ({})", m.expr, p.expr);
+                m.engine = None;
+                if m.key == "qps" {
+                    m.label = "q/tps".into();
+                }
+            }
+            None => set.metrics.push(p),
+        }
+    }
+    set
 }
 
 /// Formats a value for humans. NaN and infinities are spelled out, never shown as 0.
@@ -394,6 +664,8 @@ pub fn format_value(v: f64, unit: Unit) -> String {
             }
         }
         Unit::None => compact(v),
+        Unit::Count if v.fract() == 0.0 && v.abs() < 1e4 => format!("{v:.0}"),
+        Unit::Count => compact(v),
     }
 }
 

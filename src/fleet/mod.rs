@@ -4,6 +4,7 @@
 
 pub mod health;
 pub mod metrics;
+pub mod postgres;
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher as _;
@@ -13,7 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 pub use health::{Health, MetricState};
-pub use metrics::{MetricDef, MetricSet};
+pub use metrics::{Engine, MetricDef, MetricSet};
 
 use crate::sources::{Alert, Labels, SourceError, Vector};
 use metrics::{AppliesTo, Direction, Kind};
@@ -69,7 +70,7 @@ impl Identity {
     }
 
     /// `(cluster, host name)` of a series, borrowed from its labels.
-    fn key_parts<'a>(&self, get: impl Fn(&str) -> Option<&'a str>) -> Option<(&'a str, &'a str)> {
+    pub(crate) fn key_parts<'a>(&self, get: impl Fn(&str) -> Option<&'a str>) -> Option<(&'a str, &'a str)> {
         let raw = get(&self.host_label).filter(|r| !r.is_empty())?;
         let cluster = get(&self.cluster_label)
             .filter(|c| !c.is_empty())
@@ -190,6 +191,15 @@ pub struct Replication {
     pub io_running: Option<bool>,
     pub sql_running: Option<bool>,
     pub lag_seconds: Option<f64>,
+    /// PostgreSQL: whether WAL streams to it (`None`: nothing could tell).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub streaming: Option<bool>,
+    /// PostgreSQL: its source is itself a replica.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cascading: bool,
+    /// PostgreSQL: bytes its replay is behind its source, from the source's walsender.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub behind_bytes: Option<f64>,
 }
 
 /// One metric's reading on one host.
@@ -218,6 +228,8 @@ impl Reading {
 pub struct Host {
     pub id: HostId,
     pub labels: HostLabels,
+    /// The database engine, from the host's series (`None` when they do not tell).
+    pub engine: Option<Engine>,
     pub role: Role,
     pub replication: Option<Replication>,
     /// One reading per metric of the [`MetricSet`], same order.
@@ -303,6 +315,8 @@ struct Row<'a> {
     id: HostId,
     vals: Vec<Option<f64>>,
     labels: Vec<(&'a str, &'a str)>,
+    /// From the metric name of the host's `up` series (`mysql_up`, `pg_up`).
+    engine: Option<Engine>,
 }
 
 /// Merges query results and alerts into hosts and judges their health.
@@ -342,6 +356,7 @@ pub fn build<'a>(
                     },
                     vals: vec![None; n],
                     labels: Vec::new(),
+                    engine: None,
                 });
                 rows.len() - 1
             })
@@ -352,6 +367,9 @@ pub fn build<'a>(
         let Some(Ok(samples)) = input.results.get(i) else {
             continue;
         };
+        if def.kind == Kind::Detail {
+            continue;
+        }
         let mut unlabelled = 0usize;
         let mut dups = 0usize;
         for s in samples.iter() {
@@ -361,6 +379,9 @@ pub fn build<'a>(
             };
             let r = find_or_add(&mut rows, cluster, name);
             let row = &mut rows[r];
+            if def.kind == Kind::Up && row.engine.is_none() {
+                row.engine = s.label("__name__").and_then(Engine::of_metric_name);
+            }
             row.vals[i] = Some(match row.vals[i] {
                 None => s.value(),
                 Some(old) => {
@@ -440,11 +461,55 @@ pub fn build<'a>(
         }
     }
 
+    // PostgreSQL: the walsender rows of every server, and per cluster whether an up primary
+    // answered (then a replica without a row is not streaming).
+    let (stream_i, ws_i, delay_i) = (idx("streaming"), idx("walsenders"), idx("apply_delay"));
+    let pg_evidence = stream_i.is_some() || ws_i.is_some();
+    let walsender_rows = match ws_i.and_then(|i| input.results.get(i)) {
+        Some(Ok(v)) => Some(postgres::walsenders(v, ident)),
+        _ => None,
+    };
+    // Owned: built only for boards that read walsenders, so the MySQL merge pays nothing.
+    let mut pg_clusters: hashbrown::HashMap<String, (Vec<String>, bool)> =
+        hashbrown::HashMap::new();
+    if walsender_rows.is_some() {
+        for r in &rows {
+            let e = pg_clusters.entry(r.id.cluster.clone()).or_default();
+            e.0.push(r.id.name.clone());
+            let up = up_i.and_then(|i| r.vals[i]).is_some_and(|v| v >= 1.0);
+            let primary = ro_i.and_then(|i| r.vals[i]).is_some_and(|v| v < 1.0);
+            if up && primary && r.engine != Some(Engine::Mysql) {
+                e.1 = true;
+            }
+        }
+    }
+    let sole_engine = {
+        let mut es = set.metrics.iter().filter_map(|m| m.engine);
+        let first = es.next();
+        first.filter(|f| es.all(|e| e == *f))
+    };
+
     let mut strings = Strings::default();
     let mut hosts = Vec::with_capacity(rows.len());
     for (row, resolved_source) in rows.into_iter().zip(sources) {
-        let Row { id, vals, labels } = row;
+        let Row {
+            id,
+            vals,
+            labels,
+            engine: up_engine,
+        } = row;
         let prev = prev_hosts.get(&id).copied();
+        let engine = up_engine
+            .or_else(|| {
+                set.metrics
+                    .iter()
+                    .zip(vals.iter())
+                    .find(|(m, v)| m.engine.is_some() && v.is_some())
+                    .and_then(|(m, _)| m.engine)
+            })
+            .or_else(|| prev.and_then(|p| p.engine))
+            .or(sole_engine);
+        let pg = engine == Some(Engine::Postgres);
         // Values of failed queries come from the previous refresh, marked stale.
         let failed = |i: usize| matches!(input.results.get(i), Some(Err(_)) | None);
         let value_of = |i: usize| -> (Option<f64>, bool) {
@@ -466,12 +531,15 @@ pub fn build<'a>(
             None => false,
         };
 
-        let slave_seen = [lag_i, io_i, sql_i, msid_i]
-            .into_iter()
-            .flatten()
-            .any(|i| value_of(i).0.is_some());
+        let slave_seen = !pg
+            && [lag_i, io_i, sql_i, msid_i]
+                .into_iter()
+                .flatten()
+                .any(|i| value_of(i).0.is_some());
         let ro = ro_i.and_then(|i| value_of(i).0);
-        let role = if slave_seen {
+        let role = if pg {
+            postgres::role(ro).unwrap_or_else(|| prev.map_or(Role::Unknown, |p| p.role))
+        } else if slave_seen {
             Role::Replica
         } else {
             match ro {
@@ -481,6 +549,22 @@ pub fn build<'a>(
             }
         };
 
+        let verdict = (pg && pg_evidence && role == Role::Replica && !down).then(|| {
+            let seen_before = stream_i
+                .and_then(|i| prev.and_then(|p| p.readings.get(i)))
+                .is_some_and(|r| r.value.is_some() && !r.stale);
+            let recv = postgres::receiver(stream_i.and_then(|i| value_of(i).0), seen_before);
+            let empty = (Vec::new(), false);
+            let (cluster_hosts, reporting) = pg_clusters.get(&id.cluster).unwrap_or(&empty);
+            let names: Vec<&str> = cluster_hosts.iter().map(String::as_str).collect();
+            let (up_ev, row) = match &walsender_rows {
+                Some(rows) => postgres::upstream(&id.name, &id.cluster, rows, &names, *reporting),
+                None => (postgres::Evidence::Unknown, None),
+            };
+            postgres::judge(&recv, &up_ev, row)
+        });
+        let delay = delay_i.and_then(|i| value_of(i).0);
+
         let host_labels = strings.labels(labels, prev.map(|p| &p.labels));
         let has_label = |k: &str, v: &str| host_labels.get(k) == Some(v);
         let mut readings = Vec::with_capacity(n);
@@ -489,6 +573,10 @@ pub fn build<'a>(
         for (i, def) in set.metrics.iter().enumerate() {
             let (value, stale) = value_of(i);
             let (warn, crit) = set.thresholds(i, &has_label);
+            if !def.fits(engine) || def.kind == Kind::Detail {
+                readings.push(Reading::none(MetricState::NotApplicable, None));
+                continue;
+            }
             let applicable = def.applies_to == AppliesTo::All || role == Role::Replica;
             let mut r = match value {
                 Some(v) if applicable || def.kind == Kind::Info => {
@@ -522,9 +610,30 @@ pub fn build<'a>(
                 None => Reading::none(MetricState::Unknown, Some("no data")),
             };
             r.stale = stale;
+            if let (Some(v), true) = (&verdict, applicable) {
+                if Some(i) == stream_i {
+                    r.value = v.streaming.map(|s| if s { 1.0 } else { 0.0 });
+                    r.state = match v.streaming {
+                        Some(true) => MetricState::Ok,
+                        Some(false) => MetricState::Crit,
+                        None => MetricState::Unknown,
+                    };
+                    r.note = v.why;
+                } else if Some(i) == lag_i {
+                    if v.streaming == Some(false) {
+                        // 0 here would be the exporter's "replayed all it received"
+                        r.value = None;
+                        r.state = MetricState::Unknown;
+                        r.note = Some("unknown: not streaming");
+                    } else if let Some(x) = r.value {
+                        r.state = health::judge(def, postgres::lag_beyond_delay(x, delay), warn, crit);
+                    }
+                }
+            }
             // Replication figures of a running replica must be there: a missing lag
             // series means a stopped thread, not "0 seconds behind".
             if !down
+                && !(pg && (Some(i) == stream_i || verdict.as_ref().is_some_and(|v| v.streaming == Some(false))))
                 && role == Role::Replica
                 && r.value.is_none()
                 && def.applies_to == AppliesTo::Replica
@@ -535,7 +644,9 @@ pub fn build<'a>(
                     .flatten()
                     .any(|j| value_of(j).0.is_some_and(|v| v < 1.0));
                 r.state = MetricState::Unknown;
-                r.note = Some(if thread_stopped {
+                r.note = Some(if pg {
+                    "no value: the exporter does not report it"
+                } else if thread_stopped {
                     "no value: a replication thread is stopped"
                 } else if slave_seen {
                     "no value"
@@ -552,12 +663,12 @@ pub fn build<'a>(
                             && r.state == MetricState::Unknown
                             && !down)
                 }
-                Kind::Info => false,
+                Kind::Info | Kind::Detail => false,
             };
             if counts && r.state != MetricState::NotApplicable && r.state != MetricState::Ok {
                 let h = r.state.health();
                 if h > Health::Ok {
-                    reasons.push((h, reason(def, &r, (warn, crit))));
+                    reasons.push((h, reason(def, &r, (warn, crit), engine)));
                 }
                 health = health.max(h);
             }
@@ -581,20 +692,30 @@ pub fn build<'a>(
 
         let replication = if role == Role::Replica {
             let b = |i: Option<usize>| i.and_then(|i| value_of(i).0).map(|v| v >= 1.0);
+            let source_label = if pg { "upstream_host" } else { "master_host" };
             let source = resolved_source
+                .or_else(|| verdict.as_ref().and_then(|v| v.source.clone()))
                 .or_else(|| {
                     host_labels
-                        .get("master_host")
+                        .get(source_label)
                         .filter(|h| !h.is_empty())
                         .map(|h| ident.host_name(h))
                         .filter(|h| !is_loopback(h))
                 })
                 .or_else(|| prev.and_then(|p| p.replication.as_ref()?.source.clone()));
+            let lag_i = if verdict.as_ref().is_some_and(|v| v.streaming == Some(false)) {
+                None
+            } else {
+                lag_i
+            };
             Some(Replication {
                 source,
-                io_running: b(io_i),
-                sql_running: b(sql_i),
+                io_running: if pg { None } else { b(io_i) },
+                sql_running: if pg { None } else { b(sql_i) },
                 lag_seconds: lag_i.and_then(|i| value_of(i).0),
+                streaming: verdict.as_ref().and_then(|v| v.streaming),
+                cascading: false,
+                behind_bytes: verdict.as_ref().and_then(|v| v.behind_bytes),
             })
         } else {
             None
@@ -603,6 +724,7 @@ pub fn build<'a>(
         let seen_now = vals.iter().any(Option::is_some);
         hosts.push(Host {
             labels: host_labels,
+            engine,
             role,
             replication,
             readings,
@@ -617,6 +739,21 @@ pub fn build<'a>(
             id,
             spark: Vec::new(),
         });
+    }
+
+    // A replica whose source is itself a replica cascades.
+    let replicas: hashbrown::HashSet<(String, String)> = hosts
+        .iter()
+        .filter(|h| h.role == Role::Replica)
+        .map(|h| (h.id.cluster.clone(), h.id.name.clone()))
+        .collect();
+    for h in &mut hosts {
+        let cluster = h.id.cluster.clone();
+        if let Some(r) = h.replication.as_mut() {
+            if let Some(s) = &r.source {
+                r.cascading = replicas.contains(&(cluster, s.clone()));
+            }
+        }
     }
 
     // Alerts: attach by host (and cluster when the alert carries one).
@@ -735,13 +872,21 @@ fn is_loopback(h: &str) -> bool {
     h == "localhost" || h.starts_with("127.") || h == "::1" || h == "[::1]"
 }
 
-fn reason(def: &MetricDef, r: &Reading, (warn, crit): (Option<f64>, Option<f64>)) -> String {
+fn reason(
+    def: &MetricDef,
+    r: &Reading,
+    (warn, crit): (Option<f64>, Option<f64>),
+    engine: Option<Engine>,
+) -> String {
     use metrics::format_value;
     match (def.kind, r.value) {
-        (Kind::Up, _) => r
+        (Kind::Up, _) => r.note.map_or_else(
+            || format!("{} is down", engine.unwrap_or(Engine::Mysql).as_str()),
+            |n| format!("down: {n}"),
+        ),
+        (Kind::Flag, Some(_)) => r
             .note
-            .map_or_else(|| "mysql is down".to_string(), |n| format!("down: {n}")),
-        (Kind::Flag, Some(_)) => format!("{} thread stopped", def.label),
+            .map_or_else(|| format!("{} thread stopped", def.label), str::to_string),
         (_, Some(v)) => {
             let t = match r.state {
                 MetricState::Crit => crit,

@@ -65,10 +65,11 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
         Span::styled(format!(" {} ", sanitize::fit(&host.id.name, 50)), t.title()),
         Span::styled(
             format!(
-                "· {} · {}",
+                "· {} · {}{}",
                 sanitize::fit(&host.id.cluster, 30),
-                host.role.as_str()
-            ),
+                host.engine.map_or("", |e| e.name()),
+                if host.engine.is_some() { " " } else { "" }
+            ) + host.role.as_str(),
             t.dim(),
         ),
     ];
@@ -138,7 +139,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
         t.title(),
     ));
     for (i, def) in app.metrics.metrics.iter().enumerate() {
-        if def.kind == Kind::Info {
+        if matches!(def.kind, Kind::Info | Kind::Detail) || !def.fits(host.engine) {
             continue;
         }
         let Some(r) = host.readings.get(i) else {
@@ -179,6 +180,49 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
     lines.push(Line::raw(""));
     lines.push(Line::styled("Replication", t.title()));
     match (&host.replication, host.role) {
+        (Some(r), _) if host.engine == Some(crate::fleet::Engine::Postgres) => {
+            let (st, sth) = match r.streaming {
+                Some(true) => ("yes", Health::Ok),
+                Some(false) => ("NO", Health::Crit),
+                None => ("unknown", Health::Unknown),
+            };
+            let lag = r.lag_seconds.map_or_else(
+                || {
+                    if r.streaming == Some(false) {
+                        "— (not streaming)".to_string()
+                    } else {
+                        "—".to_string()
+                    }
+                },
+                |x| format_value(x, crate::fleet::metrics::Unit::Seconds),
+            );
+            let mut spans = vec![
+                Span::styled("  source ", t.dim()),
+                Span::styled(
+                    r.source
+                        .as_deref()
+                        .map_or_else(|| "unknown".to_string(), |s| sanitize::fit(s, 40)),
+                    t.text(),
+                ),
+            ];
+            if r.cascading {
+                spans.push(Span::styled(" (cascading)", t.dim()));
+            }
+            spans.extend([
+                Span::styled("   streaming ", t.dim()),
+                Span::styled(st, t.health_text(sth)),
+                Span::styled("   replay lag ", t.dim()),
+                Span::styled(lag, t.text()),
+            ]);
+            if let Some(b) = r.behind_bytes {
+                spans.push(Span::styled("   behind ", t.dim()));
+                spans.push(Span::styled(
+                    format!("{}B", crate::fleet::metrics::compact(b)),
+                    t.text(),
+                ));
+            }
+            lines.push(Line::from(spans));
+        }
         (Some(r), _) => {
             let yn = |b: Option<bool>| match b {
                 Some(true) => ("running", Health::Ok),
@@ -214,7 +258,11 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
             ]));
         }
         (None, Role::Primary) => lines.push(Line::styled(
-            "  primary (read_only=0, no replication source)",
+            if host.engine == Some(crate::fleet::Engine::Postgres) {
+                "  primary (not in recovery)"
+            } else {
+                "  primary (read_only=0, no replication source)"
+            },
             t.dim(),
         )),
         (None, _) => lines.push(Line::styled("  no replication data", t.dim())),
