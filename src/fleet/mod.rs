@@ -70,7 +70,10 @@ impl Identity {
     }
 
     /// `(cluster, host name)` of a series, borrowed from its labels.
-    pub(crate) fn key_parts<'a>(&self, get: impl Fn(&str) -> Option<&'a str>) -> Option<(&'a str, &'a str)> {
+    pub(crate) fn key_parts<'a>(
+        &self,
+        get: impl Fn(&str) -> Option<&'a str>,
+    ) -> Option<(&'a str, &'a str)> {
         let raw = get(&self.host_label).filter(|r| !r.is_empty())?;
         let cluster = get(&self.cluster_label)
             .filter(|c| !c.is_empty())
@@ -626,14 +629,17 @@ pub fn build<'a>(
                         r.state = MetricState::Unknown;
                         r.note = Some("unknown: not streaming");
                     } else if let Some(x) = r.value {
-                        r.state = health::judge(def, postgres::lag_beyond_delay(x, delay), warn, crit);
+                        r.state =
+                            health::judge(def, postgres::lag_beyond_delay(x, delay), warn, crit);
                     }
                 }
             }
             // Replication figures of a running replica must be there: a missing lag
             // series means a stopped thread, not "0 seconds behind".
             if !down
-                && !(pg && (Some(i) == stream_i || verdict.as_ref().is_some_and(|v| v.streaming == Some(false))))
+                && !(pg
+                    && (Some(i) == stream_i
+                        || verdict.as_ref().is_some_and(|v| v.streaming == Some(false))))
                 && role == Role::Replica
                 && r.value.is_none()
                 && def.applies_to == AppliesTo::Replica
@@ -914,3 +920,5 @@ fn reason(
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_postgres;

@@ -97,7 +97,8 @@ pub fn receiver(value: Option<f64>, seen_before: bool) -> Evidence {
 /// `cluster_name`, or what its `primary_conninfo` sets) or by `client_addr`. When rows of the
 /// cluster name no host at all (every replica left at the default `walreceiver`), nothing
 /// can be told. `senders_reporting`: some server of the cluster that can send (an up primary)
-/// answered, so a missing row means no stream.
+/// answered. A missing row is evidence only then, and only when the cluster has rows at all:
+/// a cluster without any may run an exporter that does not collect them.
 pub fn upstream<'a>(
     name: &str,
     cluster: &str,
@@ -125,7 +126,7 @@ pub fn upstream<'a>(
         };
     }
     let anonymous = in_cluster().any(|w| !cluster_hosts.iter().any(|h| names(w, h)));
-    if anonymous || !senders_reporting {
+    if anonymous || !senders_reporting || in_cluster().next().is_none() {
         return (Evidence::Unknown, None);
     }
     (
@@ -170,6 +171,20 @@ pub fn lag_beyond_delay(lag: f64, delay: Option<f64>) -> f64 {
 mod tests {
     use super::*;
 
+    /// Prints the postgres preset's queries as `key<TAB>expr`, for
+    /// `scripts/capture-pg-fixtures.sh`, which records a real stack's answers to them.
+    #[test]
+    #[ignore = "used by scripts/capture-pg-fixtures.sh"]
+    fn print_postgres_queries() {
+        for m in super::super::metrics::postgres_preset("instance", "cluster").metrics {
+            println!(
+                "QUERY\t{}\t{}",
+                m.key,
+                super::super::metrics::expand(&m.expr, &[])
+            );
+        }
+    }
+
     fn row(sender: &str, app: &str, state: &str) -> Walsender {
         Walsender {
             cluster: "ledger".into(),
@@ -191,7 +206,10 @@ mod tests {
     #[test]
     fn receiver_evidence() {
         assert_eq!(receiver(Some(1.0), false), Evidence::Streaming);
-        assert!(matches!(receiver(Some(0.0), true), Evidence::NotStreaming(_)));
+        assert!(matches!(
+            receiver(Some(0.0), true),
+            Evidence::NotStreaming(_)
+        ));
         assert!(matches!(receiver(None, true), Evidence::NotStreaming(_)));
         assert_eq!(receiver(None, false), Evidence::Unknown);
     }
@@ -214,9 +232,20 @@ mod tests {
             Evidence::NotStreaming(_)
         ));
         // no primary reporting: nothing to tell
-        assert_eq!(upstream("pg3", "ledger", &rows, &hosts, false).0, Evidence::Unknown);
+        assert_eq!(
+            upstream("pg3", "ledger", &rows, &hosts, false).0,
+            Evidence::Unknown
+        );
         // another cluster's rows say nothing
-        assert_eq!(upstream("pg3", "other", &rows, &["pg3"], false).0, Evidence::Unknown);
+        assert_eq!(
+            upstream("pg3", "other", &rows, &["pg3"], true).0,
+            Evidence::Unknown
+        );
+        // no rows in the cluster at all: the exporter may not collect them
+        assert_eq!(
+            upstream("pg3", "ledger", &[], &hosts, true).0,
+            Evidence::Unknown
+        );
     }
 
     #[test]
@@ -225,13 +254,19 @@ mod tests {
         let hosts = ["pg1", "pg2", "pg3"];
         let mut r = row("pg1", "walreceiver", "streaming");
         r.client_addr = Some("10.0.0.7".into());
-        assert_eq!(upstream("pg3", "ledger", &[r], &hosts, true).0, Evidence::Unknown);
+        assert_eq!(
+            upstream("pg3", "ledger", &[r], &hosts, true).0,
+            Evidence::Unknown
+        );
     }
 
     #[test]
     fn cascading_row_names_its_sender() {
         let hosts = ["pg1", "pg2", "pg4"];
-        let rows = vec![row("pg1", "pg2", "streaming"), row("pg2", "pg4", "streaming")];
+        let rows = vec![
+            row("pg1", "pg2", "streaming"),
+            row("pg2", "pg4", "streaming"),
+        ];
         let (e, r) = upstream("pg4", "ledger", &rows, &hosts, true);
         assert_eq!(e, Evidence::Streaming);
         assert_eq!(r.map(|r| r.sender.as_str()), Some("pg2"));
@@ -240,8 +275,14 @@ mod tests {
     #[test]
     fn any_not_streaming_wins() {
         let no = Evidence::NotStreaming("x");
-        assert_eq!(judge(&Evidence::Streaming, &no, None).streaming, Some(false));
-        assert_eq!(judge(&no, &Evidence::Streaming, None).streaming, Some(false));
+        assert_eq!(
+            judge(&Evidence::Streaming, &no, None).streaming,
+            Some(false)
+        );
+        assert_eq!(
+            judge(&no, &Evidence::Streaming, None).streaming,
+            Some(false)
+        );
         assert_eq!(
             judge(&Evidence::Unknown, &Evidence::Streaming, None).streaming,
             Some(true)
