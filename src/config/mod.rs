@@ -11,10 +11,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::cli::Cli;
-use crate::fleet::metrics::{
-    self, AppliesTo, Direction, Kind, MetricDef, MetricSet, Override, Unit,
-};
-use crate::fleet::Identity;
+use crate::fleet::metrics;
+use crate::model::Identity;
+use crate::model::{AppliesTo, Direction, Kind, MetricDef, MetricSet, Override, Signal, Unit};
 use crate::sources::http::{HttpConfig, Secret};
 
 /// A config problem, located in its file.
@@ -96,6 +95,10 @@ pub struct MetricFile {
     pub applies_to: Option<AppliesTo>,
     pub tile: Option<bool>,
     pub chart: Option<bool>,
+    /// What the metric stands for in roles and replication (`replication_lag`,
+    /// `read_only`, `wal_receiver`, ...); a new metric named like a preset's (`lag`,
+    /// `read_only`, `io_running`, ...) stands for the same by default.
+    pub signal: Option<Signal>,
     #[serde(default)]
     pub disabled: bool,
 }
@@ -498,6 +501,9 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
             m.applies_to = mf.applies_to.unwrap_or(m.applies_to);
             m.on_tile = mf.tile.unwrap_or(m.on_tile);
             m.chart = mf.chart.unwrap_or(m.chart);
+            if mf.signal.is_some() {
+                m.signal = mf.signal;
+            }
             if mf.warn.is_some() {
                 m.warn = mf.warn;
             }
@@ -529,6 +535,7 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
                 on_tile: mf.tile.unwrap_or(true),
                 chart: mf.chart.unwrap_or(true),
                 engine: None,
+                signal: mf.signal.or_else(|| Signal::for_key(key)),
             });
         }
     }

@@ -10,8 +10,8 @@
 //!
 //! Either one saying "not streaming" makes the replica CRIT and its lag unknown.
 
-use super::{Identity, Role};
-use crate::sources::Vector;
+use crate::model::Vector;
+use crate::model::{Identity, Role};
 
 /// One row of `pg_stat_replication` on some server.
 #[derive(Debug, Clone, PartialEq)]
@@ -170,20 +170,6 @@ pub fn lag_beyond_delay(lag: f64, delay: Option<f64>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Prints the postgres preset's queries as `key<TAB>expr`, for
-    /// `scripts/capture-pg-fixtures.sh`, which records a real stack's answers to them.
-    #[test]
-    #[ignore = "used by scripts/capture-pg-fixtures.sh"]
-    fn print_postgres_queries() {
-        for m in super::super::metrics::postgres_preset("instance", "cluster").metrics {
-            println!(
-                "QUERY\t{}\t{}",
-                m.key,
-                super::super::metrics::expand(&m.expr, &[])
-            );
-        }
-    }
 
     fn row(sender: &str, app: &str, state: &str) -> Walsender {
         Walsender {

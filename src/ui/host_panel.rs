@@ -17,10 +17,11 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use crate::app::App;
-use crate::fleet::metrics::{format_value, Kind};
-use crate::fleet::{Health, HostId, MetricState, Role};
+use crate::model::format::format_value;
+use crate::model::AlertState;
+use crate::model::Kind;
+use crate::model::{Health, HostId, MetricState, Role};
 use crate::sanitize;
-use crate::sources::AlertState;
 
 fn state_label(s: MetricState) -> (&'static str, Option<Health>) {
     match s {
@@ -180,7 +181,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
     lines.push(Line::raw(""));
     lines.push(Line::styled("Replication", t.title()));
     match (&host.replication, host.role) {
-        (Some(r), _) if host.engine == Some(crate::fleet::Engine::Postgres) => {
+        (Some(r), _) if host.engine == Some(crate::model::Engine::Postgres) => {
             let (st, sth) = match r.streaming {
                 Some(true) => ("yes", Health::Ok),
                 Some(false) => ("NO", Health::Crit),
@@ -194,7 +195,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
                         "—".to_string()
                     }
                 },
-                |x| format_value(x, crate::fleet::metrics::Unit::Seconds),
+                |x| format_value(x, crate::model::Unit::Seconds),
             );
             let mut spans = vec![
                 Span::styled("  source ", t.dim()),
@@ -217,7 +218,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
             if let Some(b) = r.behind_bytes {
                 spans.push(Span::styled("   behind ", t.dim()));
                 spans.push(Span::styled(
-                    format!("{}B", crate::fleet::metrics::compact(b)),
+                    format!("{}B", crate::model::format::compact(b)),
                     t.text(),
                 ));
             }
@@ -239,7 +240,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
                         "—".to_string()
                     }
                 },
-                |x| format_value(x, crate::fleet::metrics::Unit::Seconds),
+                |x| format_value(x, crate::model::Unit::Seconds),
             );
             lines.push(Line::from(vec![
                 Span::styled("  source ", t.dim()),
@@ -258,7 +259,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
             ]));
         }
         (None, Role::Primary) => lines.push(Line::styled(
-            if host.engine == Some(crate::fleet::Engine::Postgres) {
+            if host.engine == Some(crate::model::Engine::Postgres) {
                 "  primary (not in recovery)"
             } else {
                 "  primary (read_only=0, no replication source)"
@@ -317,7 +318,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
             Span::styled(
                 format!(
                     " {:<9} {:<10} {:<9} ",
-                    sanitize::fit(a.severity(), 9),
+                    sanitize::fit(a.severity_label(), 9),
                     state,
                     since
                 ),

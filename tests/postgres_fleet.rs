@@ -6,12 +6,29 @@
 
 use std::path::Path;
 
-use chrono::TimeZone;
+use chrono::{DateTime, TimeZone, Utc};
 
-use super::metrics::{mixed_preset, postgres_preset};
-use super::*;
-use crate::sources::prometheus::parse_instant;
-use crate::sources::Sample;
+use fleetboard::fleet::metrics::{mixed_preset, postgres_preset};
+use fleetboard::fleet::{build, BuildInput};
+use fleetboard::model::{
+    Engine, Fleet, Health, Host, Identity, MetricSet, MetricState, Reading, Role, Sample,
+    SourceError, Vector,
+};
+use fleetboard::sources::prometheus::parse_instant;
+
+/// Prints the postgres preset's queries as `QUERY<TAB>key<TAB>expr`, for
+/// `scripts/capture-pg-fixtures.sh`, which records a real stack's answers to them.
+#[test]
+#[ignore = "used by scripts/capture-pg-fixtures.sh"]
+fn print_postgres_queries() {
+    for m in postgres_preset("instance", "cluster").metrics {
+        println!(
+            "QUERY\t{}\t{}",
+            m.key,
+            fleetboard::sources::query::expand(&m.expr, &[])
+        );
+    }
+}
 
 fn t0() -> DateTime<Utc> {
     Utc.timestamp_opt(1_796_021_178, 0).unwrap()
@@ -339,8 +356,9 @@ warn = 0.75
 crit = 0.9
 "#;
     let p = Path::new("c17.toml");
-    let file = crate::config::parse(text, p).unwrap();
-    let settings = crate::config::resolve(&crate::cli::Cli::default(), &file, Some(p)).unwrap();
+    let file = fleetboard::config::parse(text, p).unwrap();
+    let settings =
+        fleetboard::config::resolve(&fleetboard::cli::Cli::default(), &file, Some(p)).unwrap();
     let set = &settings.metrics;
     let series = |name: &str, vals: [f64; 3]| -> Vec<Sample> {
         ["pg1", "pg2", "pg3"]
