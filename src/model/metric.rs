@@ -127,6 +127,10 @@ pub enum Signal {
     /// An intended replication delay in seconds (`recovery_min_apply_delay`): lag up to it
     /// is not a problem.
     IntendedDelay,
+    /// Series read by name for roles and topology beyond the metrics above
+    /// (`super_read_only`, `sql_delay`, Group Replication members, wsrep status, version,
+    /// Prometheus' `up` of the scrape targets); one query, never shown as a figure.
+    Topology,
 }
 
 impl Signal {
