@@ -272,10 +272,11 @@ fn all_healthy(j: &Value) -> Result<(), String> {
         want(h, "health", "OK")?;
         want(h, "engine", engine)?;
         want(h, "role", role)?;
-        if engine == "postgres" && role == "replica" {
-            if h["replication"]["streaming"] != true || h["replication"]["source"] != "pg1" {
-                return Err(format!("{name}: replication {}", h["replication"]));
-            }
+        if engine == "postgres"
+            && role == "replica"
+            && (h["replication"]["streaming"] != true || h["replication"]["source"] != "pg1")
+        {
+            return Err(format!("{name}: replication {}", h["replication"]));
         }
     }
     Ok(())
