@@ -459,7 +459,9 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
     let preset = cli
         .preset
         .map(crate::cli::Preset::as_str)
-        .or_else(|| file.preset.as_ref().map(|p| p.get_ref().as_str()));
+        .or_else(|| file.preset.as_ref().map(|p| p.get_ref().as_str()))
+        // the demo fleet has MySQL and PostgreSQL clusters
+        .or_else(|| cli.demo.then_some("mixed"));
     let (hl, cl) = (&identity.host_label, &identity.cluster_label);
     let mut set = match preset {
         None | Some("mysql") => metrics::mysql_preset(hl, cl),
