@@ -66,8 +66,9 @@ pub async fn run_with(
     let in_tmux = crate::terminal::in_tmux();
     // Bytes for the terminal besides the frame (notifications), written after it.
     let mut extra: Vec<u8> = Vec::new();
-    // Hyperlinks last written over the panel: written again only when they change.
-    let mut drawn_links = Vec::new();
+    // Hyperlinks last written over the panel, and the screen size then: written again only
+    // when they change (a resize clears the screen).
+    let mut drawn_links = (ratatui::layout::Rect::default(), Vec::new());
     let (res_tx, mut res_rx) = mpsc::unbounded_channel::<Action>();
 
     let (up_tx, mut up_rx) = mpsc::unbounded_channel();
@@ -215,7 +216,7 @@ pub async fn run_with(
                             i.resume();
                         }
                         terminal.clear()?;
-                        drawn_links.clear();
+                        drawn_links.1.clear();
                         let size = terminal.size()?;
                         app.update(Action::Resize(size.width, size.height));
                         app.update(Action::Links(crate::links::LinkAction::Done(msg)));
@@ -271,10 +272,10 @@ pub async fn run_with(
                     crate::ui::asciify(f.buffer_mut());
                 }
             })?;
-            let spots = crate::ui::hyperlinks(&app, frame.area);
+            let spots = (frame.area, crate::ui::hyperlinks(&app, frame.area));
             if spots != drawn_links {
-                let cells = link_cells(frame.buffer, &spots);
-                write_hyperlinks(terminal.backend_mut(), &spots, &cells)?;
+                let cells = link_cells(frame.buffer, &spots.1);
+                write_hyperlinks(terminal.backend_mut(), &spots.1, &cells)?;
                 drawn_links = spots;
             }
             app.dirty = false;
