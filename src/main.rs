@@ -30,7 +30,7 @@ fn main() -> ExitCode {
         }
     }
     for w in &settings.warnings {
-        eprintln!("warning: {w}");
+        err_write(&format!("warning: {w}\n"));
         tracing::warn!("{w}");
     }
     if let Some(Command::BenchRefresh {
@@ -38,7 +38,7 @@ fn main() -> ExitCode {
         ..
     }) = cli.command
     {
-        print!("{}", fleetboard::perf::queries(&settings));
+        out_write(&fleetboard::perf::queries(&settings));
         return ExitCode::SUCCESS;
     }
     let source = match cli.synthetic {
@@ -70,14 +70,14 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Snapshot { format }) => {
             let out = rt.block_on(setup::snapshot(&settings, source.as_ref(), format));
-            print!("{}", out.stdout);
-            eprint!("{}", out.stderr);
+            out_write(&out.stdout);
+            err_write(&out.stderr);
             ExitCode::from(u8::try_from(out.exit_code).unwrap_or(3))
         }
         Some(Command::BenchRefresh { runs, .. }) => {
             match rt.block_on(fleetboard::perf::bench_refresh(&settings, runs)) {
                 Ok(out) => {
-                    print!("{out}");
+                    out_write(&out);
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(&e),
@@ -90,6 +90,12 @@ fn main() -> ExitCode {
             };
             match rt.block_on(runtime::run_with(settings, theme, source, cli.exit_after)) {
                 Ok(()) => ExitCode::SUCCESS,
+                // Nobody is left to read a message: the reason goes to the log only, and
+                // leaving is the right thing to do, not a failure.
+                Err(runtime::RunError::TerminalGone(e)) => {
+                    tracing::warn!("the terminal went away ({e}); leaving");
+                    ExitCode::SUCCESS
+                }
                 Err(e) => fail(&format!("{e:#}")),
             }
         }
@@ -97,9 +103,24 @@ fn main() -> ExitCode {
 }
 
 fn fail(msg: &str) -> ExitCode {
-    eprintln!("fleetboard: {msg}");
+    tracing::error!("{msg}");
+    err_write(&format!("fleetboard: {msg}\n"));
     // 3 is UNKNOWN in the Nagios convention that `snapshot` follows.
     ExitCode::from(3)
+}
+
+// `print!` and `eprintln!` panic when the write fails (a closed pipe, a terminal gone):
+// output that cannot be delivered is dropped instead.
+fn out_write(s: &str) {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(s.as_bytes());
+    let _ = o.flush();
+}
+
+fn err_write(s: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(s.as_bytes());
 }
 
 fn init_logging(path: &std::path::Path) -> std::io::Result<()> {

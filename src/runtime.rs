@@ -22,7 +22,26 @@ use crate::sources::{FleetSource, PollRequest};
 use crate::terminal::TerminalGuard;
 use crate::theme::{ColorDepth, Theme};
 
-pub async fn run(settings: Settings, theme: Theme, source: Arc<dyn FleetSource>) -> Result<()> {
+/// Why the board stopped other than by the user quitting.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Reading from or writing to the terminal failed: it went away (the pty closed, as
+    /// when an SSH session drops). Nothing can be shown any more, so the caller logs the
+    /// reason and leaves without writing to the terminal.
+    #[error("the terminal went away: {0}")]
+    TerminalGone(std::io::Error),
+    /// Anything else (set-up failed, the poller stopped).
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// Runs the board until the user quits (`Ok`), a signal ends it (`Ok`; SIGHUP is logged
+/// as the terminal going away) or [`RunError`].
+pub async fn run(
+    settings: Settings,
+    theme: Theme,
+    source: Arc<dyn FleetSource>,
+) -> Result<(), RunError> {
     run_with(settings, theme, source, None).await
 }
 
@@ -32,7 +51,7 @@ pub async fn run_with(
     theme: Theme,
     source: Arc<dyn FleetSource>,
     exit_after: Option<u32>,
-) -> Result<()> {
+) -> Result<(), RunError> {
     let metrics = Arc::new(settings.metrics.clone());
     let mut app = App::new(
         metrics.clone(),
@@ -92,10 +111,18 @@ pub async fn run_with(
     ));
 
     let guard = TerminalGuard::enter().context("cannot set up the terminal")?;
-    let backend = CrosstermBackend::new(BufWriter::with_capacity(64 * 1024, io::stdout()));
-    let mut terminal = Terminal::new(backend)?;
-    terminal.clear()?;
-    let size = terminal.size()?;
+    let backend = CrosstermBackend::new(crate::terminal::TtyWriter::new(BufWriter::with_capacity(
+        64 * 1024,
+        io::stdout(),
+    )));
+    let mut terminal = Terminal::new(backend).context("cannot set up the terminal")?;
+    // Not `Terminal::clear`: it asks the terminal where the cursor is (ESC [ 6 n) and
+    // fails when no answer comes (serial consoles, some web terminals). A full-screen
+    // board never needs the cursor: `resize` clears the screen and the back buffer.
+    let size = terminal.size().context("cannot read the terminal size")?;
+    terminal
+        .resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))
+        .context("cannot clear the terminal")?;
     app.update(Action::Resize(size.width, size.height));
 
     // Terminal input is read on its own thread and queued, so that a burst of keys (a
@@ -116,9 +143,11 @@ pub async fn run_with(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut hup = signal(tokio::signal::unix::SignalKind::hangup())?;
+    // A dropped session can end the board while a draw is half written; the reason goes to
+    // the log, and the terminal is restored only as far as it still exists.
 
     let mut refreshes: u32 = 0;
-    let result: Result<()> = loop {
+    let result: Result<(), RunError> = loop {
         let first = tokio::select! {
             ev = ev_rx.recv() => match ev {
                 Some(ev) => Incoming::Term(ev),
@@ -129,13 +158,16 @@ pub async fn run_with(
                     refreshes += 1;
                     Incoming::Act(Action::Data(Box::new(u)))
                 }
-                None => break Err(anyhow::anyhow!("the poller stopped")),
+                None => break Err(anyhow::anyhow!("the poller stopped").into()),
             },
             Some(h) = hist_rx.recv() => Incoming::Act(h),
             r = res_rx.recv() => Incoming::Act(r.unwrap_or(Action::None)),
             _ = tick.tick() => Incoming::Act(Action::Tick(Utc::now())),
             _ = term.recv() => Incoming::Act(Action::Quit),
-            _ = hup.recv() => Incoming::Act(Action::Quit),
+            _ = hup.recv() => {
+                tracing::warn!("hangup (SIGHUP): the terminal went away; leaving");
+                Incoming::Act(Action::Quit)
+            }
         };
         let mut incoming = vec![first];
         // Drain whatever input is already waiting, then draw once.
@@ -197,19 +229,22 @@ pub async fn run_with(
             dirty |= app.dirty;
         }
         if let Some(e) = input_error {
-            break Err(anyhow::anyhow!("cannot read the terminal: {e}"));
+            break Err(RunError::TerminalGone(e));
         }
         if app.quit {
             break Ok(());
         }
         if dirty {
-            terminal.draw(|f| {
+            let drawn = terminal.draw(|f| {
                 crate::ui::render(f, &app);
                 crate::sanitize::scrub_buffer(f.buffer_mut());
                 if app.ascii {
                     crate::ui::asciify(f.buffer_mut());
                 }
-            })?;
+            });
+            if let Err(e) = drawn {
+                break Err(RunError::TerminalGone(e));
+            }
             app.dirty = false;
         }
         if exit_after.is_some_and(|n| refreshes >= n) {
@@ -220,6 +255,9 @@ pub async fn run_with(
     for t in hist_tasks {
         t.abort();
     }
+    // Shown here, where a failure is only noted: ratatui's own attempt on drop prints to
+    // stderr and would panic on a terminal that is gone (the writer now swallows it).
+    let _ = terminal.show_cursor();
     drop(terminal);
     drop(guard);
     result
