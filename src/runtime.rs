@@ -82,7 +82,7 @@ pub async fn run_with(
     app.sparkline_metric = settings.sparkline.as_ref().map(|s| s.metric.clone());
     let (res_tx, mut res_rx) = mpsc::unbounded_channel::<Action>();
 
-    let (up_tx, mut up_rx) = mpsc::unbounded_channel();
+    let (up_tx, mut up_rx) = poller::update_channel();
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let mut merger = Merger::new(
         metrics.clone(),
@@ -153,12 +153,17 @@ pub async fn run_with(
                 Some(ev) => Incoming::Term(ev),
                 None => Incoming::Act(Action::Quit),
             },
-            u = up_rx.recv() => match u {
-                Some(u) => {
-                    refreshes += 1;
-                    Incoming::Act(Action::Data(Box::new(u)))
+            changed = up_rx.changed() => {
+                if changed.is_err() {
+                    break Err(anyhow::anyhow!("the poller stopped").into());
                 }
-                None => break Err(anyhow::anyhow!("the poller stopped").into()),
+                match up_rx.borrow_and_update().clone() {
+                    Some(u) => {
+                        refreshes += 1;
+                        Incoming::Act(Action::Data(Box::new(u)))
+                    }
+                    None => Incoming::Act(Action::None),
+                }
             },
             Some(h) = hist_rx.recv() => Incoming::Act(h),
             r = res_rx.recv() => Incoming::Act(r.unwrap_or(Action::None)),
