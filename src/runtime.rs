@@ -183,7 +183,7 @@ pub async fn run_with(
         let mut input_error = None;
         for inc in incoming {
             let a = match inc {
-                Incoming::Term(Ok(ev)) => map_event(&app, &ev),
+                Incoming::Term(Ok(ev)) => map_event(&ev),
                 Incoming::Term(Err(e)) => {
                     input_error = Some(e);
                     break;

@@ -2,6 +2,7 @@
 //! here: time arrives inside actions, side effects leave as [`Command`]s.
 
 pub mod history;
+pub mod keymap;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -161,6 +162,8 @@ pub struct App {
     pub sparkline_metric: Option<String>,
     /// Replay time (`--at`, `[` `]`); `None` is live.
     pub replay: Option<DateTime<Utc>>,
+    /// What each key does on each screen (defaults, or rebound by `[keys]`).
+    pub keymap: Arc<keymap::Keymap>,
 }
 
 /// The visible hosts, grouped by cluster, and their layout.
@@ -218,6 +221,7 @@ impl App {
             ascii: false,
             sparkline_metric: None,
             replay: None,
+            keymap: Arc::new(keymap::Keymap::default()),
         };
         a.rebuild_view();
         a
@@ -533,6 +537,10 @@ impl App {
         self.alerts_note_action(&action);
         self.dirty = true;
         match action {
+            Action::Key(k) => {
+                let a = self.key_action(&k);
+                return self.apply(a);
+            }
             Action::Alerts(a) => cmds = self.update_alerts(a),
             Action::Tick(now) => {
                 // Redraw only when a visible age label changes (whole seconds).
