@@ -1,14 +1,12 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use fleetboard::cli::{Cli, Command};
 use fleetboard::sources::synthetic::SyntheticSource;
 use fleetboard::{config, runtime, setup, theme::Theme};
 
 fn main() -> ExitCode {
     // Usage errors exit 3 (UNKNOWN), not clap's 2, which a monitor would read as CRITICAL.
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::parse_args(std::env::args_os()) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 3 } else { 0 };

@@ -79,6 +79,7 @@ pub async fn run_with(
     app.page_flipped_at = app.now;
     app.only_problems = settings.only_problems;
     app.ascii = settings.ascii;
+    app.keymap = Arc::new(settings.keymap.clone());
     app.sparkline_metric = settings.sparkline.as_ref().map(|s| s.metric.clone());
     let (res_tx, mut res_rx) = mpsc::unbounded_channel::<Action>();
 
