@@ -5,7 +5,7 @@ use crossterm::event::{
     Event as TermEvent, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind,
 };
 
-use crate::poller::Update;
+use crate::model::Update;
 
 /// Everything that can change the app.
 #[derive(Debug, Clone)]

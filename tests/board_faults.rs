@@ -43,7 +43,7 @@ async fn poller_reports_failures_then_recovers() {
     let (tx, mut rx) = poller::update_channel();
     let (ctx, crx) = mpsc::unbounded_channel();
     // The newest refresh, once it is there.
-    async fn next(rx: &mut poller::UpdateReceiver) -> poller::Update {
+    async fn next(rx: &mut poller::UpdateReceiver) -> fleetboard::model::Update {
         tokio::time::timeout(Duration::from_secs(5), rx.changed())
             .await
             .unwrap()

@@ -1229,17 +1229,14 @@ mod rebinding {
         let mut a = app_with(&[("expire", "d")]);
         press(&mut a, "A");
         assert_eq!(a.screen, Screen::Silences);
-        let s = crate::sources::alertmanager::Silence {
+        let s = crate::model::Silence {
             id: "s1".into(),
-            matchers: vec![crate::sources::alertmanager::Matcher::equal(
-                "alertname",
-                "X",
-            )],
+            matchers: vec![crate::model::Matcher::equal("alertname", "X")],
             starts_at: a.now,
             ends_at: a.now + chrono::Duration::hours(1),
             created_by: "bob".into(),
             comment: "c".into(),
-            state: "active".into(),
+            state: crate::model::SilenceState::Active,
         };
         a.update(Action::Alerts(AlertAction::SilencesLoaded(Ok((
             "am".into(),

@@ -143,7 +143,7 @@ fn failing_source_keeps_data_and_goes_stale() {
         app.update(Action::Data(Box::new(Update {
             received_at: t,
             fleet: None,
-            prom_error: Some(crate::sources::SourceError::Connect(
+            prom_error: Some(crate::model::SourceError::Connect(
                 "connection refused".into(),
             )),
             alert_sources: vec![],
@@ -210,7 +210,7 @@ fn a_rejected_query_says_retrying_cannot_help() {
     app.update(Action::Data(Box::new(Update {
         received_at: t,
         fleet: Some(demo_fleet(t).into()),
-        prom_error: Some(crate::sources::SourceError::Http {
+        prom_error: Some(crate::model::SourceError::Http {
             status: 400,
             body: "bad_data: parse error".into(),
         }),

@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use crate::app::keymap::Ctx;
 use crate::app::App;
-use crate::fleet::Health;
+use crate::model::Health;
 
 pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     let t = &app.theme;
