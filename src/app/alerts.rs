@@ -7,6 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::line_edit::{self, Edit};
 use super::{App, Command, Screen};
 use crate::action::Action;
 use crate::model::{Alert, HostId, Matcher, NewSilence, Silence, SilenceState};
@@ -17,8 +18,6 @@ pub const F_MATCHERS: usize = 0;
 pub const F_DURATION: usize = 1;
 pub const F_COMMENT: usize = 2;
 pub const F_AUTHOR: usize = 3;
-/// Longest value of one form field.
-const FIELD_MAX: usize = 1000;
 
 /// What the alerts screens can be asked to do, and the results of their commands.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +59,18 @@ pub enum AlertAction {
         id: String,
         result: Result<(), String>,
     },
+}
+
+impl AlertAction {
+    /// The line edit a typing action stands for.
+    fn edit(&self) -> Option<Edit> {
+        match self {
+            AlertAction::FilterChar(c) | AlertAction::FormChar(c) => Some(Edit::Type(*c)),
+            AlertAction::FilterBackspace | AlertAction::FormBackspace => Some(Edit::Backspace),
+            AlertAction::FilterClear | AlertAction::FormClear => Some(Edit::Clear),
+            _ => None,
+        }
+    }
 }
 
 /// A line for the status bar.
@@ -447,21 +458,11 @@ impl App {
             AlertAction::FilterStart => {
                 self.alerts.filter_edit = Some(self.alerts.filter.clone());
             }
-            AlertAction::FilterChar(c) => {
-                if let Some(f) = &mut self.alerts.filter_edit {
-                    if f.chars().count() < 200 {
-                        f.push(c);
-                    }
-                }
-            }
-            AlertAction::FilterBackspace => {
-                if let Some(f) = &mut self.alerts.filter_edit {
-                    f.pop();
-                }
-            }
-            AlertAction::FilterClear => {
-                if let Some(f) = &mut self.alerts.filter_edit {
-                    f.clear();
+            AlertAction::FilterChar(_)
+            | AlertAction::FilterBackspace
+            | AlertAction::FilterClear => {
+                if let (Some(f), Some(e)) = (&mut self.alerts.filter_edit, a.edit()) {
+                    line_edit::apply(f, e);
                 }
             }
             AlertAction::FilterApply => {
@@ -474,22 +475,10 @@ impl App {
                 self.alerts.filter.clear();
             }
             AlertAction::NewSilence => self.open_form(),
-            AlertAction::FormChar(c) => {
-                if let Some(f) = self.alerts.form.as_mut().filter(|f| !f.sending) {
-                    let v = &mut f.fields[f.focus];
-                    if v.chars().count() < FIELD_MAX {
-                        v.push(c);
-                    }
-                }
-            }
-            AlertAction::FormBackspace => {
-                if let Some(f) = self.alerts.form.as_mut().filter(|f| !f.sending) {
-                    f.fields[f.focus].pop();
-                }
-            }
-            AlertAction::FormClear => {
-                if let Some(f) = self.alerts.form.as_mut().filter(|f| !f.sending) {
-                    f.fields[f.focus].clear();
+            AlertAction::FormChar(_) | AlertAction::FormBackspace | AlertAction::FormClear => {
+                let e = a.edit();
+                if let (Some(f), Some(e)) = (self.alerts.form.as_mut().filter(|f| !f.sending), e) {
+                    line_edit::apply(&mut f.fields[f.focus], e);
                 }
             }
             AlertAction::FormNext => {

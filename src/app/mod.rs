@@ -3,6 +3,7 @@
 
 pub mod history;
 pub mod keymap;
+pub mod line_edit;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -649,24 +650,20 @@ impl App {
             Action::StartFilter => {
                 self.filter_edit = Some(self.filter.clone());
             }
-            Action::FilterChar(c) => {
-                if let Some(f) = &mut self.filter_edit {
-                    if f.chars().count() < 200 {
-                        f.push(c);
-                    }
+            Action::FilterChar(_) | Action::FilterBackspace | Action::FilterClear => {
+                let e = match action {
+                    Action::FilterChar(c) => line_edit::Edit::Type(c),
+                    Action::FilterBackspace => line_edit::Edit::Backspace,
+                    _ => line_edit::Edit::Clear,
+                };
+                let changed = self
+                    .filter_edit
+                    .as_mut()
+                    .is_some_and(|f| line_edit::apply(f, e));
+                if changed {
                     self.rebuild_view();
-                }
-            }
-            Action::FilterBackspace => {
-                if let Some(f) = &mut self.filter_edit {
-                    f.pop();
-                    self.rebuild_view();
-                }
-            }
-            Action::FilterClear => {
-                if let Some(f) = &mut self.filter_edit {
-                    f.clear();
-                    self.rebuild_view();
+                } else {
+                    self.dirty = false;
                 }
             }
             Action::FilterApply => {
