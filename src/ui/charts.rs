@@ -41,10 +41,15 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, host: &HostId, def: &Met
     // cannot show the break, so the chart says so
     let cut = app.fleet.find(host).is_some_and(|h| {
         h.engine == Some(crate::model::Engine::Postgres)
-            && h.replication.as_ref().is_some_and(|r| r.streaming == Some(false))
+            && h.replication
+                .as_ref()
+                .is_some_and(|r| r.streaming == Some(false))
     });
     if cut && def.signal == Some(crate::model::Signal::ReplicationLag) {
-        title.push(Span::styled("exporter reads 0 while not streaming ", t.error()));
+        title.push(Span::styled(
+            "exporter reads 0 while not streaming ",
+            t.error(),
+        ));
     }
     let block = Block::default()
         .borders(Borders::ALL)
