@@ -11,8 +11,14 @@ for p in tmux aha chromium; do command -v "$p" >/dev/null || need+=("$p"); done
 if ((${#need[@]})); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux aha chromium fonts-dejavu-core
 fi
-cargo build --release --quiet
-bin=$PWD/target/release/fleetboard
+# FLEETBOARD_SHOT_BIN=target/debug/fleetboard skips the (long) release build: the screens
+# are the same
+if [ -n "${FLEETBOARD_SHOT_BIN:-}" ]; then
+  bin=$(cd "$(dirname "$FLEETBOARD_SHOT_BIN")" && pwd)/$(basename "$FLEETBOARD_SHOT_BIN")
+else
+  cargo build --release --quiet
+  bin=$PWD/target/release/fleetboard
+fi
 out=$PWD/screenshots
 work=$(mktemp -d -t fleetshots.XXXXXX)
 sock=fleetshots-$$
