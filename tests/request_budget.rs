@@ -56,7 +56,9 @@ async fn requests_with(
         prometheus: Some(server.uri()),
         alertmanager: vec![server.uri()],
         cluster: clusters,
-        timeout: Some(Duration::from_secs(5)),
+        // The test counts requests; building 10,000-series answers for a dozen concurrent
+        // queries on a loaded machine may take longer than a refresh would allow.
+        timeout: Some(Duration::from_secs(60)),
         preset,
         ..Cli::default()
     };
