@@ -142,7 +142,7 @@ pub struct Cli {
     /// Which exporters' metrics to read: mysql (mysqld_exporter), postgres
     /// (postgres_exporter), mixed (both on one board; each host judged by its engine's
     /// series), none (only the config file's [metrics.*]) [default: mysql, or the config's
-    /// `preset`].
+    /// `preset`; mixed with --demo].
     #[arg(long, value_name = "NAME", env = "FLEETBOARD_PRESET", global = true)]
     pub preset: Option<Preset>,
 
