@@ -58,6 +58,8 @@ pub enum Action {
     Live,
     /// Alerts view, silences and their results (see [`crate::app::alerts`]).
     Alerts(crate::app::alerts::AlertAction),
+    /// Map and topology (see [`crate::app::map`]).
+    Board(crate::app::map::BoardAction),
     None,
 }
 
@@ -108,11 +110,19 @@ pub const KEYS: &[(&str, &str)] = &[
         "S",
         "silence the selected alert or host (alerts view, panel)",
     ),
+    (
+        "m",
+        "map: one cell per host by health, clusters in runs (Enter opens, m back to tiles)",
+    ),
+    (
+        "T",
+        "topology: the selected host's cluster as a replication tree (also: click a cluster title)",
+    ),
     ("?", "this help"),
     ("q Ctrl-C", "quit"),
     (
         "mouse",
-        "click selects a tile; click it again or double-click opens it; wheel scrolls",
+        "click selects a tile or map cell (again or double-click opens); a title opens the topology; wheel scrolls",
     ),
 ];
 
@@ -156,6 +166,9 @@ fn map_key(app: &App, k: KeyEvent) -> Action {
             _ => Action::Help,
         };
     }
+    if let Some(a) = board_key(app, k) {
+        return a;
+    }
     let in_panel = matches!(app.screen, Screen::Host(_));
     match k.code {
         KeyCode::Char('q') => Action::Quit,
@@ -185,6 +198,33 @@ fn map_key(app: &App, k: KeyEvent) -> Action {
         KeyCode::Char('}') => Action::ReplayStep(10),
         KeyCode::Char('.' | 'L') => Action::Live,
         _ => Action::None,
+    }
+}
+
+/// Keys of the map and the topology popup.
+fn board_key(app: &App, k: KeyEvent) -> Option<Action> {
+    use crate::app::map::BoardAction as B;
+    let b = |a| Some(Action::Board(a));
+    if app.topology.is_some() {
+        return match k.code {
+            KeyCode::Char('q') => Some(Action::Quit),
+            KeyCode::Char('?') | KeyCode::F(1) => Some(Action::Help),
+            KeyCode::Esc | KeyCode::Backspace | KeyCode::Char('T') => b(B::CloseTopology),
+            KeyCode::Up | KeyCode::Char('k') => b(B::TopologyMove(-1)),
+            KeyCode::Down | KeyCode::Char('j') => b(B::TopologyMove(1)),
+            KeyCode::PageUp => b(B::TopologyMove(-10)),
+            KeyCode::PageDown | KeyCode::Char(' ') => b(B::TopologyMove(10)),
+            KeyCode::Home | KeyCode::Char('g') => b(B::TopologyMove(i32::MIN / 2)),
+            KeyCode::End | KeyCode::Char('G') => b(B::TopologyMove(i32::MAX / 2)),
+            KeyCode::Enter => b(B::TopologyOpen),
+            KeyCode::Char('r') => Some(Action::Refresh),
+            _ => Some(Action::None),
+        };
+    }
+    match (k.code, &app.screen) {
+        (KeyCode::Char('m'), Screen::Grid | Screen::Host(_)) => b(B::ToggleMap),
+        (KeyCode::Char('T'), Screen::Grid | Screen::Host(_)) => b(B::OpenTopology),
+        _ => None,
     }
 }
 

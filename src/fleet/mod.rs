@@ -4,6 +4,7 @@
 
 pub mod health;
 pub mod metrics;
+pub mod topology;
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher as _;

@@ -49,6 +49,15 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     }
     let total: usize = counts.iter().sum();
     spans.push(Span::styled(format!("  {total} hosts"), t.dim()));
+    // Problems the screen does not name (strip, list and tiles all full): say how many.
+    let off = app.problems_off_screen();
+    if off > 0 {
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(
+            format!(" {off} problems off screen "),
+            t.error(),
+        ));
+    }
     if let Some(c) = &app.cluster {
         spans.push(Span::styled("  cluster ", t.dim()));
         spans.push(Span::styled(sanitize::fit(c, 24), t.title()));
