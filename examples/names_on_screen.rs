@@ -1,6 +1,7 @@
 //! Prints how many hosts the first screen names (readable host names) and shows (a tile
 //! or map cell) for synthetic fleets of clusters of three, at the sizes of the README's
-//! table: `cargo run --release --example names_on_screen [-- N WxH ...]`.
+//! table: `cargo run --release --example names_on_screen [-- N WxH ...]`; `MAP=1` for the
+//! map, `SHOW=1` prints the screens.
 use fleetboard::testing::{
     app_with, buffer_text, fixed_time, names_on_screen, render, synthetic_fleet,
 };
@@ -25,8 +26,16 @@ fn main() {
             .iter()
             .filter(|h| h.health != fleetboard::fleet::Health::Ok)
             .count();
-        let app = app_with(fleet.clone(), w, h, fixed_time());
+        let mut app = app_with(fleet.clone(), w, h, fixed_time());
+        if std::env::var_os("MAP").is_some() {
+            app.update(fleetboard::action::Action::Board(
+                fleetboard::app::map::BoardAction::ToggleMap,
+            ));
+        }
         let text = buffer_text(&render(&app));
+        if std::env::var_os("SHOW").is_some() {
+            println!("{text}");
+        }
         let named = names_on_screen(&fleet, &text);
         let shown = app.shown_on_screen();
         println!(

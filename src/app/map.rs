@@ -152,11 +152,13 @@ impl App {
             return (l, p);
         }
         let l = packing::packed(self.width, gh, sizes);
+        // Named: the whole tile on the first screen, and wide enough for the name.
         let first_screen = |l: &GridLayout, h: u16| {
             problems.iter().all(|&k| {
-                l.tiles
-                    .get(k)
-                    .is_some_and(|t| t.y + u32::from(l.tile_h) <= u32::from(h))
+                let name_w = crate::sanitize::width(&self.fleet.hosts[idx[k]].id.name);
+                l.tiles.get(k).is_some_and(|t| {
+                    t.y + u32::from(l.tile_h) <= u32::from(h) && name_w + 2 <= usize::from(l.tile_w)
+                })
             })
         };
         if problems.is_empty() || first_screen(&l, gh) {

@@ -117,15 +117,17 @@ pub fn group_title(buf: &mut Buffer, area: Rect, app: &App, name: &str, hosts: &
     }
     let tail_w: usize = tail.iter().map(|s| sanitize::width(&s.content)).sum();
     let size = format!(" ({}) ", hosts.len());
-    let lead = if w >= 20 { "── " } else { "" };
-    // Room for the name once the counts (always) and the size (when it fits) are drawn.
-    let room = w.saturating_sub(sanitize::width(lead) + tail_w + 1);
     let name_w = sanitize::width(name);
-    let (shown, size) = if name_w + sanitize::width(&size) <= room {
-        (sanitize::fit(name, room), size)
+    // Drop the lead line, then the size, before the name is cut short.
+    let (lead, size) = if 3 + name_w + sanitize::width(&size) + tail_w < w {
+        ("── ", size)
+    } else if name_w + sanitize::width(&size) + tail_w < w {
+        ("", size)
     } else {
-        (sanitize::fit(name, room.max(4)), " ".to_string())
+        ("", " ".to_string())
     };
+    let room = w.saturating_sub(sanitize::width(lead) + sanitize::width(&size) + tail_w);
+    let shown = sanitize::fit(name, room.max(4));
     let mut spans = vec![
         Span::styled(lead, t.border(false)),
         Span::styled(shown, t.title()),
@@ -211,6 +213,12 @@ fn draw_tile(
     }
     if muted > 0 {
         badge.push_str(&format!("⊘{muted}"));
+    }
+    // The name comes first: a badge that would cut it short is left out.
+    if sanitize::width(&host.id.name) + 2 + sanitize::width(&badge) + 1 > w
+        && sanitize::width(&host.id.name) + 2 <= w
+    {
+        badge.clear();
     }
     let badge_w = sanitize::width(&badge);
     let name_w = w.saturating_sub(2 + if badge_w > 0 { badge_w + 1 } else { 0 });
