@@ -24,7 +24,7 @@ fn main() {
         let problems = fleet
             .hosts
             .iter()
-            .filter(|h| h.health != fleetboard::fleet::Health::Ok)
+            .filter(|h| h.health != fleetboard::model::Health::Ok)
             .count();
         let mut app = app_with(fleet.clone(), w, h, fixed_time());
         if std::env::var_os("MAP").is_some() {
@@ -41,14 +41,14 @@ fn main() {
         println!(
             "{n} hosts at {w}x{h}: named {named}, shown {shown}, problems {problems} (named among them: {})",
             names_on_screen(
-                &fleetboard::fleet::Fleet {
+                &fleetboard::model::Fleet {
                     hosts: fleet
                         .hosts
                         .iter()
-                        .filter(|h| h.health != fleetboard::fleet::Health::Ok)
+                        .filter(|h| h.health != fleetboard::model::Health::Ok)
                         .cloned()
                         .collect(),
-                    ..fleetboard::fleet::Fleet::default()
+                    ..fleetboard::model::Fleet::default()
                 },
                 &text
             )

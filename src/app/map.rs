@@ -5,7 +5,7 @@
 //! selection moves go through [`App::board_move`], clicks through [`App::board_click`].
 
 use crate::fleet::topology::{cluster_tree, TreeItem, TreeRow};
-use crate::fleet::Health;
+use crate::model::Health;
 use crate::layout::GridLayout;
 use crate::packing;
 

@@ -3,7 +3,7 @@
 //! replicas under them, cascaded replicas under those. A replica whose source is not on
 //! the board hangs under a row that says so, never under a guessed primary.
 
-use super::{Host, Role};
+use crate::model::{Host, Role};
 
 /// One row of the tree, in display order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,7 +119,7 @@ fn strip_port(s: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fleet::{HostId, Replication};
+    use crate::model::{HostId, Replication};
 
     fn host(name: &str, role: Role, source: Option<&str>) -> Host {
         Host {
@@ -127,7 +127,7 @@ mod tests {
                 cluster: "c".into(),
                 name: name.into(),
             },
-            labels: crate::fleet::HostLabels::default(),
+            labels: crate::model::HostLabels::default(),
             role,
             replication: (role == Role::Replica).then(|| Replication {
                 source: source.map(String::from),
@@ -135,7 +135,7 @@ mod tests {
             }),
             readings: Vec::new(),
             alerts: Vec::new(),
-            health: crate::fleet::Health::Ok,
+            health: crate::model::Health::Ok,
             reasons: Vec::new(),
             last_seen: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
             spark: Vec::new(),

@@ -19,7 +19,7 @@ use ratatui::Frame;
 
 use crate::app::map::map_pane_width;
 use crate::app::App;
-use crate::fleet::{Health, Host};
+use crate::model::{Health, Host};
 use crate::sanitize;
 
 /// Draws the map into the grid body `area`.

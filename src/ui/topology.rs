@@ -19,7 +19,7 @@ use ratatui::Frame;
 
 use crate::app::App;
 use crate::fleet::topology::{TreeItem, TreeRow};
-use crate::fleet::{Health, Host};
+use crate::model::{Health, Host};
 use crate::sanitize;
 
 pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
