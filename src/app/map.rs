@@ -75,8 +75,8 @@ pub enum BoardAction {
 
 /// Width of the problem list beside the map, for a terminal `width` wide (0: none).
 pub fn map_pane_width(width: u16) -> u16 {
-    if width >= 100 {
-        (width / 4).clamp(30, 60)
+    if width >= 60 {
+        (width / 4).clamp(24, 60)
     } else {
         0
     }
@@ -177,7 +177,8 @@ impl App {
         let usable = self.width.saturating_sub(1).max(1);
         let short = u16::try_from(name_w + 2)
             .unwrap_or(u16::MAX)
-            .clamp(12, usable);
+            .max(12)
+            .min(usable);
         let long = short.saturating_add(26).min(usable);
         let max_rows = (gh / 3).max(1);
         let per = |w: u16| ((usable + 1) / (w + 1)).max(1);
