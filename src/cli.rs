@@ -110,6 +110,10 @@ pub struct Cli {
     #[arg(long, env = "FLEETBOARD_ONLY_PROBLEMS", global = true)]
     pub only_problems: bool,
 
+    /// Start on the map: one cell per host, coloured by health (toggle with `m`).
+    #[arg(long, env = "FLEETBOARD_MAP", global = true)]
+    pub map: bool,
+
     /// Draw with ASCII only [default: when the locale is not UTF-8].
     #[arg(long, env = "FLEETBOARD_ASCII", global = true)]
     pub ascii: bool,

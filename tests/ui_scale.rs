@@ -166,9 +166,7 @@ fn cells_match(a: &App) {
             assert_eq!(cell.fg, want.fg.unwrap_or(ratatui::style::Color::Reset));
             assert_eq!(cell.bg, want.bg.unwrap_or(ratatui::style::Color::Reset));
         } else {
-            assert!(cell
-                .modifier
-                .contains(ratatui::style::Modifier::REVERSED));
+            assert!(cell.modifier.contains(ratatui::style::Modifier::REVERSED));
         }
         seen[Health::ALL.iter().position(|h| *h == host.health).unwrap()] += 1;
     }
@@ -194,8 +192,10 @@ fn map_reads_without_colour_and_in_ascii() {
     a.theme = Theme::default().without_colour();
     cells_match(&a);
     let buf = render(&a);
-    assert!(buf.content.iter().all(|c| c.fg == ratatui::style::Color::Reset
-        || c.fg == ratatui::style::Color::default()));
+    assert!(buf
+        .content
+        .iter()
+        .all(|c| c.fg == ratatui::style::Color::Reset || c.fg == ratatui::style::Color::default()));
     a.ascii = true;
     let text = screen(&a);
     assert!(text.is_ascii());

@@ -5,8 +5,8 @@
 //! selection moves go through [`App::board_move`], clicks through [`App::board_click`].
 
 use crate::fleet::topology::{cluster_tree, TreeItem, TreeRow};
-use crate::model::Health;
 use crate::layout::GridLayout;
+use crate::model::Health;
 use crate::packing;
 
 use super::{App, Screen};
