@@ -16,9 +16,12 @@ work=$(mktemp -d -t fleetshots.XXXXXX)
 sock=fleetshots-$$
 trap 'tmux -L "$sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
 
-# shot NAME COLS ROWS KEYS... : start the demo, send keys, capture, render.
+# shot NAME COLS ROWS KEYS... : start the demo (or what FLEETBOARD_SHOT_ARGS says), send
+# keys, capture, render. Only NAMES given on the command line are shot, when any are.
+only=("$@")
 shot() {
   local name=$1 cols=$2 rows=$3; shift 3
+  if ((${#only[@]})) && [[ " ${only[*]} " != *" $name "* ]]; then return 0; fi
   tmux -L "$sock" -f /dev/null new-session -d -s s -x "$cols" -y "$rows" \
     "TERM=xterm-256color COLORTERM=truecolor $bin --demo ${FLEETBOARD_SHOT_ARGS:-}"
   sleep 2
@@ -51,3 +54,6 @@ FLEETBOARD_SHOT_ARGS="--theme light" shot grid-light 120 40
 shot alerts 120 40 a
 FLEETBOARD_SHOT_ARGS="--wall" shot wall 160 45
 FLEETBOARD_SHOT_ARGS="--theme colorblind" shot grid-colorblind 120 40
+# Fleet scale: 1,000 synthetic hosts in clusters of three, packed and as a map.
+FLEETBOARD_SHOT_ARGS="--synthetic 1000" shot packed-1000 200 50
+FLEETBOARD_SHOT_ARGS="--synthetic 1000" shot map-1000 200 50 m
