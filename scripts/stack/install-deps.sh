@@ -26,6 +26,7 @@ NEEDS=(
   "curl curl"
   "openssl openssl"
   "htpasswd apache2-utils"
+  "pt-heartbeat percona-toolkit"
 )
 missing=()
 for spec in "${NEEDS[@]}"; do

@@ -1,7 +1,9 @@
 //! A cluster as a replication tree, from the roles and sources the fleet already joined
 //! (`master_server_id` to `server_id`, or `master_host`): primaries at the root, their
-//! replicas under them, cascaded replicas under those. A replica whose source is not on
-//! the board hangs under a row that says so, never under a guessed primary.
+//! replicas under them, cascaded replicas under those; a multi-source replica under its
+//! first source with one row per channel; Group Replication members and Galera nodes
+//! under a row for their group. A replica whose source is not on the board hangs under a
+//! row that says so, never under a guessed primary.
 
 use crate::model::{Host, Role};
 
@@ -20,6 +22,13 @@ pub enum TreeItem {
     /// The source of the replicas under it is not on the board: its name as the
     /// replica reports it, or `None` when the replica reports none that resolves.
     MissingSource(Option<String>),
+    /// One replication channel of a multi-source replica: host index, channel index in
+    /// its `replication.channels`.
+    Channel(usize, usize),
+    /// The members under it form a Group Replication group.
+    Group,
+    /// The nodes under it form a Galera cluster.
+    Galera,
 }
 
 /// The replication tree of the hosts of `cluster` in `hosts`.
@@ -36,9 +45,24 @@ pub fn cluster_tree(hosts: &[Host], cluster: &str) -> Vec<TreeRow> {
     // The parent of each member, when its source is a member too.
     let mut parent: Vec<Option<usize>> = vec![None; hosts.len()];
     let mut missing: Vec<(Option<String>, usize)> = Vec::new();
+    let is_group = |h: &Host| matches!(h.role, Role::GroupPrimary | Role::GroupSecondary);
     for &i in &members {
         let h = &hosts[i];
-        let src = h.replication.as_ref().and_then(|r| r.source.as_deref());
+        // A multi-source replica names its sources per channel: the first that resolves
+        // places it in the tree, its channel rows name the others.
+        let src = h.replication.as_ref().and_then(|r| {
+            r.source.as_deref().or_else(|| {
+                r.channels
+                    .iter()
+                    .filter_map(|c| c.source.as_deref())
+                    .find(|s| find(s).or_else(|| find(strip_port(s))).is_some())
+                    .or_else(|| r.channels.iter().find_map(|c| c.source.as_deref()))
+            })
+        });
+        // Group members and Galera nodes hang under their group row.
+        if src.is_none() && (is_group(h) || h.role == Role::Galera) {
+            continue;
+        }
         match src {
             Some(s) => match find(s).or_else(|| find(strip_port(s))) {
                 Some(p) if p != i => parent[i] = Some(p),
@@ -64,8 +88,26 @@ pub fn cluster_tree(hosts: &[Host], cluster: &str) -> Vec<TreeRow> {
         .collect();
     // Primaries first, then hosts of unknown role.
     roots.sort_by_key(|&i| hosts[i].role != Role::Primary);
-    for r in roots {
-        walk(r, 0, &children, &mut seen, &mut rows);
+    let (group, rest): (Vec<usize>, Vec<usize>) =
+        roots.into_iter().partition(|&i| is_group(&hosts[i]));
+    let (galera, rest): (Vec<usize>, Vec<usize>) = rest
+        .into_iter()
+        .partition(|&i| hosts[i].role == Role::Galera);
+    for r in rest {
+        walk(hosts, r, 0, &children, &mut seen, &mut rows);
+    }
+    for (kind, mut nodes) in [(TreeItem::Group, group), (TreeItem::Galera, galera)] {
+        if nodes.is_empty() {
+            continue;
+        }
+        nodes.sort_by_key(|&i| hosts[i].role != Role::GroupPrimary);
+        rows.push(TreeRow {
+            depth: 0,
+            item: kind,
+        });
+        for n in nodes {
+            walk(hosts, n, 1, &children, &mut seen, &mut rows);
+        }
     }
     // Replicas whose source is not on the board, grouped by that source.
     missing.sort_by(|a, b| a.0.cmp(&b.0));
@@ -78,18 +120,19 @@ pub fn cluster_tree(hosts: &[Host], cluster: &str) -> Vec<TreeRow> {
             });
             last = Some(src);
         }
-        walk(*i, 1, &children, &mut seen, &mut rows);
+        walk(hosts, *i, 1, &children, &mut seen, &mut rows);
     }
     // Hosts only reachable through a cycle (circular replication): each once, as roots.
     for &i in &members {
         if !seen[i] {
-            walk(i, 0, &children, &mut seen, &mut rows);
+            walk(hosts, i, 0, &children, &mut seen, &mut rows);
         }
     }
     rows
 }
 
 fn walk(
+    hosts: &[Host],
     i: usize,
     depth: usize,
     children: &[Vec<usize>],
@@ -104,8 +147,21 @@ fn walk(
         depth,
         item: TreeItem::Host(i),
     });
+    // Channels of a multi-source replica, each with its own source and state.
+    let channels = hosts[i]
+        .replication
+        .as_ref()
+        .map_or(0, |r| r.channels.len());
+    if channels > 1 {
+        for c in 0..channels {
+            rows.push(TreeRow {
+                depth: depth + 1,
+                item: TreeItem::Channel(i, c),
+            });
+        }
+    }
     for &c in &children[i] {
-        walk(c, depth + 1, children, seen, rows);
+        walk(hosts, c, depth + 1, children, seen, rows);
     }
 }
 
@@ -137,6 +193,10 @@ mod tests {
             alerts: Vec::new(),
             health: crate::model::Health::Ok,
             reasons: Vec::new(),
+            role_evidence: None,
+            group: None,
+            galera: None,
+            exporter_down: false,
             last_seen: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
             spark: Vec::new(),
         }
@@ -148,6 +208,16 @@ mod tests {
                 let what = match &r.item {
                     TreeItem::Host(i) => hosts[*i].id.name.clone(),
                     TreeItem::MissingSource(s) => format!("?{}", s.as_deref().unwrap_or("")),
+                    TreeItem::Channel(h, c) => format!(
+                        "#{}<-{}",
+                        hosts[*h].replication.as_ref().unwrap().channels[*c].name,
+                        hosts[*h].replication.as_ref().unwrap().channels[*c]
+                            .source
+                            .as_deref()
+                            .unwrap_or("")
+                    ),
+                    TreeItem::Group => "[group]".into(),
+                    TreeItem::Galera => "[galera]".into(),
                 };
                 format!("{}{what}", "  ".repeat(r.depth))
             })
@@ -178,6 +248,53 @@ mod tests {
                 "  db5",
                 "?10.0.0.9",
                 "  db4",
+            ]
+        );
+    }
+
+    fn channel(name: &str, source: &str) -> crate::model::Channel {
+        crate::model::Channel {
+            name: name.into(),
+            source: Some(source.into()),
+            io_running: Some(true),
+            sql_running: Some(true),
+            lag_seconds: Some(0.0),
+            delay_seconds: None,
+            behind_seconds: None,
+            health: crate::model::Health::Ok,
+        }
+    }
+
+    #[test]
+    fn channels_group_members_and_galera_nodes() {
+        let mut multi = host("m", Role::Replica, None);
+        multi.replication.as_mut().unwrap().channels = vec![channel("a", "p1"), channel("b", "p2")];
+        let hosts = vec![
+            host("g1", Role::GroupSecondary, None),
+            host("g2", Role::GroupPrimary, None),
+            host("gal1", Role::Galera, None),
+            host("gal2", Role::Galera, None),
+            multi,
+            host("p1", Role::Primary, None),
+            host("p2", Role::Primary, None),
+            host("r", Role::Replica, Some("g2")),
+        ];
+        let rows = cluster_tree(&hosts, "c");
+        assert_eq!(
+            show(&hosts, &rows),
+            [
+                "p1",
+                "  m",
+                "    #a<-p1",
+                "    #b<-p2",
+                "p2",
+                "[group]",
+                "  g2",
+                "    r",
+                "  g1",
+                "[galera]",
+                "  gal1",
+                "  gal2",
             ]
         );
     }

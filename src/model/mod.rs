@@ -14,6 +14,7 @@ pub mod host;
 pub mod labels;
 pub mod metric;
 pub mod source;
+pub mod topology;
 pub mod update;
 pub mod vector;
 
@@ -23,5 +24,6 @@ pub use host::{Fleet, Host, HostId, Identity, Reading, Replication, Role, NO_CLU
 pub use labels::{HostLabels, Labels};
 pub use metric::{AppliesTo, Direction, Kind, MetricDef, MetricSet, Override, Signal, Unit};
 pub use source::{RangeRequest, RangeSeries, Sample, SourceError};
+pub use topology::{Channel, GaleraNode, GroupMember, Naming};
 pub use update::Update;
 pub use vector::{SampleRef, Vector, VectorBuilder};

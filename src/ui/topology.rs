@@ -60,6 +60,15 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
         let prefix = branch(&topo.rows, k);
         let mut line = match &row.item {
             TreeItem::Host(i) => host_line(app, &app.fleet.hosts[*i], prefix),
+            TreeItem::Channel(h, c) => channel_line(app, &app.fleet.hosts[*h], *c, prefix),
+            TreeItem::Group => Line::from(vec![
+                Span::raw(prefix),
+                Span::styled("Group Replication", t.title()),
+            ]),
+            TreeItem::Galera => Line::from(vec![
+                Span::raw(prefix),
+                Span::styled("Galera cluster", t.title()),
+            ]),
             TreeItem::MissingSource(src) => Line::from(vec![
                 Span::raw(prefix),
                 Span::styled(
@@ -105,13 +114,59 @@ fn branch(rows: &[TreeRow], k: usize) -> String {
     s
 }
 
-fn host_line(app: &App, h: &Host, prefix: String) -> Line<'static> {
-    let t = &app.theme;
-    let yes_no = |b: Option<bool>| match b {
+fn yes_no(b: Option<bool>) -> &'static str {
+    match b {
         Some(true) => "✓",
         Some(false) => "✗",
         None => "?",
+    }
+}
+
+fn lag(l: Option<f64>) -> String {
+    l.map_or_else(|| "—".to_string(), |l| format!("{l:.0}s"))
+}
+
+/// One channel of a multi-source replica: its name, source, threads and lag.
+fn channel_line(app: &App, h: &Host, c: usize, prefix: String) -> Line<'static> {
+    let t = &app.theme;
+    let Some(ch) = h.replication.as_ref().and_then(|r| r.channels.get(c)) else {
+        return Line::raw(prefix);
     };
+    let name = if ch.name.is_empty() {
+        "(default)".to_string()
+    } else {
+        sanitize::fit(&ch.name, 24)
+    };
+    Line::from(vec![
+        Span::raw(prefix),
+        Span::styled(
+            format!("{} ", super::symbol(ch.health)),
+            t.health_text(ch.health),
+        ),
+        Span::styled(format!("channel {name}"), t.text()),
+        Span::styled(
+            format!(
+                " ← {}",
+                ch.source
+                    .as_deref()
+                    .map_or_else(|| "?".to_string(), |s| sanitize::fit(s, 40))
+            ),
+            t.dim(),
+        ),
+        Span::styled(
+            format!(
+                "  lag {:<7} io {} sql {}",
+                lag(ch.lag_seconds),
+                yes_no(ch.io_running),
+                yes_no(ch.sql_running)
+            ),
+            t.text(),
+        ),
+    ])
+}
+
+fn host_line(app: &App, h: &Host, prefix: String) -> Line<'static> {
+    let t = &app.theme;
     let mut spans = vec![
         Span::raw(prefix),
         Span::styled(
@@ -122,13 +177,27 @@ fn host_line(app: &App, h: &Host, prefix: String) -> Line<'static> {
             format!("{:<22}", sanitize::fit(&h.id.name, 40)),
             t.text().add_modifier(Modifier::BOLD),
         ),
-        Span::styled(format!(" {:<8}", h.role.as_str()), t.dim()),
+        Span::styled(format!(" {:<15}", h.role.label()), t.dim()),
     ];
+    if let Some(g) = &h.group {
+        spans.push(Span::styled(
+            format!(
+                " {} {}/{} online",
+                sanitize::fit(&g.state, 12),
+                g.online,
+                g.members
+            ),
+            t.text(),
+        ));
+    }
+    if let Some(g) = &h.galera {
+        spans.push(Span::styled(format!(" {}", g.state_name), t.text()));
+    }
     if let Some(r) = &h.replication {
-        let lag = r
-            .lag_seconds
-            .map_or_else(|| "—".to_string(), |l| format!("{l:.0}s"));
-        spans.push(Span::styled(format!(" lag {lag:<7}"), t.text()));
+        spans.push(Span::styled(
+            format!(" lag {:<7}", lag(r.lag_seconds)),
+            t.text(),
+        ));
         spans.push(Span::styled(
             format!(" io {} sql {}", yes_no(r.io_running), yes_no(r.sql_running)),
             t.text(),
