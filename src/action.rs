@@ -60,6 +60,8 @@ pub enum Action {
     Alerts(crate::app::alerts::AlertAction),
     /// Map and topology (see [`crate::app::map`]).
     Board(crate::app::map::BoardAction),
+    /// Links and commands of the host panel (see [`crate::links`]).
+    Links(crate::links::LinkAction),
     None,
 }
 
@@ -118,6 +120,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "T",
         "topology: the selected host's cluster as a replication tree (also: click a cluster title)",
     ),
+    (
+        "o x",
+        "host panel: open a link / run a command (see [links])",
+    ),
     ("?", "this help"),
     ("q Ctrl-C", "quit"),
     (
@@ -167,6 +173,9 @@ fn map_key(app: &App, k: KeyEvent) -> Action {
         };
     }
     if let Some(a) = board_key(app, k) {
+        return a;
+    }
+    if let Some(a) = crate::links::map_key(app, k) {
         return a;
     }
     let in_panel = matches!(app.screen, Screen::Host(_));

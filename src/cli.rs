@@ -146,6 +146,21 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Print a shell completion script: `fleetboard completions bash > /etc/bash_completion.d/fleetboard`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `fleetboard man | man -l -`.
+    Man,
+    /// Print the settings in force and where each comes from (flag, env, file, default);
+    /// secrets are redacted.
+    Config {
+        /// Print the annotated example config instead (every key, commented).
+        #[arg(long)]
+        example: bool,
+    },
     /// Measurement hook: time RUNS refreshes (queries, parsing, merging) and print figures.
     #[command(hide = true)]
     BenchRefresh {

@@ -174,7 +174,7 @@ log "dir=$DIR ports: prometheus=$PROM_PORT alertmanager=$AM_PORT node=$NODE_PORT
 PROM_SELF_SCRAPE=1
 if [ -n "$STACK_PROM_WEB_CONFIG" ]; then PROM_SELF_SCRAPE=0; fi # a TLS/auth Prometheus is not scraped
 NTARGETS=$((PROM_SELF_SCRAPE + NDB + (STACK_NODE == 1 ? (NDB > 0 ? NDB : 1) : 0) + (FAKE_FLEET_HOSTS > 0 ? 1 : 0)))
-NTARGETS=$((NTARGETS + REPL_TARGETS))
+NTARGETS=$((NTARGETS + ${REPL_TARGETS:-0}))
 scrape_configs() {
   echo "scrape_configs:"
   if [ "$PROM_SELF_SCRAPE" = 1 ]; then

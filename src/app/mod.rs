@@ -38,6 +38,10 @@ pub enum Command {
     CreateSilence(crate::model::NewSilence),
     /// Expire the silence with this id; answered by [`alerts::AlertAction::SilenceExpired`].
     ExpireSilence(String),
+    /// Start this argv (a URL opener and the URL), detached; no shell.
+    OpenUrl(Vec<String>),
+    /// Leave the screen, run this argv in the terminal (no shell), come back.
+    RunCommand(Vec<String>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,6 +170,8 @@ pub struct App {
     pub grid_mode: map::GridMode,
     /// A cluster's replication tree, over the grid (`T`).
     pub topology: Option<map::TopologyUi>,
+    /// Links and commands of the host panel.
+    pub links: crate::links::LinksUi,
 }
 
 /// The visible hosts, grouped by cluster, and their layout.
@@ -229,6 +235,7 @@ impl App {
             replay: None,
             grid_mode: map::GridMode::Tiles,
             topology: None,
+            links: crate::links::LinksUi::default(),
         };
         a.rebuild_view();
         a
@@ -544,6 +551,7 @@ impl App {
         match action {
             Action::Alerts(a) => cmds = self.update_alerts(a),
             Action::Board(a) => self.board(a),
+            Action::Links(a) => cmds = crate::links::update(self, a),
             Action::Tick(now) => {
                 // Redraw only when a visible age label changes (whole seconds).
                 let changed = now.timestamp() != self.now.timestamp();

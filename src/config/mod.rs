@@ -147,7 +147,13 @@ pub struct FileConfig {
     pub metrics: BTreeMap<String, Spanned<MetricFile>>,
     #[serde(default)]
     pub overrides: Vec<OverrideFile>,
+    pub notify: Option<crate::notify::NotifyFile>,
+    pub links: Option<crate::links::LinksFile>,
 }
+
+/// The annotated example config: `fleetboard config --example` prints it, the README
+/// shows it (a test keeps the two equal), the Debian package installs it.
+pub const EXAMPLE: &str = include_str!("../../examples/config.toml");
 
 /// Where the default config file lives (`~/.config/fleetboard/config.toml` on Linux).
 pub fn default_config_dir() -> Option<PathBuf> {
@@ -264,6 +270,10 @@ pub struct Settings {
     pub config_dir: Option<PathBuf>,
     /// Things the user should know (e.g. a secret in a world-readable file).
     pub warnings: Vec<String>,
+    /// `[notify]`: off unless configured.
+    pub notify: crate::notify::NotifyConfig,
+    /// `[links]`: URL templates and commands of the host panel.
+    pub links: crate::links::LinksConfig,
 }
 
 /// One data source endpoint.
@@ -578,6 +588,16 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
             }
         },
     };
+    let notify = match &file.notify {
+        Some(n) => crate::notify::NotifyConfig::from_file(n, dur)?,
+        None => crate::notify::NotifyConfig::default(),
+    };
+    let links = match &file.links {
+        Some(l) => {
+            crate::links::LinksConfig::from_file(l).map_err(|(key, msg)| err_at(None, &key, msg))?
+        }
+        None => crate::links::LinksConfig::default(),
+    };
     if !cli.demo && prometheus.is_some() && set.metrics.iter().all(|m| m.kind != Kind::Up) {
         warnings.push("no metric of kind `up`: hosts cannot be shown DOWN".into());
     }
@@ -629,6 +649,8 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
             .map(Path::to_path_buf)
             .or_else(default_config_dir),
         warnings,
+        notify,
+        links,
     })
 }
 
@@ -673,6 +695,8 @@ fn readable_by_others(p: &Path) -> bool {
 fn readable_by_others(_: &Path) -> bool {
     false
 }
+
+pub mod explain;
 
 #[cfg(test)]
 mod tests;

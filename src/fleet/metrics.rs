@@ -184,7 +184,7 @@ pub fn mysql_preset(host_label: &str, cluster_label: &str) -> MetricSet {
             m(
                 super::roles::TOPOLOGY_KEY,
                 "topology",
-                super::roles::topology_expr(&sel),
+                super::roles::topology_expr(&sel, &by),
                 Unit::None,
                 Kind::Info,
                 Higher,

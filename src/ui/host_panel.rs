@@ -16,7 +16,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
-use crate::app::App;
+use crate::app::{App, Screen};
 use crate::model::format::format_value;
 use crate::model::AlertState;
 use crate::model::Kind;
@@ -92,8 +92,21 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
             ),
             t.dim(),
         )]));
-    let inner = block.inner(area);
+    let mut inner = block.inner(area);
     f.render_widget(block, area);
+    if let Some(row) = links_area(app, inner) {
+        let segs = links_row(app);
+        f.render_widget(
+            Paragraph::new(Line::from(
+                segs.into_iter()
+                    .map(|(s, st, _)| Span::styled(s, st))
+                    .collect::<Vec<_>>(),
+            )),
+            row,
+        );
+        inner.y += 1;
+        inner.height -= 1;
+    }
     let chart_defs: Vec<_> = app.metrics.metrics.iter().filter(|m| m.chart).collect();
     let (info, charts) = crate::layout::panel_split(inner, chart_defs.len());
     for (r, def) in charts.iter().zip(&chart_defs) {
@@ -468,4 +481,103 @@ fn topology_lines(lines: &mut Vec<Line<'_>>, app: &App, host: &Host) {
             t.text(),
         ));
     }
+}
+
+/// A hyperlink drawn in the panel: its cells and its URL (OSC 8 is written over them by
+/// the runtime, which alone writes to the terminal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkSpot {
+    pub x: u16,
+    pub y: u16,
+    pub width: u16,
+    pub url: String,
+}
+
+/// The links row: the first line inside the panel, when links or commands are configured.
+fn links_area(app: &App, inner: Rect) -> Option<Rect> {
+    (!app.links.is_empty() && inner.height >= 4).then_some(Rect { height: 1, ..inner })
+}
+
+/// The links row as styled segments; link names carry their URL (a template the host's
+/// values do not fit gives no URL, and its name is drawn dim).
+fn links_row(app: &App) -> Vec<(String, ratatui::style::Style, Option<String>)> {
+    use crate::links::{self, Picking};
+    let t = &app.theme;
+    let cfg = &app.links.config;
+    let vars = links::vars_of(app);
+    let mut out = Vec::new();
+    let ask = app.links.picking;
+    if ask != Some(Picking::Command) && !cfg.urls.is_empty() {
+        let head = if ask.is_some() {
+            "open which link? "
+        } else {
+            "links "
+        };
+        out.push((head.to_string(), t.title(), None));
+        for (i, u) in cfg.urls.iter().enumerate() {
+            let url = vars.and_then(|v| links::render_url(&u.template, &v).ok());
+            out.push((format!("{} ", i + 1), t.key(), None));
+            let st = if url.is_some() { t.text() } else { t.dim() };
+            out.push((sanitize::fit(&u.name, 24), st, url));
+            out.push(("  ".into(), t.dim(), None));
+        }
+    }
+    if ask != Some(Picking::Url) && !cfg.commands.is_empty() {
+        let head = if ask.is_some() {
+            "run which command? "
+        } else {
+            "commands "
+        };
+        out.push((head.to_string(), t.title(), None));
+        for (i, c) in cfg.commands.iter().enumerate() {
+            out.push((format!("{} ", i + 1), t.key(), None));
+            out.push((sanitize::fit(&c.name, 24), t.text(), None));
+            out.push(("  ".into(), t.dim(), None));
+        }
+    }
+    let hint = match ask {
+        Some(_) => "Esc cancels",
+        None if cfg.urls.is_empty() => "x run",
+        None if cfg.commands.is_empty() => "o open",
+        None => "o open · x run",
+    };
+    out.push((hint.to_string(), t.dim(), None));
+    out
+}
+
+/// Where the panel's hyperlinks are on screen; `body` is the area the panel is drawn in.
+/// Empty when something covers the panel.
+pub fn link_spots(app: &App, body: Rect) -> Vec<LinkSpot> {
+    if app.help || app.alerts.form.is_some() || app.alerts.confirm.is_some() {
+        return Vec::new();
+    }
+    let Screen::Host(id) = &app.screen else {
+        return Vec::new();
+    };
+    if app.fleet.find(id).is_none() {
+        return Vec::new();
+    }
+    let inner = Block::default().borders(Borders::ALL).inner(body);
+    let Some(row) = links_area(app, inner) else {
+        return Vec::new();
+    };
+    let mut x = row.x;
+    let end = row.x.saturating_add(row.width);
+    let mut spots = Vec::new();
+    for (text, _, url) in links_row(app) {
+        let w = u16::try_from(sanitize::width(&text)).unwrap_or(u16::MAX);
+        if x.saturating_add(w) > end {
+            break;
+        }
+        if let Some(url) = url {
+            spots.push(LinkSpot {
+                x,
+                y: row.y,
+                width: w,
+                url,
+            });
+        }
+        x += w;
+    }
+    spots
 }
