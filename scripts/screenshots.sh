@@ -9,7 +9,8 @@ for p in tmux aha chromium; do command -v "$p" >/dev/null || need+=("$p"); done
 if ((${#need[@]})); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux aha chromium fonts-dejavu-core
 fi
-cargo build --release --quiet
+# FLEETBOARD_SHOT_NO_BUILD=1 uses the release binary as it is (a slow machine).
+if [ -z "${FLEETBOARD_SHOT_NO_BUILD:-}" ]; then cargo build --release --quiet; fi
 bin=$PWD/target/release/fleetboard
 out=$PWD/screenshots
 work=$(mktemp -d -t fleetshots.XXXXXX)
