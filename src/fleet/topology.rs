@@ -174,6 +174,7 @@ fn strip_port(s: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::model::{HostId, Replication};
 
