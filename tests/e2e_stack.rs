@@ -771,7 +771,7 @@ fn board_keys(ctx: &mut Ctx) {
                 .collect();
             screen_only_hosts(s, &hosts)
         });
-        let c = if has_title(s, "payments (") {
+        let c = if has_title(&s, "payments (") {
             "payments"
         } else {
             "orders"
