@@ -49,7 +49,18 @@ fn demo_snapshot_json_is_complete() {
     assert_eq!(v["status"], "CRITICAL");
     assert_eq!(v["exit_code"], 2);
     let hosts = v["hosts"].as_array().unwrap();
-    assert_eq!(hosts.len(), 40);
+    // three MySQL clusters (40 hosts) and one PostgreSQL cluster (5)
+    assert_eq!(hosts.len(), 45);
+    let pg: Vec<_> = hosts.iter().filter(|h| h["engine"] == "postgres").collect();
+    assert_eq!(pg.len(), 5);
+    // the cut replica: exporter lag 0, the board says not streaming
+    let cut = hosts.iter().find(|h| h["name"] == "ledger-pg03").unwrap();
+    assert_eq!(cut["health"], "CRIT", "{cut}");
+    assert_eq!(cut["replication"]["streaming"], false);
+    assert!(cut["replication"]["lag_seconds"].is_null());
+    let cascading = hosts.iter().find(|h| h["name"] == "ledger-pg04").unwrap();
+    assert_eq!(cascading["replication"]["source"], "ledger-pg02");
+    assert_eq!(cascading["replication"]["cascading"], true);
     let down: Vec<_> = hosts.iter().filter(|h| h["health"] == "DOWN").collect();
     assert_eq!(down.len(), 1);
     for h in hosts {

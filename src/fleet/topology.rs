@@ -185,6 +185,7 @@ mod tests {
                 name: name.into(),
             },
             labels: crate::model::HostLabels::default(),
+            engine: None,
             role,
             replication: (role == Role::Replica).then(|| Replication {
                 source: source.map(String::from),

@@ -67,8 +67,12 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
         Span::styled(format!(" {} ", sanitize::fit(&host.id.name, 50)), t.title()),
         Span::styled(
             format!(
-                "· {} · {}",
+                "· {} · {}{}",
                 sanitize::fit(&host.id.cluster, 30),
+                // the engine tells hosts apart on a board of several engines
+                host.engine
+                    .filter(|_| several_engines(&app.metrics))
+                    .map_or(String::new(), |e| format!("{} ", e.name())),
                 host.role.label()
             ),
             t.dim(),
@@ -161,7 +165,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
         t.title(),
     ));
     for (i, def) in app.metrics.metrics.iter().enumerate() {
-        if def.kind == Kind::Info {
+        if matches!(def.kind, Kind::Info | Kind::Detail) || !def.fits(host.engine) {
             continue;
         }
         let Some(r) = host.readings.get(i) else {
@@ -208,7 +212,11 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
         ));
     }
     lines.push(Line::from(head));
-    replication_lines(&mut lines, app, host, w);
+    if host.engine == Some(crate::model::Engine::Postgres) {
+        postgres_lines(&mut lines, app, host);
+    } else {
+        replication_lines(&mut lines, app, host, w);
+    }
     topology_lines(&mut lines, app, host);
 
     lines.push(Line::raw(""));
@@ -303,6 +311,78 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
     let total = u16::try_from(lines.len()).unwrap_or(u16::MAX);
     let scroll = app.panel_scroll.min(total.saturating_sub(info.height));
     f.render_widget(Paragraph::new(lines).scroll((scroll, 0)), info);
+}
+
+fn several_engines(set: &crate::model::MetricSet) -> bool {
+    let mut es = set.metrics.iter().filter_map(|m| m.engine);
+    es.next().is_some_and(|first| es.any(|e| e != first))
+}
+
+/// A PostgreSQL server's replication: source (cascading or not), streaming, replay lag and
+/// the bytes its source's walsender reports it behind.
+fn postgres_lines(lines: &mut Vec<Line<'_>>, app: &App, host: &Host) {
+    let t = &app.theme;
+    let Some(r) = &host.replication else {
+        lines.push(Line::styled(
+            if host.role == Role::Primary {
+                "  primary (not in recovery)"
+            } else {
+                "  no replication data"
+            },
+            t.dim(),
+        ));
+        return;
+    };
+    let (st, sth) = match r.streaming {
+        Some(true) => ("yes", Health::Ok),
+        Some(false) => ("NO", Health::Crit),
+        None => ("unknown", Health::Unknown),
+    };
+    let lag = r.lag_seconds.map_or_else(
+        || {
+            if r.streaming == Some(false) {
+                "— (not streaming)".to_string()
+            } else {
+                "—".to_string()
+            }
+        },
+        |x| format_value(x, crate::model::Unit::Seconds),
+    );
+    let mut spans = vec![
+        Span::styled("  source ", t.dim()),
+        Span::styled(
+            r.source
+                .as_deref()
+                .map_or_else(|| "unknown".to_string(), |s| sanitize::fit(s, 40)),
+            t.text(),
+        ),
+    ];
+    if r.cascading {
+        spans.push(Span::styled(" (cascading)", t.dim()));
+    }
+    spans.extend([
+        Span::styled("   streaming ", t.dim()),
+        Span::styled(st, t.health_text(sth)),
+        Span::styled("   replay lag ", t.dim()),
+        Span::styled(lag, t.text()),
+    ]);
+    if let Some(d) = r.delay_seconds {
+        spans.push(Span::styled(
+            format!(
+                " (intended delay {})",
+                format_value(d, crate::model::Unit::Seconds)
+            ),
+            t.dim(),
+        ));
+    }
+    if let Some(b) = r.behind_bytes {
+        spans.push(Span::styled("   behind ", t.dim()));
+        spans.push(Span::styled(
+            format!("{}B", crate::model::format::compact(b)),
+            t.text(),
+        ));
+    }
+    lines.push(Line::from(spans));
 }
 
 fn thread(b: Option<bool>) -> (&'static str, Health) {
