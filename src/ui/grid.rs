@@ -120,9 +120,10 @@ pub fn group_title(buf: &mut Buffer, area: Rect, app: &App, name: &str, hosts: &
     let size = format!(" ({}) ", hosts.len());
     let name_w = sanitize::width(name);
     // Drop the lead line, then the size, before the name is cut short.
-    let (lead, size) = if 3 + name_w + sanitize::width(&size) + tail_w <= w {
+    // One column of line is kept after the title so neighbouring blocks stay apart.
+    let (lead, size) = if 3 + name_w + sanitize::width(&size) + tail_w < w {
         ("── ", size)
-    } else if name_w + sanitize::width(&size) + tail_w <= w {
+    } else if name_w + sanitize::width(&size) + tail_w < w {
         ("", size)
     } else {
         ("", " ".to_string())
