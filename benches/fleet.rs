@@ -266,6 +266,50 @@ fn diff(c: &mut Criterion) {
     g.finish();
 }
 
+/// Past 10,000 hosts: merging a refresh, rebuilding the view (packed tiles, map) and
+/// drawing a frame of the map and of the packed grid, at 50,000 hosts on 400x100.
+fn scale(c: &mut Criterion) {
+    let n = 50_000;
+    let src = source(n);
+    let f = fleet(&src, 1);
+    let mut g = c.benchmark_group("scale");
+    g.bench_function("poller merge (build + keep) 50k hosts", |b| {
+        b.iter_batched(
+            || {
+                let mut m = Merger::new(set(), Identity::default(), Duration::from_secs(3600));
+                let _ = m.merge(poll(&src, 0));
+                (m, poll(&src, 1))
+            },
+            |(mut m, r)| m.merge(r),
+            BatchSize::LargeInput,
+        );
+    });
+    let (w, h) = (400u16, 100u16);
+    let mut tiles = app_with(f.clone(), w, h, at(1));
+    let mut map = app_with(f, w, h, at(1));
+    map.update(Action::Board(fleetboard::app::map::BoardAction::ToggleMap));
+    eprintln!(
+        "scale: {n} hosts at {w}x{h}: packed tiles show {}, the map {}",
+        tiles.shown_on_screen(),
+        map.shown_on_screen()
+    );
+    g.bench_function("rebuild_view 50k hosts, packed", |b| {
+        b.iter(|| tiles.rebuild_view());
+    });
+    g.bench_function("rebuild_view 50k hosts, map", |b| {
+        b.iter(|| map.rebuild_view())
+    });
+    for (name, app) in [("map", &map), ("packed grid", &tiles)] {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        render_into(app, &mut term);
+        g.bench_function(
+            format!("{name} frame {w}x{h}, {n} hosts (draw, diff, flush)"),
+            |b| b.iter(|| render_into(app, &mut term)),
+        );
+    }
+    g.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .sample_size(20)
@@ -276,6 +320,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = parse, merge, view, render, diff
+    targets = parse, merge, view, render, diff, scale
 }
 criterion_main!(benches);

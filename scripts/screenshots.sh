@@ -15,6 +15,9 @@ fi
 # are the same
 if [ -n "${FLEETBOARD_SHOT_BIN:-}" ]; then
   bin=$(cd "$(dirname "$FLEETBOARD_SHOT_BIN")" && pwd)/$(basename "$FLEETBOARD_SHOT_BIN")
+elif [ -n "${FLEETBOARD_SHOT_NO_BUILD:-}" ]; then
+  # FLEETBOARD_SHOT_NO_BUILD=1 uses the release binary as it is (a slow machine)
+  bin=$PWD/target/release/fleetboard
 else
   cargo build --release --quiet
   bin=$PWD/target/release/fleetboard
@@ -24,9 +27,12 @@ work=$(mktemp -d -t fleetshots.XXXXXX)
 sock=fleetshots-$$
 trap 'tmux -L "$sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
 
-# shot NAME COLS ROWS KEYS... : start the demo, send keys, capture, render.
+# shot NAME COLS ROWS KEYS... : start the demo (or what FLEETBOARD_SHOT_ARGS says), send
+# keys, capture, render. Only NAMES given on the command line are shot, when any are.
+only=("$@")
 shot() {
   local name=$1 cols=$2 rows=$3; shift 3
+  if ((${#only[@]})) && [[ " ${only[*]} " != *" $name "* ]]; then return 0; fi
   tmux -L "$sock" -f /dev/null new-session -d -s s -x "$cols" -y "$rows" \
     "TERM=xterm-256color COLORTERM=truecolor $bin ${FLEETBOARD_SHOT_SOURCE:---demo} ${FLEETBOARD_SHOT_ARGS:-}"
   sleep 2
@@ -65,3 +71,6 @@ shot pg-cascading 140 44 / l e d g e r - p g 0 4 Enter Enter
 if [ -n "${FLEETBOARD_SHOT_PROM:-}" ]; then
   FLEETBOARD_SHOT_SOURCE="-p $FLEETBOARD_SHOT_PROM --preset mixed" shot stack-mixed 120 32
 fi
+# Fleet scale: 1,000 synthetic hosts in clusters of three, packed and as a map.
+FLEETBOARD_SHOT_ARGS="--synthetic 1000" shot packed-1000 200 50
+FLEETBOARD_SHOT_ARGS="--synthetic 1000" shot map-1000 200 50 m

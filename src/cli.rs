@@ -153,6 +153,13 @@ pub struct Cli {
     #[arg(long, global = true, hide = true)]
     pub no_only_problems: bool,
 
+    /// Start on the map: one cell per host, coloured by health (toggle with `m`);
+    /// `--no-map` undoes the config file or environment.
+    #[arg(long, env = "FLEETBOARD_MAP", global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new(), value_name = "BOOL")]
+    pub map: Option<bool>,
+    #[arg(long, global = true, hide = true)]
+    pub no_map: bool,
+
     /// Draw with ASCII only [default: when the locale is not UTF-8]; `--no-ascii` draws
     /// with Unicode whatever the locale, file or environment say.
     #[arg(long, env = "FLEETBOARD_ASCII", global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new(), value_name = "BOOL")]
@@ -217,6 +224,9 @@ impl Cli {
         if later("ascii", "no_ascii") {
             cli.no_ascii = false;
         }
+        if later("map", "no_map") {
+            cli.no_map = false;
+        }
         Ok(cli)
     }
 
@@ -239,6 +249,10 @@ impl Cli {
     /// `--ascii` / `--no-ascii` (or `FLEETBOARD_ASCII`).
     pub fn ascii(&self) -> Option<bool> {
         either(self.ascii, self.no_ascii)
+    }
+    /// `--map` / `--no-map` (or `FLEETBOARD_MAP`).
+    pub fn map(&self) -> Option<bool> {
+        either(self.map, self.no_map)
     }
 }
 

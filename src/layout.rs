@@ -10,14 +10,21 @@ pub struct TilePos {
     pub y: u32,
 }
 
-/// A cluster title line.
+/// A cluster title line: at `x`, `w` columns wide (in the map, where the run of cells
+/// starts and its width on that row).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupPos {
     /// Index into the visible group list.
     pub group: usize,
     pub y: u32,
+    pub x: u16,
+    pub w: u16,
+    /// Index of the group's first tile (its tiles are contiguous).
+    pub first: usize,
 }
 
+/// Tiles (one per visible host, `tiles[i].host == i`) and cluster titles in a canvas
+/// `height` rows high.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GridLayout {
     pub tile_w: u16,
@@ -26,6 +33,9 @@ pub struct GridLayout {
     pub tiles: Vec<TilePos>,
     pub groups: Vec<GroupPos>,
     pub height: u32,
+    /// Tile indices by position, top to bottom then left to right: drawing starts at the
+    /// first visible one, whatever order the packing placed them in.
+    pub order: Vec<usize>,
 }
 
 /// Gap between tiles, in columns.
@@ -175,8 +185,15 @@ pub fn layout_with(tile_w: u16, tile_h: u16, cols: u16, group_sizes: &[usize]) -
     };
     let mut y: u32 = 0;
     let mut host = 0usize;
+    let full = cols * (tile_w + GAP) - GAP;
     for (g, &n) in group_sizes.iter().enumerate() {
-        l.groups.push(GroupPos { group: g, y });
+        l.groups.push(GroupPos {
+            group: g,
+            y,
+            x: 0,
+            w: full,
+            first: host,
+        });
         y += 1;
         for i in 0..n {
             let c = u16::try_from(i % usize::from(cols)).unwrap_or(0);
@@ -195,23 +212,111 @@ pub fn layout_with(tile_w: u16, tile_h: u16, cols: u16, group_sizes: &[usize]) -
         }
     }
     l.height = y;
+    l.finish();
     l
 }
 
 impl GridLayout {
-    /// The tile in the row above (`dy < 0`) or below, nearest in x.
+    /// Fills [`GridLayout::order`] once the tiles are placed.
+    pub fn finish(&mut self) {
+        let mut order: Vec<usize> = (0..self.tiles.len()).collect();
+        if !self
+            .tiles
+            .windows(2)
+            .all(|w| (w[0].y, w[0].x) < (w[1].y, w[1].x))
+        {
+            order.sort_unstable_by_key(|&i| (self.tiles[i].y, self.tiles[i].x));
+        }
+        self.order = order;
+    }
+
+    /// Position in [`GridLayout::order`] of the first tile that reaches row `y` or below.
+    pub fn first_visible(&self, y: u32) -> usize {
+        let h = u32::from(self.tile_h);
+        self.order.partition_point(|&i| self.tiles[i].y + h <= y)
+    }
+
+    /// The tile to the right (or left) on the same row; past the row's end, the first
+    /// tile of the next row (the last of the previous one), as text reads.
+    pub fn horizontal(&self, from: usize, right: bool) -> Option<usize> {
+        let k = self.order.iter().position(|&i| i == from)?;
+        let next = if right {
+            self.order.get(k + 1)
+        } else {
+            k.checked_sub(1).and_then(|j| self.order.get(j))
+        };
+        next.copied()
+    }
+
+    /// The tile below (or above): the next row of the same cluster block when there is
+    /// one, else the nearest tile in the same column (the block under it), else the
+    /// nearest row, nearest in x. In the map (one-column cells) simply the nearest row.
     pub fn vertical(&self, from: usize, down: bool) -> Option<usize> {
         let cur = self.tiles.get(from)?;
+        let row = self.nearest_row(cur, down)?;
+        if self.tile_w == 1 {
+            return Some(row);
+        }
+        let g = self.group_of(from);
+        let ry = self.tiles[row].y;
+        let same_block = self
+            .tiles
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| t.y == ry && self.group_of(*i) == g)
+            .min_by_key(|(_, t)| t.x.abs_diff(cur.x))
+            .map(|(i, _)| i);
+        if same_block.is_some() {
+            return same_block;
+        }
+        let beyond = |t: &TilePos| if down { t.y > cur.y } else { t.y < cur.y };
+        self.tiles
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.x == cur.x && beyond(t))
+            .min_by_key(|(_, t)| t.y.abs_diff(cur.y))
+            .map(|(i, _)| i)
+            .or(Some(row))
+    }
+
+    /// The group (index into `groups`) tile `i` belongs to.
+    fn group_of(&self, i: usize) -> usize {
+        self.groups
+            .partition_point(|g| g.first <= i)
+            .saturating_sub(1)
+    }
+
+    /// A page down (or up): the tile in the same column about `view_h` rows away, the
+    /// farthest one that does not pass it.
+    pub fn page(&self, from: usize, down: bool, view_h: u16) -> Option<usize> {
+        let cur = self.tiles.get(from)?;
+        let vh = u32::from(view_h.max(1));
+        let within = |t: &TilePos| {
+            if down {
+                t.y > cur.y && t.y <= cur.y + vh
+            } else {
+                t.y < cur.y && t.y + vh >= cur.y
+            }
+        };
+        let best = |same_x: bool| {
+            self.tiles
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| within(t) && (!same_x || t.x == cur.x))
+                .max_by_key(|(_, t)| (t.y.abs_diff(cur.y), std::cmp::Reverse(t.x.abs_diff(cur.x))))
+                .map(|(i, _)| i)
+        };
+        best(true)
+            .or_else(|| best(false))
+            .or_else(|| self.vertical(from, down))
+    }
+
+    fn nearest_row(&self, cur: &TilePos, down: bool) -> Option<usize> {
         let cand =
-            self.tiles.iter().enumerate().filter(
-                |(_, t)| {
-                    if down {
-                        t.y > cur.y
-                    } else {
-                        t.y < cur.y
-                    }
-                },
-            );
+            self.tiles
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| if down { t.y > cur.y } else { t.y < cur.y });
         let row_y = if down {
             cand.clone().map(|(_, t)| t.y).min()?
         } else {
@@ -220,6 +325,15 @@ impl GridLayout {
         cand.filter(|(_, t)| t.y == row_y)
             .min_by_key(|(_, t)| t.x.abs_diff(cur.x))
             .map(|(i, _)| i)
+    }
+
+    /// The cluster title under a point of the view.
+    pub fn hit_group(&self, col: u16, row: u16, scroll: u32) -> Option<usize> {
+        let y = scroll + u32::from(row);
+        self.groups
+            .iter()
+            .find(|g| g.y == y && col >= g.x && col < g.x + g.w.max(1))
+            .map(|g| g.group)
     }
 
     /// The tile under a point of the view (`scroll` is the first visible canvas row).
@@ -237,7 +351,11 @@ impl GridLayout {
             return 0;
         };
         let vh = u32::from(view_h.max(1));
-        let top = if self.groups.iter().any(|g| g.y + 1 == t.y) {
+        let top = if self
+            .groups
+            .iter()
+            .any(|g| g.y + 1 == t.y && t.x >= g.x && t.x < g.x + g.w.max(1))
+        {
             t.y - 1
         } else {
             t.y

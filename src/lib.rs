@@ -15,6 +15,7 @@ pub mod layout;
 pub mod links;
 pub mod model;
 pub mod notify;
+pub mod packing;
 pub mod perf;
 pub mod poller;
 pub mod report;

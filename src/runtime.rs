@@ -78,6 +78,9 @@ pub async fn run_with(
     app.page_every = settings.wall_page;
     app.page_flipped_at = app.now;
     app.only_problems = settings.only_problems;
+    if settings.map {
+        app.grid_mode = crate::app::map::GridMode::Map;
+    }
     app.ascii = settings.ascii;
     app.keymap = Arc::new(settings.keymap.clone());
     app.sparkline_metric = settings.sparkline.as_ref().map(|s| s.metric.clone());

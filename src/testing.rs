@@ -34,6 +34,36 @@ pub fn demo_fleet(at: DateTime<Utc>) -> Fleet {
         .unwrap_or_default()
 }
 
+/// The synthetic fleet of `n` hosts (clusters of three, a fixed share in trouble) after
+/// its first refresh at the fixed time: the shape of a real MySQL fleet at scale.
+pub fn synthetic_fleet(n: usize) -> Fleet {
+    let set = Arc::new(mysql_preset("instance", "cluster"));
+    let keys = set.metrics.iter().map(|m| m.key.clone()).collect();
+    let src = crate::sources::synthetic::SyntheticSource::new(n, keys);
+    let mut m = Merger::new(set, Identity::default(), Duration::from_secs(3600));
+    m.merge(src.poll_gen(&PollRequest::default(), fixed_time(), 0))
+        .0
+        .map(Arc::unwrap_or_clone)
+        .unwrap_or_default()
+}
+
+/// Host names readable on a rendered screen, each counted once: a name counts when it
+/// appears whole (not followed by more of a name), as a tile title or a problem entry.
+pub fn names_on_screen(fleet: &Fleet, screen: &str) -> usize {
+    let mut n = 0;
+    for h in &fleet.hosts {
+        let name = h.id.name.as_str();
+        let whole = screen.match_indices(name).any(|(i, _)| {
+            screen[i + name.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !(c.is_alphanumeric() || c == '-' || c == '_'))
+        });
+        n += usize::from(whole);
+    }
+    n
+}
+
 /// An app of the given size showing `fleet`, as if the refresh arrived at `at`.
 pub fn app_with(fleet: Fleet, width: u16, height: u16, at: DateTime<Utc>) -> App {
     let set = Arc::new(mysql_preset("instance", "cluster"));

@@ -336,18 +336,26 @@ fn wall_240x67_demo_fleet() {
 }
 
 #[test]
-fn wall_80x24_many_hosts_pages() {
-    let mut app = wall_app(80, 24, many_hosts(10));
-    assert!(
-        app.pages > 1,
-        "400 hosts cannot fit 80x24: {} page(s)",
-        app.pages
-    );
+fn wall_80x24_many_hosts_map() {
+    // 400 hosts cannot be tiles on 80x24: the wall shows the map, every host a cell, with
+    // the problems named beside it, on one page.
+    let app = wall_app(80, 24, many_hosts(10));
+    assert!(app.map_shown());
+    assert_eq!(app.pages, 1);
+    assert_eq!(app.shown_on_screen(), app.view().hosts.len());
     let first = screen(&app);
-    assert!(first.contains(&format!("page 1/{}", app.pages)), "{first}");
-    // Pages flip by themselves.
-    app.update(Action::Tick(fixed_time() + chrono::Duration::seconds(11)));
-    assert_eq!(app.page, 1);
+    // The worst are named; the header counts the rest.
+    let p = &app.view().problems;
+    for &k in &p.hosts[..p.named()] {
+        let name = &app.fleet.hosts[app.view().hosts[k]].id.name;
+        assert!(first.contains(name.as_str()), "{name} named\n{first}");
+    }
+    let off = p.hosts.len() - p.named();
+    assert!(off > 0);
+    assert!(
+        first.contains(&format!("{off} problems off screen")),
+        "{first}"
+    );
     insta::assert_snapshot!(first);
 }
 
@@ -421,8 +429,8 @@ fn themes_cycle_and_each_keeps_states_apart() {
         let l = &app.view().layout;
         let (a, b) = (l.tiles[0], l.tiles[3]);
         assert_ne!(
-            buf[(a.x + 3, u16::try_from(a.y).unwrap() + 2)].bg,
-            buf[(b.x + 3, u16::try_from(b.y).unwrap() + 2)].bg,
+            buf[(a.x + 3, u16::try_from(a.y).unwrap() + 1)].bg,
+            buf[(b.x + 3, u16::try_from(b.y).unwrap() + 1)].bg,
             "{}",
             app.theme.name
         );

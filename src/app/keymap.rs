@@ -184,6 +184,10 @@ pub enum Cmd {
     OpenLink,
     /// Run a command of `[links]` (host panel).
     RunCommand,
+    /// One cell per host instead of tiles, and back.
+    Map,
+    /// The selected host's cluster as a replication tree.
+    Topology,
     // Text entry and the y/n question: fixed keys, not rebindable.
     EditApply,
     EditCancel,
@@ -234,6 +238,8 @@ pub const REBINDABLE: &[Cmd] = &[
     Cmd::Reload,
     Cmd::OpenLink,
     Cmd::RunCommand,
+    Cmd::Map,
+    Cmd::Topology,
 ];
 
 impl Cmd {
@@ -277,6 +283,8 @@ impl Cmd {
             Cmd::Reload => "reload",
             Cmd::OpenLink => "open_link",
             Cmd::RunCommand => "run_command",
+            Cmd::Map => "map",
+            Cmd::Topology => "topology",
             Cmd::EditApply
             | Cmd::EditCancel
             | Cmd::EditDelete
@@ -313,10 +321,12 @@ pub enum Ctx {
     Form,
     /// The y/n question before expiring a silence.
     Confirm,
+    /// The replication tree of one cluster, over the grid or the panel.
+    Topology,
 }
 
 impl Ctx {
-    pub const ALL: [Ctx; 8] = [
+    pub const ALL: [Ctx; 9] = [
         Ctx::Grid,
         Ctx::Panel,
         Ctx::Alerts,
@@ -325,6 +335,7 @@ impl Ctx {
         Ctx::Filter,
         Ctx::Form,
         Ctx::Confirm,
+        Ctx::Topology,
     ];
 
     /// As the help and config errors name it.
@@ -338,6 +349,7 @@ impl Ctx {
             Ctx::Filter => "typing a filter",
             Ctx::Form => "silence form",
             Ctx::Confirm => "expire question",
+            Ctx::Topology => "topology",
         }
     }
 }
@@ -495,6 +507,16 @@ fn grid() -> Vec<Binding> {
             &[c('S')],
             "silence: from a host panel or the alerts view",
         ),
+        b(
+            Cmd::Map,
+            &[c('m')],
+            "map: one cell per host by health, clusters in runs (m again: tiles)",
+        ),
+        b(
+            Cmd::Topology,
+            &[c('T')],
+            "topology: the selected host's cluster as a replication tree (or click a cluster title)",
+        ),
     ];
     v.extend(windows());
     v.extend(common(2, 0));
@@ -539,6 +561,12 @@ fn panel() -> Vec<Binding> {
             Cmd::RunCommand,
             &[c('x')],
             "run a command of [links], no shell (a digit picks)",
+        ),
+        b(Cmd::Map, &[c('m')], "back to the board, as the map"),
+        b(
+            Cmd::Topology,
+            &[c('T')],
+            "topology: this host's cluster as a replication tree",
         ),
     ];
     v.extend(windows());
@@ -641,6 +669,34 @@ fn unhinted(mut x: Binding) -> Binding {
     x
 }
 
+fn topology() -> Vec<Binding> {
+    vec![
+        b(Cmd::Up, &[p(K::Up), c('k')], "previous row"),
+        b(Cmd::Down, &[p(K::Down), c('j')], "next row"),
+        b(Cmd::PageUp, &[p(K::PageUp)], "page up"),
+        b(Cmd::PageDown, &[p(K::PageDown), c(' ')], "page down"),
+        b(Cmd::First, &[p(K::Home), c('g')], "first row"),
+        b(Cmd::Last, &[p(K::End), c('G')], "last row"),
+        hinted(
+            Cmd::Open,
+            &[p(K::Enter)],
+            "open the host's panel",
+            1,
+            "open",
+        ),
+        hinted(
+            Cmd::Back,
+            &[p(K::Esc), p(K::Backspace), c('T')],
+            "close the topology",
+            2,
+            "close",
+        ),
+        b(Cmd::Refresh, &[c('r')], "refresh now"),
+        b(Cmd::Help, &[c('?'), p(K::F(1))], "help"),
+        b(Cmd::Quit, &[c('q')], "quit"),
+    ]
+}
+
 fn help() -> Vec<Binding> {
     vec![
         b(Cmd::Down, &[p(K::Down), c('j')], "scroll down"),
@@ -738,6 +794,7 @@ impl Default for Keymap {
                     Ctx::Filter => filter(),
                     Ctx::Form => form(),
                     Ctx::Confirm => confirm(),
+                    Ctx::Topology => topology(),
                 };
                 (ctx, t)
             })
@@ -915,6 +972,8 @@ impl super::App {
             Ctx::Filter
         } else if self.help {
             Ctx::Help
+        } else if self.topology.is_some() {
+            Ctx::Topology
         } else {
             match self.screen {
                 Screen::Grid => Ctx::Grid,
@@ -992,6 +1051,7 @@ impl super::App {
                 // Any other key closes the help.
                 _ => Action::Help,
             },
+            Ctx::Topology => cmd.map_or(Action::None, topology_action),
             Ctx::Alerts | Ctx::Silences => cmd.map_or(Action::None, |c| self.list_action(ctx, c)),
             Ctx::Grid | Ctx::Panel => cmd.map_or(Action::None, |c| self.board_action(ctx, c)),
         }
@@ -1047,8 +1107,27 @@ impl super::App {
             Cmd::Silence => Action::Alerts(AA::NewSilence),
             Cmd::OpenLink => Action::Links(crate::links::LinkAction::Open),
             Cmd::RunCommand => Action::Links(crate::links::LinkAction::Run),
+            Cmd::Map => Action::Board(super::map::BoardAction::ToggleMap),
+            Cmd::Topology => Action::Board(super::map::BoardAction::OpenTopology),
             c => common_action(c),
         }
+    }
+}
+
+/// Keys of the topology popup.
+fn topology_action(cmd: Cmd) -> Action {
+    use super::map::BoardAction as B;
+    let b = Action::Board;
+    match cmd {
+        Cmd::Back => b(B::CloseTopology),
+        Cmd::Up => b(B::TopologyMove(-1)),
+        Cmd::Down => b(B::TopologyMove(1)),
+        Cmd::PageUp => b(B::TopologyMove(-10)),
+        Cmd::PageDown => b(B::TopologyMove(10)),
+        Cmd::First => b(B::TopologyMove(i32::MIN / 2)),
+        Cmd::Last => b(B::TopologyMove(i32::MAX / 2)),
+        Cmd::Open => b(B::TopologyOpen),
+        c => common_action(c),
     }
 }
 

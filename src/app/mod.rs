@@ -4,6 +4,7 @@
 pub mod history;
 pub mod keymap;
 pub mod line_edit;
+pub mod map;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -167,6 +168,10 @@ pub struct App {
     pub sparkline_metric: Option<String>,
     /// Replay time (`--at`, `[` `]`); `None` is live.
     pub replay: Option<DateTime<Utc>>,
+    /// Tiles or map (`m`, `--map`).
+    pub grid_mode: map::GridMode,
+    /// A cluster's replication tree, over the grid (`T`).
+    pub topology: Option<map::TopologyUi>,
     /// Links and commands of the host panel.
     pub links: crate::links::LinksUi,
     /// What each key does on each screen (defaults, or rebound by `[keys]`).
@@ -181,6 +186,10 @@ pub struct View {
     /// `(cluster, start, len)` ranges of `hosts`.
     pub groups: Vec<(String, usize, usize)>,
     pub layout: GridLayout,
+    /// The map is shown instead of tiles.
+    pub map: bool,
+    /// Problem hosts and where they are named.
+    pub problems: map::Problems,
 }
 
 impl App {
@@ -228,6 +237,8 @@ impl App {
             ascii: false,
             sparkline_metric: None,
             replay: None,
+            grid_mode: map::GridMode::Tiles,
+            topology: None,
             links: crate::links::LinksUi::default(),
             keymap: Arc::new(keymap::Keymap::default()),
         };
@@ -359,31 +370,64 @@ impl App {
         } else {
             0
         };
-        let (idx, groups) = if self.wall {
-            self.wall_page(idx, groups)
-        } else {
-            (idx, groups)
-        };
         let sizes: Vec<usize> = groups.iter().map(|g| g.2).collect();
-        let layout = if self.wall {
+        let want_map = self.grid_mode == map::GridMode::Map;
+        let (layout, problems, on_map) = if self.wall {
             let longest = idx
                 .iter()
                 .map(|&i| crate::sanitize::width(&self.fleet.hosts[i].id.name))
                 .max()
                 .unwrap_or(0);
             let min_w = u16::try_from(longest + 5).unwrap_or(u16::MAX).min(32);
-            match layout::wall_fit_min(self.width, self.grid_height(), &sizes, min_w) {
-                Some((w, h, cols)) => layout::layout_with(w, h, cols, &sizes),
-                None => layout::layout(self.width, self.grid_height(), &sizes),
+            let fit = layout::wall_fit_min(self.width, self.grid_height(), &sizes, min_w);
+            match (fit, want_map) {
+                (Some((w, h, cols)), false) => (
+                    layout::layout_with(w, h, cols, &sizes),
+                    map::Problems {
+                        hosts: self.problem_hosts(&idx),
+                        ..map::Problems::default()
+                    },
+                    false,
+                ),
+                // Too many for big tiles: packed tiles, else the map with the problems
+                // named beside it.
+                (None, false) => match map::wall_packed(self.width, self.grid_height(), &sizes) {
+                    Some(l) => (
+                        l,
+                        map::Problems {
+                            hosts: self.problem_hosts(&idx),
+                            ..map::Problems::default()
+                        },
+                        false,
+                    ),
+                    None => {
+                        let (l, p) = self.lay_out(&idx, &sizes, true);
+                        (l, p, true)
+                    }
+                },
+                (_, true) => {
+                    let (l, p) = self.lay_out(&idx, &sizes, true);
+                    (l, p, true)
+                }
             }
         } else {
-            layout::layout(self.width, self.grid_height(), &sizes)
+            let (l, p) = self.lay_out(&idx, &sizes, want_map);
+            (l, p, want_map)
         };
         self.view = View {
             hosts: idx,
             groups,
             layout,
+            map: on_map,
+            problems,
         };
+        if self.wall {
+            // A wall map taller than the screen flips through it a screen at a time.
+            let h = u32::from(self.canvas_height().max(1));
+            self.pages = usize::try_from(self.view.layout.height.div_ceil(h).max(1)).unwrap_or(1);
+            self.page %= self.pages;
+            self.scroll = u32::try_from(self.page).unwrap_or(0) * h;
+        }
         // Keep a selection when there is something to select.
         if self.selected_index().is_none() {
             self.selected = self
@@ -393,31 +437,6 @@ impl App {
                 .map(|&i| self.fleet.hosts[i].id.clone());
         }
         self.keep_selection_visible();
-    }
-
-    /// The current wall page of the visible hosts (all of them when they fit).
-    fn wall_page(
-        &mut self,
-        idx: Vec<usize>,
-        groups: Vec<(String, usize, usize)>,
-    ) -> (Vec<usize>, Vec<(String, usize, usize)>) {
-        let sizes: Vec<usize> = groups.iter().map(|g| g.2).collect();
-        if layout::wall_fit(self.width, self.grid_height(), &sizes).is_some() {
-            self.pages = 1;
-            self.page = 0;
-            return (idx, groups);
-        }
-        let pages = layout::wall_pages(self.width, self.grid_height(), &sizes);
-        self.pages = pages.len();
-        self.page %= self.pages.max(1);
-        let mut hosts = Vec::new();
-        let mut out = Vec::new();
-        for &(g, start, n) in &pages[self.page] {
-            let (name, gstart, _) = &groups[g];
-            out.push((name.clone(), hosts.len(), n));
-            hosts.extend_from_slice(&idx[gstart + start..gstart + start + n]);
-        }
-        (hosts, out)
     }
 
     /// Cycles to the next theme (`t`).
@@ -430,16 +449,20 @@ impl App {
     }
 
     fn keep_selection_visible(&mut self) {
+        // A wall has no one at the keyboard: its pages set the scroll.
+        if self.wall {
+            return;
+        }
         let max = self
             .view
             .layout
             .height
-            .saturating_sub(u32::from(self.grid_height()));
+            .saturating_sub(u32::from(self.canvas_height()));
         if let Some(i) = self.selected_index() {
             self.scroll = self
                 .view
                 .layout
-                .scroll_to(i, self.scroll, self.grid_height());
+                .scroll_to(i, self.scroll, self.canvas_height());
         }
         self.scroll = self.scroll.min(max);
     }
@@ -550,6 +573,7 @@ impl App {
                 return self.apply(a);
             }
             Action::Alerts(a) => cmds = self.update_alerts(a),
+            Action::Board(a) => self.board(a),
             Action::Links(a) => cmds = crate::links::update(self, a),
             Action::Tick(now) => {
                 // Redraw only when a visible age label changes (whole seconds).
@@ -629,12 +653,7 @@ impl App {
                     self.page_flipped_at = self.now;
                     self.rebuild_view();
                 }
-                Screen::Grid => {
-                    let steps = (self.grid_height() / (self.view.layout.tile_h + 1)).max(1);
-                    for _ in 0..steps {
-                        self.move_selection(0, if down { 1 } else { -1 });
-                    }
-                }
+                Screen::Grid => self.board_page(down),
                 Screen::Alerts | Screen::Silences => {}
                 Screen::Host(_) => {
                     let d = self.height.saturating_sub(4);
@@ -778,15 +797,7 @@ impl App {
             self.select_index(0);
             return;
         };
-        let n = self.view.hosts.len();
-        let j = if dx > 0 {
-            (i + 1).min(n.saturating_sub(1))
-        } else if dx < 0 {
-            i.saturating_sub(1)
-        } else {
-            self.view.layout.vertical(i, dy > 0).unwrap_or(i)
-        };
-        self.select_index(j);
+        self.board_move(i, dx, dy);
     }
 
     fn click(&mut self, col: u16, row: u16) {
@@ -799,7 +810,7 @@ impl App {
         if r >= self.grid_height() {
             return;
         }
-        let Some(i) = self.view.layout.hit(col, r, self.scroll) else {
+        let Some(i) = self.board_click(col, r) else {
             return;
         };
         let was_selected = self.selected_index() == Some(i);
@@ -855,6 +866,17 @@ impl App {
         }
         // The open host panel follows its host; if it vanished, stay on it (shown as gone).
         self.rebuild_view();
+        self.refresh_topology();
+    }
+
+    /// Hosts with a tile (or map cell) at least partly inside the grid's view right now.
+    pub fn shown_on_screen(&self) -> usize {
+        let l = &self.view.layout;
+        let (top, bottom) = (self.scroll, self.scroll + u32::from(self.canvas_height()));
+        l.tiles
+            .iter()
+            .filter(|t| t.y < bottom && t.y + u32::from(l.tile_h) > top)
+            .count()
     }
 
     /// Hosts per health among the visible ones.

@@ -137,6 +137,8 @@ pub struct FileConfig {
     /// Seconds between wall pages.
     pub wall_page: Option<Spanned<String>>,
     pub only_problems: Option<bool>,
+    /// Start on the map (one cell per host).
+    pub map: Option<bool>,
     /// Metric key whose recent history tall tiles show as a sparkline.
     pub tile_sparkline: Option<Spanned<String>>,
     /// ASCII only; default: when the locale is not UTF-8.
@@ -274,6 +276,8 @@ pub struct Settings {
     pub wall: bool,
     pub wall_page: Duration,
     pub only_problems: bool,
+    /// Start on the map.
+    pub map: bool,
     pub ascii: bool,
     /// Tile sparklines' query (`tile_sparkline`, `--sparkline`).
     pub sparkline: Option<crate::sources::SparkQuery>,
@@ -667,6 +671,7 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
             None => dur(&file.wall_page, "wall_page")?.unwrap_or(Duration::from_secs(10)),
         },
         only_problems: cli.only_problems().or(file.only_problems).unwrap_or(false),
+        map: cli.map().or(file.map).unwrap_or(false),
         sparkline,
         ascii: cli
             .ascii()

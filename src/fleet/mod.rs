@@ -6,6 +6,7 @@ pub mod health;
 pub mod metrics;
 pub mod postgres;
 pub mod roles;
+pub mod topology;
 
 use std::collections::HashMap;
 use std::hash::BuildHasher as _;

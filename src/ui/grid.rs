@@ -26,31 +26,52 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
         empty(f, area, app);
         return;
     }
+    if v.map {
+        super::map::render(f, area, app);
+        return;
+    }
+    let strip = app.grid_top().min(area.height);
+    if strip > 0 {
+        super::map::problem_strip(
+            f,
+            Rect {
+                height: strip,
+                ..area
+            },
+            app,
+        );
+    }
+    let area = Rect {
+        y: area.y + strip,
+        height: area.height - strip,
+        ..area
+    };
     let l = &v.layout;
     let scroll = app.scroll;
     let bottom = scroll + u32::from(area.height);
     let stale = app.is_stale();
     let buf = f.buffer_mut();
     for g in &l.groups {
-        if g.y >= scroll && g.y < bottom {
+        if g.y >= scroll && g.y < bottom && g.x < area.width {
             let (name, start, len) = &v.groups[g.group];
             let row = area.y + u16::try_from(g.y - scroll).unwrap_or(0);
             group_title(
                 buf,
-                Rect::new(area.x, row, area.width, 1),
+                Rect::new(area.x + g.x, row, g.w.min(area.width - g.x), 1),
                 app,
                 name,
                 &v.hosts[*start..start + len],
             );
         }
     }
-    // Tiles are sorted by y: skip straight to the first visible one.
-    let first = l
-        .tiles
-        .partition_point(|t| t.y + u32::from(l.tile_h) <= scroll);
-    for t in &l.tiles[first..] {
+    // Tiles by position: skip straight to the first visible one.
+    for &k in &l.order[l.first_visible(scroll)..] {
+        let t = &l.tiles[k];
         if t.y >= bottom {
             break;
+        }
+        if t.x >= area.width {
+            continue;
         }
         let host = &app.fleet.hosts[v.hosts[t.host]];
         // A wall has no one at the keyboard: no selection to show.
@@ -80,24 +101,43 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     }
 }
 
-fn group_title(buf: &mut Buffer, area: Rect, app: &App, name: &str, hosts: &[usize]) {
+/// A cluster title as wide as its block: `── name (n) ▼1 ✖2 ───`; a narrow block keeps
+/// the counts of problems and shortens the name first.
+pub fn group_title(buf: &mut Buffer, area: Rect, app: &App, name: &str, hosts: &[usize]) {
     let t = &app.theme;
+    let w = usize::from(area.width);
     let counts = Health::count(hosts.iter().map(|&i| app.fleet.hosts[i].health));
-    let mut spans = vec![
-        Span::styled("── ", t.border(false)),
-        Span::styled(sanitize::fit(name, 40), t.title()),
-        Span::styled(format!(" ({}) ", hosts.len()), t.dim()),
-    ];
+    let mut tail = Vec::new();
     for (k, h) in Health::ALL.iter().enumerate() {
         if counts[k] > 0 && *h != Health::Ok {
-            spans.push(Span::styled(
+            tail.push(Span::styled(
                 format!("{}{} ", super::symbol(*h), counts[k]),
                 t.health_text(*h),
             ));
         }
     }
+    let tail_w: usize = tail.iter().map(|s| sanitize::width(&s.content)).sum();
+    let size = format!(" ({}) ", hosts.len());
+    let name_w = sanitize::width(name);
+    // Drop the lead line, then the size, before the name is cut short.
+    // One column of line is kept after the title so neighbouring blocks stay apart.
+    let (lead, size) = if 3 + name_w + sanitize::width(&size) + tail_w < w {
+        ("── ", size)
+    } else if name_w + sanitize::width(&size) + tail_w < w {
+        ("", size)
+    } else {
+        ("", " ".to_string())
+    };
+    let room = w.saturating_sub(sanitize::width(lead) + sanitize::width(&size) + tail_w);
+    let shown = sanitize::fit(name, room.max(4));
+    let mut spans = vec![
+        Span::styled(lead, t.border(false)),
+        Span::styled(shown, t.title()),
+        Span::styled(size, t.dim()),
+    ];
+    spans.extend(tail);
     let used: usize = spans.iter().map(|s| sanitize::width(&s.content)).sum();
-    let rest = usize::from(area.width).saturating_sub(used + 1);
+    let rest = w.saturating_sub(used);
     spans.push(Span::styled("─".repeat(rest), t.border(false)));
     buf.set_line(area.x, area.y, &Line::from(spans), area.width);
 }
@@ -175,6 +215,12 @@ fn draw_tile(
     }
     if muted > 0 {
         badge.push_str(&format!("⊘{muted}"));
+    }
+    // The name comes first: a badge that would cut it short is left out.
+    if sanitize::width(&host.id.name) + 2 + sanitize::width(&badge) + 1 > w
+        && sanitize::width(&host.id.name) + 2 <= w
+    {
+        badge.clear();
     }
     let badge_w = sanitize::width(&badge);
     let name_w = w.saturating_sub(2 + if badge_w > 0 { badge_w + 1 } else { 0 });

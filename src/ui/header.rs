@@ -34,6 +34,16 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     if app.is_stale() {
         spans.push(Span::raw(" "));
     }
+    // Problems the screen does not name (strip, list and tiles all full): first, so a
+    // narrow header never cuts it off.
+    let off = app.problems_off_screen();
+    if off > 0 {
+        spans.push(Span::styled(
+            format!(" {off} problems off screen "),
+            t.error(),
+        ));
+        spans.push(Span::raw(" "));
+    }
     let counts = app.visible_counts();
     for (i, h) in Health::ALL.iter().enumerate() {
         let n = counts[i];
@@ -49,6 +59,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     }
     let total: usize = counts.iter().sum();
     spans.push(Span::styled(format!("  {total} hosts"), t.dim()));
+
     if let Some(c) = &app.cluster {
         spans.push(Span::styled("  cluster ", t.dim()));
         spans.push(Span::styled(sanitize::fit(c, 24), t.title()));

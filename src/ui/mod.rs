@@ -21,9 +21,11 @@ pub mod grid;
 pub mod header;
 pub mod help;
 pub mod host_panel;
+pub mod map;
 pub mod silence_form;
 pub mod silences;
 pub mod status_bar;
+pub mod topology;
 
 use ratatui::layout::Rect;
 use ratatui::Frame;
@@ -104,6 +106,7 @@ pub fn render(f: &mut Frame<'_>, app: &App) {
             r,
         );
     }
+    topology::render(f, body, app);
     silence_form::render(f, body, app);
     if app.help {
         help::render(f, body, app);
