@@ -6,7 +6,10 @@
 #      scripts/stack.sh install (apt-get; needs root); checks that cargo (rustup) is there
 #   2. cargo fmt --check
 #   3. cargo clippy --all-targets -- -D warnings
-#   4. cargo test --all-targets   (the end-to-end tests in tests/e2e*.rs start and stop their
+#   4. cargo deny check licenses bans sources (deny.toml; cargo-deny is installed from
+#      crates.io with `cargo install --locked` when missing; advisories are not checked: the
+#      advisory database cannot be fetched on the build machines)
+#   5. cargo test --all-targets   (the end-to-end tests in tests/e2e*.rs start and stop their
 #                                  own stack with scripts/stack.sh; FLEETBOARD_SKIP_E2E=1 skips them)
 # Every step runs even if an earlier one failed; the last line sums up. Exit 0 only if all passed.
 # Needs no stdin; works under CI=true.
@@ -80,7 +83,12 @@ else
   export STACK_INSTALL=0
 fi
 
+if ! cargo deny --version >/dev/null 2>&1; then
+  step install-cargo-deny cargo install cargo-deny --locked
+fi
+
 step fmt cargo fmt --check
 step clippy cargo clippy --all-targets -- -D warnings
+step deny cargo deny check licenses bans sources
 step test cargo test --all-targets
 finish

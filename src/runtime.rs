@@ -148,6 +148,7 @@ pub async fn run_with(
     // the log, and the terminal is restored only as far as it still exists.
 
     let mut refreshes: u32 = 0;
+    let mut quit = false;
     let result: Result<(), RunError> = loop {
         let first = tokio::select! {
             ev = ev_rx.recv() => match ev {
@@ -196,7 +197,7 @@ pub async fn run_with(
                     Command::RefreshNow => {
                         let _ = cmd_tx.send(PollerCmd::RefreshNow);
                     }
-                    Command::Quit => {}
+                    Command::Quit => quit = true,
                     Command::FetchHistory(fetches) => {
                         hist_tasks.retain(|t| !t.is_finished());
                         for f in fetches {
@@ -237,7 +238,7 @@ pub async fn run_with(
         if let Some(e) = input_error {
             break Err(RunError::TerminalGone(e));
         }
-        if app.quit {
+        if quit {
             break Ok(());
         }
         if dirty {
