@@ -58,6 +58,8 @@ pub enum Action {
     Live,
     /// Alerts view, silences and their results (see [`crate::app::alerts`]).
     Alerts(crate::app::alerts::AlertAction),
+    /// Links and commands of the host panel (see [`crate::links`]).
+    Links(crate::links::LinkAction),
     None,
 }
 

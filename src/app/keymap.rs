@@ -180,6 +180,10 @@ pub enum Cmd {
     Silence,
     Expire,
     Reload,
+    /// Host panel: open a `[links]` URL.
+    OpenLink,
+    /// Host panel: run a `[links]` command.
+    RunCommand,
     // Text entry and the y/n question: fixed keys, not rebindable.
     EditApply,
     EditCancel,
@@ -228,6 +232,8 @@ pub const REBINDABLE: &[Cmd] = &[
     Cmd::Silence,
     Cmd::Expire,
     Cmd::Reload,
+    Cmd::OpenLink,
+    Cmd::RunCommand,
 ];
 
 impl Cmd {
@@ -269,6 +275,8 @@ impl Cmd {
             Cmd::Silence => "silence",
             Cmd::Expire => "expire",
             Cmd::Reload => "reload",
+            Cmd::OpenLink => "open_link",
+            Cmd::RunCommand => "run_command",
             Cmd::EditApply
             | Cmd::EditCancel
             | Cmd::EditDelete
@@ -522,6 +530,16 @@ fn panel() -> Vec<Binding> {
             "back to the grid, showing the next cluster",
         ),
         b(Cmd::Sort, &[c('s')], "cycle sort: severity first / name"),
+        b(
+            Cmd::OpenLink,
+            &[c('o')],
+            "open a link of this host (see [links])",
+        ),
+        b(
+            Cmd::RunCommand,
+            &[c('x')],
+            "run a command for this host (see [links])",
+        ),
     ];
     v.extend(windows());
     v.extend(common(2, 0));
@@ -971,6 +989,10 @@ impl super::App {
                 _ => Action::Help,
             },
             Ctx::Alerts | Ctx::Silences => cmd.map_or(Action::None, |c| self.list_action(ctx, c)),
+            // Picking one of several links or commands: a digit picks, any key cancels.
+            Ctx::Panel if self.links.picking.is_some() => {
+                crate::links::map_key(self, *k).unwrap_or(Action::None)
+            }
             Ctx::Grid | Ctx::Panel => cmd.map_or(Action::None, |c| self.board_action(ctx, c)),
         }
     }
@@ -1023,6 +1045,12 @@ impl super::App {
             Cmd::Alerts => Action::Alerts(AA::OpenAlerts),
             Cmd::Silences => Action::Alerts(AA::OpenSilences),
             Cmd::Silence => Action::Alerts(AA::NewSilence),
+            Cmd::OpenLink if !self.links.config.urls.is_empty() => {
+                Action::Links(crate::links::LinkAction::Open)
+            }
+            Cmd::RunCommand if !self.links.config.commands.is_empty() => {
+                Action::Links(crate::links::LinkAction::Run)
+            }
             c => common_action(c),
         }
     }
@@ -1123,7 +1151,7 @@ mod tests {
             "{e:?}"
         );
         // Moving the other one too resolves it.
-        Keymap::with_bindings(&rebind(&[("silence", &["s"]), ("sort", &["o"])])).unwrap();
+        Keymap::with_bindings(&rebind(&[("silence", &["s"]), ("sort", &["O"])])).unwrap();
     }
 
     #[test]
@@ -1192,10 +1220,10 @@ mod rebinding {
 
     #[test]
     fn grid() {
-        let mut a = app_with(&[("sort", "o")]);
+        let mut a = app_with(&[("sort", "O")]);
         press(&mut a, "s");
         assert_eq!(a.sort, Sort::Severity, "s is no longer sort");
-        press(&mut a, "o");
+        press(&mut a, "O");
         assert_eq!(a.sort, Sort::Name);
     }
 

@@ -41,6 +41,10 @@ pub enum Command {
     CreateSilence(crate::model::NewSilence),
     /// Expire the silence with this id; answered by [`alerts::AlertAction::SilenceExpired`].
     ExpireSilence(String),
+    /// Start this argv (a URL opener and the URL), detached; no shell.
+    OpenUrl(Vec<String>),
+    /// Leave the screen, run this argv in the terminal (no shell), come back.
+    RunCommand(Vec<String>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,6 +170,8 @@ pub struct App {
     pub replay: Option<DateTime<Utc>>,
     /// What each key does on each screen (defaults, or rebound by `[keys]`).
     pub keymap: Arc<keymap::Keymap>,
+    /// Links and commands of the host panel.
+    pub links: crate::links::LinksUi,
 }
 
 /// The visible hosts, grouped by cluster, and their layout.
@@ -223,6 +229,7 @@ impl App {
             sparkline_metric: None,
             replay: None,
             keymap: Arc::new(keymap::Keymap::default()),
+            links: crate::links::LinksUi::default(),
         };
         a.rebuild_view();
         a
@@ -543,6 +550,7 @@ impl App {
                 return self.apply(a);
             }
             Action::Alerts(a) => cmds = self.update_alerts(a),
+            Action::Links(a) => cmds = crate::links::update(self, a),
             Action::Tick(now) => {
                 // Redraw only when a visible age label changes (whole seconds).
                 let changed = now.timestamp() != self.now.timestamp();
