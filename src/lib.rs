@@ -24,6 +24,7 @@ pub mod sanitize;
 pub mod setup;
 pub mod sources;
 pub mod terminal;
+#[cfg(any(test, feature = "testing"))]
 #[doc(hidden)]
 pub mod testing;
 pub mod theme;

@@ -255,9 +255,6 @@ mod tests {
         fn describe(&self) -> String {
             "failing".into()
         }
-        fn alert_sources(&self) -> Vec<String> {
-            Vec::new()
-        }
         fn poll<'a>(&'a self, _: &'a PollRequest, now: DateTime<Utc>) -> BoxFuture<'a, PollResult> {
             let e = (self.0)();
             Box::pin(async move {
@@ -385,9 +382,6 @@ mod tests {
     impl FleetSource for Big {
         fn describe(&self) -> String {
             "big".into()
-        }
-        fn alert_sources(&self) -> Vec<String> {
-            Vec::new()
         }
         fn poll<'a>(
             &'a self,

@@ -35,6 +35,14 @@ pub enum RunError {
     Other(#[from] anyhow::Error),
 }
 
+/// Terminal I/O failing inside the loop (size, redraw after a command) means the
+/// terminal is gone.
+impl From<std::io::Error> for RunError {
+    fn from(e: std::io::Error) -> Self {
+        RunError::TerminalGone(e)
+    }
+}
+
 /// Runs the board until the user quits (`Ok`), a signal ends it (`Ok`; SIGHUP is logged
 /// as the terminal going away) or [`RunError`].
 pub async fn run(
@@ -156,6 +164,7 @@ pub async fn run_with(
     // the log, and the terminal is restored only as far as it still exists.
 
     let mut refreshes: u32 = 0;
+    let mut quit = false;
     let result: Result<(), RunError> = loop {
         let first = tokio::select! {
             ev = ev_rx.recv() => match ev {
@@ -233,7 +242,7 @@ pub async fn run_with(
                     Command::RefreshNow => {
                         let _ = cmd_tx.send(PollerCmd::RefreshNow);
                     }
-                    Command::Quit => {}
+                    Command::Quit => quit = true,
                     Command::OpenUrl(argv) => {
                         let tx = res_tx.clone();
                         tokio::spawn(async move {
@@ -316,7 +325,7 @@ pub async fn run_with(
         if let Some(e) = input_error {
             break Err(RunError::TerminalGone(e));
         }
-        if app.quit {
+        if quit {
             break Ok(());
         }
         if dirty {

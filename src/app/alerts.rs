@@ -1043,7 +1043,7 @@ mod tests {
         for c in ['q', 'a', '?', '/', 'r'] {
             let before = a.alerts.form.clone().unwrap().fields[F_COMMENT].clone();
             assert!(a.update(key(KeyCode::Char(c))).is_empty());
-            assert!(!a.quit && a.screen == Screen::Alerts);
+            assert_eq!(a.screen, Screen::Alerts);
             let after = &a.alerts.form.as_ref().unwrap().fields[F_COMMENT];
             assert_eq!(*after, format!("{before}{c}"));
         }

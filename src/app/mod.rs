@@ -27,6 +27,8 @@ pub mod alerts;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     RefreshNow,
+    /// Leave the board: the runtime stops after this batch of actions and restores the
+    /// terminal.
     Quit,
     /// Range queries for the host panel's charts.
     FetchHistory(Vec<HistoryFetch>),
@@ -134,7 +136,6 @@ pub struct App {
     /// First visible line of the host panel.
     pub panel_scroll: u16,
     pub last_click: Option<(usize, DateTime<Utc>)>,
-    pub quit: bool,
     /// Something visible changed since the last draw.
     pub dirty: bool,
     /// Alerts view, silences list, silence form.
@@ -217,7 +218,6 @@ impl App {
             scroll: 0,
             panel_scroll: 0,
             last_click: None,
-            quit: false,
             dirty: true,
             alerts: alerts::AlertsUi::new(),
             view: View::default(),
@@ -602,7 +602,6 @@ impl App {
                 self.rebuild_view();
             }
             Action::Quit => {
-                self.quit = true;
                 cmds.push(Command::Quit);
             }
             Action::Help => {

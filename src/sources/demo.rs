@@ -455,10 +455,6 @@ impl FleetSource for DemoSource {
         "demo (simulated fleet)".into()
     }
 
-    fn alert_sources(&self) -> Vec<String> {
-        vec!["demo".into()]
-    }
-
     fn poll<'a>(&'a self, req: &'a PollRequest, now: DateTime<Utc>) -> BoxFuture<'a, PollResult> {
         Box::pin(async move { self.poll_at(req, now) })
     }

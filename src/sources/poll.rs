@@ -67,8 +67,6 @@ pub struct PollResult {
 pub trait FleetSource: Send + Sync {
     /// Short description for the status bar (URL without credentials, or `demo`).
     fn describe(&self) -> String;
-    /// Alertmanager URLs, for the status bar.
-    fn alert_sources(&self) -> Vec<String>;
     /// Fetches one refresh. `now` is the wall clock, used when `req.at` is `None`.
     fn poll<'a>(&'a self, req: &'a PollRequest, now: DateTime<Utc>) -> BoxFuture<'a, PollResult>;
     /// One range query: the history of one metric of one host.
@@ -145,10 +143,6 @@ impl PromSource {
 impl FleetSource for PromSource {
     fn describe(&self) -> String {
         self.prom.base_url().to_string()
-    }
-
-    fn alert_sources(&self) -> Vec<String> {
-        self.ams.iter().map(|a| a.base_url().to_string()).collect()
     }
 
     fn silences(&self) -> Option<Arc<dyn super::silences::SilenceBackend>> {

@@ -20,8 +20,6 @@ use crate::model::{Alert, AlertState, Matcher, NewSilence, Silence, SilenceState
 
 /// A place that keeps silences.
 pub trait SilenceBackend: Send + Sync {
-    /// Short description for messages (URLs without credentials, or `demo`).
-    fn describe(&self) -> String;
     /// Every silence still kept (expired ones included) and who answered.
     fn list(&self) -> BoxFuture<'_, Result<(String, Vec<Silence>), SourceError>>;
     /// Creates a silence; returns its id and who took it.
@@ -75,14 +73,6 @@ impl AmGroup {
 }
 
 impl SilenceBackend for AmGroup {
-    fn describe(&self) -> String {
-        self.ams
-            .iter()
-            .map(AmClient::base_url)
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-
     fn list(&self) -> BoxFuture<'_, Result<(String, Vec<Silence>), SourceError>> {
         Box::pin(self.first(AmClient::silences))
     }
@@ -169,10 +159,6 @@ impl DemoSilences {
 }
 
 impl SilenceBackend for DemoSilences {
-    fn describe(&self) -> String {
-        "demo".into()
-    }
-
     fn list(&self) -> BoxFuture<'_, Result<(String, Vec<Silence>), SourceError>> {
         let now = (self.clock)();
         let mut v = self.lock().0.clone();

@@ -349,10 +349,6 @@ impl FleetSource for SyntheticSource {
         format!("synthetic ({} hosts)", self.hosts.len())
     }
 
-    fn alert_sources(&self) -> Vec<String> {
-        vec!["synthetic".into()]
-    }
-
     fn poll<'a>(&'a self, req: &'a PollRequest, now: DateTime<Utc>) -> BoxFuture<'a, PollResult> {
         // One refresh per whole second of the clock: values move with time, as they would.
         let gen = u64::try_from(now.timestamp()).unwrap_or(0);
