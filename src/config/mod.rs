@@ -15,6 +15,8 @@ use crate::fleet::metrics::{
     self, AppliesTo, Direction, Kind, MetricDef, MetricSet, Override, Unit,
 };
 use crate::fleet::Identity;
+
+pub mod identity;
 use crate::sources::http::{HttpConfig, Secret};
 
 /// A config problem, located in its file.
@@ -77,8 +79,10 @@ pub struct SourceFile {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdentityFile {
-    pub host_label: Option<String>,
-    pub cluster_label: Option<String>,
+    /// `prometheus` (instance, cluster) or `pmm` (node_name, cluster); keys beside it win.
+    pub preset: Option<Spanned<String>>,
+    pub host_label: Option<Spanned<String>>,
+    pub cluster_label: Option<Spanned<String>>,
     pub strip_port: Option<bool>,
 }
 
@@ -445,16 +449,15 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
         alertmanagers.push(endpoint(u, file.alertmanager.as_ref(), "alertmanager")?);
     }
 
-    let idf = file.identity.clone().unwrap_or_default();
-    let identity = Identity {
-        host_label: idf.host_label.unwrap_or_else(|| "instance".into()),
-        cluster_label: idf.cluster_label.unwrap_or_else(|| "cluster".into()),
-        strip_port: idf.strip_port.unwrap_or(true),
-    };
+    let identity = identity::resolve(&file.identity.clone().unwrap_or_default(), &err_at)?;
 
     let mut set = match file.preset.as_ref().map(|p| p.get_ref().as_str()) {
         None | Some("mysql") => {
-            metrics::mysql_preset(&identity.host_label, &identity.cluster_label)
+            // Label names that are not classic identifiers are quoted (Prometheus 3).
+            metrics::mysql_preset(
+                &metrics::label_ref(&identity.host_label),
+                &metrics::label_ref(&identity.cluster_label),
+            )
         }
         Some("none") => MetricSet {
             metrics: Vec::new(),

@@ -3,6 +3,7 @@
 //! Pure data and pure functions: nothing here does I/O or reads the clock.
 
 pub mod health;
+pub mod join;
 pub mod metrics;
 
 use std::collections::{BTreeMap, HashMap};
@@ -261,8 +262,14 @@ pub struct Fleet {
     /// Sorted by cluster, then name.
     pub hosts: Vec<Host>,
     pub clusters: Vec<String>,
-    /// Alerts that name no known host (fleet-wide, or for hosts not on the board).
+    /// Alerts that name no known host (fleet-wide, or for hosts not on the board), and
+    /// alerts the board cannot place (a host name in several clusters, no cluster label).
     pub other_alerts: Vec<Alert>,
+    /// Why each of `other_alerts` is attached to no host; same order.
+    pub other_reasons: Vec<String>,
+    /// Worst health of the active alerts naming a host whose name is in several clusters:
+    /// trouble on a server of the board, which one unknown.
+    pub unplaced_health: Health,
     /// Explanations of data that was dropped or merged (missing labels, duplicates).
     pub notes: Vec<String>,
     /// When the data was taken (the query time in replay mode).
@@ -303,6 +310,10 @@ struct Row<'a> {
     id: HostId,
     vals: Vec<Option<f64>>,
     labels: Vec<(&'a str, &'a str)>,
+    /// Per metric: the host's series was a native histogram (no float value).
+    hist: Option<Vec<bool>>,
+    /// Folded into another row, or dropped (see [`join`]).
+    gone: bool,
 }
 
 /// Merges query results and alerts into hosts and judges their health.
@@ -342,6 +353,8 @@ pub fn build<'a>(
                     },
                     vals: vec![None; n],
                     labels: Vec::new(),
+                    hist: None,
+                    gone: false,
                 });
                 rows.len() - 1
             })
@@ -354,9 +367,31 @@ pub fn build<'a>(
         };
         let mut unlabelled = 0usize;
         let mut dups = 0usize;
+        if samples.is_scalar() {
+            notes.push(format!(
+                "`{}` returned a scalar, not one series per host: its expression must keep the `{}` label (e.g. no aggregation without `by`)",
+                def.key, ident.host_label
+            ));
+            continue;
+        }
+        let hists = samples.histograms().len();
+        for s in samples.histograms() {
+            if let Some((cluster, name)) = ident.key_parts(|k| s.label(k)) {
+                let r = find_or_add(&mut rows, cluster, name);
+                rows[r].hist.get_or_insert_with(|| vec![false; n])[i] = true;
+            }
+        }
+        if hists > 0 {
+            notes.push(format!(
+                "{hists} series of `{}` are native histograms, which have no single value: use histogram_quantile(), histogram_avg(), histogram_sum() or histogram_count() in its expression",
+                def.key
+            ));
+        }
+        let mut example = None;
         for s in samples.iter() {
             let Some((cluster, name)) = ident.key_parts(|k| s.label(k)) else {
                 unlabelled += 1;
+                example.get_or_insert(s);
                 continue;
             };
             let r = find_or_add(&mut rows, cluster, name);
@@ -379,8 +414,10 @@ pub fn build<'a>(
         }
         if unlabelled > 0 {
             notes.push(format!(
-                "{unlabelled} series of `{}` had no `{}` label and were ignored",
-                def.key, ident.host_label
+                "{unlabelled} series of `{}` had no `{}` label and were ignored (e.g. {})",
+                def.key,
+                ident.host_label,
+                example.map(|s| series_text(&s)).unwrap_or_default()
             ));
         }
         if dups > 0 {
@@ -390,6 +427,14 @@ pub fn build<'a>(
             ));
         }
     }
+
+    join::join_unclustered(
+        &mut rows,
+        set,
+        up_i_of(set),
+        &ident.cluster_label,
+        &mut notes,
+    );
 
     let prev_hosts: hashbrown::HashMap<&HostId, &Host> = previous
         .map(|p| p.hosts.iter().map(|h| (&h.id, h)).collect())
@@ -408,10 +453,11 @@ pub fn build<'a>(
             rows[r].labels = h.labels.iter().collect();
         }
     }
+    rows.retain(|r| !r.gone);
     rows.sort_unstable_by(|a, b| a.id.cmp(&b.id));
 
     let idx = |k: &str| set.index(k);
-    let up_i = set.metrics.iter().position(|m| m.kind == Kind::Up);
+    let up_i = up_i_of(set);
     let (lag_i, io_i, sql_i, ro_i, sid_i, msid_i) = (
         idx("lag"),
         idx("io_running"),
@@ -443,7 +489,13 @@ pub fn build<'a>(
     let mut strings = Strings::default();
     let mut hosts = Vec::with_capacity(rows.len());
     for (row, resolved_source) in rows.into_iter().zip(sources) {
-        let Row { id, vals, labels } = row;
+        let Row {
+            id,
+            vals,
+            labels,
+            hist,
+            ..
+        } = row;
         let prev = prev_hosts.get(&id).copied();
         // Values of failed queries come from the previous refresh, marked stale.
         let failed = |i: usize| matches!(input.results.get(i), Some(Err(_)) | None);
@@ -519,6 +571,10 @@ pub fn build<'a>(
                 None if down || !applicable || def.kind == Kind::Info => {
                     Reading::none(MetricState::NotApplicable, None)
                 }
+                None if hist.as_ref().is_some_and(|h| h[i]) => Reading::none(
+                    MetricState::Unknown,
+                    Some("native histogram sample: no single value to show (see notes)"),
+                ),
                 None => Reading::none(MetricState::Unknown, Some("no data")),
             };
             r.stale = stale;
@@ -619,38 +675,7 @@ pub fn build<'a>(
         });
     }
 
-    // Alerts: attach by host (and cluster when the alert carries one).
-    let mut other_alerts = Vec::new();
-    let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
-    for (i, h) in hosts.iter().enumerate() {
-        by_name.entry(h.id.name.clone()).or_default().push(i);
-    }
-    for a in input.alerts {
-        let target = a.labels.get(&ident.host_label).and_then(|raw| {
-            let name = ident.host_name(raw);
-            let cands = by_name.get(&name)?;
-            let cl = a.labels.get(&ident.cluster_label);
-            cands
-                .iter()
-                .copied()
-                .find(|&i| cl.is_none_or(|c| *c == hosts[i].id.cluster))
-        });
-        match target {
-            Some(i) => {
-                let h = &mut hosts[i];
-                let ah = health::alert_health(a);
-                if ah > Health::Ok {
-                    h.reasons
-                        .push(format!("alert {} ({})", a.name(), a.severity()));
-                    if h.health != Health::Down {
-                        h.health = h.health.max(ah);
-                    }
-                }
-                h.alerts.push(a.clone());
-            }
-            None => other_alerts.push(a.clone()),
-        }
-    }
+    let unattached = join::attach_alerts(&mut hosts, input.alerts, ident);
 
     let mut clusters: Vec<String> = hosts.iter().map(|h| h.id.cluster.clone()).collect();
     clusters.dedup();
@@ -669,7 +694,9 @@ pub fn build<'a>(
     Fleet {
         hosts,
         clusters,
-        other_alerts,
+        other_alerts: unattached.alerts,
+        other_reasons: unattached.reasons,
+        unplaced_health: unattached.ambiguous_health,
         notes,
         taken_at: input.taken_at,
     }
@@ -707,6 +734,31 @@ pub fn attach_sparks(
             h.spark = v;
         }
     }
+}
+
+/// A series as PromQL writes it, `name{k="v", ...}`, at most about 200 characters.
+pub fn series_text(s: &crate::sources::SampleRef<'_>) -> String {
+    let mut name = "";
+    let mut out = String::new();
+    for (k, v) in s.labels() {
+        if k == "__name__" {
+            name = v;
+        } else if out.len() < 200 {
+            if !out.is_empty() {
+                out.push_str(", ");
+            }
+            out.push_str(&format!(
+                "{}=\"{}\"",
+                metrics::label_ref(k),
+                metrics::promql_string(v)
+            ));
+        }
+    }
+    format!("{name}{{{out}}}")
+}
+
+fn up_i_of(set: &MetricSet) -> Option<usize> {
+    set.metrics.iter().position(|m| m.kind == Kind::Up)
 }
 
 fn worse_of(def: &MetricDef, a: f64, b: f64) -> f64 {

@@ -69,10 +69,17 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     let mut spans = vec![Span::styled(" ", t.status())];
     spans.extend(source_spans(app, "prometheus", &app.prom, err_room));
     spans.extend(am);
-    let hint = "  ? help  / filter  q quit ";
+    // Data the board dropped or could not place is explained in the host panel's notes;
+    // `fleetboard doctor` says what to fix.
+    let hint = if app.fleet.notes.is_empty() {
+        "  ? help  / filter  q quit "
+    } else {
+        "  notes: run fleetboard doctor  ? help  q quit "
+    };
     let used: usize = spans.iter().map(|s| sanitize::width(&s.content)).sum();
-    if used + hint.len() <= w {
-        spans.push(Span::styled(" ".repeat(w - used - hint.len()), t.status()));
+    let hint_w = sanitize::width(hint);
+    if used + hint_w <= w {
+        spans.push(Span::styled(" ".repeat(w - used - hint_w), t.status()));
         spans.push(Span::styled(hint, t.status()));
     }
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.status()), area);
