@@ -8,10 +8,11 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::fleet::health::nagios;
-use crate::fleet::metrics::{format_value, Kind};
-use crate::fleet::{Fleet, Health, Identity, MetricSet, MetricState, Replication};
+use crate::model::format::format_value;
+use crate::model::Kind;
+use crate::model::{AlertState, SourceError};
+use crate::model::{Fleet, Health, Identity, MetricSet, MetricState, Replication};
 use crate::sanitize;
-use crate::sources::{AlertState, SourceError};
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -59,7 +60,7 @@ pub struct HostReport {
     pub replication: Option<Replication>,
     pub metrics: Vec<MetricReport>,
     pub alerts: Vec<AlertReport>,
-    pub labels: crate::fleet::HostLabels,
+    pub labels: crate::model::HostLabels,
 }
 
 #[derive(Debug, Serialize)]
@@ -149,7 +150,7 @@ pub fn build(
                     .iter()
                     .map(|a| AlertReport {
                         name: a.name().to_string(),
-                        severity: a.severity().to_string(),
+                        severity: a.severity_label().to_string(),
                         state: a.state,
                         summary: a.summary().to_string(),
                         starts_at: a.starts_at.map(rfc3339),
@@ -190,7 +191,7 @@ pub fn build(
                 .zip(&f.other_reasons)
                 .map(|(a, why)| UnattachedReport {
                     name: a.name().to_string(),
-                    severity: a.severity().to_string(),
+                    severity: a.severity_label().to_string(),
                     state: a.state,
                     summary: a.summary().to_string(),
                     host: a.labels.get(&ident.host_label).cloned().unwrap_or_default(),

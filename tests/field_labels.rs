@@ -13,11 +13,13 @@ use chrono::{TimeZone, Utc};
 
 use fleetboard::cli::Cli;
 use fleetboard::config::{self, Settings};
-use fleetboard::fleet::{self, BuildInput, Fleet, Health, Host, NO_CLUSTER};
+use fleetboard::fleet::{self, BuildInput};
+use fleetboard::model::{
+    Alert, AlertState, Fleet, Health, Host, Labels, Sample, SourceError, Vector, NO_CLUSTER,
+};
 use fleetboard::report;
 use fleetboard::sources::alertmanager::parse_alerts;
 use fleetboard::sources::prometheus::parse_instant;
-use fleetboard::sources::{Alert, AlertState, Labels, Sample, SourceError, Vector};
 
 fn settings(toml: &str) -> Settings {
     let file = config::parse(toml, Path::new("t.toml")).unwrap();
@@ -167,16 +169,7 @@ fn alert(name: &str, labels: &[(&str, &str)]) -> Alert {
         .collect();
     l.insert("alertname".into(), name.into());
     l.insert("severity".into(), "critical".into());
-    Alert {
-        fingerprint: name.into(),
-        labels: l,
-        annotations: Labels::new(),
-        state: AlertState::Active,
-        silenced_by: Vec::new(),
-        inhibited_by: Vec::new(),
-        starts_at: None,
-        generator_url: None,
-    }
+    Alert::new(name.into(), l, Labels::new(), AlertState::Active)
 }
 
 /// Per-environment copies of one topology: db1, db2 in prod and in staging. Up series
@@ -356,7 +349,7 @@ fn utf8_label_names_are_quoted_in_every_query() {
         "[identity]\nhost_label = \"host.name\"\ncluster_label = \"deployment.environment\"\n",
     );
     for m in &s.metrics.metrics {
-        let q = fleetboard::fleet::metrics::expand(&m.expr, &["prod".into()]);
+        let q = fleetboard::sources::query::expand(&m.expr, &["prod".into()]);
         assert!(q.contains("\"host.name\"=~\".*\""), "{}: {q}", m.key);
         assert!(
             q.contains("\"deployment.environment\"=~\"prod\""),
@@ -520,7 +513,7 @@ fn host_silence_of_a_shared_name_carries_the_cluster() {
     use fleetboard::action::Action;
     use fleetboard::app::alerts::AlertAction;
     use fleetboard::app::Screen;
-    use fleetboard::fleet::HostId;
+    use fleetboard::model::HostId;
     let mut app = two_env_app(120, 40);
     app.screen = Screen::Host(HostId {
         cluster: "prod".into(),

@@ -5,7 +5,7 @@ use std::ops::Range;
 use toml::Spanned;
 
 use super::{closest, ConfigError, IdentityFile};
-use crate::fleet::Identity;
+use crate::model::Identity;
 
 /// Identity presets: `(name, host label, cluster label, strip port)`.
 ///

@@ -11,10 +11,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::cli::Cli;
-use crate::fleet::metrics::{
-    self, AppliesTo, Direction, Kind, MetricDef, MetricSet, Override, Unit,
-};
-use crate::fleet::Identity;
+use crate::fleet::metrics;
+use crate::model::Identity;
+use crate::model::{AppliesTo, Direction, Kind, MetricDef, MetricSet, Override, Unit};
 
 pub mod identity;
 use crate::sources::http::{HttpConfig, Secret};
@@ -455,8 +454,8 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
         None | Some("mysql") => {
             // Label names that are not classic identifiers are quoted (Prometheus 3).
             metrics::mysql_preset(
-                &metrics::label_ref(&identity.host_label),
-                &metrics::label_ref(&identity.cluster_label),
+                &crate::sources::query::label_ref(&identity.host_label),
+                &crate::sources::query::label_ref(&identity.cluster_label),
             )
         }
         Some("none") => MetricSet {
@@ -524,6 +523,7 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
                 applies_to: mf.applies_to.unwrap_or(AppliesTo::All),
                 on_tile: mf.tile.unwrap_or(true),
                 chart: mf.chart.unwrap_or(true),
+                signal: None,
             });
         }
     }

@@ -10,9 +10,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::health::{self, Health};
-use super::{worse_of, Host, Identity, MetricSet, Row, NO_CLUSTER};
-use crate::sources::Alert;
+use super::health;
+use super::{worse_of, Row};
+use crate::model::{Alert, Health, Host, Identity, MetricSet, SampleRef, NO_CLUSTER};
 
 /// Examples named in a note; the rest are counted.
 const EXAMPLES: usize = 3;
@@ -149,6 +149,31 @@ pub(super) fn join_unclustered(
     }
 }
 
+/// A series as PromQL writes it, `name{k="v", ...}`, cut after about 200 characters.
+pub fn series_text(s: &SampleRef<'_>) -> String {
+    let mut name = "";
+    let mut out = String::new();
+    for (k, v) in s.labels() {
+        if k == "__name__" {
+            name = v;
+        } else if out.len() < 200 {
+            if !out.is_empty() {
+                out.push_str(", ");
+            }
+            let classic = k.bytes().enumerate().all(|(i, c)| {
+                c == b'_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit())
+            });
+            if classic && !k.is_empty() {
+                out.push_str(k);
+            } else {
+                let _ = write!(out, "{k:?}");
+            }
+            let _ = write!(out, "={v:?}");
+        }
+    }
+    format!("{name}{{{out}}}")
+}
+
 /// Two distinct rows, mutably.
 fn pair_mut<'r, 'a>(
     rows: &'r mut [Row<'a>],
@@ -226,7 +251,7 @@ pub fn attach_alerts(hosts: &mut [Host], alerts: &[Alert], ident: &Identity) -> 
                 let ah = health::alert_health(a);
                 if ah > Health::Ok {
                     h.reasons
-                        .push(format!("alert {} ({})", a.name(), a.severity()));
+                        .push(format!("alert {} ({})", a.name(), a.severity_label()));
                     if h.health != Health::Down {
                         h.health = h.health.max(ah);
                     }

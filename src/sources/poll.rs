@@ -11,7 +11,7 @@ use futures::future::{join_all, BoxFuture};
 
 use super::alertmanager::AmClient;
 use super::prometheus::PromClient;
-use super::{Alert, AlertState, Labels, RangeSeries, SourceError, Vector};
+use crate::model::{Alert, AlertState, Labels, RangeSeries, SourceError, Vector};
 
 /// What to fetch.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -111,16 +111,7 @@ pub fn alerts_from_series(samples: &Vector) -> Vec<Alert> {
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect();
             let fingerprint = format!("{:016x}", fnv1a(&format!("{labels:?}")));
-            Alert {
-                fingerprint,
-                labels,
-                annotations: Labels::new(),
-                state: AlertState::Active,
-                silenced_by: Vec::new(),
-                inhibited_by: Vec::new(),
-                starts_at: None,
-                generator_url: None,
-            }
+            Alert::new(fingerprint, labels, Labels::new(), AlertState::Active)
         })
         .collect()
 }
@@ -183,7 +174,7 @@ impl FleetSource for PromSource {
         Box::pin(async move {
             let taken_at = req.at.unwrap_or(now);
             let queries = self.exprs.iter().map(|e| {
-                let q = crate::fleet::metrics::expand(e, &req.clusters);
+                let q = crate::sources::query::expand(e, &req.clusters);
                 self.requests.fetch_add(1, Ordering::Relaxed);
                 async move { self.prom.query(&q, req.at).await }
             });
@@ -207,7 +198,7 @@ impl FleetSource for PromSource {
             let sparks = async {
                 let sq = req.sparkline.as_ref()?;
                 self.requests.fetch_add(1, Ordering::Relaxed);
-                let expr = crate::fleet::metrics::expand(&sq.expr, &req.clusters);
+                let expr = crate::sources::query::expand(&sq.expr, &req.clusters);
                 let start = taken_at - chrono::Duration::from_std(sq.window).unwrap_or_default();
                 Some(self.prom.query_range(&expr, start, taken_at, sq.step).await)
             };
