@@ -7,6 +7,7 @@ pub mod action;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod exec;
 pub mod fleet;
 pub mod layout;

@@ -16,6 +16,9 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if let Some(Command::Doctor { format }) = cli.command {
+        return fleetboard::doctor::run_cli(&cli, format);
+    }
     let (file, path) = match config::load_file(&cli) {
         Ok(x) => x,
         Err(e) => return fail(&format!("config error: {e}")),
@@ -74,6 +77,8 @@ fn main() -> ExitCode {
             eprint!("{}", out.stderr);
             ExitCode::from(u8::try_from(out.exit_code).unwrap_or(3))
         }
+        // Handled before the config is loaded (a config error is its exit 2).
+        Some(Command::Doctor { format }) => fleetboard::doctor::run_cli(&cli, format),
         Some(Command::BenchRefresh { runs, .. }) => {
             match rt.block_on(fleetboard::perf::bench_refresh(&settings, runs)) {
                 Ok(out) => {
