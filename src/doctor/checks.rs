@@ -56,8 +56,10 @@ pub struct Engine {
     pub path_prefix: String,
     /// `version` of `/api/v1/status/buildinfo`, or why there is none.
     pub version: Result<String, String>,
-    /// Engine named from the build info and headers: Prometheus, VictoriaMetrics, ...
+    /// Engine named from the build info and status pages: Prometheus, VictoriaMetrics, ...
     pub name: String,
+    /// The build-info endpoint answered (with or without a version).
+    pub answered: bool,
 }
 
 impl Default for Engine {
@@ -67,6 +69,7 @@ impl Default for Engine {
             path_prefix: String::new(),
             version: Err("not asked".into()),
             name: String::new(),
+            answered: false,
         }
     }
 }
@@ -306,6 +309,21 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
                     String::new()
                 } else {
                     format!(" (API under the path prefix {})", e.path_prefix)
+                }
+            ),
+            None,
+        )),
+        Err(why) if e.answered => out.push(find(
+            Level::Ok,
+            "engine",
+            format!(
+                "{} answered at {} ({why}){}",
+                e.name,
+                e.url,
+                if e.path_prefix.is_empty() {
+                    String::new()
+                } else {
+                    format!(", API under the path prefix {}", e.path_prefix)
                 }
             ),
             None,

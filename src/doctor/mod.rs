@@ -134,23 +134,37 @@ async fn engine_facts(ep: &Endpoint, url: &str) -> Engine {
         v.pointer("/data/version")
             .and_then(|x| x.as_str())
             .map(|s| crate::sources::http::sanitize_line(s, 60))
-            .ok_or_else(|| "no data.version in the answer".to_string())
+            .ok_or_else(|| "no version in /api/v1/status/buildinfo".to_string())
     });
-    // VictoriaMetrics answers buildinfo with a Prometheus version of its own choosing;
-    // its own status page tells it apart.
-    let vm = get_json(ep, &["api", "v1", "status", "active_queries"])
-        .await
-        .is_ok();
+    let prometheus = info
+        .as_ref()
+        .is_ok_and(|v| v.pointer("/data/goVersion").is_some());
+    // VictoriaMetrics answers buildinfo with an empty or borrowed version; a status page
+    // of its own (200, where Prometheus answers 404) tells it apart.
+    // (VictoriaMetrics labels that page text/html when gzipped: only the status counts.)
+    let vm = crate::sources::http::send(
+        ep.request(
+            Method::GET,
+            ep.url(&["api", "v1", "status", "active_queries"]),
+        ),
+        ep.timeout,
+        ep.max_body_bytes,
+    )
+    .await
+    .is_ok_and(|r| r.status.is_success());
     let name = if vm {
-        "VictoriaMetrics (Prometheus API)".to_string()
+        "VictoriaMetrics"
+    } else if prometheus {
+        "Prometheus"
     } else {
-        "Prometheus-compatible engine".to_string()
+        "Prometheus-compatible engine"
     };
     Engine {
         url: url.to_string(),
         path_prefix,
+        answered: info.is_ok(),
         version,
-        name,
+        name: name.to_string(),
     }
 }
 

@@ -52,6 +52,7 @@ fn healthy(set: &MetricSet) -> Facts {
             path_prefix: String::new(),
             version: Ok("2.42.0".into()),
             name: "Prometheus".into(),
+            answered: true,
         },
         partial: vec![Vec::new(); set.metrics.len()],
         results,
