@@ -523,3 +523,19 @@ fn host_silence_of_a_shared_name_carries_the_cluster() {
     let s = screen(&app);
     assert!(s.contains("node_name=\"db2\", cluster=\"prod\""), "{s}");
 }
+
+/// Tile sparklines of a node metric (no cluster label in PMM) reach their host.
+#[test]
+fn sparkline_series_without_cluster_reach_a_unique_host() {
+    use fleetboard::model::RangeSeries;
+    let (s, mut f) = pmm("healthy");
+    let series = vec![RangeSeries {
+        labels: [("node_name".to_string(), "db2".to_string())]
+            .into_iter()
+            .collect(),
+        points: vec![(0.0, 0.5), (30.0, 0.7)],
+    }];
+    fleetboard::fleet::attach_sparks(&mut f, &s.identity, &series, 0.0, 30.0, 2);
+    assert_eq!(host(&f, "shop", "db2").spark, [0.5, 0.7]);
+    assert!(host(&f, "shop", "db1").spark.is_empty());
+}

@@ -174,6 +174,18 @@ pub fn series_text(s: &SampleRef<'_>) -> String {
     format!("{name}{{{out}}}")
 }
 
+/// Host names found in exactly one cluster.
+pub fn unique_names(hosts: &[Host]) -> std::collections::HashSet<String> {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for h in hosts {
+        *seen.entry(h.id.name.as_str()).or_default() += 1;
+    }
+    seen.into_iter()
+        .filter(|(_, n)| *n == 1)
+        .map(|(k, _)| k.to_string())
+        .collect()
+}
+
 /// Two distinct rows, mutably.
 fn pair_mut<'r, 'a>(
     rows: &'r mut [Row<'a>],

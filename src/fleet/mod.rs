@@ -493,8 +493,20 @@ pub fn attach_sparks(
             }
         }
     }
+    // Series without the cluster label belong to the host of that name when it is unique
+    // (as in `build`).
+    let unique = join::unique_names(&fleet.hosts);
     for h in &mut fleet.hosts {
-        if let Some(v) = by_id.remove(&h.id) {
+        let orphan = HostId {
+            cluster: NO_CLUSTER.to_owned(),
+            name: h.id.name.clone(),
+        };
+        if let Some(v) = by_id.remove(&h.id).or_else(|| {
+            unique
+                .contains(h.id.name.as_str())
+                .then(|| by_id.remove(&orphan))
+                .flatten()
+        }) {
             h.spark = v;
         }
     }

@@ -76,9 +76,20 @@ pub fn expand(expr: &str, clusters: &[String]) -> String {
 /// the server narrows it to the host (`false` when the expression has no `$host`: the
 /// caller must keep only the host's series from the answer).
 pub fn expand_for_host(expr: &str, cluster: &str, host: &str, strip_port: bool) -> (String, bool) {
+    expand_for_host_in(expr, &[cluster.to_string()], host, strip_port)
+}
+
+/// As [`expand_for_host`], the cluster matcher accepting any of `clusters` (an empty one
+/// matches series without the cluster label, which join a host whose name is unique).
+pub fn expand_for_host_in(
+    expr: &str,
+    clusters: &[String],
+    host: &str,
+    strip_port: bool,
+) -> (String, bool) {
     let narrowed = expr.contains("$host");
     let e = expr
-        .replace("$cluster", &cluster_regex(&[cluster.to_string()]))
+        .replace("$cluster", &cluster_regex(clusters))
         .replace("$host", &promql_string(&host_regex(host, strip_port)));
     (e, narrowed)
 }
