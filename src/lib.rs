@@ -1,7 +1,8 @@
 //! fleetboard: a terminal status board for database fleets.
 //!
 //! Data flows one way: [`sources`] (Prometheus, Alertmanager, demo) → [`fleet`]
-//! (hosts, clusters, health) → [`app`] (state + actions) → [`ui`] (pure render).
+//! (hosts, clusters, health) → [`app`] (state + actions) → [`ui`] (pure render). All of
+//! them share the plain types of [`model`], which depends on none of them.
 
 pub mod action;
 pub mod app;

@@ -9,9 +9,9 @@ use serde::Serialize;
 
 use crate::fleet::health::nagios;
 use crate::model::format::format_value;
-use crate::model::Kind;
 use crate::model::{AlertState, SourceError};
 use crate::model::{Fleet, Health, Identity, MetricSet, MetricState, Replication};
+use crate::model::{Kind, Unit};
 use crate::sanitize;
 
 #[derive(Debug, Serialize)]
@@ -57,7 +57,15 @@ pub struct HostReport {
     pub health: Health,
     pub reasons: Vec<String>,
     pub role: &'static str,
+    /// Which evidence decided the role.
+    pub role_evidence: Option<&'static str>,
     pub replication: Option<Replication>,
+    /// Group Replication membership (state, role, members ONLINE, applier queue).
+    pub group: Option<crate::model::GroupMember>,
+    /// Galera membership (local state, primary component, ready).
+    pub galera: Option<crate::model::GaleraNode>,
+    /// Prometheus could not scrape the host's exporter: no data (not the database down).
+    pub exporter_down: bool,
     pub metrics: Vec<MetricReport>,
     pub alerts: Vec<AlertReport>,
     pub labels: crate::model::HostLabels,
@@ -143,7 +151,11 @@ pub fn build(
                 health: h.health,
                 reasons: h.reasons.clone(),
                 role: h.role.as_str(),
+                role_evidence: h.role_evidence,
                 replication: h.replication.clone(),
+                group: h.group.clone(),
+                galera: h.galera.clone(),
+                exporter_down: h.exporter_down,
                 metrics,
                 alerts: h
                     .alerts
@@ -207,6 +219,24 @@ pub fn build(
     }
 }
 
+/// The SOURCE cell: the single source, or every channel's (`src1,src2`).
+fn source_cell(r: Option<&Replication>) -> String {
+    let Some(r) = r else {
+        return "-".into();
+    };
+    if r.channels.len() > 1 {
+        let all: Vec<&str> = r
+            .channels
+            .iter()
+            .map(|c| c.source.as_deref().unwrap_or("?"))
+            .collect();
+        return sanitize::fit(&all.join(","), 40);
+    }
+    r.source
+        .as_deref()
+        .map_or_else(|| "-".into(), |s| sanitize::fit(s, 30))
+}
+
 /// The report as an aligned table, safe to print to a terminal.
 pub fn to_text(r: &Report, set: &MetricSet) -> String {
     let shown: Vec<_> = set
@@ -214,7 +244,7 @@ pub fn to_text(r: &Report, set: &MetricSet) -> String {
         .iter()
         .filter(|m| m.kind != Kind::Info && m.kind != Kind::Up)
         .collect();
-    let mut header: Vec<String> = ["CLUSTER", "HOST", "HEALTH", "ROLE", "SOURCE"]
+    let mut header: Vec<String> = ["CLUSTER", "HOST", "HEALTH", "ROLE", "SOURCE", "NAMES"]
         .iter()
         .map(|s| (*s).to_string())
         .collect();
@@ -228,10 +258,15 @@ pub fn to_text(r: &Report, set: &MetricSet) -> String {
             sanitize::fit(&h.name, 40),
             h.health.as_str().to_string(),
             h.role.to_string(),
+            source_cell(h.replication.as_ref()),
             h.replication
                 .as_ref()
-                .and_then(|x| x.source.as_deref())
-                .map_or_else(|| "-".into(), |s| sanitize::fit(s, 30)),
+                .and_then(|x| x.naming)
+                .map_or("-", |n| match n {
+                    crate::model::Naming::MasterSlave => "master",
+                    crate::model::Naming::SourceReplica => "source",
+                })
+                .to_string(),
         ];
         for m in &shown {
             let cell = h.metrics.iter().find(|x| x.name == m.key).map_or_else(
@@ -239,6 +274,11 @@ pub fn to_text(r: &Report, set: &MetricSet) -> String {
                 |x| {
                     if x.state == MetricState::NotApplicable {
                         "-".into()
+                    } else if let Some(d) = (m.key == "lag")
+                        .then(|| h.replication.as_ref()?.delay_seconds)
+                        .flatten()
+                    {
+                        format!("{} (+{} delay)", x.display, format_value(d, Unit::Seconds))
                     } else {
                         x.display.clone()
                     }

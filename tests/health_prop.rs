@@ -279,14 +279,14 @@ proptest! {
     #[test]
     fn build_never_panics_and_host_is_worst_of_its_readings(
         set in metric_set(),
-        first in results(10),
-        second in results(10),
+        first in results(11),
+        second in results(11),
         al in alerts(),
         strip in any::<bool>(),
         forget in prop::option::of(0i64..100),
         later in 0i64..200,
     ) {
-        prop_assume!(set.metrics.len() == 10);
+        prop_assume!(set.metrics.len() == 11);
         let ident = Identity { strip_port: strip, ..Identity::default() };
         let f1 = fleet::build(&set, &ident, &BuildInput {
             results: &first,

@@ -48,7 +48,9 @@ async fn requests_for(hosts: usize, clusters: Vec<String>) -> (usize, usize, Vec
         prometheus: Some(server.uri()),
         alertmanager: vec![server.uri()],
         cluster: clusters,
-        timeout: Some(Duration::from_secs(5)),
+        // The test counts requests; building 10,000-series answers for a dozen concurrent
+        // queries on a loaded machine may take longer than a refresh would allow.
+        timeout: Some(Duration::from_secs(60)),
         ..Cli::default()
     };
     let settings = config::resolve(&cli, &FileConfig::default(), None).unwrap();

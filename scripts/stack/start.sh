@@ -30,6 +30,8 @@
 #   STACK_PROM_CACERT=F      CA to check Prometheus' certificate (default with https: not checked)
 #   STACK_PROM_BASIC_AUTH=user:password   for the readiness checks when F sets basic_auth_users
 #   STACK_PMM=1              also PMM's label layout over the same exporters (scripts/stack/pmm.sh)
+#   STACK_REPLICATION=1      also the replication variants of scripts/stack/replication.sh (multi-source,
+#                            delayed replica, pt-heartbeat, fixture exporters); its knobs are described there
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -52,6 +54,11 @@ STACK_VM=${STACK_VM:-1}
 STACK_NODE=${STACK_NODE:-1}
 STACK_INSTALL=${STACK_INSTALL:-1}
 STACK_OWNER_PID=${STACK_OWNER_PID:-}
+STACK_REPLICATION=${STACK_REPLICATION:-0}
+if [ "$STACK_REPLICATION" = 1 ]; then
+  # shellcheck source=replication.sh
+  . "$HERE/replication.sh"
+fi
 FAKE_FLEET_HOSTS=${FAKE_FLEET_HOSTS:-0}
 FAKE_FLEET_CLUSTERS=${FAKE_FLEET_CLUSTERS:-0}
 FAKE_FLEET_INTERVAL=${FAKE_FLEET_INTERVAL:-15s}
@@ -161,12 +168,14 @@ PROM_URL=$PROM_SCHEME://127.0.0.1:$PROM_PORT
 AM_URL=http://127.0.0.1:$AM_PORT
 VM_URL=""
 if [ -n "$VM_PORT" ]; then VM_URL=http://127.0.0.1:$VM_PORT; fi
+if [ "$STACK_REPLICATION" = 1 ]; then repl_plan; fi
 log "dir=$DIR ports: prometheus=$PROM_PORT alertmanager=$AM_PORT node=$NODE_PORT vm=$VM_PORT fake=$FAKE_FLEET_PORT"
 
 # ---- scrape config (shared by Prometheus and VictoriaMetrics) ------------------------------------
 PROM_SELF_SCRAPE=1
 if [ -n "$STACK_PROM_WEB_CONFIG" ]; then PROM_SELF_SCRAPE=0; fi # a TLS/auth Prometheus is not scraped
 NTARGETS=$((PROM_SELF_SCRAPE + NDB + (STACK_NODE == 1 ? (NDB > 0 ? NDB : 1) : 0) + (FAKE_FLEET_HOSTS > 0 ? 1 : 0)))
+NTARGETS=$((NTARGETS + ${REPL_TARGETS:-0}))
 scrape_configs() {
   echo "scrape_configs:"
   if [ "$PROM_SELF_SCRAPE" = 1 ]; then
@@ -202,6 +211,7 @@ scrape_configs() {
     echo "    scrape_timeout: $FAKE_FLEET_TIMEOUT"
     echo "    static_configs: [{targets: ['127.0.0.1:$FAKE_FLEET_PORT']}]"
   fi
+  if [ "$STACK_REPLICATION" = 1 ]; then repl_scrape_configs; fi
 }
 
 # ---- stack.env (stack.env.tmp until ready; pids/*.pid stay authoritative) -----------------------
@@ -246,6 +256,7 @@ write_env() {
       name=$(basename "$f" .pid)
       echo "$(env_pid_key "$name")=$(pid_of "$name")"
     done
+    if [ "$STACK_REPLICATION" = 1 ]; then repl_env; fi
   } >"$DIR/stack.env.tmp"
 }
 
@@ -438,6 +449,7 @@ EOF
     launch "$n-exporter" "$DIR/$n/exporter-run.sh"
   done
 fi
+if [ "$STACK_REPLICATION" = 1 ]; then repl_start; fi
 write_env
 
 # ---- wait until everything is up -------------------------------------------------------------------

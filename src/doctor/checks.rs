@@ -520,7 +520,13 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
         });
         let is_node = def.expr.contains("node_");
         let is_repl = def.applies_to == AppliesTo::Replica;
-        if series == 0 && !expected.is_empty() && !is_node && !is_repl && def.kind != Kind::Up {
+        // Info metrics (topology, server ids) are often empty by design.
+        if series == 0
+            && !expected.is_empty()
+            && !is_node
+            && !is_repl
+            && !matches!(def.kind, Kind::Up | Kind::Info)
+        {
             out.push(find(
                 Level::Fix,
                 &format!("metric {}", def.key),

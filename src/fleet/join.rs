@@ -94,6 +94,7 @@ pub(super) fn join_unclustered(
                 } else if dst.hist.is_none() {
                     dst.hist.clone_from(&src.hist);
                 }
+                absorb(&mut dst.ev, std::mem::take(&mut src.ev));
                 src.gone = true;
             }
             Some(ts) => {
@@ -184,6 +185,40 @@ pub fn unique_names(hosts: &[Host]) -> std::collections::HashSet<String> {
         .filter(|(_, n)| *n == 1)
         .map(|(k, _)| k.to_string())
         .collect()
+}
+
+/// Adds what a cluster-less row's series said about the host to the host's own: values it
+/// lacks, channels and group rows it does not have yet, failed targets.
+fn absorb(dst: &mut super::roles::Evidence, src: super::roles::Evidence) {
+    let opt = |d: &mut Option<f64>, s: Option<f64>| {
+        if d.is_none() {
+            *d = s;
+        }
+    };
+    opt(&mut dst.read_only, src.read_only);
+    opt(&mut dst.super_read_only, src.super_read_only);
+    opt(&mut dst.server_id, src.server_id);
+    opt(&mut dst.applier_queue, src.applier_queue);
+    opt(&mut dst.wsrep_local_state, src.wsrep_local_state);
+    opt(&mut dst.wsrep_cluster_status, src.wsrep_cluster_status);
+    opt(&mut dst.wsrep_ready, src.wsrep_ready);
+    opt(&mut dst.wsrep_cluster_size, src.wsrep_cluster_size);
+    if dst.version.is_none() {
+        dst.version = src.version;
+    }
+    for c in src.channels {
+        if !dst.channels.iter().any(|d| d.name == c.name) {
+            dst.channels.push(c);
+        }
+    }
+    if dst.group_rows.is_empty() {
+        dst.group_rows = src.group_rows;
+    }
+    for t in src.targets_down {
+        if !dst.targets_down.contains(&t) {
+            dst.targets_down.push(t);
+        }
+    }
 }
 
 /// Two distinct rows, mutably.

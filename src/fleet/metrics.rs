@@ -3,6 +3,12 @@
 use crate::model::{AppliesTo, Direction, Kind, MetricDef, MetricSet, Signal, Unit};
 
 /// The built-in preset for mysqld_exporter (0.14+) and node_exporter (1.x).
+///
+/// Every replication metric asks for both naming generations in one query (`a or b`):
+/// `SHOW SLAVE STATUS` names (MariaDB, MySQL before 8.4) and `SHOW REPLICA STATUS` names
+/// (MySQL 8.4 with mysqld_exporter 0.16+). The series keep their names, so the board knows
+/// which one a host reports. The `topology` query brings what role detection needs beyond
+/// these (see [`super::roles`]).
 pub fn mysql_preset(host_label: &str, cluster_label: &str) -> MetricSet {
     let sel = format!("{cluster_label}=~\"$cluster\",{host_label}=~\"$host\"");
     let by = format!("{cluster_label}, {host_label}");
@@ -40,7 +46,9 @@ pub fn mysql_preset(host_label: &str, cluster_label: &str) -> MetricSet {
             m(
                 "lag",
                 "lag",
-                format!("mysql_slave_status_seconds_behind_master{{{sel}}}"),
+                format!(
+                    "mysql_slave_status_seconds_behind_master{{{sel}}} or mysql_slave_status_seconds_behind_source{{{sel}}}"
+                ),
                 Unit::Seconds,
                 Kind::Gauge,
                 Higher,
@@ -54,7 +62,9 @@ pub fn mysql_preset(host_label: &str, cluster_label: &str) -> MetricSet {
             m(
                 "io_running",
                 "io",
-                format!("mysql_slave_status_slave_io_running{{{sel}}}"),
+                format!(
+                    "mysql_slave_status_slave_io_running{{{sel}}} or mysql_slave_status_replica_io_running{{{sel}}}"
+                ),
                 Unit::Bool,
                 Kind::Flag,
                 Lower,
@@ -68,7 +78,9 @@ pub fn mysql_preset(host_label: &str, cluster_label: &str) -> MetricSet {
             m(
                 "sql_running",
                 "sql",
-                format!("mysql_slave_status_slave_sql_running{{{sel}}}"),
+                format!(
+                    "mysql_slave_status_slave_sql_running{{{sel}}} or mysql_slave_status_replica_sql_running{{{sel}}}"
+                ),
                 Unit::Bool,
                 Kind::Flag,
                 Lower,
@@ -156,7 +168,9 @@ pub fn mysql_preset(host_label: &str, cluster_label: &str) -> MetricSet {
             m(
                 "master_server_id",
                 "source id",
-                format!("mysql_slave_status_master_server_id{{{sel}}}"),
+                format!(
+                    "mysql_slave_status_master_server_id{{{sel}}} or mysql_slave_status_source_server_id{{{sel}}}"
+                ),
                 Unit::None,
                 Kind::Info,
                 Higher,
@@ -166,6 +180,20 @@ pub fn mysql_preset(host_label: &str, cluster_label: &str) -> MetricSet {
                 false,
                 false,
                 Some(SourceServerId),
+            ),
+            m(
+                super::roles::TOPOLOGY_KEY,
+                "topology",
+                super::roles::topology_expr(&sel, &by),
+                Unit::None,
+                Kind::Info,
+                Higher,
+                None,
+                None,
+                All,
+                false,
+                false,
+                Some(Signal::Topology),
             ),
         ],
         overrides: Vec::new(),
@@ -192,5 +220,26 @@ mod tests {
         let mut renamed = p.clone();
         renamed.metrics[1].key = "replica_delay".into();
         assert_eq!(renamed.by_signal(Signal::ReplicationLag), Some(1));
+    }
+
+    #[test]
+    fn replication_metrics_ask_for_both_naming_generations() {
+        let p = mysql_preset("instance", "cluster");
+        let sel = "{cluster=~\"$cluster\",instance=~\"$host\"}";
+        for (key, old, new) in [
+            ("lag", "seconds_behind_master", "seconds_behind_source"),
+            ("io_running", "slave_io_running", "replica_io_running"),
+            ("sql_running", "slave_sql_running", "replica_sql_running"),
+            ("master_server_id", "master_server_id", "source_server_id"),
+        ] {
+            assert_eq!(
+                p.get(key).expect(key).expr,
+                format!("mysql_slave_status_{old}{sel} or mysql_slave_status_{new}{sel}")
+            );
+        }
+        let topo = p.by_signal(Signal::Topology).expect("topology query");
+        assert!(p.metrics[topo]
+            .expr
+            .starts_with("{__name__=~\"up|mysql_version_info|"));
     }
 }

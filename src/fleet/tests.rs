@@ -280,7 +280,7 @@ fn killed_primary_is_down_and_replica_io_stopped() {
 }
 
 #[test]
-fn vanished_host_is_down_then_forgotten() {
+fn vanished_host_is_exporter_down_then_forgotten() {
     let st = Stack::healthy();
     let before = build_from(&st, &[], None);
     let mut gone = Stack::healthy();
@@ -289,7 +289,9 @@ fn vanished_host_is_down_then_forgotten() {
     gone.io.retain(|u| u.1 != "db3");
     gone.sql.retain(|u| u.1 != "db3");
     let f = build_from(&gone, &[], Some(&before));
-    assert_eq!(host(&f, "db3").health, Health::Down);
+    // Every series gone: the exporter is down, which says nothing of the database.
+    assert_eq!(host(&f, "db3").health, Health::Unknown);
+    assert!(host(&f, "db3").exporter_down);
     assert!(
         host(&f, "db3").reasons[0].contains("vanished"),
         "{:?}",

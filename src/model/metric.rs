@@ -78,6 +78,10 @@ pub enum Signal {
     ServerId,
     /// The id of the server a replica replicates from (`master_server_id`).
     SourceServerId,
+    /// Series read by name for roles and topology beyond the metrics above
+    /// (`super_read_only`, `sql_delay`, Group Replication members, wsrep status, version,
+    /// Prometheus' `up` of the scrape targets); one query, never shown as a figure.
+    Topology,
 }
 
 /// One metric: a PromQL expression returning at most one series per host.

@@ -14,6 +14,7 @@ pub mod host;
 pub mod labels;
 pub mod metric;
 pub mod source;
+pub mod topology;
 pub mod update;
 pub mod vector;
 
@@ -22,6 +23,7 @@ pub use health::{Health, MetricState};
 pub use host::{Fleet, Host, HostId, Identity, Reading, Replication, Role, NO_CLUSTER};
 pub use labels::{HostLabels, Labels};
 pub use metric::{AppliesTo, Direction, Kind, MetricDef, MetricSet, Override, Signal, Unit};
-pub use source::{RangeSeries, Sample, SourceError};
+pub use source::{RangeRequest, RangeSeries, Sample, SourceError};
+pub use topology::{Channel, GaleraNode, GroupMember, Naming};
 pub use update::Update;
 pub use vector::{SampleRef, Vector, VectorBuilder};

@@ -11,9 +11,11 @@ use futures::future::BoxFuture;
 
 use std::sync::Arc;
 
-use super::poll::{merge_alerts, FleetSource, PollRequest, PollResult, RangeRequest};
+use super::poll::{merge_alerts, FleetSource, PollRequest, PollResult};
 use super::silences::{DemoSilences, SilenceBackend};
-use crate::model::{Alert, AlertState, Labels, RangeSeries, Sample, Severity, SourceError};
+use crate::model::{
+    Alert, AlertState, Labels, RangeRequest, RangeSeries, Sample, Severity, SourceError,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Trouble {

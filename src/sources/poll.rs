@@ -11,7 +11,7 @@ use futures::future::{join_all, BoxFuture};
 
 use super::alertmanager::AmClient;
 use super::prometheus::PromClient;
-use crate::model::{Alert, AlertState, Labels, RangeSeries, SourceError, Vector};
+use crate::model::{Alert, AlertState, Labels, RangeRequest, RangeSeries, SourceError, Vector};
 
 /// What to fetch.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -61,20 +61,6 @@ pub struct PollResult {
     pub alerts: Option<AlertsResult>,
     /// Tile sparklines, when asked for.
     pub sparks: Option<Result<Vec<RangeSeries>, SourceError>>,
-}
-
-/// History of one metric for one host (the host panel's charts).
-#[derive(Debug, Clone, PartialEq)]
-pub struct RangeRequest {
-    /// Metric key (the demo answers by key).
-    pub metric: String,
-    /// The expression to run, already narrowed to the host (see `fleet::metrics`).
-    pub expr: String,
-    pub cluster: String,
-    pub host: String,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub step: std::time::Duration,
 }
 
 /// A source of fleet data (Prometheus-compatible engines, the demo).

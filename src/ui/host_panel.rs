@@ -20,7 +20,8 @@ use crate::app::App;
 use crate::model::format::format_value;
 use crate::model::AlertState;
 use crate::model::Kind;
-use crate::model::{Health, HostId, MetricState, Role};
+use crate::model::Unit;
+use crate::model::{Channel, Health, Host, HostId, MetricState, Replication, Role};
 use crate::sanitize;
 
 fn state_label(s: MetricState) -> (&'static str, Option<Health>) {
@@ -60,7 +61,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
     let stale = app.is_stale();
     let mut title = vec![
         Span::styled(
-            format!(" {} ", super::symbol(host.health)),
+            format!(" {} ", super::host_symbol(host)),
             t.health(host.health),
         ),
         Span::styled(format!(" {} ", sanitize::fit(&host.id.name, 50)), t.title()),
@@ -68,7 +69,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
             format!(
                 "· {} · {}",
                 sanitize::fit(&host.id.cluster, 30),
-                host.role.as_str()
+                host.role.label()
             ),
             t.dim(),
         ),
@@ -103,7 +104,15 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
     let mut lines: Vec<Line<'_>> = Vec::new();
     // Verdict first: what is wrong, in words.
     let mut verdict = vec![Span::styled(
-        format!("{} {}", super::symbol(host.health), host.health.as_str()),
+        format!(
+            "{} {}",
+            super::host_symbol(host),
+            if host.exporter_down {
+                "EXPORTER DOWN"
+            } else {
+                host.health.as_str()
+            }
+        ),
         t.health_text(host.health),
     )];
     if host.reasons.is_empty() {
@@ -178,48 +187,16 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
     }
 
     lines.push(Line::raw(""));
-    lines.push(Line::styled("Replication", t.title()));
-    match (&host.replication, host.role) {
-        (Some(r), _) => {
-            let yn = |b: Option<bool>| match b {
-                Some(true) => ("running", Health::Ok),
-                Some(false) => ("STOPPED", Health::Crit),
-                None => ("unknown", Health::Unknown),
-            };
-            let (io, ioh) = yn(r.io_running);
-            let (sql, sqlh) = yn(r.sql_running);
-            let lag = r.lag_seconds.map_or_else(
-                || {
-                    if r.io_running == Some(false) || r.sql_running == Some(false) {
-                        "— (thread stopped)".to_string()
-                    } else {
-                        "—".to_string()
-                    }
-                },
-                |x| format_value(x, crate::model::Unit::Seconds),
-            );
-            lines.push(Line::from(vec![
-                Span::styled("  source ", t.dim()),
-                Span::styled(
-                    r.source
-                        .as_deref()
-                        .map_or_else(|| "unknown".to_string(), |s| sanitize::fit(s, 40)),
-                    t.text(),
-                ),
-                Span::styled("   IO thread ", t.dim()),
-                Span::styled(io, t.health_text(ioh)),
-                Span::styled("   SQL thread ", t.dim()),
-                Span::styled(sql, t.health_text(sqlh)),
-                Span::styled("   lag ", t.dim()),
-                Span::styled(lag, t.text()),
-            ]));
-        }
-        (None, Role::Primary) => lines.push(Line::styled(
-            "  primary (read_only=0, no replication source)",
+    let mut head = vec![Span::styled("Replication", t.title())];
+    if let Some(why) = host.role_evidence {
+        head.push(Span::styled(
+            format!("  ({} from {why})", host.role.label()),
             t.dim(),
-        )),
-        (None, _) => lines.push(Line::styled("  no replication data", t.dim())),
+        ));
     }
+    lines.push(Line::from(head));
+    replication_lines(&mut lines, app, host, w);
+    topology_lines(&mut lines, app, host);
 
     lines.push(Line::raw(""));
     lines.push(Line::styled(
@@ -313,4 +290,182 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
     let total = u16::try_from(lines.len()).unwrap_or(u16::MAX);
     let scroll = app.panel_scroll.min(total.saturating_sub(info.height));
     f.render_widget(Paragraph::new(lines).scroll((scroll, 0)), info);
+}
+
+fn thread(b: Option<bool>) -> (&'static str, Health) {
+    match b {
+        Some(true) => ("running", Health::Ok),
+        Some(false) => ("STOPPED", Health::Crit),
+        None => ("unknown", Health::Unknown),
+    }
+}
+
+/// `5s`, `— (thread stopped)`, or with an intended delay `delayed 1h00m by design, 5s behind`.
+fn lag_text(lag: Option<f64>, delay: Option<f64>, behind: Option<f64>, stopped: bool) -> String {
+    let secs = |x: f64| format_value(x, Unit::Seconds);
+    match (lag, delay) {
+        (None, Some(d)) if stopped => format!("— (thread stopped; delayed {} by design)", secs(d)),
+        (None, _) if stopped => "— (thread stopped)".to_string(),
+        (None, _) => "—".to_string(),
+        (Some(_), Some(d)) => format!(
+            "delayed {} by design, {} behind",
+            secs(d),
+            behind.map_or_else(|| "—".into(), secs)
+        ),
+        (Some(l), None) => secs(l),
+    }
+}
+
+/// The replication status: one line for a single-source replica (today's), one line per
+/// channel for several.
+fn replication_lines(lines: &mut Vec<Line<'_>>, app: &App, host: &Host, w: usize) {
+    let t = &app.theme;
+    let Some(r) = &host.replication else {
+        lines.push(match host.role {
+            Role::Primary => Line::styled(
+                format!(
+                    "  primary ({}, no replication source)",
+                    host.role_evidence.unwrap_or("read_only=0")
+                ),
+                t.dim(),
+            ),
+            Role::GroupPrimary | Role::GroupSecondary | Role::Galera => {
+                Line::styled("  no asynchronous replication channel", t.dim())
+            }
+            _ => Line::styled("  no replication data", t.dim()),
+        });
+        return;
+    };
+    let channel_line = |label: String, c: &Channel| -> Line<'static> {
+        let (io, ioh) = thread(c.io_running);
+        let (sql, sqlh) = thread(c.sql_running);
+        let stopped = c.io_running == Some(false) || c.sql_running == Some(false);
+        Line::from(vec![
+            Span::styled(
+                format!("  {} ", super::symbol(c.health)),
+                t.health_text(c.health),
+            ),
+            Span::styled(label, t.text()),
+            Span::styled("source ", t.dim()),
+            Span::styled(
+                c.source
+                    .as_deref()
+                    .map_or_else(|| "unknown".to_string(), |s| sanitize::fit(s, 40)),
+                t.text(),
+            ),
+            Span::styled("  IO ", t.dim()),
+            Span::styled(io, t.health_text(ioh)),
+            Span::styled("  SQL ", t.dim()),
+            Span::styled(sql, t.health_text(sqlh)),
+            Span::styled("  lag ", t.dim()),
+            Span::styled(
+                sanitize::fit(
+                    &lag_text(c.lag_seconds, c.delay_seconds, c.behind_seconds, stopped),
+                    w.saturating_sub(60).max(20),
+                ),
+                t.text(),
+            ),
+        ])
+    };
+    match r.channels.as_slice() {
+        [] => lines.push(single(app, r)),
+        [only] => lines.push(channel_line(
+            if only.name.is_empty() {
+                String::new()
+            } else {
+                format!("channel '{}' ", sanitize::fit(&only.name, 30))
+            },
+            only,
+        )),
+        many => {
+            lines.push(Line::styled(
+                format!("  {} channels, health of the worst:", many.len()),
+                t.dim(),
+            ));
+            for c in many {
+                let name = if c.name.is_empty() {
+                    "(default)".to_string()
+                } else {
+                    sanitize::fit(&c.name, 30)
+                };
+                lines.push(channel_line(format!("channel '{name}' "), c));
+            }
+        }
+    }
+    if let Some(n) = r.naming {
+        lines.push(Line::styled(
+            format!("  exporter reports {}", n.as_str()),
+            t.dim(),
+        ));
+    }
+}
+
+/// A replica known only by `read_only`: no channel, today's one line.
+fn single(app: &App, r: &Replication) -> Line<'static> {
+    let t = &app.theme;
+    let (io, ioh) = thread(r.io_running);
+    let (sql, sqlh) = thread(r.sql_running);
+    let stopped = r.io_running == Some(false) || r.sql_running == Some(false);
+    Line::from(vec![
+        Span::styled("  source ", t.dim()),
+        Span::styled(
+            r.source
+                .as_deref()
+                .map_or_else(|| "unknown".to_string(), |s| sanitize::fit(s, 40)),
+            t.text(),
+        ),
+        Span::styled("   IO thread ", t.dim()),
+        Span::styled(io, t.health_text(ioh)),
+        Span::styled("   SQL thread ", t.dim()),
+        Span::styled(sql, t.health_text(sqlh)),
+        Span::styled("   lag ", t.dim()),
+        Span::styled(
+            lag_text(r.lag_seconds, r.delay_seconds, r.behind_seconds, stopped),
+            t.text(),
+        ),
+    ])
+}
+
+/// Group Replication and Galera membership.
+fn topology_lines(lines: &mut Vec<Line<'_>>, app: &App, host: &Host) {
+    let t = &app.theme;
+    if let Some(g) = &host.group {
+        lines.push(Line::styled(
+            format!(
+                "  group replication: member {} · {} · {}/{} members ONLINE{}{}",
+                sanitize::fit(&g.state, 12),
+                if g.role.is_empty() {
+                    "?".to_string()
+                } else {
+                    sanitize::fit(&g.role, 12)
+                },
+                g.online,
+                g.members,
+                if g.quorum { "" } else { " · NO QUORUM" },
+                g.applier_queue
+                    .map(|q| format!(" · applier queue {q:.0}"))
+                    .unwrap_or_default()
+            ),
+            t.text(),
+        ));
+    }
+    if let Some(n) = &host.galera {
+        let yn = |b: Option<bool>, yes: &str, no: &str| match b {
+            Some(true) => yes.to_string(),
+            Some(false) => no.to_string(),
+            None => "?".to_string(),
+        };
+        lines.push(Line::styled(
+            format!(
+                "  galera: {} · {} · {}{}",
+                n.state_name,
+                yn(n.primary_component, "primary component", "NON-PRIMARY"),
+                yn(n.ready, "ready", "NOT READY"),
+                n.cluster_size
+                    .map(|s| format!(" · cluster size {s:.0}"))
+                    .unwrap_or_default()
+            ),
+            t.text(),
+        ));
+    }
 }

@@ -123,6 +123,7 @@ pub fn asciify(buf: &mut ratatui::buffer::Buffer) {
             '◌' => "~",
             '⚑' => "A",
             '⊘' => "m",
+            '⊗' => "x",
             '…' => ".",
             '≥' => ">",
             '≤' => "<",
@@ -177,6 +178,19 @@ fn footer_hint(f: &mut Frame<'_>, inner: Rect, hint: &str, app: &App) {
             ..inner
         },
     );
+}
+
+/// Symbol of a host whose exporter cannot be scraped: no data, not the database down.
+pub const EXPORTER_DOWN_SYMBOL: &str = "⊗";
+
+/// Symbol for a host: its health's, or [`EXPORTER_DOWN_SYMBOL`] when its exporter is down
+/// (health UNKNOWN for want of data, which must not read as the database being down).
+pub fn host_symbol(host: &crate::model::Host) -> &'static str {
+    if host.exporter_down {
+        EXPORTER_DOWN_SYMBOL
+    } else {
+        symbol(host.health)
+    }
 }
 
 /// Symbol for a health state; each is distinct in shape so it reads without colour.

@@ -210,15 +210,34 @@ fn dropped_series_come_with_an_example() {
 
 #[test]
 fn newer_names_unread_by_the_metrics_are_reported() {
-    let set = mysql_preset("instance", "cluster");
+    let mut set = mysql_preset("instance", "cluster");
     let mut f = healthy(&set);
     f.names = Some(Vector::from(vec![s(
         &[("__name__", "mysql_slave_status_seconds_behind_source")],
         1.0,
     )]));
+    // The preset reads both generations: the 8.4 names are named, nothing to fix.
     let r = analyze(&set, &Identity::default(), &f);
     let t = to_text(&r);
     assert!(t.contains("8.4 replica names"), "{t}");
+    assert!(!t.contains("do not read them"), "{t}");
+    assert_eq!(r.exit_code, 0, "{t}");
+    // A lag metric of one's own that reads only the pre-8.4 name misses them.
+    let lag = set.index("lag").unwrap();
+    set.metrics[lag].expr =
+        "mysql_slave_status_seconds_behind_master{cluster=~\"$cluster\",instance=~\"$host\"}"
+            .into();
+    for k in ["io_running", "sql_running", "master_server_id"] {
+        let i = set.index(k).unwrap();
+        set.metrics[i].expr = set.metrics[i]
+            .expr
+            .split(" or ")
+            .next()
+            .unwrap()
+            .to_string();
+    }
+    let r = analyze(&set, &Identity::default(), &f);
+    let t = to_text(&r);
     assert!(
         t.contains(
             "`mysql_slave_status_seconds_behind_source` exist but the metrics do not read them"
