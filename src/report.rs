@@ -57,6 +57,9 @@ pub struct HostReport {
     pub health: Health,
     pub reasons: Vec<String>,
     pub role: &'static str,
+    /// `mysql` or `postgres`, when the host's series tell.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<&'static str>,
     /// Which evidence decided the role.
     pub role_evidence: Option<&'static str>,
     pub replication: Option<Replication>,
@@ -131,7 +134,9 @@ pub fn build(
                 .iter()
                 .zip(&h.readings)
                 .enumerate()
-                .filter(|(_, (d, _))| d.kind != Kind::Info)
+                .filter(|(_, (d, _))| {
+                    !matches!(d.kind, Kind::Info | Kind::Detail) && d.fits(h.engine)
+                })
                 .map(|(i, (d, r))| (i, d, r, h.thresholds(set, i)))
                 .map(|(_, d, r, (warn, crit))| MetricReport {
                     name: d.key.clone(),
@@ -151,6 +156,7 @@ pub fn build(
                 health: h.health,
                 reasons: h.reasons.clone(),
                 role: h.role.as_str(),
+                engine: h.engine.map(crate::model::Engine::as_str),
                 role_evidence: h.role_evidence,
                 replication: h.replication.clone(),
                 group: h.group.clone(),
@@ -242,7 +248,7 @@ pub fn to_text(r: &Report, set: &MetricSet) -> String {
     let shown: Vec<_> = set
         .metrics
         .iter()
-        .filter(|m| m.kind != Kind::Info && m.kind != Kind::Up)
+        .filter(|m| !matches!(m.kind, Kind::Info | Kind::Up | Kind::Detail))
         .collect();
     let mut header: Vec<String> = ["CLUSTER", "HOST", "HEALTH", "ROLE", "SOURCE", "NAMES"]
         .iter()

@@ -24,6 +24,7 @@ fn def(kind: Kind, direction: Direction) -> MetricDef {
         applies_to: AppliesTo::All,
         on_tile: true,
         chart: true,
+        engine: None,
         signal: None,
     }
 }
@@ -245,7 +246,7 @@ fn check_host_health(set: &MetricSet, f: &Fleet) -> Result<(), TestCaseError> {
             let counts = match d.kind {
                 Kind::Up | Kind::Flag => true,
                 Kind::Gauge => r.value.is_some(),
-                Kind::Info => false,
+                Kind::Info | Kind::Detail => false,
             };
             if counts {
                 prop_assert!(

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use fleetboard::cli::Cli;
+use fleetboard::cli::{Cli, Preset};
 use fleetboard::config::{self, FileConfig};
 use fleetboard::setup;
 use fleetboard::sources::PollRequest;
@@ -33,6 +33,14 @@ impl Respond for Fleet {
 }
 
 async fn requests_for(hosts: usize, clusters: Vec<String>) -> (usize, usize, Vec<String>) {
+    requests_with(hosts, clusters, None).await
+}
+
+async fn requests_with(
+    hosts: usize,
+    clusters: Vec<String>,
+    preset: Option<Preset>,
+) -> (usize, usize, Vec<String>) {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/api/v1/query"))
@@ -51,6 +59,7 @@ async fn requests_for(hosts: usize, clusters: Vec<String>) -> (usize, usize, Vec
         // The test counts requests; building 10,000-series answers for a dozen concurrent
         // queries on a loaded machine may take longer than a refresh would allow.
         timeout: Some(Duration::from_secs(60)),
+        preset,
         ..Cli::default()
     };
     let settings = config::resolve(&cli, &FileConfig::default(), None).unwrap();
@@ -117,4 +126,28 @@ async fn cluster_filter_is_sent_to_the_server_escaped() {
     for q in &queries {
         assert!(!q.contains("$cluster"), "{q}");
     }
+}
+
+#[tokio::test]
+async fn a_mixed_board_asks_each_metric_once_for_the_whole_fleet() {
+    let (small, _, queries) = requests_with(10, vec![], Some(Preset::Mixed)).await;
+    let (large, seen, _) = requests_with(2_000, vec![], Some(Preset::Mixed)).await;
+    assert_eq!(seen, 2_000);
+    assert_eq!(small, large);
+    // MySQL and PostgreSQL metrics both engines have are one query each
+    let up: Vec<_> = queries.iter().filter(|q| q.contains("pg_up{")).collect();
+    assert!(
+        queries
+            .iter()
+            .any(|q| q.starts_with("(mysql_up{") && q.contains(") or (pg_up{")),
+        "{queries:?}"
+    );
+    assert!(!up.is_empty());
+    let (mysql_only, _, _) = requests_with(10, vec![], Some(Preset::Mysql)).await;
+    let (pg_only, _, _) = requests_with(10, vec![], Some(Preset::Postgres)).await;
+    assert!(
+        small < mysql_only + pg_only,
+        "{small} vs {mysql_only} + {pg_only}"
+    );
+    eprintln!("requests per refresh: mysql {mysql_only}, postgres {pg_only}, mixed {small}");
 }

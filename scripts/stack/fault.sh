@@ -25,6 +25,8 @@
 #   prom-kill          SIGKILL Prometheus: connections are refused
 #   prom-start         start Prometheus again from DIR/prometheus/run.sh (same port, same data);
 #                      returns once it is ready and has scraped every target again
+# PostgreSQL (STACK_POSTGRES=1): pg-stop|pg-start|pg-cut|pg-uncut|pg-pause|pg-resume NAME,
+#   pg-slot, pg-drop-slot, pg-sql NAME "SQL", pg-status, pg-heal (see scripts/stack/postgres.sh)
 # Everything:
 #   heal               undo all of the above (cont/start Prometheus, start stopped dbs and exporters,
 #                      MASTER_DELAY=0 and START SLAVE on every replica), then wait until ready
@@ -32,7 +34,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
-usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 DIR=${1:-}
 ACTION=${2:-}
 [ -n "$DIR" ] && [ -n "$ACTION" ] || usage
@@ -118,6 +120,7 @@ prom_start() {
 }
 
 case $ACTION in
+  pg-*) exec "$HERE/postgres.sh" fault "$DIR" "${ACTION#pg-}" "$DB" "$ARG" ;;
   stop-sql) need_db; sql "STOP SLAVE SQL_THREAD" ;;
   stop-io) need_db; sql "STOP SLAVE IO_THREAD" ;;
   start-slave) need_db; sql "START SLAVE" ;;

@@ -21,6 +21,8 @@ NEEDS=(
   "mariadb-install-db mariadb-server"
   "mariadb mariadb-client"
   "victoria-metrics victoria-metrics"
+  "prometheus-postgres-exporter prometheus-postgres-exporter"
+  "pg_ctlcluster postgresql"
   "tmux tmux"
   "python3 python3"
   "curl curl"

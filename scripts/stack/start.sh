@@ -14,6 +14,8 @@
 #   * MariaDB: cluster payments = db1 (primary) -> db2, db3; cluster orders = db4 -> db5
 #     (STACK_ORDERS=0 to skip), GTID replication, a heartbeat event every second on each primary
 #   * one prometheus-mysqld-exporter per MariaDB server (--collect.slave_status)
+#   * PostgreSQL streaming replication and one postgres_exporter per server (STACK_POSTGRES=1;
+#     see scripts/stack/postgres.sh)
 # Writes DIR/stack.env (sourceable) and returns once Prometheus (and VictoriaMetrics) see every
 # target up, every mysql_up == 1 and every replica's IO and SQL threads running. If that does
 # not happen within STACK_WAIT_S seconds, or anything fails, it stops what it started and exits 1.
@@ -22,6 +24,7 @@
 #   STACK_MARIADB=1 STACK_ORDERS=1 STACK_VM=1 STACK_NODE=1 SCRAPE_INTERVAL=1s STACK_WAIT_S=90
 #   FAKE_FLEET_HOSTS=0 FAKE_FLEET_CLUSTERS=0 (= hosts/3) FAKE_FLEET_INTERVAL=15s
 #   EXPORTER_GRANTS="PROCESS, REPLICATION CLIENT, SELECT, SLAVE MONITOR, REPLICATION MASTER ADMIN"
+#   STACK_POSTGRES=0         1: add PostgreSQL (cluster ledger, scripts/stack/postgres.sh)
 #   STACK_INSTALL=1          install missing Debian packages first (scripts/stack/install-deps.sh);
 #                            0: only check, and fail if any is missing
 #   STACK_OWNER_PID=PID      stop and purge the stack by itself once that process has exited
@@ -49,6 +52,11 @@ if [ -n "$(ls -A "$DIR")" ]; then
 fi
 
 STACK_MARIADB=${STACK_MARIADB:-1}
+STACK_POSTGRES=${STACK_POSTGRES:-0}
+if [ "$STACK_POSTGRES" = 1 ]; then
+  # shellcheck source=postgres.sh
+  . "$HERE/postgres.sh"
+fi
 STACK_ORDERS=${STACK_ORDERS:-1}
 STACK_VM=${STACK_VM:-1}
 STACK_NODE=${STACK_NODE:-1}
@@ -164,6 +172,7 @@ for spec in "${DBS[@]}"; do
   if [ "$r" = replica ]; then NREPL=$((NREPL + 1)); fi
 done
 DB_NAMES=${DB_NAMES# }
+if [ "$STACK_POSTGRES" = 1 ]; then pg_plan; fi
 PROM_URL=$PROM_SCHEME://127.0.0.1:$PROM_PORT
 AM_URL=http://127.0.0.1:$AM_PORT
 VM_URL=""
@@ -175,6 +184,7 @@ log "dir=$DIR ports: prometheus=$PROM_PORT alertmanager=$AM_PORT node=$NODE_PORT
 PROM_SELF_SCRAPE=1
 if [ -n "$STACK_PROM_WEB_CONFIG" ]; then PROM_SELF_SCRAPE=0; fi # a TLS/auth Prometheus is not scraped
 NTARGETS=$((PROM_SELF_SCRAPE + NDB + (STACK_NODE == 1 ? (NDB > 0 ? NDB : 1) : 0) + (FAKE_FLEET_HOSTS > 0 ? 1 : 0)))
+if [ "$STACK_POSTGRES" = 1 ]; then NTARGETS=$((NTARGETS + $(pg_ntargets))); fi
 NTARGETS=$((NTARGETS + ${REPL_TARGETS:-0}))
 scrape_configs() {
   echo "scrape_configs:"
@@ -211,6 +221,7 @@ scrape_configs() {
     echo "    scrape_timeout: $FAKE_FLEET_TIMEOUT"
     echo "    static_configs: [{targets: ['127.0.0.1:$FAKE_FLEET_PORT']}]"
   fi
+  if [ "$STACK_POSTGRES" = 1 ]; then pg_scrape_configs; fi
   if [ "$STACK_REPLICATION" = 1 ]; then repl_scrape_configs; fi
 }
 
@@ -249,6 +260,7 @@ write_env() {
       echo "${u}_EXPORTER_PORT=${DB_EXP_PORT[$n]}"
       echo "${u}_EXPORTER_URL=http://127.0.0.1:${DB_EXP_PORT[$n]}/metrics"
     done
+    if [ "$STACK_POSTGRES" = 1 ]; then pg_env; fi
     # PIDs as launched (a restart by `stack.sh fault` updates them here and in pids/)
     local f name
     for f in "$DIR"/pids/*.pid; do
@@ -449,6 +461,7 @@ EOF
     launch "$n-exporter" "$DIR/$n/exporter-run.sh"
   done
 fi
+if [ "$STACK_POSTGRES" = 1 ]; then pg_start; fi
 if [ "$STACK_REPLICATION" = 1 ]; then repl_start; fi
 write_env
 
@@ -461,6 +474,10 @@ fi
 export PROM_BASIC_AUTH=$STACK_PROM_BASIC_AUTH
 if ! python3 "$HERE/ready.py" "${READY_ARGS[@]}" --timeout "$STACK_WAIT_S"; then
   echo "stack start: not ready after ${STACK_WAIT_S}s" >&2
+  false
+fi
+if [ "$STACK_POSTGRES" = 1 ] && ! pg_wait_ready "$STACK_WAIT_S"; then
+  echo "stack start: postgres not ready after ${STACK_WAIT_S}s" >&2
   false
 fi
 if [ "${STACK_PMM:-0}" = 1 ]; then "$HERE/pmm.sh" "$DIR" >>"$DIR/stack.env.tmp"; fi

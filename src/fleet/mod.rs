@@ -5,6 +5,7 @@
 pub mod health;
 pub mod join;
 pub mod metrics;
+pub mod postgres;
 pub mod roles;
 
 use std::collections::HashMap;
@@ -14,9 +15,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::model::{
-    Alert, AppliesTo, Channel, Direction, Fleet, Health, Host, HostId, HostLabels, Identity, Kind,
-    MetricDef, MetricSet, MetricState, RangeSeries, Reading, Replication, Role, Signal,
-    SourceError, Vector, NO_CLUSTER,
+    Alert, AppliesTo, Channel, Direction, Engine, Fleet, Health, Host, HostId, HostLabels,
+    Identity, Kind, MetricDef, MetricSet, MetricState, RangeSeries, Reading, Replication, Role,
+    Signal, SourceError, Vector, NO_CLUSTER,
 };
 
 /// Strings for host labels: the previous refresh's where the host had the same label, else
@@ -77,6 +78,8 @@ struct Row<'a> {
     gone: bool,
     /// What the series say about the host's topology (channels, group, Galera, targets).
     ev: roles::Evidence,
+    /// From the metric name of the host's `up` series (`mysql_up`, `pg_up`).
+    engine: Option<Engine>,
 }
 
 /// Merges query results and alerts into hosts and judges their health.
@@ -122,6 +125,7 @@ pub fn build<'a>(
                     hist: None,
                     gone: false,
                     ev: roles::Evidence::default(),
+                    engine: None,
                 });
                 rows.len() - 1
             })
@@ -137,6 +141,10 @@ pub fn build<'a>(
             // Read once every host is known: its series (Prometheus' own `up`, version
             // info) must not add hosts of their own.
             topology_i = Some(i);
+            continue;
+        }
+        if def.kind == Kind::Detail {
+            // Several series per host (PostgreSQL walsenders), read as a whole below.
             continue;
         }
         // Replication metrics have one series per channel: two channels are no duplicate.
@@ -172,6 +180,9 @@ pub fn build<'a>(
             };
             let r = find_or_add(&mut rows, cluster, name);
             let row = &mut rows[r];
+            if def.kind == Kind::Up && row.engine.is_none() {
+                row.engine = s.label("__name__").and_then(Engine::of_metric_name);
+            }
             let dup = match channel_field {
                 Some(f) => row.ev.record_channel(
                     f,
@@ -289,6 +300,7 @@ pub fn build<'a>(
                             ev: roles::Evidence::default(),
                             hist: None,
                             gone: false,
+                            engine: None,
                         },
                     );
                     at
@@ -358,6 +370,39 @@ pub fn build<'a>(
     drop(named_sources);
     drop(named_hosts);
 
+    // PostgreSQL: the walsender rows of every server, and per cluster its hosts and whether
+    // an up primary answered (then a replica without a row is not streaming).
+    let (stream_i, ws_i, delay_i) = (
+        sig(Signal::WalReceiver),
+        sig(Signal::Walsenders),
+        sig(Signal::IntendedDelay),
+    );
+    let pg_evidence = stream_i.is_some() || ws_i.is_some();
+    let walsender_rows = match ws_i.and_then(|i| input.results.get(i)) {
+        Some(Ok(v)) => Some(postgres::walsenders(v, ident)),
+        _ => None,
+    };
+    // Owned: built only for boards that read walsenders, so a MySQL board pays nothing.
+    let mut pg_clusters: hashbrown::HashMap<String, (Vec<String>, bool)> =
+        hashbrown::HashMap::new();
+    if walsender_rows.is_some() {
+        for r in &rows {
+            let e = pg_clusters.entry(r.id.cluster.clone()).or_default();
+            e.0.push(r.id.name.clone());
+            let up = up_i.and_then(|i| r.vals[i]).is_some_and(|v| v >= 1.0);
+            let primary = ro_i.and_then(|i| r.vals[i]).is_some_and(|v| v < 1.0);
+            if up && primary && r.engine != Some(Engine::Mysql) {
+                e.1 = true;
+            }
+        }
+    }
+    // A board of one engine's metrics judges every host as that engine.
+    let sole_engine = {
+        let mut es = set.metrics.iter().filter_map(|m| m.engine);
+        let first = es.next();
+        first.filter(|f| es.all(|e| e == *f))
+    };
+
     let mut strings = Strings::default();
     let mut hosts = Vec::with_capacity(rows.len());
     for ((row, resolved), is_source) in rows.into_iter().zip(resolved).zip(is_source) {
@@ -367,9 +412,21 @@ pub fn build<'a>(
             labels,
             hist,
             ev,
+            engine: up_engine,
             ..
         } = row;
         let prev = prev_hosts.get(&id).copied();
+        let engine = up_engine
+            .or_else(|| {
+                set.metrics
+                    .iter()
+                    .zip(vals.iter())
+                    .find(|(m, v)| m.engine.is_some() && v.is_some())
+                    .and_then(|(m, _)| m.engine)
+            })
+            .or_else(|| prev.and_then(|p| p.engine))
+            .or(sole_engine);
+        let pg = engine == Some(Engine::Postgres);
         let chans: Vec<(&roles::ChannelEvidence, Option<String>)> = ev
             .channels
             .iter()
@@ -422,6 +479,23 @@ pub fn build<'a>(
             None => prev.map_or((Role::Unknown, None), |p| (p.role, p.role_evidence)),
         };
         let replicating = role == Role::Replica || !chans.is_empty();
+        // PostgreSQL: streaming judged from the receiver and the upstream's walsenders.
+        let verdict = (pg && pg_evidence && role == Role::Replica && !no_data).then(|| {
+            let seen_before = stream_i
+                .and_then(|i| prev.and_then(|p| p.readings.get(i)))
+                .is_some_and(|r| r.value.is_some() && !r.stale);
+            let recv = postgres::receiver(stream_i.and_then(|i| value_of(i).0), seen_before);
+            let empty = (Vec::new(), false);
+            let (cluster_hosts, reporting) = pg_clusters.get(&id.cluster).unwrap_or(&empty);
+            let names: Vec<&str> = cluster_hosts.iter().map(String::as_str).collect();
+            let (up_ev, row) = match &walsender_rows {
+                Some(rows) => postgres::upstream(&id.name, &id.cluster, rows, &names, *reporting),
+                None => (postgres::Evidence::Unknown, None),
+            };
+            postgres::judge(&recv, &up_ev, row)
+        });
+        let not_streaming = verdict.as_ref().is_some_and(|v| v.streaming == Some(false));
+        let pg_delay = delay_i.and_then(|i| value_of(i).0).filter(|_| pg);
 
         let host_labels = strings.labels(labels, prev.map(|p| &p.labels));
         let has_label = |k: &str, v: &str| host_labels.get(k) == Some(v);
@@ -431,6 +505,10 @@ pub fn build<'a>(
         for (i, def) in set.metrics.iter().enumerate() {
             let (value, stale) = value_of(i);
             let (warn, crit) = set.thresholds(i, &has_label);
+            if !def.fits(engine) || def.kind == Kind::Detail {
+                readings.push(Reading::none(MetricState::NotApplicable, None));
+                continue;
+            }
             let applicable = def.applies_to == AppliesTo::All || replicating;
             let mut r = match value {
                 Some(v) if applicable || def.kind == Kind::Info => {
@@ -465,9 +543,32 @@ pub fn build<'a>(
                 None => Reading::none(MetricState::Unknown, Some("no data")),
             };
             r.stale = stale;
+            if let (Some(v), true) = (&verdict, applicable) {
+                if Some(i) == stream_i {
+                    r.value = v.streaming.map(|s| if s { 1.0 } else { 0.0 });
+                    r.state = match v.streaming {
+                        Some(true) => MetricState::Ok,
+                        Some(false) => MetricState::Crit,
+                        None => MetricState::Unknown,
+                    };
+                    r.note = v.why;
+                } else if Some(i) == lag_i {
+                    if not_streaming {
+                        // 0 here would be the exporter's "replayed all it received"
+                        r.value = None;
+                        r.state = MetricState::Unknown;
+                        r.note = Some("unknown: not streaming");
+                    } else if let Some(x) = r.value {
+                        let beyond = postgres::lag_beyond_delay(x, pg_delay);
+                        r.state = health::judge(def, beyond, warn, crit);
+                    }
+                }
+            }
             // Replication figures of a running replica must be there: a missing lag
-            // series means a stopped thread, not "0 seconds behind".
+            // series means a stopped thread, not "0 seconds behind". PostgreSQL's are
+            // judged by the evidence above.
             if !no_data
+                && !(pg && (Some(i) == stream_i || not_streaming))
                 && replicating
                 && r.value.is_none()
                 && def.applies_to == AppliesTo::Replica
@@ -479,7 +580,9 @@ pub fn build<'a>(
                         .flatten()
                         .any(|j| value_of(j).0.is_some_and(|v| v < 1.0));
                 r.state = MetricState::Unknown;
-                r.note = Some(if thread_stopped {
+                r.note = Some(if pg {
+                    "no value: the exporter does not report it"
+                } else if thread_stopped {
                     "no value: a replication thread is stopped"
                 } else if !chans.is_empty() {
                     "no value"
@@ -496,14 +599,15 @@ pub fn build<'a>(
                             && r.state == MetricState::Unknown
                             && !no_data)
                 }
-                Kind::Info => false,
+                Kind::Info | Kind::Detail => false,
             };
             if counts && r.state != MetricState::NotApplicable && r.state != MetricState::Ok {
                 let h = r.state.health();
                 if h > Health::Ok && !(exporter_down && def.kind == Kind::Up) {
                     let channel = agg_of(i).and_then(|(_, c)| *c).filter(|c| !c.is_empty());
                     let delay = (Some(i) == lag_i).then_some(agg.delay).flatten();
-                    reasons.push((h, reason(def, &r, (warn, crit), channel, delay)));
+                    let delay = delay.or(pg_delay.filter(|d| *d > 0.0 && Some(i) == lag_i));
+                    reasons.push((h, reason(def, &r, (warn, crit), channel, delay, engine)));
                 }
                 health = health.max(h);
             }
@@ -580,10 +684,40 @@ pub fn build<'a>(
         } else {
             None
         };
+        let replication = match (replication, &verdict) {
+            (Some(mut r), Some(v)) => {
+                r.io_running = None;
+                r.sql_running = None;
+                r.streaming = v.streaming;
+                r.behind_bytes = v.behind_bytes;
+                r.source = v
+                    .source
+                    .clone()
+                    .or_else(|| {
+                        host_labels
+                            .get("upstream_host")
+                            .map(|h| ident.host_name(h))
+                            .filter(|h| !h.is_empty() && !is_loopback(h))
+                    })
+                    .or(r.source);
+                if not_streaming {
+                    r.lag_seconds = None;
+                    r.behind_seconds = None;
+                } else {
+                    r.delay_seconds = pg_delay.filter(|d| *d > 0.0);
+                    r.behind_seconds = r
+                        .lag_seconds
+                        .map(|l| postgres::lag_beyond_delay(l, pg_delay));
+                }
+                Some(r)
+            }
+            (r, _) => r,
+        };
 
         let seen_now = vals.iter().any(Option::is_some);
         hosts.push(Host {
             labels: host_labels,
+            engine,
             role,
             replication,
             readings,
@@ -602,6 +736,21 @@ pub fn build<'a>(
             id,
             spark: Vec::new(),
         });
+    }
+
+    // A PostgreSQL replica whose source is itself a replica cascades.
+    let replicas: hashbrown::HashSet<(String, String)> = hosts
+        .iter()
+        .filter(|h| h.role == Role::Replica)
+        .map(|h| (h.id.cluster.clone(), h.id.name.clone()))
+        .collect();
+    for h in &mut hosts {
+        let cluster = h.id.cluster.clone();
+        if let Some(r) = h.replication.as_mut() {
+            if let Some(s) = &r.source {
+                r.cascading = replicas.contains(&(cluster, s.clone()));
+            }
+        }
     }
 
     let unattached = join::attach_alerts(&mut hosts, input.alerts, ident);
@@ -840,6 +989,7 @@ fn replication_of(
         behind_seconds: agg.lag.0,
         naming,
         channels,
+        ..Replication::default()
     }
 }
 
@@ -877,11 +1027,12 @@ fn reason(
     (warn, crit): (Option<f64>, Option<f64>),
     channel: Option<&str>,
     delay: Option<f64>,
+    engine: Option<Engine>,
 ) -> String {
     let on = channel
         .map(|c| format!(" on channel '{c}'"))
         .unwrap_or_default();
-    let text = reason_text(def, r, (warn, crit));
+    let text = reason_text(def, r, (warn, crit), engine);
     match delay {
         Some(d) if r.value.is_some() => format!(
             "{text}{on} beyond its intended {} delay",
@@ -891,13 +1042,21 @@ fn reason(
     }
 }
 
-fn reason_text(def: &MetricDef, r: &Reading, (warn, crit): (Option<f64>, Option<f64>)) -> String {
+fn reason_text(
+    def: &MetricDef,
+    r: &Reading,
+    (warn, crit): (Option<f64>, Option<f64>),
+    engine: Option<Engine>,
+) -> String {
     use crate::model::format::format_value;
     match (def.kind, r.value) {
-        (Kind::Up, _) => r
+        (Kind::Up, _) => r.note.map_or_else(
+            || format!("{} is down", engine.unwrap_or(Engine::Mysql).as_str()),
+            |n| format!("down: {n}"),
+        ),
+        (Kind::Flag, Some(_)) => r
             .note
-            .map_or_else(|| "mysql is down".to_string(), |n| format!("down: {n}")),
-        (Kind::Flag, Some(_)) => format!("{} thread stopped", def.label),
+            .map_or_else(|| format!("{} thread stopped", def.label), str::to_string),
         (_, Some(v)) => {
             let t = match r.state {
                 MetricState::Crit => crit,

@@ -89,7 +89,12 @@ impl ChannelField {
             Signal::IoThread => Some(Self::Io),
             Signal::SqlThread => Some(Self::Sql),
             Signal::SourceServerId => Some(Self::SourceServerId),
-            Signal::ReadOnly | Signal::ServerId | Signal::Topology => None,
+            Signal::ReadOnly
+            | Signal::ServerId
+            | Signal::Topology
+            | Signal::WalReceiver
+            | Signal::Walsenders
+            | Signal::IntendedDelay => None,
         }
     }
 }

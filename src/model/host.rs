@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::alert::Alert;
 use super::health::{Health, MetricState};
 use super::labels::HostLabels;
-use super::metric::MetricSet;
+use super::metric::{Engine, MetricSet};
 use super::topology::{Channel, GaleraNode, GroupMember, Naming};
 
 /// Which labels identify a host and its cluster.
@@ -128,6 +128,15 @@ pub struct Replication {
     /// Seconds behind as reported (an intended delay included); `None` when unknown (a
     /// stopped thread), never 0 for that.
     pub lag_seconds: Option<f64>,
+    /// PostgreSQL: whether WAL streams to it (`None`: nothing could tell).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub streaming: Option<bool>,
+    /// PostgreSQL: its source is itself a replica.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cascading: bool,
+    /// PostgreSQL: bytes its replay is behind its source, from the source's walsender.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub behind_bytes: Option<f64>,
     /// Intended delay (`MASTER_DELAY` / `SOURCE_DELAY`), seconds, when one is set.
     pub delay_seconds: Option<f64>,
     /// Seconds behind beyond the intended delay: what lag thresholds judge.
@@ -165,6 +174,8 @@ impl Reading {
 pub struct Host {
     pub id: HostId,
     pub labels: HostLabels,
+    /// The database engine, from the host's series (`None` when they do not tell).
+    pub engine: Option<Engine>,
     pub role: Role,
     pub replication: Option<Replication>,
     /// One reading per metric of the [`MetricSet`], same order.

@@ -22,7 +22,9 @@ pub use alert::{Alert, AlertState, Matcher, NewSilence, Severity, Silence, Silen
 pub use health::{Health, MetricState};
 pub use host::{Fleet, Host, HostId, Identity, Reading, Replication, Role, NO_CLUSTER};
 pub use labels::{HostLabels, Labels};
-pub use metric::{AppliesTo, Direction, Kind, MetricDef, MetricSet, Override, Signal, Unit};
+pub use metric::{
+    AppliesTo, Direction, Engine, Kind, MetricDef, MetricSet, Override, Signal, Unit,
+};
 pub use source::{RangeRequest, RangeSeries, Sample, SourceError};
 pub use topology::{Channel, GaleraNode, GroupMember, Naming};
 pub use update::Update;
