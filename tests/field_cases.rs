@@ -464,6 +464,21 @@ fn group_replication_members() {
         .contains("applier queue"));
     let gr = f.hosts.iter().find(|h| h.id.name == "gr1").unwrap();
     assert_eq!(gr.role, Role::GroupPrimary);
+
+    // Without the member table (collector off): still members, UNKNOWN naming the flag.
+    let db: Vec<Sample> = fixture("group_replication.prom")
+        .into_iter()
+        .filter(|s| s.labels["__name__"] != "mysql_perf_schema_replication_group_member_info")
+        .collect();
+    let f = build(&set, &db, None);
+    let gr2 = f.hosts.iter().find(|h| h.id.name == "gr2").unwrap();
+    assert_eq!(gr2.role, Role::GroupSecondary);
+    assert_eq!(gr2.health, Health::Unknown);
+    assert!(
+        gr2.reasons[0].contains("--collect.perf_schema.replication_group_members"),
+        "{:?}",
+        gr2.reasons
+    );
 }
 
 #[test]

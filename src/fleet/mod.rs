@@ -627,6 +627,11 @@ pub fn build<'a>(
                 health = health.max(h);
                 reasons.push((h, why));
             }
+            if group.is_none() && matches!(role, Role::GroupPrimary | Role::GroupSecondary) {
+                // Known by its group channels only: its state in the group is not collected.
+                health = health.max(Health::Unknown);
+                reasons.push((Health::Unknown, roles::GROUP_MEMBERS_HINT.to_string()));
+            }
         }
         if exporter_down {
             let why = if ev.targets_down.is_empty() {

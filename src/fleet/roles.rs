@@ -277,12 +277,28 @@ pub type Why = &'static str;
 
 /// 1. Group Replication: this member's own row of the group table.
 pub fn group_replication_role(ev: &Evidence, host: &str) -> Option<(Role, Why)> {
-    let me = own_group_row(ev, host)?;
+    let writable = ev.super_read_only.or(ev.read_only).is_some_and(|v| v < 1.0);
+    let Some(me) = own_group_row(ev, host) else {
+        // No member table (its collector is off), but Group Replication's own channels
+        // show in the replica status: a member all the same, never an async replica.
+        let group_channels = ev.channels.iter().any(|c| is_group_channel(&c.name));
+        return (group_channels && ev.replica_channels().next().is_none()).then_some(if writable {
+            (
+                Role::GroupPrimary,
+                "group_replication channels, read_only=0",
+            )
+        } else {
+            (
+                Role::GroupSecondary,
+                "group_replication channels, read_only=1",
+            )
+        });
+    };
     Some(if me.role == "PRIMARY" {
         (Role::GroupPrimary, "group replication member_role")
     } else if me.role == "SECONDARY" {
         (Role::GroupSecondary, "group replication member_role")
-    } else if ev.super_read_only.or(ev.read_only).is_some_and(|v| v < 1.0) {
+    } else if writable {
         // 8.0 before 8.0.2 has no member_role: a writable member is the primary.
         (Role::GroupPrimary, "group replication member, read_only=0")
     } else {
@@ -352,6 +368,9 @@ fn own_group_row<'a>(ev: &'a Evidence, host: &str) -> Option<&'a GroupRow> {
             _ => None,
         })
 }
+
+/// Why a Group Replication member known only by its channels is UNKNOWN.
+pub const GROUP_MEMBERS_HINT: &str = "group member state unknown: mysqld_exporter needs --collect.perf_schema.replication_group_members (and --collect.perf_schema.replication_group_member_stats for the applier queue)";
 
 /// Group Replication applier backlog, transactions: WARN from here...
 pub const APPLIER_QUEUE_WARN: f64 = 1000.0;
@@ -574,6 +593,12 @@ mod tests {
         assert_eq!(
             detect(&ev, "gr1", false).map(|r| r.0),
             Some(Role::GroupPrimary)
+        );
+        // without the member table, the group channels still make a member
+        ev.group_rows.clear();
+        assert_eq!(
+            detect(&ev, "gr2", false).map(|r| r.0),
+            Some(Role::GroupSecondary)
         );
         // wsrep compiled in but no provider (plain MariaDB): no Galera node
         let mut ev = ev_ro(0.0);

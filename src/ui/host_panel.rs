@@ -78,9 +78,20 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
             t.dim(),
         ),
     ];
-    if let Some(src) = host.replication.as_ref().and_then(|r| r.source.as_ref()) {
+    // One source, or every channel's for a multi-source replica.
+    let sources = host.replication.as_ref().and_then(|r| {
+        r.source.clone().or_else(|| {
+            let all: Vec<&str> = r
+                .channels
+                .iter()
+                .filter_map(|c| c.source.as_deref())
+                .collect();
+            (!all.is_empty()).then(|| all.join(", "))
+        })
+    });
+    if let Some(src) = sources {
         title.push(Span::styled(
-            format!(" of {}", sanitize::fit(src, 40)),
+            format!(" of {}", sanitize::fit(&src, 40)),
             t.dim(),
         ));
     }
