@@ -109,7 +109,7 @@ fn partial_signs(body: &[u8]) -> Vec<String> {
     let mut out: Vec<String> = env
         .warnings
         .iter()
-        .map(|w| crate::sources::http::sanitize_line(w, 200))
+        .map(|w| crate::sanitize::line(w, 200))
         .collect();
     if env.is_partial {
         out.push("isPartial: true".into());
@@ -133,7 +133,7 @@ async fn engine_facts(ep: &Endpoint, url: &str) -> Engine {
     let version = info.as_ref().map_err(ToString::to_string).and_then(|v| {
         v.pointer("/data/version")
             .and_then(|x| x.as_str())
-            .map(|s| crate::sources::http::sanitize_line(s, 60))
+            .map(|s| crate::sanitize::line(s, 60))
             .ok_or_else(|| "no version in /api/v1/status/buildinfo".to_string())
     });
     let prometheus = info
@@ -177,7 +177,7 @@ async fn am_facts(ep: &Endpoint, url: &str) -> AmFacts {
                 .and_then(|x| x.as_str())
                 .map_or_else(
                     || "(version not given)".into(),
-                    |s| crate::sources::http::sanitize_line(s, 40),
+                    |s| crate::sanitize::line(s, 40),
                 )
         });
     // A silence without matchers is refused by validation (400/422) once a write is

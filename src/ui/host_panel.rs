@@ -626,13 +626,19 @@ fn links_row(app: &App) -> Vec<(String, ratatui::style::Style, Option<String>)> 
             out.push(("  ".into(), t.dim(), None));
         }
     }
-    let hint = match ask {
-        Some(_) => "Esc cancels",
-        None if cfg.urls.is_empty() => "x run",
-        None if cfg.commands.is_empty() => "o open",
-        None => "o open · x run",
+    let key = |c| {
+        app.keymap
+            .key_of(crate::app::keymap::Ctx::Panel, c)
+            .map_or_else(String::new, |k| k.to_string())
     };
-    out.push((hint.to_string(), t.dim(), None));
+    use crate::app::keymap::Cmd;
+    let hint = match ask {
+        Some(_) => "any other key cancels".to_string(),
+        None if cfg.urls.is_empty() => format!("{} run", key(Cmd::RunCommand)),
+        None if cfg.commands.is_empty() => format!("{} open", key(Cmd::OpenLink)),
+        None => format!("{} open · {} run", key(Cmd::OpenLink), key(Cmd::RunCommand)),
+    };
+    out.push((hint, t.dim(), None));
     out
 }
 

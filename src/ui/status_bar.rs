@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
+use crate::app::keymap::Ctx;
 use crate::app::{App, SourceStatus};
 use crate::sanitize;
 
@@ -69,14 +70,28 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     let mut spans = vec![Span::styled(" ", t.status())];
     spans.extend(source_spans(app, "prometheus", &app.prom, err_room));
     spans.extend(am);
+    let hint: String = app
+        .keymap
+        .hints(Ctx::Grid, false)
+        .iter()
+        .map(|(k, w)| format!("  {k} {w}"))
+        .chain(std::iter::once(" ".to_string()))
+        .collect();
     // Data the board dropped or could not place is explained in the host panel's notes;
     // `fleetboard doctor` says what to fix.
     let hint = if app.fleet.notes.is_empty() {
-        "  ? help  / filter  q quit "
+        hint
     } else {
-        "  notes: run fleetboard doctor  ? help  q quit "
+        format!("  notes: run fleetboard doctor{hint}")
     };
     let used: usize = spans.iter().map(|s| sanitize::width(&s.content)).sum();
+    // Narrow: the pointer to doctor outlives the key hints.
+    let hint = if used + sanitize::width(&hint) > w && !app.fleet.notes.is_empty() {
+        "  notes: run fleetboard doctor ".to_string()
+    } else {
+        hint
+    };
+    let hint = hint.as_str();
     let hint_w = sanitize::width(hint);
     if used + hint_w <= w {
         spans.push(Span::styled(" ".repeat(w - used - hint_w), t.status()));
