@@ -275,6 +275,13 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// What the monitoring is missing, with the fix for each: exit 0 nothing to do,
+    /// 1 something to fix, 2 the board cannot work, 3 a source cannot be reached.
+    Doctor {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Print a shell completion script: `fleetboard completions bash > /etc/bash_completion.d/fleetboard`.
     Completions {
         /// bash, zsh, fish, elvish or powershell.

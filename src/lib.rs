@@ -9,6 +9,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod docs;
+pub mod doctor;
 pub mod exec;
 pub mod fleet;
 pub mod layout;

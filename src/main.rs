@@ -14,6 +14,9 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if let Some(Command::Doctor { format }) = cli.command {
+        return fleetboard::doctor::run_cli(&cli, format);
+    }
     // These need no config and no network: they work on a machine with nothing set up.
     match &cli.command {
         Some(Command::Completions { shell }) => {
@@ -94,6 +97,8 @@ fn main() -> ExitCode {
             err_write(&out.stderr);
             ExitCode::from(u8::try_from(out.exit_code).unwrap_or(3))
         }
+        // Handled before the config is loaded (a config error is its exit 2).
+        Some(Command::Doctor { format }) => fleetboard::doctor::run_cli(&cli, format),
         Some(Command::BenchRefresh { runs, .. }) => {
             match rt.block_on(fleetboard::perf::bench_refresh(&settings, runs)) {
                 Ok(out) => {

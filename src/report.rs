@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::fleet::health::nagios;
 use crate::model::format::format_value;
 use crate::model::{AlertState, SourceError};
-use crate::model::{Fleet, Health, MetricSet, MetricState, Replication};
+use crate::model::{Fleet, Health, Identity, MetricSet, MetricState, Replication};
 use crate::model::{Kind, Unit};
 use crate::sanitize;
 
@@ -25,6 +25,21 @@ pub struct Report {
     pub hosts: Vec<HostReport>,
     /// Explanations of dropped or merged data (missing labels, duplicates, failed queries).
     pub notes: Vec<String>,
+    /// Alerts attached to no host, each with the reason (fleet-wide alerts, hosts not on
+    /// the board, a host name found in several clusters while the alert names none).
+    pub unattached_alerts: Vec<UnattachedReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UnattachedReport {
+    pub name: String,
+    pub severity: String,
+    pub state: AlertState,
+    pub summary: String,
+    /// The alert's host and cluster labels (empty when it has none).
+    pub host: String,
+    pub cluster: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -87,6 +102,7 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 /// whole, `fleet` is `None`); `ams` the Alertmanagers'.
 pub fn build(
     set: &MetricSet,
+    ident: &Identity,
     fleet: Option<&Fleet>,
     prom: (&str, Option<&SourceError>),
     ams: &[(String, Option<SourceError>)],
@@ -162,10 +178,13 @@ pub fn build(
             });
         }
     }
+    // An active alert the board cannot place (its host name is in several clusters) is
+    // still trouble on one of the board's servers.
     let worst = fleet.and_then(|f| {
         f.hosts
             .iter()
             .map(|h| h.health)
+            .chain((f.unplaced_health > Health::Ok).then_some(f.unplaced_health))
             .filter(|h| *h != Health::Unknown)
             .max()
     });
@@ -184,6 +203,25 @@ pub fn build(
         sources,
         hosts,
         notes: fleet.map(|f| f.notes.clone()).unwrap_or_default(),
+        unattached_alerts: fleet.map_or_else(Vec::new, |f| {
+            f.other_alerts
+                .iter()
+                .zip(&f.other_reasons)
+                .map(|(a, why)| UnattachedReport {
+                    name: a.name().to_string(),
+                    severity: a.severity_label().to_string(),
+                    state: a.state,
+                    summary: a.summary().to_string(),
+                    host: a.labels.get(&ident.host_label).cloned().unwrap_or_default(),
+                    cluster: a
+                        .labels
+                        .get(&ident.cluster_label)
+                        .cloned()
+                        .unwrap_or_default(),
+                    reason: why.clone(),
+                })
+                .collect()
+        }),
     }
 }
 
@@ -335,8 +373,26 @@ pub fn to_text(r: &Report, set: &MetricSet) -> String {
             );
         }
     }
+    for a in r.unattached_alerts.iter().filter(|a| !a.host.is_empty()) {
+        let _ = writeln!(
+            out,
+            "unattached alert {} ({}, {}): {}",
+            sanitize::fit(&a.name, 60),
+            sanitize::fit(&a.severity, 20),
+            state_word(a.state),
+            sanitize::escape(&a.reason)
+        );
+    }
     for n in &r.notes {
         let _ = writeln!(out, "note: {}", sanitize::escape(n));
     }
     out
+}
+
+fn state_word(s: AlertState) -> &'static str {
+    match s {
+        AlertState::Active => "active",
+        AlertState::Suppressed => "muted",
+        AlertState::Unprocessed => "unprocessed",
+    }
 }

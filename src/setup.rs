@@ -61,6 +61,7 @@ pub async fn snapshot(s: &Settings, source: &dyn FleetSource, format: Format) ->
     let desc = source.describe();
     let rep = report::build(
         &s.metrics,
+        &s.identity,
         fleet.as_deref(),
         (&desc, err.as_ref().filter(|_| fleet.is_none())),
         &ams,

@@ -210,6 +210,7 @@ fn build(set: &MetricSet, db: &[Sample], prev: Option<&Fleet>) -> Fleet {
 fn snapshot(set: &MetricSet, f: &Fleet) -> Value {
     let r = report::build(
         set,
+        &Identity::default(),
         Some(f),
         ("http://prometheus", None),
         &[],

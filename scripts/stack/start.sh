@@ -32,6 +32,7 @@
 #   STACK_PROM_SCHEME=https  (default: https when F has tls_server_config, else http)
 #   STACK_PROM_CACERT=F      CA to check Prometheus' certificate (default with https: not checked)
 #   STACK_PROM_BASIC_AUTH=user:password   for the readiness checks when F sets basic_auth_users
+#   STACK_PMM=1              also PMM's label layout over the same exporters (scripts/stack/pmm.sh)
 #   STACK_REPLICATION=1      also the replication variants of scripts/stack/replication.sh (multi-source,
 #                            delayed replica, pt-heartbeat, fixture exporters); its knobs are described there
 set -euo pipefail
@@ -479,6 +480,7 @@ if [ "$STACK_POSTGRES" = 1 ] && ! pg_wait_ready "$STACK_WAIT_S"; then
   echo "stack start: postgres not ready after ${STACK_WAIT_S}s" >&2
   false
 fi
+if [ "${STACK_PMM:-0}" = 1 ]; then "$HERE/pmm.sh" "$DIR" >>"$DIR/stack.env.tmp"; fi
 STARTUP=$(elapsed "$T0" "$(now_ms)")
 echo "STARTUP_SECONDS=$STARTUP" >>"$DIR/stack.env.tmp"
 mv "$DIR/stack.env.tmp" "$DIR/stack.env"

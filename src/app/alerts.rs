@@ -162,6 +162,9 @@ pub struct AlertRow<'a> {
     pub host: Option<&'a HostId>,
     pub cluster: String,
     pub host_name: String,
+    /// Why an alert naming a host is attached to none (a name in several clusters, a
+    /// host not on the board).
+    pub reason: Option<&'a str>,
 }
 
 /// `name="value"` list as typed in the form: values quoted, `\` and `"` escaped.
@@ -318,15 +321,20 @@ impl App {
                     host: Some(&h.id),
                     cluster: h.id.cluster.clone(),
                     host_name: h.id.name.clone(),
+                    reason: None,
                 });
             }
         }
-        for a in &self.fleet.other_alerts {
+        for (i, a) in self.fleet.other_alerts.iter().enumerate() {
+            let host_name = a.labels.get(&ui.host_label).cloned().unwrap_or_default();
             rows.push(AlertRow {
                 alert: a,
                 host: None,
                 cluster: a.labels.get(&ui.cluster_label).cloned().unwrap_or_default(),
-                host_name: a.labels.get(&ui.host_label).cloned().unwrap_or_default(),
+                reason: (!host_name.is_empty())
+                    .then(|| self.fleet.other_reasons.get(i).map(String::as_str))
+                    .flatten(),
+                host_name,
             });
         }
         let f = ui
@@ -642,6 +650,20 @@ impl App {
                     },
                     _ => Matcher::equal(hl, id.name.clone()),
                 });
+                // The same name in another cluster: without the cluster the silence would
+                // mute that server too. (Alerts without the cluster label then match
+                // nothing, which is safe; the board does not attach them either.)
+                let shared = self
+                    .fleet
+                    .hosts
+                    .iter()
+                    .any(|h| h.id.name == id.name && h.id.cluster != id.cluster);
+                if shared {
+                    m.push(Matcher::equal(
+                        self.alerts.cluster_label.clone(),
+                        id.cluster.clone(),
+                    ));
+                }
                 Some(m)
             }
             _ => None,

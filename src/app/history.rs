@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::model::{Direction, HostId, Identity, MetricSet, RangeRequest, RangeSeries};
-use crate::sources::query::expand_for_host;
+use crate::sources::query::expand_for_host_in;
 
 /// Chart windows: `1`..`5` pick one, `+`/`-` step through them.
 pub const WINDOWS: [(&str, u64); 5] = [
@@ -67,7 +67,9 @@ pub fn step_for(window: u64, width: u16) -> Duration {
     Duration::from_secs(step)
 }
 
-/// Range queries for the charts of one host.
+/// Range queries for the charts of one host. `unique_name`: no other cluster has a host of
+/// this name (its series without the cluster label are its own).
+#[allow(clippy::too_many_arguments)]
 pub fn requests(
     set: &MetricSet,
     ident: &Identity,
@@ -76,7 +78,15 @@ pub fn requests(
     end: DateTime<Utc>,
     replay: bool,
     width: u16,
+    unique_name: bool,
 ) -> Vec<HistoryFetch> {
+    // A host whose name is unique also owns the series of that name without the cluster
+    // label (PMM's node series), as on the board.
+    let clusters: Vec<String> = if unique_name {
+        vec![host.cluster.clone(), String::new()]
+    } else {
+        vec![host.cluster.clone()]
+    };
     let step = step_for(window, width);
     let start = end - chrono::Duration::seconds(i64::try_from(window).unwrap_or(i64::MAX / 2));
     set.metrics
@@ -84,7 +94,7 @@ pub fn requests(
         .filter(|m| m.chart)
         .map(|m| {
             let (expr, narrowed) =
-                expand_for_host(&m.expr, &host.cluster, &host.name, ident.strip_port);
+                expand_for_host_in(&m.expr, &clusters, &host.name, ident.strip_port);
             HistoryFetch {
                 key: HistoryKey {
                     host: host.clone(),
@@ -286,7 +296,16 @@ mod tests {
             name: "db2".into(),
         };
         let end = crate::testing::fixed_time();
-        let r = requests(&set, &Identity::default(), &host, 900, end, false, 60);
+        let r = requests(
+            &set,
+            &Identity::default(),
+            &host,
+            900,
+            end,
+            false,
+            60,
+            false,
+        );
         let keys: Vec<_> = r.iter().map(|f| f.key.metric.as_str()).collect();
         assert_eq!(keys, vec!["lag", "connections", "load", "qps"]);
         for f in &r {
@@ -295,10 +314,35 @@ mod tests {
                 "{}",
                 f.req.expr
             );
+            assert!(
+                f.req.expr.contains("cluster=~\"payments\""),
+                "{}",
+                f.req.expr
+            );
             assert!(f.filter_host.is_none());
             assert_eq!((f.req.end - f.req.start).num_seconds(), 900);
             assert_eq!(f.req.step, Duration::from_secs(15));
         }
+    }
+
+    /// A unique name also reads series without the cluster label (PMM's node series).
+    #[test]
+    fn unique_host_history_includes_series_without_cluster() {
+        let set = mysql_preset("node_name", "cluster");
+        let host = HostId {
+            cluster: "payments".into(),
+            name: "db2".into(),
+        };
+        let end = crate::testing::fixed_time();
+        let r = requests(&set, &Identity::default(), &host, 900, end, false, 60, true);
+        let load = r.iter().find(|f| f.key.metric == "load").expect("load");
+        assert!(
+            load.req
+                .expr
+                .contains("node_load1{cluster=~\"payments|\",node_name=~\"db2(:[0-9]+)?\"}"),
+            "{}",
+            load.req.expr
+        );
     }
 
     #[test]

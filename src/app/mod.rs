@@ -527,6 +527,12 @@ impl App {
             self.chart_end(),
             self.replay.is_some(),
             width,
+            self.fleet
+                .hosts
+                .iter()
+                .filter(|h| h.id.name == id.name)
+                .count()
+                == 1,
         );
         for f in &fetches {
             self.history.start(&f.key);

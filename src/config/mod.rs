@@ -14,6 +14,8 @@ use crate::cli::Cli;
 use crate::fleet::metrics;
 use crate::model::Identity;
 use crate::model::{AppliesTo, Direction, Kind, MetricDef, MetricSet, Override, Signal, Unit};
+
+pub mod identity;
 use crate::sources::http::{HttpConfig, Secret};
 
 /// A config problem, located in its file.
@@ -76,8 +78,10 @@ pub struct SourceFile {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IdentityFile {
-    pub host_label: Option<String>,
-    pub cluster_label: Option<String>,
+    /// `prometheus` (instance, cluster) or `pmm` (node_name, cluster); keys beside it win.
+    pub preset: Option<Spanned<String>>,
+    pub host_label: Option<Spanned<String>>,
+    pub cluster_label: Option<Spanned<String>>,
     pub strip_port: Option<bool>,
 }
 
@@ -467,12 +471,7 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
         alertmanagers.push(endpoint(u, file.alertmanager.as_ref(), "alertmanager")?);
     }
 
-    let idf = file.identity.clone().unwrap_or_default();
-    let identity = Identity {
-        host_label: idf.host_label.unwrap_or_else(|| "instance".into()),
-        cluster_label: idf.cluster_label.unwrap_or_else(|| "cluster".into()),
-        strip_port: idf.strip_port.unwrap_or(true),
-    };
+    let identity = identity::resolve(&file.identity.clone().unwrap_or_default(), &err_at)?;
 
     let preset = cli
         .preset
@@ -480,7 +479,11 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
         .or_else(|| file.preset.as_ref().map(|p| p.get_ref().as_str()))
         // the demo fleet has MySQL and PostgreSQL clusters
         .or_else(|| cli.demo().unwrap_or(false).then_some("mixed"));
-    let (hl, cl) = (&identity.host_label, &identity.cluster_label);
+    // Label names that are not classic identifiers are quoted (Prometheus 3).
+    let (hl, cl) = (
+        &crate::sources::query::label_ref(&identity.host_label),
+        &crate::sources::query::label_ref(&identity.cluster_label),
+    );
     let mut set = match preset {
         None | Some("mysql") => metrics::mysql_preset(hl, cl),
         Some("postgres" | "postgresql") => metrics::postgres_preset(hl, cl),

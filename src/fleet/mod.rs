@@ -3,6 +3,7 @@
 //! Pure data and pure functions: nothing here does I/O or reads the clock.
 
 pub mod health;
+pub mod join;
 pub mod metrics;
 pub mod postgres;
 pub mod roles;
@@ -72,6 +73,10 @@ struct Row<'a> {
     id: HostId,
     vals: Vec<Option<f64>>,
     labels: Vec<(&'a str, &'a str)>,
+    /// Per metric: the host's series was a native histogram (no float value).
+    hist: Option<Vec<bool>>,
+    /// Folded into another row, or dropped (see [`join`]).
+    gone: bool,
     /// What the series say about the host's topology (channels, group, Galera, targets).
     ev: roles::Evidence,
     /// From the metric name of the host's `up` series (`mysql_up`, `pg_up`).
@@ -118,6 +123,8 @@ pub fn build<'a>(
                     },
                     vals: vec![None; n],
                     labels: Vec::new(),
+                    hist: None,
+                    gone: false,
                     ev: roles::Evidence::default(),
                     engine: None,
                 });
@@ -145,9 +152,31 @@ pub fn build<'a>(
         let channel_field = roles::ChannelField::of_signal(def.signal);
         let mut unlabelled = 0usize;
         let mut dups = 0usize;
+        if samples.is_scalar() {
+            notes.push(format!(
+                "`{}` returned a scalar, not one series per host: its expression must keep the `{}` label (e.g. no aggregation without `by`)",
+                def.key, ident.host_label
+            ));
+            continue;
+        }
+        let hists = samples.histograms().len();
+        for s in samples.histograms() {
+            if let Some((cluster, name)) = ident.key_parts(|k| s.label(k)) {
+                let r = find_or_add(&mut rows, cluster, name);
+                rows[r].hist.get_or_insert_with(|| vec![false; n])[i] = true;
+            }
+        }
+        if hists > 0 {
+            notes.push(format!(
+                "{hists} series of `{}` are native histograms, which have no single value: use histogram_quantile(), histogram_avg(), histogram_sum() or histogram_count() in its expression",
+                def.key
+            ));
+        }
+        let mut example = None;
         for s in samples.iter() {
             let Some((cluster, name)) = ident.key_parts(|k| s.label(k)) else {
                 unlabelled += 1;
+                example.get_or_insert(s);
                 continue;
             };
             let r = find_or_add(&mut rows, cluster, name);
@@ -187,8 +216,10 @@ pub fn build<'a>(
         }
         if unlabelled > 0 {
             notes.push(format!(
-                "{unlabelled} series of `{}` had no `{}` label and were ignored",
-                def.key, ident.host_label
+                "{unlabelled} series of `{}` had no `{}` label and were ignored (e.g. {})",
+                def.key,
+                ident.host_label,
+                example.map(|s| join::series_text(&s)).unwrap_or_default()
             ));
         }
         if dups > 0 {
@@ -198,6 +229,14 @@ pub fn build<'a>(
             ));
         }
     }
+
+    join::join_unclustered(
+        &mut rows,
+        set,
+        up_i_of(set),
+        &ident.cluster_label,
+        &mut notes,
+    );
 
     let prev_hosts: hashbrown::HashMap<&HostId, &Host> = previous
         .map(|p| p.hosts.iter().map(|h| (&h.id, h)).collect())
@@ -216,10 +255,11 @@ pub fn build<'a>(
             rows[r].labels = h.labels.iter().collect();
         }
     }
+    rows.retain(|r| !r.gone);
     rows.sort_unstable_by(|a, b| a.id.cmp(&b.id));
 
     let sig = |s: Signal| set.by_signal(s);
-    let up_i = set.metrics.iter().position(|m| m.kind == Kind::Up);
+    let up_i = up_i_of(set);
     let (lag_i, io_i, sql_i, ro_i, sid_i) = (
         sig(Signal::ReplicationLag),
         sig(Signal::IoThread),
@@ -259,6 +299,8 @@ pub fn build<'a>(
                             vals: vec![None; n],
                             labels: s.labels().filter(|(k, _)| *k != "__name__").collect(),
                             ev: roles::Evidence::default(),
+                            hist: None,
+                            gone: false,
                             engine: None,
                         },
                     );
@@ -369,8 +411,10 @@ pub fn build<'a>(
             id,
             vals,
             labels,
+            hist,
             ev,
             engine: up_engine,
+            ..
         } = row;
         let prev = prev_hosts.get(&id).copied();
         let engine = up_engine
@@ -501,6 +545,10 @@ pub fn build<'a>(
                 None if no_data || !applicable || def.kind == Kind::Info => {
                     Reading::none(MetricState::NotApplicable, None)
                 }
+                None if hist.as_ref().is_some_and(|h| h[i]) => Reading::none(
+                    MetricState::Unknown,
+                    Some("native histogram sample: no single value to show (see notes)"),
+                ),
                 None => Reading::none(MetricState::Unknown, Some("no data")),
             };
             r.stale = stale;
@@ -724,38 +772,7 @@ pub fn build<'a>(
         }
     }
 
-    // Alerts: attach by host (and cluster when the alert carries one).
-    let mut other_alerts = Vec::new();
-    let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
-    for (i, h) in hosts.iter().enumerate() {
-        by_name.entry(h.id.name.clone()).or_default().push(i);
-    }
-    for a in input.alerts {
-        let target = a.labels.get(&ident.host_label).and_then(|raw| {
-            let name = ident.host_name(raw);
-            let cands = by_name.get(&name)?;
-            let cl = a.labels.get(&ident.cluster_label);
-            cands
-                .iter()
-                .copied()
-                .find(|&i| cl.is_none_or(|c| *c == hosts[i].id.cluster))
-        });
-        match target {
-            Some(i) => {
-                let h = &mut hosts[i];
-                let ah = health::alert_health(a);
-                if ah > Health::Ok {
-                    h.reasons
-                        .push(format!("alert {} ({})", a.name(), a.severity_label()));
-                    if h.health != Health::Down {
-                        h.health = h.health.max(ah);
-                    }
-                }
-                h.alerts.push(a.clone());
-            }
-            None => other_alerts.push(a.clone()),
-        }
-    }
+    let unattached = join::attach_alerts(&mut hosts, input.alerts, ident);
 
     let mut clusters: Vec<String> = hosts.iter().map(|h| h.id.cluster.clone()).collect();
     clusters.dedup();
@@ -774,7 +791,9 @@ pub fn build<'a>(
     Fleet {
         hosts,
         clusters,
-        other_alerts,
+        other_alerts: unattached.alerts,
+        other_reasons: unattached.reasons,
+        unplaced_health: unattached.ambiguous_health,
         notes,
         taken_at: input.taken_at,
     }
@@ -811,11 +830,27 @@ pub fn attach_sparks(
             }
         }
     }
+    // Series without the cluster label belong to the host of that name when it is unique
+    // (as in `build`).
+    let unique = join::unique_names(&fleet.hosts);
     for h in &mut fleet.hosts {
-        if let Some(v) = by_id.remove(&h.id) {
+        let orphan = HostId {
+            cluster: NO_CLUSTER.to_owned(),
+            name: h.id.name.clone(),
+        };
+        if let Some(v) = by_id.remove(&h.id).or_else(|| {
+            unique
+                .contains(h.id.name.as_str())
+                .then(|| by_id.remove(&orphan))
+                .flatten()
+        }) {
             h.spark = v;
         }
     }
+}
+
+fn up_i_of(set: &MetricSet) -> Option<usize> {
+    set.metrics.iter().position(|m| m.kind == Kind::Up)
 }
 
 /// A host's replication figures over its channels: each value with the channel it came from.

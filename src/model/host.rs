@@ -229,8 +229,14 @@ pub struct Fleet {
     /// Sorted by cluster, then name.
     pub hosts: Vec<Host>,
     pub clusters: Vec<String>,
-    /// Alerts that name no known host (fleet-wide, or for hosts not on the board).
+    /// Alerts that name no known host (fleet-wide, or for hosts not on the board), and
+    /// alerts the board cannot place (a host name in several clusters, no cluster label).
     pub other_alerts: Vec<Alert>,
+    /// Why each of `other_alerts` is attached to no host; same order.
+    pub other_reasons: Vec<String>,
+    /// Worst health of the active alerts naming a host whose name is in several clusters:
+    /// trouble on a server of the board, which one unknown.
+    pub unplaced_health: Health,
     /// Explanations of data that was dropped or merged (missing labels, duplicates).
     pub notes: Vec<String>,
     /// When the data was taken (the query time in replay mode).

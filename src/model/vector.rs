@@ -16,6 +16,10 @@ pub struct Vector {
     strings: Vec<Box<str>>,
     pairs: Vec<(u32, u32)>,
     series: Vec<Entry>,
+    /// Series whose sample is a native histogram (no float value; `value()` is NaN).
+    histograms: Vec<Entry>,
+    /// The answer was a scalar (one sample, no labels), not a vector.
+    scalar: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -84,6 +88,26 @@ impl Vector {
         self.series.iter().map(move |e| SampleRef { v: self, e })
     }
 
+    /// Series that answered a native histogram instead of a float: the board cannot show
+    /// them, but names them (their value is NaN).
+    pub fn histograms(&self) -> impl ExactSizeIterator<Item = SampleRef<'_>> + '_ {
+        self.histograms
+            .iter()
+            .map(move |e| SampleRef { v: self, e })
+    }
+
+    /// The expression returned a scalar (no labels, so no host), not one series per host.
+    pub fn is_scalar(&self) -> bool {
+        self.scalar
+    }
+
+    /// Marks the answer as a scalar result.
+    #[must_use]
+    pub fn into_scalar(mut self) -> Self {
+        self.scalar = true;
+        self
+    }
+
     /// Owned samples with their label maps (tests, and small answers such as `ALERTS`).
     pub fn to_samples(&self) -> Vec<Sample> {
         self.iter().map(|s| s.to_sample()).collect()
@@ -138,6 +162,7 @@ pub struct VectorBuilder {
     strings: Vec<Box<str>>,
     pairs: Vec<(u32, u32)>,
     series: Vec<Entry>,
+    histograms: Vec<Entry>,
     /// Ids of `strings`, found by the string's hash.
     ids: hashbrown::HashTable<u32>,
     hasher: hashbrown::DefaultHashBuilder,
@@ -235,6 +260,20 @@ impl VectorBuilder {
         self.open_names.clear();
     }
 
+    /// Ends the open series as a native histogram sample (kept apart: it has no float).
+    pub fn close_histogram(&mut self, ts: f64) {
+        let first = u32::try_from(self.open).unwrap_or(u32::MAX);
+        let len = u32::try_from(self.pairs.len() - self.open).unwrap_or(u32::MAX);
+        self.histograms.push(Entry {
+            first,
+            len,
+            value: f64::NAN,
+            ts,
+        });
+        self.open = self.pairs.len();
+        self.open_names.clear();
+    }
+
     /// Drops the open series' labels.
     pub fn discard(&mut self) {
         self.pairs.truncate(self.open);
@@ -262,6 +301,8 @@ impl VectorBuilder {
             strings,
             pairs: self.pairs,
             series: self.series,
+            histograms: self.histograms,
+            scalar: false,
         }
     }
 }

@@ -172,10 +172,9 @@ pub fn parse_instant(body: &[u8]) -> Result<Vector, SourceError> {
                 return Err(matrix_error());
             }
             if c.skipped > 0 {
-                // A native histogram sample ("histogram") has no float value.
                 tracing::debug!(
                     skipped = c.skipped,
-                    "instant query: series without a float value skipped"
+                    "instant query: series with neither a value nor a histogram skipped"
                 );
             }
             Ok(c.vector.finish())
@@ -184,7 +183,7 @@ pub fn parse_instant(body: &[u8]) -> Result<Vector, SourceError> {
             let value = parse_value(&text).ok_or_else(|| bad_value(&text))?;
             let mut b = VectorBuilder::default();
             b.close(value, ts);
-            Ok(b.finish())
+            Ok(b.finish().into_scalar())
         }
         Some(_) => Err(SourceError::Api {
             kind: "bad_result_type".into(),
@@ -388,6 +387,8 @@ enum Key {
     Value,
     #[serde(rename = "values")]
     Values,
+    #[serde(rename = "histogram")]
+    Histogram,
     #[serde(other)]
     Other,
 }
@@ -567,6 +568,7 @@ impl<'de> Visitor<'de> for SeriesSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let c = self.0;
         let (mut metric, mut value, mut values) = (false, None, None);
+        let mut histogram: Option<f64> = None;
         let mut labels = Labels::new();
         while let Some(k) = map.next_key::<Key>()? {
             match k {
@@ -598,15 +600,23 @@ impl<'de> Visitor<'de> for SeriesSeed<'_> {
                         }
                     });
                 }
+                Key::Histogram if c.mode == Mode::Instant => {
+                    // `[ts, {count, sum, buckets}]`: only the time is kept.
+                    let (ts, _): (f64, IgnoredAny) = map.next_value()?;
+                    histogram = Some(ts);
+                }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
         }
-        c.instant_only |= value.is_some() && values.is_none();
+        c.instant_only |= (value.is_some() || histogram.is_some()) && values.is_none();
         c.range_only |= value.is_none() && values.is_some();
         match (c.mode, value, values) {
             (Mode::Instant, Some(Point(ts, v)), _) => c.vector.close(v, ts),
+            (Mode::Instant, None, _) if histogram.is_some() => {
+                c.vector.close_histogram(histogram.unwrap_or_default());
+            }
             (Mode::Range, _, Some(points)) => c.range.push(RangeSeries {
                 labels,
                 points: points.into_iter().map(|Point(t, v)| (t, v)).collect(),
@@ -975,11 +985,34 @@ mod tests {
     }
 
     #[test]
-    fn histogram_only_series_are_skipped() {
+    fn histogram_series_are_kept_apart_with_their_labels() {
         let body = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"1"},"histogram":[1,{"count":"2","sum":"3","buckets":[]}]},{"metric":{"a":"2"},"value":[1,"5"]}]}}"#;
-        let s = parse_instant(body).unwrap().to_samples();
+        let v = parse_instant(body).unwrap();
+        let s = v.to_samples();
         assert_eq!(s.len(), 1);
         assert_eq!(s[0].value, 5.0);
+        let h: Vec<_> = v.histograms().map(|x| x.label("a")).collect();
+        assert_eq!(h, [Some("1")]);
+        assert!(!v.is_scalar());
+    }
+
+    /// A custom metric over a native histogram (Prometheus 2.40+ / 3.x answer format).
+    #[test]
+    fn native_histogram_answer_names_every_series() {
+        let body = include_bytes!("../../tests/fixtures/prom_native_histogram.json");
+        let v = parse_instant(body).unwrap();
+        assert_eq!(v.len(), 0);
+        let hosts: Vec<_> = v.histograms().filter_map(|x| x.label("instance")).collect();
+        assert_eq!(hosts, ["db1:9104", "db2:9104"]);
+        assert!(v.histograms().all(|x| x.value().is_nan()));
+    }
+
+    #[test]
+    fn scalar_answer_is_marked() {
+        let body = br#"{"status":"success","data":{"resultType":"scalar","result":[1,"5"]}}"#;
+        let v = parse_instant(body).unwrap();
+        assert!(v.is_scalar());
+        assert_eq!(v.len(), 1);
     }
 
     #[test]

@@ -23,6 +23,26 @@ pub fn promql_string(s: &str) -> String {
     out
 }
 
+/// Whether a label name is a classic Prometheus identifier (`[a-zA-Z_][a-zA-Z0-9_]*`),
+/// which every engine accepts unquoted.
+pub fn is_classic_label(name: &str) -> bool {
+    let mut b = name.bytes();
+    b.next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == b'_')
+        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+/// A label name as written in PromQL matchers and `by`/`on` lists: unchanged when classic,
+/// else quoted (`"host.name"`), the form Prometheus 3 accepts for UTF-8 names
+/// (`{"host.name"=~"db1"}`, `by ("host.name")`).
+pub fn label_ref(name: &str) -> String {
+    if is_classic_label(name) {
+        name.to_string()
+    } else {
+        format!("\"{}\"", promql_string(name))
+    }
+}
+
 /// Escapes regex metacharacters (RE2 syntax) so a value matches literally.
 pub fn regex_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -56,9 +76,20 @@ pub fn expand(expr: &str, clusters: &[String]) -> String {
 /// the server narrows it to the host (`false` when the expression has no `$host`: the
 /// caller must keep only the host's series from the answer).
 pub fn expand_for_host(expr: &str, cluster: &str, host: &str, strip_port: bool) -> (String, bool) {
+    expand_for_host_in(expr, &[cluster.to_string()], host, strip_port)
+}
+
+/// As [`expand_for_host`], the cluster matcher accepting any of `clusters` (an empty one
+/// matches series without the cluster label, which join a host whose name is unique).
+pub fn expand_for_host_in(
+    expr: &str,
+    clusters: &[String],
+    host: &str,
+    strip_port: bool,
+) -> (String, bool) {
     let narrowed = expr.contains("$host");
     let e = expr
-        .replace("$cluster", &cluster_regex(&[cluster.to_string()]))
+        .replace("$cluster", &cluster_regex(clusters))
         .replace("$host", &promql_string(&host_regex(host, strip_port)));
     (e, narrowed)
 }
@@ -102,6 +133,32 @@ mod tests {
         );
         let load = p.get("load").expect("load");
         assert!(expand(&load.expr, &[]).contains("count by (cluster, instance)"));
+    }
+
+    #[test]
+    fn utf8_label_names_are_quoted_in_selectors_and_groupings() {
+        assert_eq!(label_ref("instance"), "instance");
+        assert_eq!(label_ref("_x9"), "_x9");
+        assert_eq!(label_ref("host.name"), "\"host.name\"");
+        assert_eq!(label_ref("9lives"), "\"9lives\"");
+        assert_eq!(label_ref("a\"b"), "\"a\\\"b\"");
+        let p = mysql_preset(
+            &label_ref("host.name"),
+            &label_ref("deployment.environment"),
+        );
+        let load = expand(&p.get("load").expect("load").expr, &[]);
+        assert!(
+            load.contains("node_load1{\"deployment.environment\"=~\".*\",\"host.name\"=~\".*\"}"),
+            "{load}"
+        );
+        assert!(
+            load.contains("count by (\"deployment.environment\", \"host.name\")"),
+            "{load}"
+        );
+        assert!(
+            load.contains("on(\"deployment.environment\", \"host.name\")"),
+            "{load}"
+        );
     }
 
     #[test]

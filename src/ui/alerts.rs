@@ -154,6 +154,15 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
             }
         }
         lines.push(Line::from(spans));
+        if let Some(why) = r.reason {
+            lines.push(Line::styled(
+                format!(
+                    "      ↳ unattached: {}",
+                    sanitize::fit(why, w.saturating_sub(20))
+                ),
+                t.dim(),
+            ));
+        }
     }
     if rows.is_empty() {
         let msg = if filt.is_empty() {

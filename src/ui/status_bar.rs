@@ -77,10 +77,24 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
         .map(|(k, w)| format!("  {k} {w}"))
         .chain(std::iter::once(" ".to_string()))
         .collect();
-    let hint = hint.as_str();
+    // Data the board dropped or could not place is explained in the host panel's notes;
+    // `fleetboard doctor` says what to fix.
+    let hint = if app.fleet.notes.is_empty() {
+        hint
+    } else {
+        format!("  notes: run fleetboard doctor{hint}")
+    };
     let used: usize = spans.iter().map(|s| sanitize::width(&s.content)).sum();
-    if used + hint.len() <= w {
-        spans.push(Span::styled(" ".repeat(w - used - hint.len()), t.status()));
+    // Narrow: the pointer to doctor outlives the key hints.
+    let hint = if used + sanitize::width(&hint) > w && !app.fleet.notes.is_empty() {
+        "  notes: run fleetboard doctor ".to_string()
+    } else {
+        hint
+    };
+    let hint = hint.as_str();
+    let hint_w = sanitize::width(hint);
+    if used + hint_w <= w {
+        spans.push(Span::styled(" ".repeat(w - used - hint_w), t.status()));
         spans.push(Span::styled(hint, t.status()));
     }
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.status()), area);

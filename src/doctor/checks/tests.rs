@@ -1,0 +1,367 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use super::*;
+use crate::fleet::metrics::mysql_preset;
+use crate::model::{AlertState, Labels, Sample};
+
+fn s(pairs: &[(&str, &str)], v: f64) -> Sample {
+    Sample {
+        labels: pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect(),
+        value: v,
+        ts: 1.0,
+    }
+}
+
+fn host(c: &str, h: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("cluster", c.to_string()),
+        ("instance", format!("{h}:9104")),
+    ]
+}
+
+fn sv(c: &str, h: &str, v: f64) -> Sample {
+    let l = host(c, h);
+    let pairs: Vec<(&str, &str)> = l.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    s(&pairs, v)
+}
+
+/// A healthy two-server cluster (db1 → db2) in the preset's shape.
+fn healthy(set: &MetricSet) -> Facts {
+    let results = set
+        .metrics
+        .iter()
+        .map(|m| {
+            let v: Vec<Sample> = match m.key.as_str() {
+                "up" | "connections" | "load" | "qps" | "server_id" => {
+                    vec![sv("shop", "db1", 1.0), sv("shop", "db2", 1.0)]
+                }
+                "read_only" => vec![sv("shop", "db1", 0.0), sv("shop", "db2", 1.0)],
+                "lag" => vec![sv("shop", "db2", 0.0)],
+                "io_running" | "sql_running" | "master_server_id" => vec![sv("shop", "db2", 1.0)],
+                _ => Vec::new(),
+            };
+            Ok(Vector::from(v))
+        })
+        .collect();
+    Facts {
+        engine: Engine {
+            url: "http://prom:9090".into(),
+            path_prefix: String::new(),
+            version: Ok("2.42.0".into()),
+            name: "Prometheus".into(),
+            answered: true,
+        },
+        partial: vec![Vec::new(); set.metrics.len()],
+        results,
+        names: Some(Vector::from(vec![
+            s(
+                &[("__name__", "mysql_slave_status_seconds_behind_master")],
+                1.0,
+            ),
+            s(&[("__name__", "mysql_slave_status_slave_io_running")], 1.0),
+        ])),
+        ams: vec![AmFacts {
+            url: "http://am:9093".into(),
+            version: Ok("0.25.0".into()),
+            writable: Ok(true),
+        }],
+        ..Facts::default()
+    }
+}
+
+fn without(set: &MetricSet, f: &mut Facts, key: &str, name: &str) {
+    let i = set.index(key).unwrap();
+    let v: Vec<Sample> = f.results[i]
+        .as_ref()
+        .unwrap()
+        .to_samples()
+        .into_iter()
+        .filter(|x| {
+            x.labels
+                .get("instance")
+                .is_none_or(|i| !i.starts_with(name))
+        })
+        .collect();
+    f.results[i] = Ok(Vector::from(v));
+}
+
+fn levels(r: &Report) -> Vec<(Level, String)> {
+    r.findings
+        .iter()
+        .map(|f| (f.level, f.topic.clone()))
+        .collect()
+}
+
+#[test]
+fn healthy_fleet_exits_zero_and_names_the_generation() {
+    let set = mysql_preset("instance", "cluster");
+    let r = analyze(&set, &Identity::default(), &healthy(&set));
+    assert_eq!(r.exit_code, 0, "{:?}", levels(&r));
+    assert_eq!(r.hosts, 2);
+    let t = to_text(&r);
+    assert!(t.contains("pre-8.4 replica names"), "{t}");
+    let lag = r.metrics.iter().find(|m| m.metric == "lag").unwrap();
+    assert_eq!((lag.series, lag.hosts_with, lag.hosts_expected), (1, 1, 1));
+}
+
+#[test]
+fn replica_without_status_names_the_flag_or_the_grant() {
+    let set = mysql_preset("instance", "cluster");
+    let mut f = healthy(&set);
+    for k in ["lag", "io_running", "sql_running", "master_server_id"] {
+        without(&set, &mut f, k, "db2");
+    }
+    // The collector does not run on db2's exporter: the flag.
+    f.collectors = Some(Vector::from(vec![s(
+        &[
+            ("cluster", "shop"),
+            ("instance", "db1:9104"),
+            ("collector", "collect.slave_status"),
+        ],
+        0.01,
+    )]));
+    let r = analyze(&set, &Identity::default(), &f);
+    assert_eq!(r.exit_code, 1);
+    let fix = r
+        .findings
+        .iter()
+        .find(|x| x.topic == "replication")
+        .unwrap();
+    assert!(fix.message.contains("shop/db2"), "{fix:?}");
+    assert!(
+        fix.fix
+            .as_deref()
+            .unwrap()
+            .contains("--collect.slave_status"),
+        "{fix:?}"
+    );
+    // It runs and fails on MariaDB 10.11: the SLAVE MONITOR grant.
+    f.collectors = Some(Vector::from(vec![s(
+        &[
+            ("cluster", "shop"),
+            ("instance", "db2:9104"),
+            ("collector", "collect.slave_status"),
+        ],
+        0.01,
+    )]));
+    f.scrape_errors = f.collectors.clone();
+    f.versions = Some(Vector::from(vec![s(
+        &[
+            ("cluster", "shop"),
+            ("instance", "db2:9104"),
+            ("version", "10.11.19-MariaDB-0+deb12u1-log"),
+        ],
+        1.0,
+    )]));
+    let r = analyze(&set, &Identity::default(), &f);
+    let fix = r
+        .findings
+        .iter()
+        .find(|x| x.topic == "replication")
+        .unwrap();
+    assert!(
+        fix.fix.as_deref().unwrap().contains("SLAVE MONITOR"),
+        "{fix:?}"
+    );
+}
+
+#[test]
+fn grants_follow_the_server_version() {
+    assert!(replica_status_grant(Some("10.11.19-MariaDB")).contains("SLAVE MONITOR"));
+    assert!(replica_status_grant(Some("10.4.30-MariaDB")).contains("REPLICATION CLIENT"));
+    assert!(replica_status_grant(Some("8.4.3")).contains("REPLICATION CLIENT grant (MySQL 8.4.3)"));
+}
+
+#[test]
+fn hosts_without_node_exporter_are_named() {
+    let set = mysql_preset("instance", "cluster");
+    let mut f = healthy(&set);
+    without(&set, &mut f, "load", "db1");
+    let r = analyze(&set, &Identity::default(), &f);
+    assert_eq!(r.exit_code, 1);
+    let n = r
+        .findings
+        .iter()
+        .find(|x| x.topic == "node_exporter")
+        .unwrap();
+    assert!(
+        n.message.contains("1 of 2 hosts") && n.message.contains("shop/db1"),
+        "{n:?}"
+    );
+}
+
+#[test]
+fn dropped_series_come_with_an_example() {
+    let set = mysql_preset("instance", "cluster");
+    let mut f = healthy(&set);
+    let i = set.index("qps").unwrap();
+    f.results[i] = Ok(Vector::from(vec![s(&[("cluster", "shop")], 3.0)]));
+    let r = analyze(&set, &Identity::default(), &f);
+    let n = r
+        .findings
+        .iter()
+        .find(|x| x.topic == "labels" && x.message.contains("qps"))
+        .unwrap();
+    assert!(n.message.contains("e.g. {cluster=\"shop\"}"), "{n:?}");
+}
+
+#[test]
+fn newer_names_unread_by_the_metrics_are_reported() {
+    let mut set = mysql_preset("instance", "cluster");
+    let mut f = healthy(&set);
+    f.names = Some(Vector::from(vec![s(
+        &[("__name__", "mysql_slave_status_seconds_behind_source")],
+        1.0,
+    )]));
+    // The preset reads both generations: the 8.4 names are named, nothing to fix.
+    let r = analyze(&set, &Identity::default(), &f);
+    let t = to_text(&r);
+    assert!(t.contains("8.4 replica names"), "{t}");
+    assert!(!t.contains("do not read them"), "{t}");
+    assert_eq!(r.exit_code, 0, "{t}");
+    // A lag metric of one's own that reads only the pre-8.4 name misses them.
+    let lag = set.index("lag").unwrap();
+    set.metrics[lag].expr =
+        "mysql_slave_status_seconds_behind_master{cluster=~\"$cluster\",instance=~\"$host\"}"
+            .into();
+    for k in ["io_running", "sql_running", "master_server_id"] {
+        let i = set.index(k).unwrap();
+        set.metrics[i].expr = set.metrics[i]
+            .expr
+            .split(" or ")
+            .next()
+            .unwrap()
+            .to_string();
+    }
+    let r = analyze(&set, &Identity::default(), &f);
+    let t = to_text(&r);
+    assert!(
+        t.contains(
+            "`mysql_slave_status_seconds_behind_source` exist but the metrics do not read them"
+        ),
+        "{t}"
+    );
+    assert_eq!(r.exit_code, 1);
+}
+
+#[test]
+fn generation_probe_reads_the_preset_and_spells_the_other_generation() {
+    let set = mysql_preset("instance", "cluster");
+    let p = generation_probe(&set);
+    assert!(p.contains(&"mysql_slave_status_seconds_behind_master".to_string()));
+    assert!(
+        p.contains(&"mysql_slave_status_seconds_behind_source".to_string()),
+        "{p:?}"
+    );
+    assert!(
+        p.contains(&"mysql_slave_status_replica_io_running".to_string()),
+        "{p:?}"
+    );
+    assert!(
+        p.contains(&"mysql_slave_status_source_server_id".to_string()),
+        "{p:?}"
+    );
+    assert_eq!(
+        other_generation("mysql_slave_status_seconds_behind_source").as_deref(),
+        Some("mysql_slave_status_seconds_behind_master")
+    );
+    assert_eq!(
+        metric_names("a{x=\"node_y{\"} / on(c) count by (c) (b_total{m=\"i\"}) or rate(q[1m])"),
+        ["a", "b_total", "q"]
+    );
+}
+
+#[test]
+fn unreachable_prometheus_exits_three_and_broken_board_two() {
+    let set = mysql_preset("instance", "cluster");
+    let mut f = healthy(&set);
+    f.results = set
+        .metrics
+        .iter()
+        .map(|_| Err(SourceError::Connect("connection refused".into())))
+        .collect();
+    assert_eq!(analyze(&set, &Identity::default(), &f).exit_code, 3);
+    // Every query refused (a label name Prometheus 2 cannot parse).
+    f.results = set
+        .metrics
+        .iter()
+        .map(|_| {
+            Err(SourceError::Api {
+                kind: "bad_data".into(),
+                error: "parse error".into(),
+            })
+        })
+        .collect();
+    let r = analyze(&set, &Identity::default(), &f);
+    assert_eq!(r.exit_code, 2, "{:?}", levels(&r));
+    // Answers, but no host at all.
+    f.results = set.metrics.iter().map(|_| Ok(Vector::default())).collect();
+    assert_eq!(analyze(&set, &Identity::default(), &f).exit_code, 2);
+    // Alertmanager down: 3.
+    let mut f = healthy(&set);
+    f.ams[0].version = Err("cannot connect".into());
+    assert_eq!(analyze(&set, &Identity::default(), &f).exit_code, 3);
+}
+
+#[test]
+fn pmm_agent_ids_as_host_names_point_to_the_preset() {
+    let set = mysql_preset("instance", "cluster");
+    let mut f = healthy(&set);
+    let i = set.index("up").unwrap();
+    f.results[i] = Ok(Vector::from(vec![s(
+        &[("cluster", "shop"), ("instance", "/agent_id/75bb30d3")],
+        1.0,
+    )]));
+    let r = analyze(&set, &Identity::default(), &f);
+    let n = r.findings.iter().find(|x| x.topic == "identity").unwrap();
+    assert!(
+        n.fix.as_deref().unwrap().contains("preset = \"pmm\""),
+        "{n:?}"
+    );
+}
+
+#[test]
+fn ambiguous_alert_and_duplicate_names_are_reported() {
+    let set = mysql_preset("instance", "cluster");
+    let mut f = healthy(&set);
+    let i = set.index("up").unwrap();
+    let mut v = f.results[i].as_ref().unwrap().to_samples();
+    v.push(sv("staging", "db2", 1.0));
+    f.results[i] = Ok(Vector::from(v));
+    let mut l = Labels::new();
+    l.insert("alertname".into(), "MySQLDown".into());
+    l.insert("instance".into(), "db2".into());
+    l.insert("severity".into(), "critical".into());
+    f.alerts = vec![Alert::new("x".into(), l, Labels::new(), AlertState::Active)];
+    let r = analyze(&set, &Identity::default(), &f);
+    let t = to_text(&r);
+    assert!(t.contains("db2 (shop, staging)"), "{t}");
+    assert!(
+        t.contains("alert MySQLDown matches no host: host db2 is in 2 clusters"),
+        "{t}"
+    );
+    assert_eq!(r.exit_code, 1);
+}
+
+#[test]
+fn read_only_alertmanager_is_said() {
+    let set = mysql_preset("instance", "cluster");
+    let mut f = healthy(&set);
+    f.ams[0].writable = Ok(false);
+    let r = analyze(&set, &Identity::default(), &f);
+    assert!(to_text(&r).contains("refuses writes"));
+    assert_eq!(r.exit_code, 0);
+}
+
+#[test]
+fn partial_answers_are_named() {
+    let set = mysql_preset("instance", "cluster");
+    let mut f = healthy(&set);
+    f.partial[0] = vec!["isPartial: true".into()];
+    let r = analyze(&set, &Identity::default(), &f);
+    assert!(to_text(&r).contains("the answer for `up` was partial: isPartial: true"));
+    assert_eq!(r.exit_code, 1);
+}

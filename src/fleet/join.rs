@@ -1,0 +1,315 @@
+//! Where a series or an alert that lacks part of a host's identity belongs.
+//!
+//! Real deployments rarely label every series alike. PMM puts the cluster on the database
+//! exporter's series only (node_exporter's have none), and its alerts carry neither the
+//! cluster nor the scrape target. A series or alert without the cluster label is matched to
+//! a host by name, and only when that name is unique in the fleet: with `db2` in two
+//! clusters (per-environment copies of one topology) either choice could be the wrong
+//! server, so nothing is joined and the board says why.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use super::health;
+use super::{worse_of, Row};
+use crate::model::{Alert, Health, Host, Identity, MetricSet, SampleRef, NO_CLUSTER};
+
+/// Examples named in a note; the rest are counted.
+const EXAMPLES: usize = 3;
+
+/// Folds rows made of series without the cluster label into the host of the same name.
+///
+/// A cluster-less row joins the one host of that name in another cluster. When the name is
+/// in several clusters it is dropped (and noted): joining would pick a server at random.
+/// When the name is on no host it stays a host of its own only if it has the `up` metric
+/// (a real database server whose exporter has no cluster label, or a fleet without
+/// cluster labels at all); a row of auxiliary series (node_exporter of a machine that is
+/// not a database) would be a phantom host, so it is dropped and noted.
+///
+/// Rows are never removed here (their positions are indexed by the caller): a folded or
+/// dropped row is marked `gone`.
+pub(super) fn join_unclustered(
+    rows: &mut [Row<'_>],
+    set: &MetricSet,
+    up_i: Option<usize>,
+    cluster_label: &str,
+    notes: &mut Vec<String>,
+) {
+    if rows.iter().all(|r| r.id.cluster == NO_CLUSTER) {
+        // No series has the cluster label: a fleet without clusters.
+        return;
+    }
+    let orphans: Vec<usize> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.id.cluster == NO_CLUSTER)
+        .map(|(i, _)| i)
+        .collect();
+    if orphans.is_empty() {
+        return;
+    }
+    // Owned names: rows are changed below while the map is read.
+    let names: Vec<String> = rows.iter().map(|r| r.id.name.clone()).collect();
+    let mut by_name: hashbrown::HashMap<&str, Vec<usize>> = hashbrown::HashMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        if r.id.cluster != NO_CLUSTER {
+            by_name.entry(names[i].as_str()).or_default().push(i);
+        }
+    }
+    let mut ambiguous: Vec<(String, Vec<String>, Vec<&str>)> = Vec::new();
+    let mut unmatched: Vec<(String, Vec<&str>)> = Vec::new();
+    let mut dups = 0usize;
+    for o in orphans {
+        let metrics_of = |r: &Row<'_>| -> Vec<&str> {
+            set.metrics
+                .iter()
+                .zip(&r.vals)
+                .filter(|(_, v)| v.is_some())
+                .map(|(d, _)| d.key.as_str())
+                .collect()
+        };
+        match by_name.get(names[o].as_str()).map(Vec::as_slice) {
+            Some(&[t]) => {
+                let (src, dst) = pair_mut(rows, o, t);
+                for (i, def) in set.metrics.iter().enumerate() {
+                    if let Some(v) = src.vals[i] {
+                        dst.vals[i] = Some(match dst.vals[i] {
+                            None => v,
+                            Some(old) => {
+                                dups += 1;
+                                worse_of(def, old, v)
+                            }
+                        });
+                    }
+                }
+                for &(k, v) in &src.labels {
+                    if !dst.labels.iter().any(|(x, _)| *x == k) {
+                        dst.labels.push((k, v));
+                    }
+                }
+                if let (Some(a), Some(b)) = (&src.hist, &mut dst.hist) {
+                    for (x, y) in a.iter().zip(b.iter_mut()) {
+                        *y |= *x;
+                    }
+                } else if dst.hist.is_none() {
+                    dst.hist.clone_from(&src.hist);
+                }
+                absorb(&mut dst.ev, std::mem::take(&mut src.ev));
+                src.gone = true;
+            }
+            Some(ts) => {
+                let clusters = ts.iter().map(|&t| rows[t].id.cluster.clone()).collect();
+                ambiguous.push((names[o].clone(), clusters, metrics_of(&rows[o])));
+                rows[o].gone = true;
+            }
+            None if up_i.is_some_and(|u| rows[o].vals[u].is_none()) => {
+                unmatched.push((names[o].clone(), metrics_of(&rows[o])));
+                rows[o].gone = true;
+            }
+            None => {}
+        }
+    }
+    if dups > 0 {
+        notes.push(format!(
+            "{dups} series without a `{cluster_label}` label duplicated their host's series; the worst value was kept"
+        ));
+    }
+    if !ambiguous.is_empty() {
+        let mut n = format!(
+            "series without a `{cluster_label}` label were not shown for {} host name(s) found in more than one cluster (joining them would pick a server at random):",
+            ambiguous.len()
+        );
+        for (name, clusters, metrics) in ambiguous.iter().take(EXAMPLES) {
+            let _ = write!(
+                n,
+                " {name} in {} ({});",
+                clusters.join(", "),
+                metrics.join(", ")
+            );
+        }
+        if ambiguous.len() > EXAMPLES {
+            let _ = write!(n, " and {} more;", ambiguous.len() - EXAMPLES);
+        }
+        n.pop();
+        n.push_str(": add the cluster label to their scrape targets");
+        notes.push(n);
+    }
+    if !unmatched.is_empty() {
+        let mut n = format!(
+            "series without a `{cluster_label}` label were not shown for {} name(s) matching no database host:",
+            unmatched.len()
+        );
+        for (name, metrics) in unmatched.iter().take(EXAMPLES) {
+            let _ = write!(n, " {name} ({});", metrics.join(", "));
+        }
+        if unmatched.len() > EXAMPLES {
+            let _ = write!(n, " and {} more;", unmatched.len() - EXAMPLES);
+        }
+        n.pop();
+        notes.push(n);
+    }
+}
+
+/// A series as PromQL writes it, `name{k="v", ...}`, cut after about 200 characters.
+pub fn series_text(s: &SampleRef<'_>) -> String {
+    let mut name = "";
+    let mut out = String::new();
+    for (k, v) in s.labels() {
+        if k == "__name__" {
+            name = v;
+        } else if out.len() < 200 {
+            if !out.is_empty() {
+                out.push_str(", ");
+            }
+            let classic = k.bytes().enumerate().all(|(i, c)| {
+                c == b'_' || c.is_ascii_alphabetic() || (i > 0 && c.is_ascii_digit())
+            });
+            if classic && !k.is_empty() {
+                out.push_str(k);
+            } else {
+                let _ = write!(out, "{k:?}");
+            }
+            let _ = write!(out, "={v:?}");
+        }
+    }
+    format!("{name}{{{out}}}")
+}
+
+/// Host names found in exactly one cluster.
+pub fn unique_names(hosts: &[Host]) -> std::collections::HashSet<String> {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for h in hosts {
+        *seen.entry(h.id.name.as_str()).or_default() += 1;
+    }
+    seen.into_iter()
+        .filter(|(_, n)| *n == 1)
+        .map(|(k, _)| k.to_string())
+        .collect()
+}
+
+/// Adds what a cluster-less row's series said about the host to the host's own: values it
+/// lacks, channels and group rows it does not have yet, failed targets.
+fn absorb(dst: &mut super::roles::Evidence, src: super::roles::Evidence) {
+    let opt = |d: &mut Option<f64>, s: Option<f64>| {
+        if d.is_none() {
+            *d = s;
+        }
+    };
+    opt(&mut dst.read_only, src.read_only);
+    opt(&mut dst.super_read_only, src.super_read_only);
+    opt(&mut dst.server_id, src.server_id);
+    opt(&mut dst.applier_queue, src.applier_queue);
+    opt(&mut dst.wsrep_local_state, src.wsrep_local_state);
+    opt(&mut dst.wsrep_cluster_status, src.wsrep_cluster_status);
+    opt(&mut dst.wsrep_ready, src.wsrep_ready);
+    opt(&mut dst.wsrep_cluster_size, src.wsrep_cluster_size);
+    if dst.version.is_none() {
+        dst.version = src.version;
+    }
+    for c in src.channels {
+        if !dst.channels.iter().any(|d| d.name == c.name) {
+            dst.channels.push(c);
+        }
+    }
+    if dst.group_rows.is_empty() {
+        dst.group_rows = src.group_rows;
+    }
+    for t in src.targets_down {
+        if !dst.targets_down.contains(&t) {
+            dst.targets_down.push(t);
+        }
+    }
+}
+
+/// Two distinct rows, mutably.
+fn pair_mut<'r, 'a>(
+    rows: &'r mut [Row<'a>],
+    a: usize,
+    b: usize,
+) -> (&'r mut Row<'a>, &'r mut Row<'a>) {
+    debug_assert_ne!(a, b);
+    if a < b {
+        let (x, y) = rows.split_at_mut(b);
+        (&mut x[a], &mut y[0])
+    } else {
+        let (x, y) = rows.split_at_mut(a);
+        (&mut y[0], &mut x[b])
+    }
+}
+
+/// Alerts that could not be attached to a host, with the reason for each.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Unattached {
+    pub alerts: Vec<Alert>,
+    /// Same order as `alerts`.
+    pub reasons: Vec<String>,
+    /// Worst health of the active alerts naming a host of the board whose name is in
+    /// several clusters, the alert saying none: a problem on one of the board's servers,
+    /// which one unknown.
+    pub ambiguous_health: Health,
+}
+
+/// Attaches alerts to hosts: by host name, and by cluster when the alert carries the
+/// cluster label. An alert without it attaches only when the name is unique in the fleet.
+pub fn attach_alerts(hosts: &mut [Host], alerts: &[Alert], ident: &Identity) -> Unattached {
+    let mut out = Unattached::default();
+    let mut by_name: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, h) in hosts.iter().enumerate() {
+        by_name.entry(h.id.name.as_str()).or_default().push(i);
+    }
+    let mut targets = Vec::with_capacity(alerts.len());
+    for a in alerts {
+        let raw = a.labels.get(&ident.host_label).filter(|v| !v.is_empty());
+        let Some(raw) = raw else {
+            targets.push(Err(format!(
+                "no `{}` label: an alert about no single host",
+                ident.host_label
+            )));
+            continue;
+        };
+        let name = ident.host_name(raw);
+        let cands = by_name.get(name.as_str()).map_or(&[][..], Vec::as_slice);
+        let cluster = a.labels.get(&ident.cluster_label).filter(|c| !c.is_empty());
+        let t = match (cluster, cands) {
+            (_, []) => Err(format!("no host {name} on the board")),
+            (Some(c), _) => cands
+                .iter()
+                .copied()
+                .find(|&i| hosts[i].id.cluster == *c)
+                .ok_or_else(|| format!("no host {name} in cluster {c} on the board")),
+            (None, [i]) => Ok(*i),
+            (None, many) => {
+                let cl: Vec<&str> = many.iter().map(|&i| hosts[i].id.cluster.as_str()).collect();
+                out.ambiguous_health = out.ambiguous_health.max(health::alert_health(a));
+                Err(format!(
+                    "host {name} is in {} clusters ({}) and the alert has no `{}` label",
+                    cl.len(),
+                    cl.join(", "),
+                    ident.cluster_label
+                ))
+            }
+        };
+        targets.push(t);
+    }
+    for (a, t) in alerts.iter().zip(targets) {
+        match t {
+            Ok(i) => {
+                let h = &mut hosts[i];
+                let ah = health::alert_health(a);
+                if ah > Health::Ok {
+                    h.reasons
+                        .push(format!("alert {} ({})", a.name(), a.severity_label()));
+                    if h.health != Health::Down {
+                        h.health = h.health.max(ah);
+                    }
+                }
+                h.alerts.push(a.clone());
+            }
+            Err(reason) => {
+                out.alerts.push(a.clone());
+                out.reasons.push(reason);
+            }
+        }
+    }
+    out
+}

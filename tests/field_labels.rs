@@ -1,0 +1,553 @@
+//! Label layouts of real deployments: PMM (node series without the cluster label, alerts
+//! without cluster or instance), the same host name in two clusters, UTF-8 label names,
+//! and answers the board cannot use (native histograms, scalars).
+//!
+//! The PMM bodies in `tests/fixtures/pmm/` are a canned PMM server's answers to the
+//! board's own queries under `[identity] preset = "pmm"` (VictoriaMetrics behind
+//! `/prometheus`; label sets of PMM's node_exporter and mysqld_exporter scrape jobs).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+use chrono::{TimeZone, Utc};
+
+use fleetboard::cli::Cli;
+use fleetboard::config::{self, Settings};
+use fleetboard::fleet::{self, BuildInput};
+use fleetboard::model::{
+    Alert, AlertState, Fleet, Health, Host, Labels, Sample, SourceError, Vector, NO_CLUSTER,
+};
+use fleetboard::report;
+use fleetboard::sources::alertmanager::parse_alerts;
+use fleetboard::sources::prometheus::parse_instant;
+
+fn settings(toml: &str) -> Settings {
+    let file = config::parse(toml, Path::new("t.toml")).unwrap();
+    config::resolve(&Cli::default(), &file, None).unwrap()
+}
+
+fn fixture(dir: &str, name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/fixtures/pmm/{dir}/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+fn fixture_opt(dir: &str, name: &str) -> Option<Vec<u8>> {
+    std::fs::read(format!(
+        "{}/tests/fixtures/pmm/{dir}/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .ok()
+}
+
+fn build(s: &Settings, results: &[Result<Vector, SourceError>], alerts: &[Alert]) -> Fleet {
+    fleet::build(
+        &s.metrics,
+        &s.identity,
+        &BuildInput {
+            results,
+            alerts,
+            taken_at: Some(Utc.timestamp_opt(1_796_020_438, 0).unwrap()),
+            forget_after: None,
+        },
+        None,
+    )
+}
+
+fn pmm(dir: &str) -> (Settings, Fleet) {
+    let s = settings("[identity]\npreset = \"pmm\"\n");
+    let results: Vec<_> = s
+        .metrics
+        .metrics
+        .iter()
+        // Metrics added to the preset after the capture (topology) answer nothing here.
+        .map(|m| match fixture_opt(dir, &m.key) {
+            Some(b) => parse_instant(&b),
+            None => Ok(Vector::default()),
+        })
+        .collect();
+    let alerts = parse_alerts(&fixture(dir, "am_alerts")).unwrap();
+    let f = build(&s, &results, &alerts);
+    (s, f)
+}
+
+fn host<'f>(f: &'f Fleet, cluster: &str, name: &str) -> &'f Host {
+    f.hosts
+        .iter()
+        .find(|h| h.id.cluster == cluster && h.id.name == name)
+        .unwrap_or_else(|| panic!("no {cluster}/{name} in {:?}", ids(f)))
+}
+
+fn ids(f: &Fleet) -> Vec<String> {
+    f.hosts
+        .iter()
+        .map(|h| format!("{}/{}", h.id.cluster, h.id.name))
+        .collect()
+}
+
+fn exit_code(s: &Settings, f: &Fleet) -> i32 {
+    report::build(
+        &s.metrics,
+        &s.identity,
+        Some(f),
+        ("http://pmm.example/prometheus", None),
+        &[("http://am".into(), None)],
+        Utc::now(),
+        None,
+    )
+    .exit_code
+}
+
+#[test]
+fn pmm_preset_is_one_line_and_queries_node_name() {
+    let s = settings("[identity]\npreset = \"pmm\"\n");
+    assert_eq!(s.identity.host_label, "node_name");
+    assert_eq!(s.identity.cluster_label, "cluster");
+    assert!(!s.identity.strip_port);
+    let up = &s.metrics.get("up").unwrap().expr;
+    assert!(up.contains("node_name=~\"$host\""), "{up}");
+    // A key beside the preset wins.
+    let s = settings("[identity]\npreset = \"pmm\"\nhost_label = \"service_name\"\n");
+    assert_eq!(s.identity.host_label, "service_name");
+}
+
+#[test]
+fn unknown_identity_preset_is_refused_with_a_suggestion() {
+    let file = config::parse("[identity]\npreset = \"pmn\"\n", Path::new("t.toml")).unwrap();
+    let e = config::resolve(&Cli::default(), &file, None).unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("identity.preset"));
+    assert!(
+        e.message.contains("valid: prometheus, pmm"),
+        "{}",
+        e.message
+    );
+    assert_eq!(e.suggestion.as_deref(), Some("pmm"));
+    let file = config::parse("[identity]\nhost_label = \"\"\n", Path::new("t.toml")).unwrap();
+    let e = config::resolve(&Cli::default(), &file, None).unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("identity.host_label"));
+}
+
+/// c07: each server once (not a second "(no cluster)" host made of its node series), the
+/// load joined, the PMM alert on db3, CRITICAL.
+#[test]
+fn pmm_layout_gives_each_server_once_with_the_alert_on_the_right_one() {
+    let (s, f) = pmm("broken");
+    assert_eq!(ids(&f), ["shop/db1", "shop/db2", "shop/db3"]);
+    for name in ["db1", "db2", "db3"] {
+        let h = host(&f, "shop", name);
+        let load = h.reading(&s.metrics, "load").unwrap();
+        assert!(load.value.is_some(), "{name}: load {load:?}");
+        assert_eq!(
+            h.labels.get("service_name"),
+            Some(&*format!("{name}-mysql"))
+        );
+    }
+    let db3 = host(&f, "shop", "db3");
+    assert_eq!(db3.health, Health::Crit, "{:?}", db3.reasons);
+    assert_eq!(db3.alerts.len(), 1);
+    assert_eq!(db3.alerts[0].name(), "MySQL replication running SQL");
+    assert_eq!(host(&f, "shop", "db1").health, Health::Ok);
+    assert_eq!(host(&f, "shop", "db2").health, Health::Ok);
+    assert!(f.other_alerts.is_empty());
+    assert!(f.notes.is_empty(), "{:?}", f.notes);
+    assert_eq!(exit_code(&s, &f), 2);
+}
+
+#[test]
+fn pmm_healthy_fleet_exits_ok() {
+    let (s, f) = pmm("healthy");
+    assert_eq!(ids(&f), ["shop/db1", "shop/db2", "shop/db3"]);
+    assert!(f.hosts.iter().all(|h| h.health == Health::Ok));
+    assert_eq!(exit_code(&s, &f), 0);
+}
+
+fn sample(pairs: &[(&str, &str)], v: f64) -> Sample {
+    Sample {
+        labels: pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect(),
+        value: v,
+        ts: 1_796_020_438.0,
+    }
+}
+
+fn alert(name: &str, labels: &[(&str, &str)]) -> Alert {
+    let mut l: Labels = labels
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect();
+    l.insert("alertname".into(), name.into());
+    l.insert("severity".into(), "critical".into());
+    Alert::new(name.into(), l, Labels::new(), AlertState::Active)
+}
+
+/// Per-environment copies of one topology: db1, db2 in prod and in staging. Up series
+/// carry the cluster; node series and PMM-style alerts do not.
+fn two_envs(s: &Settings, extra_node: &[(&str, f64)]) -> Vec<Result<Vector, SourceError>> {
+    s.metrics
+        .metrics
+        .iter()
+        .map(|m| {
+            let v: Vec<Sample> = match m.key.as_str() {
+                "up" => ["prod", "staging"]
+                    .iter()
+                    .flat_map(|c| {
+                        ["db1", "db2"].map(|h| sample(&[("cluster", c), ("node_name", h)], 1.0))
+                    })
+                    .collect(),
+                "read_only" => ["prod", "staging"]
+                    .iter()
+                    .flat_map(|c| {
+                        ["db1", "db2"].map(|h| sample(&[("cluster", c), ("node_name", h)], 0.0))
+                    })
+                    .collect(),
+                "load" => extra_node
+                    .iter()
+                    .map(|(h, x)| sample(&[("node_name", h)], *x))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            Ok(Vector::from(v))
+        })
+        .collect()
+}
+
+#[test]
+fn alert_without_cluster_on_a_name_in_two_clusters_is_not_attached() {
+    let s = settings("[identity]\npreset = \"pmm\"\n");
+    let alerts = vec![
+        alert(
+            "MySQLDown",
+            &[("node_name", "db2"), ("service_name", "db2-mysql")],
+        ),
+        alert("MySQLDown", &[("node_name", "db2"), ("cluster", "staging")]),
+    ];
+    let f = build(&s, &two_envs(&s, &[]), &alerts);
+    // The alert with a cluster goes to that server only.
+    assert_eq!(host(&f, "staging", "db2").alerts.len(), 1);
+    assert_eq!(host(&f, "staging", "db2").health, Health::Crit);
+    // The one without is on neither db2: the board cannot know which server it is.
+    assert_eq!(host(&f, "prod", "db2").health, Health::Ok);
+    assert!(host(&f, "prod", "db2").alerts.is_empty());
+    assert_eq!(f.other_alerts.len(), 1);
+    let why = &f.other_reasons[0];
+    assert!(
+        why.contains("db2 is in 2 clusters (prod, staging)") && why.contains("`cluster`"),
+        "{why}"
+    );
+    // Trouble on one of the board's servers: not OK.
+    assert_eq!(exit_code(&s, &f), 2);
+    let rep = report::build(
+        &s.metrics,
+        &s.identity,
+        Some(&f),
+        ("p", None),
+        &[],
+        Utc::now(),
+        None,
+    );
+    let json = serde_json::to_value(&rep).unwrap();
+    let u = &json["unattached_alerts"][0];
+    assert_eq!(u["host"], "db2");
+    assert_eq!(u["name"], "MySQLDown");
+    assert!(u["reason"].as_str().unwrap().contains("2 clusters"));
+    let text = report::to_text(&rep, &s.metrics);
+    assert!(
+        text.contains("unattached alert MySQLDown (critical, active): host db2 is in 2 clusters"),
+        "{text}"
+    );
+}
+
+#[test]
+fn alert_without_cluster_attaches_when_the_name_is_unique() {
+    let s = settings("[identity]\npreset = \"pmm\"\n");
+    let mut results = two_envs(&s, &[]);
+    // A third server only in prod.
+    let up = s.metrics.index("up").unwrap();
+    let mut v = results[up].as_ref().unwrap().to_samples();
+    v.push(sample(&[("cluster", "prod"), ("node_name", "db9")], 1.0));
+    results[up] = Ok(Vector::from(v));
+    let f = build(&s, &results, &[alert("MySQLDown", &[("node_name", "db9")])]);
+    assert_eq!(host(&f, "prod", "db9").health, Health::Crit);
+    assert!(f.other_alerts.is_empty());
+}
+
+#[test]
+fn series_without_cluster_join_unique_names_and_are_noted_otherwise() {
+    let s = settings("[identity]\npreset = \"pmm\"\n");
+    let mut results = two_envs(&s, &[("db1", 0.5), ("db2", 0.7), ("pmm-server", 0.1)]);
+    let up = s.metrics.index("up").unwrap();
+    let mut v = results[up].as_ref().unwrap().to_samples();
+    v.push(sample(&[("cluster", "prod"), ("node_name", "db9")], 1.0));
+    results[up] = Ok(Vector::from(v));
+    let load = s.metrics.index("load").unwrap();
+    let mut v = results[load].as_ref().unwrap().to_samples();
+    v.push(sample(&[("node_name", "db9")], 0.25));
+    results[load] = Ok(Vector::from(v));
+    let f = build(&s, &results, &[]);
+    // No phantom hosts: five database servers, nothing under "(no cluster)".
+    assert_eq!(
+        ids(&f),
+        [
+            "prod/db1",
+            "prod/db2",
+            "prod/db9",
+            "staging/db1",
+            "staging/db2"
+        ]
+    );
+    assert!(f.clusters.iter().all(|c| c != NO_CLUSTER));
+    assert_eq!(
+        host(&f, "prod", "db9")
+            .reading(&s.metrics, "load")
+            .unwrap()
+            .value,
+        Some(0.25)
+    );
+    // db1/db2's load cannot be placed: not shown on either copy.
+    assert_eq!(
+        host(&f, "prod", "db1")
+            .reading(&s.metrics, "load")
+            .unwrap()
+            .value,
+        None
+    );
+    let notes = f.notes.join("\n");
+    assert_eq!(f.notes.len(), 2, "{notes}");
+    assert!(
+        notes.contains("2 host name(s) found in more than one cluster")
+            && notes.contains("db1 in prod, staging (load)"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("1 name(s) matching no database host: pmm-server (load)"),
+        "{notes}"
+    );
+}
+
+#[test]
+fn a_fleet_without_cluster_labels_keeps_its_hosts() {
+    let s = settings("");
+    let results: Vec<_> = s
+        .metrics
+        .metrics
+        .iter()
+        .map(|m| {
+            let v = match m.key.as_str() {
+                "up" => vec![sample(&[("instance", "db1:9104")], 1.0)],
+                "load" => vec![
+                    sample(&[("instance", "db1:9100")], 0.5),
+                    sample(&[("instance", "app1:9100")], 0.5),
+                ],
+                _ => Vec::new(),
+            };
+            Ok(Vector::from(v))
+        })
+        .collect();
+    let f = build(&s, &results, &[]);
+    assert_eq!(
+        ids(&f),
+        [format!("{NO_CLUSTER}/app1"), format!("{NO_CLUSTER}/db1")]
+    );
+}
+
+/// Prometheus 3 UTF-8 label names: quoted in every selector and grouping.
+#[test]
+fn utf8_label_names_are_quoted_in_every_query() {
+    let s = settings(
+        "[identity]\nhost_label = \"host.name\"\ncluster_label = \"deployment.environment\"\n",
+    );
+    for m in &s.metrics.metrics {
+        let q = fleetboard::sources::query::expand(&m.expr, &["prod".into()]);
+        assert!(q.contains("\"host.name\"=~\".*\""), "{}: {q}", m.key);
+        assert!(
+            q.contains("\"deployment.environment\"=~\"prod\""),
+            "{}: {q}",
+            m.key
+        );
+        assert!(!q.contains(",host.name"), "{}: {q}", m.key);
+    }
+    let load = &s.metrics.get("load").unwrap().expr;
+    assert!(
+        load.contains("by (\"deployment.environment\", \"host.name\")"),
+        "{load}"
+    );
+}
+
+/// c18: a custom metric pointed at a native histogram is named in the notes and in the
+/// host's reading, not dropped silently.
+#[test]
+fn native_histogram_result_is_named_in_notes_and_panel() {
+    let s = settings(
+        "[metrics.latency]\nexpr = 'proxysql_query_latency_seconds{cluster=~\"$cluster\",instance=~\"$host\"}'\nunit = \"seconds\"\nwarn = 0.5\n",
+    );
+    let body = std::fs::read(format!(
+        "{}/tests/fixtures/prom_native_histogram.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let results: Vec<_> = s
+        .metrics
+        .metrics
+        .iter()
+        .map(|m| match m.key.as_str() {
+            "latency" => parse_instant(&body),
+            "up" => Ok(Vector::from(vec![
+                sample(&[("cluster", "shop"), ("instance", "db1:9104")], 1.0),
+                sample(&[("cluster", "shop"), ("instance", "db2:9104")], 1.0),
+            ])),
+            _ => Ok(Vector::default()),
+        })
+        .collect();
+    let f = build(&s, &results, &[]);
+    assert_eq!(ids(&f), ["shop/db1", "shop/db2"]);
+    let notes = f.notes.join("\n");
+    assert!(
+        notes.contains("2 series of `latency` are native histograms")
+            && notes.contains("histogram_quantile"),
+        "{notes}"
+    );
+    let r = host(&f, "shop", "db1")
+        .reading(&s.metrics, "latency")
+        .unwrap();
+    assert_eq!(r.value, None);
+    assert!(r.note.unwrap().contains("native histogram"), "{r:?}");
+    // The host's health is not changed by a value it does not have.
+    assert_eq!(host(&f, "shop", "db1").health, Health::Ok);
+}
+
+#[test]
+fn scalar_result_for_a_custom_metric_is_named() {
+    let s = settings("[metrics.x]\nexpr = 'scalar(sum(up))'\n");
+    let results: Vec<_> = s
+        .metrics
+        .metrics
+        .iter()
+        .map(|m| match m.key.as_str() {
+            "x" => parse_instant(
+                br#"{"status":"success","data":{"resultType":"scalar","result":[1,"5"]}}"#,
+            ),
+            "up" => Ok(Vector::from(vec![sample(
+                &[("cluster", "shop"), ("instance", "db1:9104")],
+                1.0,
+            )])),
+            _ => Ok(Vector::default()),
+        })
+        .collect();
+    let f = build(&s, &results, &[]);
+    let notes = f.notes.join("\n");
+    assert!(notes.contains("`x` returned a scalar"), "{notes}");
+    assert_eq!(ids(&f), ["shop/db1"]);
+}
+
+#[test]
+fn series_without_host_label_are_noted_with_an_example() {
+    let s = settings("");
+    let results: Vec<_> = s
+        .metrics
+        .metrics
+        .iter()
+        .map(|m| match m.key.as_str() {
+            "up" => Ok(Vector::from(vec![
+                sample(&[("cluster", "shop"), ("instance", "db1:9104")], 1.0),
+                sample(
+                    &[
+                        ("__name__", "mysql_up"),
+                        ("cluster", "shop"),
+                        ("job", "mysql"),
+                    ],
+                    1.0,
+                ),
+            ])),
+            _ => Ok(Vector::default()),
+        })
+        .collect();
+    let f = build(&s, &results, &[]);
+    let notes = f.notes.join("\n");
+    assert!(
+        notes.contains(
+            "1 series of `up` had no `instance` label and were ignored (e.g. mysql_up{cluster=\"shop\", job=\"mysql\"})"
+        ),
+        "{notes}"
+    );
+}
+
+fn two_env_app(w: u16, h: u16) -> fleetboard::app::App {
+    use fleetboard::testing::{app_with, fixed_time};
+    let s = settings("[identity]\npreset = \"pmm\"\n");
+    let mut a = alert(
+        "MySQLDown",
+        &[("node_name", "db2"), ("service_name", "db2-mysql")],
+    );
+    a.annotations
+        .insert("summary".into(), "MySQL down on db2-mysql".into());
+    let f = build(&s, &two_envs(&s, &[("db1", 0.5)]), &[a]);
+    let mut app = app_with(f, w, h, fixed_time());
+    app.alerts.host_label = "node_name".into();
+    app.alerts.cluster_label = "cluster".into();
+    app.alerts.writable = true;
+    app.alerts.author = "alice".into();
+    app
+}
+
+fn screen(app: &fleetboard::app::App) -> String {
+    fleetboard::testing::buffer_text(&fleetboard::testing::render(app))
+}
+
+#[test]
+fn alerts_view_shows_an_unplaced_alert_with_its_reason() {
+    use fleetboard::action::Action;
+    use fleetboard::app::alerts::AlertAction;
+    let mut app = two_env_app(100, 16);
+    app.update(Action::Alerts(AlertAction::OpenAlerts));
+    let s = screen(&app);
+    assert!(
+        s.contains("unattached: host db2 is in 2 clusters (prod, staging)"),
+        "{s}"
+    );
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn status_bar_points_to_doctor_when_the_fleet_has_notes() {
+    let app = two_env_app(120, 16);
+    let s = screen(&app);
+    assert!(s.contains("notes: run fleetboard doctor"), "{s}");
+    insta::assert_snapshot!(s);
+}
+
+/// A host silence for db2 of prod must not also mute db2 of staging.
+#[test]
+fn host_silence_of_a_shared_name_carries_the_cluster() {
+    use fleetboard::action::Action;
+    use fleetboard::app::alerts::AlertAction;
+    use fleetboard::app::Screen;
+    use fleetboard::model::HostId;
+    let mut app = two_env_app(120, 40);
+    app.screen = Screen::Host(HostId {
+        cluster: "prod".into(),
+        name: "db2".into(),
+    });
+    app.update(Action::Alerts(AlertAction::NewSilence));
+    let s = screen(&app);
+    assert!(s.contains("node_name=\"db2\", cluster=\"prod\""), "{s}");
+}
+
+/// Tile sparklines of a node metric (no cluster label in PMM) reach their host.
+#[test]
+fn sparkline_series_without_cluster_reach_a_unique_host() {
+    use fleetboard::model::RangeSeries;
+    let (s, mut f) = pmm("healthy");
+    let series = vec![RangeSeries {
+        labels: [("node_name".to_string(), "db2".to_string())]
+            .into_iter()
+            .collect(),
+        points: vec![(0.0, 0.5), (30.0, 0.7)],
+    }];
+    fleetboard::fleet::attach_sparks(&mut f, &s.identity, &series, 0.0, 30.0, 2);
+    assert_eq!(host(&f, "shop", "db2").spark, [0.5, 0.7]);
+    assert!(host(&f, "shop", "db1").spark.is_empty());
+}
