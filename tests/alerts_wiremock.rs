@@ -118,7 +118,7 @@ async fn ha_pair_with_one_down_serves_alerts_and_reports_the_down_one() {
         .await;
     let down = closed_port_url();
     let cli = Cli {
-        prometheus: Some(prom.uri()),
+        prometheus: vec![prom.uri()],
         alertmanager: vec![down.clone(), am.uri()],
         timeout: Some(Duration::from_secs(2)),
         ..Cli::default()

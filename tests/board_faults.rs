@@ -20,7 +20,7 @@ const ONE_HOST: &str = r#"{"status":"success","data":{"resultType":"vector","res
 
 fn settings(uri: &str, timeout_ms: u64) -> config::Settings {
     let cli = Cli {
-        prometheus: Some(uri.to_string()),
+        prometheus: vec![uri.to_string()],
         timeout: Some(Duration::from_millis(timeout_ms)),
         refresh: Some(Duration::from_millis(100)),
         ..Cli::default()

@@ -45,7 +45,7 @@ async fn requests_for(hosts: usize, clusters: Vec<String>) -> (usize, usize, Vec
         .mount(&server)
         .await;
     let cli = Cli {
-        prometheus: Some(server.uri()),
+        prometheus: vec![server.uri()],
         alertmanager: vec![server.uri()],
         cluster: clusters,
         timeout: Some(Duration::from_secs(5)),

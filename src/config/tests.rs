@@ -118,7 +118,7 @@ fn precedence_cli_over_file_over_default() {
         Duration::from_secs(8)
     );
     let cli = Cli {
-        prometheus: Some("http://cli:9090".into()),
+        prometheus: vec!["http://cli:9090".into()],
         refresh: Some(Duration::from_secs(2)),
         theme: Some("default".into()),
         cluster: vec!["b".into()],

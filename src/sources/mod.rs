@@ -5,8 +5,11 @@
 
 pub mod alertmanager;
 pub mod http;
+pub mod multi;
 pub mod prometheus;
 pub mod silences;
+pub mod status;
+pub mod united;
 pub mod vector;
 
 use std::collections::BTreeMap;
