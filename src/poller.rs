@@ -88,6 +88,7 @@ impl Merger {
                     alerts: &alerts,
                     taken_at: Some(r.taken_at),
                     forget_after: chrono::Duration::from_std(self.forget_after).ok(),
+                    sources: &r.sources,
                 };
                 let mut f = fleet::build(
                     &self.metrics,
@@ -105,6 +106,7 @@ impl Merger {
                     let start = end - (n - 1) as f64 * step;
                     fleet::attach_sparks(&mut f, &self.identity, series, start, step, n);
                 }
+                f.dead_mans_switch = r.dead_mans_switch;
                 let f = Arc::new(f);
                 self.previous = Some(Arc::clone(&f));
                 let partial = results.iter().find_map(|x| x.as_ref().err().cloned());

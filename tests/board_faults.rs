@@ -2,6 +2,9 @@
 //! backs off, and recovers by itself; the snapshot exits UNKNOWN with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/united.rs"]
+mod united;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,7 +36,7 @@ async fn poller_reports_failures_then_recovers() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/api/v1/query"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(ONE_HOST))
+        .respond_with(united::EveryPart(ONE_HOST.to_string()))
         .up_to_n_times(10)
         .with_priority(1)
         .mount(&server)
@@ -91,7 +94,7 @@ async fn poller_reports_failures_then_recovers() {
     server.reset().await;
     Mock::given(method("POST"))
         .and(path("/api/v1/query"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(ONE_HOST))
+        .respond_with(united::EveryPart(ONE_HOST.to_string()))
         .mount(&server)
         .await;
     ctx.send(poller::PollerCmd::RefreshNow).unwrap();
@@ -142,7 +145,7 @@ async fn snapshot_of_a_healthy_host_is_ok() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/api/v1/query"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(ONE_HOST))
+        .respond_with(united::EveryPart(ONE_HOST.to_string()))
         .mount(&server)
         .await;
     let s = settings(&server.uri(), 2000);

@@ -822,7 +822,7 @@ impl App {
     }
 
     /// Hosts per health among the visible ones.
-    pub fn visible_counts(&self) -> [usize; 5] {
+    pub fn visible_counts(&self) -> [usize; 6] {
         Health::count(self.view.hosts.iter().map(|&i| self.fleet.hosts[i].health))
     }
 }

@@ -15,6 +15,7 @@ use serde::Serialize;
 pub use health::{Health, MetricState};
 pub use metrics::{MetricDef, MetricSet};
 
+use crate::sources::status::{DeadMansSwitch, SourceStatus, SOURCE_LABEL};
 use crate::sources::{Alert, Labels, SourceError, Vector};
 use metrics::{AppliesTo, Direction, Kind};
 
@@ -217,6 +218,9 @@ impl Reading {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Host {
     pub id: HostId,
+    /// Name of the metrics source that reported the host (`None`: a source without names,
+    /// such as the demo).
+    pub source: Option<String>,
     pub labels: HostLabels,
     pub role: Role,
     pub replication: Option<Replication>,
@@ -267,6 +271,11 @@ pub struct Fleet {
     pub notes: Vec<String>,
     /// When the data was taken (the query time in replay mode).
     pub taken_at: Option<DateTime<Utc>>,
+    /// How each metrics source answered this refresh (partial answers, failures, failed
+    /// metrics, the monitoring's own health).
+    pub sources: Vec<SourceStatus>,
+    /// Whether Alertmanager holds the always-firing alert, when checked.
+    pub dead_mans_switch: Option<DeadMansSwitch>,
 }
 
 impl Fleet {
@@ -295,6 +304,9 @@ pub struct BuildInput<'a> {
     pub taken_at: Option<DateTime<Utc>>,
     /// Hosts not seen for longer than this are dropped (a decommissioned server).
     pub forget_after: Option<chrono::Duration>,
+    /// How each source answered: hosts of a source that failed or answered partially
+    /// keep their last data, marked STALE, instead of turning DOWN.
+    pub sources: &'a [SourceStatus],
 }
 
 /// A host while a refresh is merged: its values per metric and its labels, borrowed from
@@ -303,6 +315,7 @@ struct Row<'a> {
     id: HostId,
     vals: Vec<Option<f64>>,
     labels: Vec<(&'a str, &'a str)>,
+    source: Option<&'a str>,
 }
 
 /// Merges query results and alerts into hosts and judges their health.
@@ -342,6 +355,7 @@ pub fn build<'a>(
                     },
                     vals: vec![None; n],
                     labels: Vec::new(),
+                    source: None,
                 });
                 rows.len() - 1
             })
@@ -372,6 +386,12 @@ pub fn build<'a>(
             // a hostile answer has them) repeats are kept and dropped by one sort at the end.
             let scan = row.labels.len() < 64;
             for (k, v) in s.labels() {
+                if k == SOURCE_LABEL {
+                    if row.source.is_none() {
+                        row.source = Some(v);
+                    }
+                    continue;
+                }
                 if k != "__name__" && !(scan && row.labels.iter().any(|(x, _)| *x == k)) {
                     row.labels.push((k, v));
                 }
@@ -395,10 +415,20 @@ pub fn build<'a>(
         .map(|p| p.hosts.iter().map(|h| (&h.id, h)).collect())
         .unwrap_or_default();
 
-    // Hosts that vanished completely are kept (and judged DOWN) until forgotten.
+    // Sources whose answer may lack hosts: failed as a whole, or partial.
+    let incomplete: HashMap<&str, String> = input
+        .sources
+        .iter()
+        .filter_map(|s| Some((s.name.as_str(), s.incomplete_reason()?)))
+        .collect();
+    let gap_of = |source: Option<&str>| source.and_then(|s| incomplete.get(s));
+
+    // Hosts that vanished completely are kept (and judged DOWN) until forgotten; those of
+    // an incomplete source are kept stale, however long the source stays away.
     for h in previous.map_or(&[][..], |p| &p.hosts[..]) {
+        let gap = gap_of(h.source.as_deref()).is_some();
         if let Some(f) = input.forget_after {
-            if now - h.last_seen > f {
+            if now - h.last_seen > f && !gap {
                 continue;
             }
         }
@@ -406,6 +436,7 @@ pub fn build<'a>(
         let r = find_or_add(&mut rows, &h.id.cluster, &h.id.name);
         if r == before {
             rows[r].labels = h.labels.iter().collect();
+            rows[r].source = h.source.as_deref();
         }
     }
     rows.sort_unstable_by(|a, b| a.id.cmp(&b.id));
@@ -443,12 +474,25 @@ pub fn build<'a>(
     let mut strings = Strings::default();
     let mut hosts = Vec::with_capacity(rows.len());
     for (row, resolved_source) in rows.into_iter().zip(sources) {
-        let Row { id, vals, labels } = row;
+        let Row {
+            id,
+            vals,
+            labels,
+            source,
+        } = row;
         let prev = prev_hosts.get(&id).copied();
-        // Values of failed queries come from the previous refresh, marked stale.
+        let gap = gap_of(source);
+        let seen_now = vals.iter().any(Option::is_some);
+        if let (Some(reason), Some(p), false) = (gap, prev, seen_now) {
+            // Missing from an incomplete answer: not evidence of anything. Last data, stale.
+            hosts.push(stale_host(p, reason));
+            continue;
+        }
+        // Values of failed queries (and, from an incomplete source, missing values) come
+        // from the previous refresh, marked stale.
         let failed = |i: usize| matches!(input.results.get(i), Some(Err(_)) | None);
         let value_of = |i: usize| -> (Option<f64>, bool) {
-            if failed(i) {
+            if failed(i) || (gap.is_some() && vals[i].is_none()) {
                 let pv = prev.and_then(|p| p.readings.get(i)).and_then(|r| r.value);
                 (pv, true)
             } else {
@@ -600,8 +644,8 @@ pub fn build<'a>(
             None
         };
 
-        let seen_now = vals.iter().any(Option::is_some);
         hosts.push(Host {
+            source: source.map(str::to_owned),
             labels: host_labels,
             role,
             replication,
@@ -672,7 +716,34 @@ pub fn build<'a>(
         other_alerts,
         notes,
         taken_at: input.taken_at,
+        sources: input.sources.to_vec(),
+        dead_mans_switch: None,
     }
+}
+
+/// A host missing from an incomplete answer: its last data, every reading stale, health
+/// STALE with the source's reason first and what was known before after it.
+fn stale_host(prev: &Host, reason: &str) -> Host {
+    let mut h = prev.clone();
+    h.alerts.clear();
+    for r in &mut h.readings {
+        r.stale = true;
+    }
+    let first = format!("stale: {reason}");
+    if prev.health == Health::Stale {
+        // Already stale: what was known before stays as it was said the first time.
+        match h.reasons.first_mut() {
+            Some(r) => *r = first,
+            None => h.reasons.push(first),
+        }
+        return h;
+    }
+    h.reasons = std::iter::once(first)
+        .chain((prev.health != Health::Ok).then(|| format!("last known: {}", prev.health.as_str())))
+        .chain(prev.reasons.iter().map(|r| format!("last known: {r}")))
+        .collect();
+    h.health = Health::Stale;
+    h
 }
 
 /// Attaches tile sparklines: each series to its host, sampled on the query's steps

@@ -138,6 +138,7 @@ fn build_plain(set: &MetricSet, results: &[Result<Vec<Sample>, SourceError>]) ->
             alerts: &[],
             taken_at: Some(t0()),
             forget_after: None,
+            sources: &[],
         },
         None,
     )
@@ -154,6 +155,7 @@ fn build_from(st: &Stack, alerts: &[Alert], prev: Option<&Fleet>) -> Fleet {
             alerts,
             taken_at: Some(t0()),
             forget_after: None,
+            sources: &[],
         },
         prev,
     )
@@ -306,6 +308,7 @@ fn vanished_host_is_down_then_forgotten() {
             alerts: &[],
             taken_at: Some(t0() + chrono::Duration::hours(2)),
             forget_after: Some(chrono::Duration::hours(1)),
+            sources: &[],
         },
         Some(&f),
     );
@@ -422,6 +425,7 @@ fn failed_metric_keeps_previous_values_marked_stale() {
             alerts: &[],
             taken_at: Some(t0()),
             forget_after: None,
+            sources: &[],
         },
         Some(&before),
     );
