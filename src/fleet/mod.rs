@@ -426,9 +426,11 @@ pub fn build<'a>(
     // Hosts that vanished completely are kept (and judged DOWN) until forgotten; those of
     // an incomplete source are kept stale, however long the source stays away.
     for h in previous.map_or(&[][..], |p| &p.hosts[..]) {
-        let gap = gap_of(h.source.as_deref()).is_some();
+        // A host kept stale through a long outage is judged once its source answers
+        // again (DOWN if it is still missing) before it can be forgotten.
+        let keep = gap_of(h.source.as_deref()).is_some() || h.health == Health::Stale;
         if let Some(f) = input.forget_after {
-            if now - h.last_seen > f && !gap {
+            if now - h.last_seen > f && !keep {
                 continue;
             }
         }
