@@ -107,6 +107,16 @@ pub async fn snapshot(s: &Settings, source: &dyn FleetSource, format: Format) ->
             stderr.push_str(&format!("alertmanager {url}: {e}\n"));
         }
     }
+    if let Some(f) = &fleet {
+        for st in &f.sources {
+            if let Some(r) = st.incomplete_reason() {
+                stderr.push_str(&format!("{r}\n"));
+            }
+        }
+        if let Some(d) = f.dead_mans_switch.as_ref().filter(|d| d.broken()) {
+            stderr.push_str(&format!("{}\n", d.message()));
+        }
+    }
     let stdout = match format {
         Format::Json => {
             serde_json::to_string_pretty(&rep).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
