@@ -20,7 +20,7 @@ use ratatui::{Terminal, TerminalOptions, Viewport};
 use fleetboard::action::Action;
 use fleetboard::app::App;
 use fleetboard::fleet::metrics::mysql_preset;
-use fleetboard::fleet::{Fleet, Identity, MetricSet};
+use fleetboard::model::{Fleet, Identity, MetricSet};
 use fleetboard::poller::Merger;
 use fleetboard::sources::prometheus::parse_instant;
 use fleetboard::sources::synthetic::SyntheticSource;
@@ -187,7 +187,7 @@ fn view(c: &mut Criterion) {
         b.iter_batched(
             || next.clone(),
             |f| {
-                app.update(Action::Data(Box::new(fleetboard::poller::Update {
+                app.update(Action::Data(Box::new(fleetboard::model::Update {
                     received_at: at(2),
                     fleet: Some(f.into()),
                     prom_error: None,

@@ -7,7 +7,7 @@ use crossterm::event::{
 };
 
 use crate::app::{App, Screen};
-use crate::poller::Update;
+use crate::model::Update;
 
 /// Everything that can change the app.
 #[derive(Debug, Clone)]

@@ -10,6 +10,7 @@ pub mod config;
 pub mod exec;
 pub mod fleet;
 pub mod layout;
+pub mod model;
 pub mod perf;
 pub mod poller;
 pub mod report;

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 
 use crate::config::Settings;
-use crate::fleet::metrics::expand;
 use crate::poller::Merger;
 use crate::sources::alertmanager::AmClient;
 use crate::sources::prometheus::PromClient;
+use crate::sources::query::expand;
 use crate::sources::{FleetSource, PollRequest, PromSource};
 
 /// The queries one refresh sends, expanded for the cluster filter, one per line.

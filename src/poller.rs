@@ -8,24 +8,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
-use crate::fleet::{self, BuildInput, Fleet, Identity, MetricSet};
-use crate::sources::{Alert, FleetSource, PollRequest, PollResult, SourceError};
+use crate::fleet::{self, BuildInput};
 
-/// One refresh as the UI receives it.
-#[derive(Debug, Clone)]
-pub struct Update {
-    /// Wall-clock time the refresh finished.
-    pub received_at: DateTime<Utc>,
-    /// `None` when the metrics source failed as a whole: keep showing the last good
-    /// fleet, marked stale. Shared with the poller, which keeps it as the previous
-    /// refresh (no copy of 10,000 hosts per refresh).
-    pub fleet: Option<Arc<Fleet>>,
-    pub prom_error: Option<SourceError>,
-    /// Per Alertmanager: `(url, error)`.
-    pub alert_sources: Vec<(String, Option<SourceError>)>,
-    /// Delay before the next attempt (longer while failing).
-    pub next_in: Duration,
-}
+use crate::model::{Alert, SourceError, Update};
+use crate::model::{Fleet, Identity, MetricSet};
+use crate::sources::{FleetSource, PollRequest, PollResult};
 
 /// A merged refresh: the fleet (`None` if the metrics failed), the metrics error, and
 /// each Alertmanager's error.

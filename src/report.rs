@@ -8,11 +8,12 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::fleet::health::nagios;
-use crate::fleet::metrics::{format_value, Kind};
-use crate::fleet::{Fleet, Health, MetricSet, MetricState, Replication};
+use crate::model::format::format_value;
+use crate::model::Kind;
+use crate::model::{AlertState, SourceError};
+use crate::model::{DeadMansSwitch, Monitoring};
+use crate::model::{Fleet, Health, MetricSet, MetricState, Replication};
 use crate::sanitize;
-use crate::sources::status::{DeadMansSwitch, Monitoring};
-use crate::sources::{AlertState, SourceError};
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -76,7 +77,7 @@ pub struct HostReport {
     pub replication: Option<Replication>,
     pub metrics: Vec<MetricReport>,
     pub alerts: Vec<AlertReport>,
-    pub labels: crate::fleet::HostLabels,
+    pub labels: crate::model::HostLabels,
     /// The metrics source that reported the host (`null` for the demo).
     pub source: Option<String>,
 }
@@ -206,7 +207,7 @@ pub fn build(
                     .iter()
                     .map(|a| AlertReport {
                         name: a.name().to_string(),
-                        severity: a.severity().to_string(),
+                        severity: a.severity_label().to_string(),
                         state: a.state,
                         summary: a.summary().to_string(),
                         starts_at: a.starts_at.map(rfc3339),

@@ -16,7 +16,7 @@ use crate::app::history::{points_of, HistoryFetch};
 use crate::app::{App, Command};
 use crate::cli::ColorChoice;
 use crate::config::Settings;
-use crate::fleet::MetricSet;
+use crate::model::MetricSet;
 use crate::poller::{self, Merger, PollerCmd};
 use crate::sources::{FleetSource, PollRequest};
 use crate::terminal::TerminalGuard;
@@ -234,7 +234,7 @@ async fn fetch_history(
 ) {
     let direction = metrics
         .get(&f.key.metric)
-        .map_or(crate::fleet::metrics::Direction::Higher, |m| m.direction);
+        .map_or(crate::model::Direction::Higher, |m| m.direction);
     #[allow(clippy::cast_precision_loss)]
     let (start, end) = (
         f.req.start.timestamp_millis() as f64 / 1000.0,

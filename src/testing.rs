@@ -8,8 +8,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use crate::action::Action;
 use crate::app::App;
 use crate::fleet::metrics::mysql_preset;
-use crate::fleet::{Fleet, Identity};
-use crate::poller::{Merger, Update};
+use crate::model::Update;
+use crate::model::{Fleet, Identity};
+use crate::poller::Merger;
 use crate::sources::demo::DemoSource;
 use crate::sources::PollRequest;
 use crate::theme::Theme;
@@ -98,7 +99,7 @@ pub fn answer_history(app: &mut App, cmds: Vec<crate::app::Command>) {
             for f in fetches {
                 let dir = set
                     .get(&f.key.metric)
-                    .map_or(crate::fleet::metrics::Direction::Higher, |m| m.direction);
+                    .map_or(crate::model::Direction::Higher, |m| m.direction);
                 let pts = crate::app::history::points_of(
                     src.range_at(&f.req),
                     f.filter_host.as_ref(),

@@ -8,7 +8,7 @@ use std::path::Path;
 use ratatui::style::{Color, Modifier, Style};
 use serde::Deserialize;
 
-use crate::fleet::Health;
+use crate::model::Health;
 
 /// Built-in themes, in the order `t` cycles them.
 pub const BUILTIN: &[(&str, &str)] = &[

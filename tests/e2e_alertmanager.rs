@@ -18,10 +18,10 @@ use fleetboard::app::{App, Command};
 use fleetboard::cli::Cli;
 use fleetboard::config::{self, FileConfig, Settings};
 use fleetboard::exec::Executor;
-use fleetboard::fleet::Fleet;
+use fleetboard::model::Fleet;
+use fleetboard::model::{Alert, AlertState};
 use fleetboard::sources::alertmanager::AmClient;
 use fleetboard::sources::http::HttpConfig;
-use fleetboard::sources::{Alert, AlertState};
 use fleetboard::testing::{app_with, buffer_text, render};
 
 const ALERTNAME: &str = "FleetboardE2EReplicationStopped";
@@ -275,7 +275,7 @@ async fn silence_and_expire_through_the_board() {
     assert!(s.matchers.iter().all(|m| !m.is_regex));
 
     // The board shows it suppressed after its refresh.
-    app.update(Action::Data(Box::new(fleetboard::poller::Update {
+    app.update(Action::Data(Box::new(fleetboard::model::Update {
         received_at: Utc::now(),
         fleet: Some(
             Fleet {

@@ -3,10 +3,12 @@
 
 use chrono::{TimeZone, Utc};
 use fleetboard::fleet::health::judge;
-use fleetboard::fleet::metrics::{mysql_preset, AppliesTo, Direction, Kind, MetricDef, Unit};
-use fleetboard::fleet::{self, BuildInput, Health, Identity, MetricSet, MetricState};
+use fleetboard::fleet::metrics::mysql_preset;
+use fleetboard::fleet::{self, BuildInput};
+use fleetboard::model::{Alert, AlertState, Fleet, Labels, Sample, Severity, SourceError, Vector};
+use fleetboard::model::{AppliesTo, Direction, Kind, MetricDef, Unit};
+use fleetboard::model::{Health, Identity, MetricSet, MetricState};
 use fleetboard::sanitize::{escape, fit, is_dangerous as is_control, width};
-use fleetboard::sources::{Alert, AlertState, Labels, Sample, SourceError, Vector};
 use proptest::prelude::*;
 
 fn def(kind: Kind, direction: Direction) -> MetricDef {
@@ -22,6 +24,7 @@ fn def(kind: Kind, direction: Direction) -> MetricDef {
         applies_to: AppliesTo::All,
         on_tile: true,
         chart: true,
+        signal: None,
     }
 }
 
@@ -196,6 +199,7 @@ fn alerts() -> impl Strategy<Value = Vec<Alert>> {
                 labels.insert("severity".into(), sev.into());
                 Alert {
                     fingerprint: String::new(),
+                    severity: Severity::from_label(Some(sev)),
                     labels,
                     annotations: Labels::new(),
                     state: [
@@ -234,7 +238,7 @@ fn t(s: i64) -> chrono::DateTime<Utc> {
 }
 
 /// Host health is never better than any reading that counts towards it.
-fn check_host_health(set: &MetricSet, f: &fleet::Fleet) -> Result<(), TestCaseError> {
+fn check_host_health(set: &MetricSet, f: &Fleet) -> Result<(), TestCaseError> {
     for h in &f.hosts {
         prop_assert_eq!(h.readings.len(), set.metrics.len());
         for (d, r) in set.metrics.iter().zip(&h.readings) {

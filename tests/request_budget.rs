@@ -97,7 +97,7 @@ async fn refresh(servers: &[&MockServer], names: &[&str], clusters: Vec<String>)
         .as_ref()
         .ok()
         .and_then(|m| m[0].as_ref().ok())
-        .map_or(0, fleetboard::sources::Vector::len);
+        .map_or(0, fleetboard::model::Vector::len);
     let mut requests = Vec::new();
     let mut queries = Vec::new();
     for s in servers {

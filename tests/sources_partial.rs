@@ -16,7 +16,7 @@ use std::time::Duration;
 use chrono::Utc;
 use fleetboard::cli::{Cli, Format};
 use fleetboard::config;
-use fleetboard::fleet::{Fleet, Health, HostId};
+use fleetboard::model::{Fleet, Health, HostId};
 use fleetboard::poller::Merger;
 use fleetboard::setup;
 use fleetboard::sources::PollRequest;
@@ -31,6 +31,9 @@ fn fixture(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap()
 }
 
+/// The form fields of every query the engine received.
+type Forms = Arc<Mutex<Vec<Vec<(String, String)>>>>;
+
 /// A query engine over `series.json`: each part of a (united) query answers the series whose
 /// metric name its expression names. While `failing`, the eu region's series are gone and
 /// `envelope` is merged into the answer, as the engine does when one store is unreachable;
@@ -39,7 +42,7 @@ struct Engine {
     series: Vec<Value>,
     envelope: Value,
     failing: Arc<AtomicBool>,
-    forms: Arc<Mutex<Vec<Vec<(String, String)>>>>,
+    forms: Forms,
 }
 
 fn parts(query: &str) -> Vec<(Option<String>, String)> {
@@ -98,41 +101,13 @@ impl Respond for Engine {
     }
 }
 
-const METRICS: &str = r#"
-preset = "none"
-[metrics.up]
-expr = 'mysql_up{cluster=~"$cluster"}'
-kind = "up"
-label = "up"
-[metrics.lag]
-expr = 'mysql_slave_status_seconds_behind_master{cluster=~"$cluster"}'
-label = "lag"
-unit = "seconds"
-applies_to = "replica"
-warn = 30.0
-crit = 300.0
-[metrics.io_running]
-expr = 'mysql_slave_status_slave_io_running{cluster=~"$cluster"}'
-label = "io"
-kind = "flag"
-unit = "bool"
-direction = "lower"
-crit = 0.0
-applies_to = "replica"
-[metrics.sql_running]
-expr = 'mysql_slave_status_slave_sql_running{cluster=~"$cluster"}'
-label = "sql"
-kind = "flag"
-unit = "bool"
-direction = "lower"
-crit = 0.0
-applies_to = "replica"
-"#;
+/// The preset's metrics; series the fixture lacks (connections, load, ...) answer nothing.
+const METRICS: &str = "";
 
 struct Setup {
     server: MockServer,
     failing: Arc<AtomicBool>,
-    forms: Arc<Mutex<Vec<Vec<(String, String)>>>>,
+    forms: Forms,
     settings: config::Settings,
 }
 

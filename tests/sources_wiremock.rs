@@ -6,10 +6,11 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use fleetboard::sources::alertmanager::{AmClient, Matcher, NewSilence};
+use fleetboard::model::{AlertState, SourceError};
+use fleetboard::model::{Matcher, NewSilence};
+use fleetboard::sources::alertmanager::AmClient;
 use fleetboard::sources::http::{HttpConfig, Secret};
 use fleetboard::sources::prometheus::PromClient;
-use fleetboard::sources::{AlertState, SourceError};
 use wiremock::matchers::{
     basic_auth, bearer_token, body_string_contains, header, method, path, query_param,
 };
@@ -652,7 +653,7 @@ async fn silences_list_create_expire() {
         .await;
     let am = AmClient::new(&server.uri(), &cfg()).unwrap();
     let s = am.silences().await.unwrap();
-    assert_eq!(s[0].state, "active");
+    assert_eq!(s[0].state, fleetboard::model::SilenceState::Active);
     let id = am.create_silence(&new_silence()).await.unwrap();
     assert_eq!(id, "08e0e99c-37c1-4223-a313-2231923ba4db");
     am.expire_silence(&id).await.unwrap();

@@ -7,7 +7,7 @@ use chrono::Duration;
 use fleetboard::action::Action;
 use fleetboard::app::alerts::AlertAction;
 use fleetboard::app::App;
-use fleetboard::sources::alertmanager::{Matcher, Silence};
+use fleetboard::model::{Matcher, Silence, SilenceState};
 use fleetboard::testing::{buffer_text, demo_app, fixed_time, render};
 
 fn screen(app: &App) -> String {
@@ -43,7 +43,7 @@ fn silences() -> Vec<Silence> {
             ends_at: t + Duration::hours(5),
             created_by: "dba-oncall".into(),
             comment: "reindexing, expect high load".into(),
-            state: "active".into(),
+            state: SilenceState::Active,
         },
         Silence {
             id: "7f0c2a11-5b3e-4c2d-9a77-0d1e2f3a4b5c".into(),
@@ -52,7 +52,7 @@ fn silences() -> Vec<Silence> {
             ends_at: t + Duration::hours(3),
             created_by: "bob".into(),
             comment: "orders cluster failover drill".into(),
-            state: "pending".into(),
+            state: SilenceState::Pending,
         },
         Silence {
             id: "gone".into(),
@@ -61,7 +61,7 @@ fn silences() -> Vec<Silence> {
             ends_at: t - Duration::hours(8),
             created_by: "carol".into(),
             comment: "expired: not listed".into(),
-            state: "expired".into(),
+            state: SilenceState::Expired,
         },
     ]
 }

@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use fleetboard::action::Action;
-use fleetboard::fleet::{Fleet, Health};
-use fleetboard::poller::Update;
-use fleetboard::sources::SourceError;
+use fleetboard::model::SourceError;
+use fleetboard::model::Update;
+use fleetboard::model::{Fleet, Health};
 use fleetboard::testing::{app_with, buffer_text, demo_app, demo_fleet, fixed_time, render};
 use fleetboard::theme::Theme;
 

@@ -8,8 +8,10 @@ use arbitrary::Arbitrary;
 use chrono::{DateTime, TimeZone, Utc};
 use fleetboard::action::Action;
 use fleetboard::fleet::metrics::mysql_preset;
-use fleetboard::fleet::{self, BuildInput, Fleet, Identity};
-use fleetboard::sources::{Alert, AlertState, Labels, Sample, SourceError, Vector};
+use fleetboard::fleet::{self, BuildInput};
+use fleetboard::model::{
+    Alert, AlertState, Fleet, Identity, Labels, Sample, Severity, SourceError, Vector,
+};
 use fleetboard::sanitize::is_dangerous;
 use fleetboard::testing::{app_with, render};
 use libfuzzer_sys::fuzz_target;
@@ -224,6 +226,7 @@ fuzz_target!(|input: Input| {
             annotations.insert("summary".into(), a.summary.get(HOSTS));
             Alert {
                 fingerprint: String::new(),
+                severity: Severity::from_label(labels.get("severity").map(String::as_str)),
                 labels,
                 annotations,
                 state: match a.state % 3 {

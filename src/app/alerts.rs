@@ -10,9 +10,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::{App, Command, Screen};
 use crate::action::Action;
-use crate::fleet::HostId;
-use crate::sources::alertmanager::{Matcher, NewSilence, Silence};
-use crate::sources::{Alert, AlertState};
+use crate::model::{Alert, HostId, Matcher, NewSilence, Silence, SilenceState};
 
 /// Form fields, in order.
 pub const FIELDS: [&str; 4] = ["matchers", "duration", "comment", "author"];
@@ -132,11 +130,15 @@ impl AlertsUi {
     /// Active and pending silences, the ones the list shows, soonest to end first.
     pub fn listed_silences(&self) -> Vec<&Silence> {
         let mut v: Vec<&Silence> = match &self.silences {
-            Some(Ok(s)) => s.iter().filter(|s| s.state != "expired").collect(),
+            Some(Ok(s)) => s
+                .iter()
+                .filter(|s| s.state != SilenceState::Expired)
+                .collect(),
             _ => Vec::new(),
         };
         v.sort_by(|a, b| {
-            (a.state != "active", a.ends_at, &a.id).cmp(&(b.state != "active", b.ends_at, &b.id))
+            let key = |s: &Silence| (s.state != SilenceState::Active, s.ends_at, s.id.clone());
+            key(a).cmp(&key(b))
         });
         v
     }
@@ -152,38 +154,12 @@ pub struct AlertRow<'a> {
     pub host_name: String,
 }
 
-/// Rank of a severity label: critical first, then warning, info, the rest.
-pub fn severity_rank(sev: &str) -> u8 {
-    match sev.to_ascii_lowercase().as_str() {
-        "critical" | "crit" | "page" | "error" | "major" | "high" | "disaster" => 0,
-        "warning" | "warn" | "minor" | "medium" | "average" => 1,
-        "info" | "informational" | "low" | "none" => 2,
-        _ => 3,
-    }
-}
-
-/// `active`, `silenced`, `inhibited` or `unprocessed`.
-pub fn state_word(a: &Alert) -> &'static str {
-    match a.state {
-        AlertState::Active => "active",
-        AlertState::Suppressed if !a.silenced_by.is_empty() => "silenced",
-        AlertState::Suppressed => "inhibited",
-        AlertState::Unprocessed => "unprocessed",
-    }
-}
-
 /// `name="value"` list as typed in the form: values quoted, `\` and `"` escaped.
 pub fn format_matchers(ms: &[Matcher]) -> String {
     ms.iter()
         .map(|m| {
-            let op = match (m.is_equal, m.is_regex) {
-                (true, false) => "=",
-                (false, false) => "!=",
-                (true, true) => "=~",
-                (false, true) => "!~",
-            };
             let v = m.value.replace('\\', "\\\\").replace('"', "\\\"");
-            format!("{}{op}\"{v}\"", m.name)
+            format!("{}{}\"{v}\"", m.name, m.op())
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -441,9 +417,9 @@ impl App {
             rows.retain(|r| {
                 [
                     r.alert.name(),
-                    r.alert.severity(),
+                    r.alert.severity_label(),
                     r.alert.summary(),
-                    state_word(r.alert),
+                    r.alert.state_word(),
                     &r.cluster,
                     &r.host_name,
                 ]
@@ -452,9 +428,10 @@ impl App {
             });
         }
         rows.sort_by(|a, b| {
-            severity_rank(a.alert.severity())
-                .cmp(&severity_rank(b.alert.severity()))
-                .then_with(|| a.alert.severity().cmp(b.alert.severity()))
+            a.alert
+                .severity
+                .cmp(&b.alert.severity)
+                .then_with(|| a.alert.severity_label().cmp(b.alert.severity_label()))
                 .then_with(|| a.cluster.cmp(&b.cluster))
                 .then_with(|| a.alert.state.cmp(&b.alert.state))
                 .then_with(|| a.alert.starts_at.cmp(&b.alert.starts_at))
@@ -746,7 +723,7 @@ impl App {
                     let mut active = h
                         .alerts
                         .iter()
-                        .filter(|a| a.state == crate::sources::AlertState::Active);
+                        .filter(|a| a.state == crate::model::AlertState::Active);
                     match (active.next(), active.next()) {
                         (Some(a), None) => Some(a.name().to_string()),
                         _ => None,
@@ -760,7 +737,7 @@ impl App {
                     Some(v) if v == id.name => Matcher::equal(hl, v),
                     Some(v) if v.starts_with(&id.name) => Matcher {
                         name: hl,
-                        value: crate::fleet::metrics::host_regex(&id.name, true),
+                        value: crate::sources::query::host_regex(&id.name, true),
                         is_regex: true,
                         is_equal: true,
                     },
@@ -895,13 +872,13 @@ mod tests {
         assert!(rows.len() >= 4, "{}", rows.len());
         let keys: Vec<(u8, String)> = rows
             .iter()
-            .map(|r| (severity_rank(r.alert.severity()), r.cluster.clone()))
+            .map(|r| (r.alert.severity.rank(), r.cluster.clone()))
             .collect();
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(keys, sorted);
-        assert_eq!(rows[0].alert.severity(), "critical");
-        assert!(rows.iter().any(|r| state_word(r.alert) == "silenced"));
+        assert_eq!(rows[0].alert.severity_label(), "critical");
+        assert!(rows.iter().any(|r| r.alert.state_word() == "silenced"));
     }
 
     #[test]
@@ -1040,11 +1017,11 @@ mod tests {
         );
         assert_eq!(ms[1].name, "instance");
         assert!(ms[1].is_regex, "any exporter port of the host");
-        let mut l = crate::sources::Labels::new();
+        let mut l = crate::model::Labels::new();
         l.insert("instance".into(), format!("{}:9100", id.name));
-        assert!(crate::sources::silences::matcher_matches(&ms[1], &l));
+        assert!(ms[1].matches(&l));
         l.insert("instance".into(), format!("{}0:9100", id.name));
-        assert!(!crate::sources::silences::matcher_matches(&ms[1], &l));
+        assert!(!ms[1].matches(&l));
         // A host without alerts gets the host matcher alone.
         a.update(Action::Back);
         a.update(Action::Back);
@@ -1112,7 +1089,7 @@ mod tests {
             ends_at: fixed_time() + chrono::Duration::hours(1),
             created_by: "bob".into(),
             comment: "c".into(),
-            state: state.into(),
+            state: SilenceState::parse(state),
         };
         a.update(alerts(AlertAction::SilencesLoaded(Ok((
             "am".into(),

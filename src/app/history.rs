@@ -5,9 +5,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::fleet::metrics::{expand_for_host, Direction, MetricSet};
-use crate::fleet::{HostId, Identity};
-use crate::sources::{RangeRequest, RangeSeries};
+use crate::model::{Direction, MetricSet};
+
+use crate::model::RangeSeries;
+use crate::model::{HostId, Identity};
+use crate::sources::query::expand_for_host;
+use crate::sources::RangeRequest;
 
 /// Chart windows: `1`..`5` pick one, `+`/`-` step through them.
 pub const WINDOWS: [(&str, u64); 5] = [
@@ -326,7 +329,7 @@ mod tests {
 
     #[test]
     fn client_side_filter_and_worst_merge() {
-        let l = |i: &str| -> crate::sources::Labels {
+        let l = |i: &str| -> crate::model::Labels {
             [
                 ("instance".to_string(), i.to_string()),
                 ("cluster".to_string(), "c".to_string()),

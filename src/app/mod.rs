@@ -9,9 +9,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::action::Action;
-use crate::fleet::{Fleet, Health, Host, HostId, Identity, MetricSet};
 use crate::layout::{self, GridLayout};
-use crate::poller::Update;
+use crate::model::Update;
+use crate::model::{Fleet, Health, Host, HostId, Identity, MetricSet};
 
 /// Rows of the wall header (clock and freshness in big digits).
 pub const WALL_HEADER: u16 = 3;
@@ -34,7 +34,7 @@ pub enum Command {
     /// List silences; answered by [`alerts::AlertAction::SilencesLoaded`].
     FetchSilences,
     /// Answered by [`alerts::AlertAction::SilenceCreated`].
-    CreateSilence(crate::sources::alertmanager::NewSilence),
+    CreateSilence(crate::model::NewSilence),
     /// Expire the silence with this id; answered by [`alerts::AlertAction::SilenceExpired`].
     ExpireSilence(String),
 }

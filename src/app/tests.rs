@@ -143,7 +143,7 @@ fn failing_source_keeps_data_and_goes_stale() {
         app.update(Action::Data(Box::new(Update {
             received_at: t,
             fleet: None,
-            prom_error: Some(crate::sources::SourceError::Connect(
+            prom_error: Some(crate::model::SourceError::Connect(
                 "connection refused".into(),
             )),
             alert_sources: vec![],

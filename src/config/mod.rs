@@ -11,10 +11,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::cli::Cli;
-use crate::fleet::metrics::{
-    self, AppliesTo, Direction, Kind, MetricDef, MetricSet, Override, Unit,
-};
-use crate::fleet::Identity;
+use crate::fleet::metrics;
+use crate::model::Identity;
+use crate::model::{AppliesTo, Direction, Kind, MetricDef, MetricSet, Override, Unit};
 use crate::sources::http::{HttpConfig, Secret};
 
 /// A config problem, located in its file.
@@ -646,6 +645,7 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
                 applies_to: mf.applies_to.unwrap_or(AppliesTo::All),
                 on_tile: mf.tile.unwrap_or(true),
                 chart: mf.chart.unwrap_or(true),
+                signal: None,
             });
         }
     }

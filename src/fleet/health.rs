@@ -1,105 +1,6 @@
 //! Health states and the rules that turn values and alerts into them.
 
-use serde::Serialize;
-
-use super::metrics::{Direction, Kind, MetricDef};
-use crate::sources::{Alert, AlertState};
-
-/// Health of a metric or a host, ordered from best to worst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Default)]
-pub enum Health {
-    #[default]
-    #[serde(rename = "OK")]
-    Ok,
-    /// No data, or data that cannot be judged (replication status unreadable).
-    #[serde(rename = "UNKNOWN")]
-    Unknown,
-    /// Its source failed or answered partially without it: the last good data is shown,
-    /// marked stale. Never judged DOWN on the strength of a missing answer.
-    #[serde(rename = "STALE")]
-    Stale,
-    #[serde(rename = "WARN")]
-    Warn,
-    #[serde(rename = "CRIT")]
-    Crit,
-    #[serde(rename = "DOWN")]
-    Down,
-}
-
-impl Health {
-    pub const ALL: [Health; 6] = [
-        Health::Down,
-        Health::Crit,
-        Health::Warn,
-        Health::Stale,
-        Health::Unknown,
-        Health::Ok,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Health::Ok => "OK",
-            Health::Unknown => "UNKNOWN",
-            Health::Stale => "STALE",
-            Health::Warn => "WARN",
-            Health::Crit => "CRIT",
-            Health::Down => "DOWN",
-        }
-    }
-
-    /// Hosts per state, in the order of [`Health::ALL`].
-    pub fn count(states: impl IntoIterator<Item = Health>) -> [usize; 6] {
-        let mut c = [0usize; 6];
-        for h in states {
-            if let Some(k) = Health::ALL.iter().position(|x| *x == h) {
-                c[k] += 1;
-            }
-        }
-        c
-    }
-
-    /// Rank used by the severity sort: problems first, UNKNOWN after WARN.
-    pub fn severity_rank(self) -> u8 {
-        match self {
-            Health::Down => 0,
-            Health::Crit => 1,
-            Health::Warn => 2,
-            Health::Stale => 3,
-            Health::Unknown => 4,
-            Health::Ok => 5,
-        }
-    }
-}
-
-/// State of one metric reading on one host.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum MetricState {
-    #[serde(rename = "OK")]
-    Ok,
-    #[serde(rename = "WARN")]
-    Warn,
-    #[serde(rename = "CRIT")]
-    Crit,
-    #[serde(rename = "DOWN")]
-    Down,
-    #[serde(rename = "UNKNOWN")]
-    Unknown,
-    /// Not applicable (replication metrics on a primary) or informational.
-    #[serde(rename = "N/A")]
-    NotApplicable,
-}
-
-impl MetricState {
-    pub fn health(self) -> Health {
-        match self {
-            MetricState::Ok | MetricState::NotApplicable => Health::Ok,
-            MetricState::Warn => Health::Warn,
-            MetricState::Crit => Health::Crit,
-            MetricState::Down => Health::Down,
-            MetricState::Unknown => Health::Unknown,
-        }
-    }
-}
+use crate::model::{Alert, Direction, Health, Kind, MetricDef, MetricState, Severity};
 
 /// Judges a value against thresholds. NaN is UNKNOWN; infinities compare like any
 /// number (+Inf lag is past every threshold).
@@ -134,13 +35,13 @@ pub fn judge(def: &MetricDef, value: f64, warn: Option<f64>, crit: Option<f64>) 
 /// Health an alert contributes: only active (not silenced, not inhibited) alerts
 /// count; `severity` decides how much.
 pub fn alert_health(alert: &Alert) -> Health {
-    if alert.state != AlertState::Active {
+    if !alert.is_active() {
         return Health::Ok;
     }
-    match alert.severity().to_ascii_lowercase().as_str() {
-        "critical" | "crit" | "page" | "error" | "major" | "high" | "disaster" => Health::Crit,
-        "warning" | "warn" | "minor" | "medium" | "average" => Health::Warn,
-        _ => Health::Ok,
+    match alert.severity {
+        Severity::Critical => Health::Crit,
+        Severity::Warning => Health::Warn,
+        Severity::Info | Severity::Other => Health::Ok,
     }
 }
 

@@ -5,128 +5,17 @@
 pub mod health;
 pub mod metrics;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::hash::BuildHasher as _;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
-pub use health::{Health, MetricState};
-pub use metrics::{MetricDef, MetricSet};
-
-use crate::sources::status::{DeadMansSwitch, SourceStatus, SOURCE_LABEL};
-use crate::sources::{Alert, Labels, SourceError, Vector};
-use metrics::{AppliesTo, Direction, Kind};
-
-/// Which labels identify a host and its cluster.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    pub host_label: String,
-    pub cluster_label: String,
-    /// `db1:9104` and `db1:9100` are one host.
-    pub strip_port: bool,
-}
-
-impl Default for Identity {
-    fn default() -> Self {
-        Self {
-            host_label: "instance".into(),
-            cluster_label: "cluster".into(),
-            strip_port: true,
-        }
-    }
-}
-
-/// Cluster name given to series without the cluster label.
-pub const NO_CLUSTER: &str = "(no cluster)";
-
-impl Identity {
-    /// Host name from a label value: `db1:9104` → `db1`, `[::1]:9104` → `[::1]`.
-    pub fn host_name(&self, raw: &str) -> String {
-        self.host_name_ref(raw).to_string()
-    }
-
-    fn host_name_ref<'s>(&self, raw: &'s str) -> &'s str {
-        if !self.strip_port {
-            return raw;
-        }
-        if let Some((h, p)) = raw.rsplit_once(':') {
-            let bracketed_v6 = h.starts_with('[') && h.ends_with(']');
-            let plain = !h.contains(':');
-            if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && (bracketed_v6 || plain) {
-                return h;
-            }
-        }
-        raw
-    }
-
-    fn key_of(&self, labels: &Labels) -> Option<HostId> {
-        let (cluster, name) = self.key_parts(|k| labels.get(k).map(String::as_str))?;
-        Some(HostId {
-            cluster: cluster.to_owned(),
-            name: name.to_owned(),
-        })
-    }
-
-    /// `(cluster, host name)` of a series, borrowed from its labels.
-    fn key_parts<'a>(&self, get: impl Fn(&str) -> Option<&'a str>) -> Option<(&'a str, &'a str)> {
-        let raw = get(&self.host_label).filter(|r| !r.is_empty())?;
-        let cluster = get(&self.cluster_label)
-            .filter(|c| !c.is_empty())
-            .unwrap_or(NO_CLUSTER);
-        Some((cluster, self.host_name_ref(raw)))
-    }
-}
-
-/// A host's identity: its cluster and name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct HostId {
-    pub cluster: String,
-    pub name: String,
-}
-
-/// A host's labels (the union over its series, `__name__` left out), sorted by name.
-///
-/// The strings are shared: between hosts (`cluster`, `job`, a cluster's name) and with the
-/// same host in the previous refresh, so a steady fleet allocates none of them again.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct HostLabels(Vec<(Arc<str>, Arc<str>)>);
-
-impl HostLabels {
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .binary_search_by(|(k, _)| (**k).cmp(name))
-            .ok()
-            .map(|i| &*self.0[i].1)
-    }
-
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
-        self.0.iter().map(|(k, v)| (&**k, &**v))
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// Sets a label, keeping the order.
-    pub fn insert(&mut self, name: &str, value: &str) {
-        match self.0.binary_search_by(|(k, _)| (**k).cmp(name)) {
-            Ok(i) => self.0[i].1 = Arc::from(value),
-            Err(i) => self.0.insert(i, (Arc::from(name), Arc::from(value))),
-        }
-    }
-}
-
-impl Serialize for HostLabels {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.iter())
-    }
-}
+use crate::model::{
+    Alert, AppliesTo, Direction, Fleet, Health, Host, HostId, HostLabels, Identity, Kind,
+    MetricDef, MetricSet, MetricState, RangeSeries, Reading, Replication, Role, Signal,
+    SourceError, SourceStatus, Vector, NO_CLUSTER, SOURCE_LABEL,
+};
 
 /// Strings for host labels: the previous refresh's where the host had the same label, else
 /// one shared copy per distinct string of this refresh.
@@ -153,145 +42,13 @@ impl<'a> Strings<'a> {
             .into_iter()
             .map(|(k, v)| {
                 let same = prev.and_then(|p| {
-                    let i = p.0.binary_search_by(|(pk, _)| (**pk).cmp(k)).ok()?;
-                    let (pk, pv) = &p.0[i];
+                    let (pk, pv) = p.entry(k)?;
                     (**pv == *v).then(|| (Arc::clone(pk), Arc::clone(pv)))
                 });
                 same.unwrap_or_else(|| (self.get(k), self.get(v)))
             })
             .collect();
-        HostLabels(out)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Primary,
-    Replica,
-    #[default]
-    Unknown,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Primary => "primary",
-            Role::Replica => "replica",
-            Role::Unknown => "unknown",
-        }
-    }
-}
-
-/// Replication status of a replica.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
-pub struct Replication {
-    /// The primary it replicates from (host name when it could be resolved).
-    pub source: Option<String>,
-    pub io_running: Option<bool>,
-    pub sql_running: Option<bool>,
-    pub lag_seconds: Option<f64>,
-}
-
-/// One metric's reading on one host.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Reading {
-    pub value: Option<f64>,
-    pub state: MetricState,
-    /// Why there is no value.
-    pub note: Option<&'static str>,
-    /// The query for this metric failed; the value is from an earlier refresh.
-    pub stale: bool,
-}
-
-impl Reading {
-    fn none(state: MetricState, note: Option<&'static str>) -> Self {
-        Self {
-            value: None,
-            state,
-            note,
-            stale: false,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Host {
-    pub id: HostId,
-    /// Name of the metrics source that reported the host (`None`: a source without names,
-    /// such as the demo).
-    pub source: Option<String>,
-    pub labels: HostLabels,
-    pub role: Role,
-    pub replication: Option<Replication>,
-    /// One reading per metric of the [`MetricSet`], same order.
-    pub readings: Vec<Reading>,
-    /// Alerts attached to this host (active, silenced and inhibited).
-    pub alerts: Vec<Alert>,
-    pub health: Health,
-    pub reasons: Vec<String>,
-    pub last_seen: DateTime<Utc>,
-    /// A short recent history of the sparkline metric (oldest first; NaN for gaps).
-    pub spark: Vec<f64>,
-}
-
-impl Host {
-    /// Active alerts (not silenced, not inhibited).
-    pub fn active_alerts(&self) -> usize {
-        self.alerts
-            .iter()
-            .filter(|a| a.state == crate::sources::AlertState::Active)
-            .count()
-    }
-
-    /// Alerts that are silenced or inhibited.
-    pub fn muted_alerts(&self) -> usize {
-        self.alerts.len() - self.active_alerts()
-    }
-
-    /// Warning and critical thresholds of metric `i` for this host (overrides by label applied).
-    pub fn thresholds(&self, set: &MetricSet, i: usize) -> (Option<f64>, Option<f64>) {
-        set.thresholds(i, &|k, v| self.labels.get(k) == Some(v))
-    }
-
-    pub fn reading(&self, set: &MetricSet, key: &str) -> Option<&Reading> {
-        set.index(key).and_then(|i| self.readings.get(i))
-    }
-}
-
-/// The whole fleet at one moment.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Fleet {
-    /// Sorted by cluster, then name.
-    pub hosts: Vec<Host>,
-    pub clusters: Vec<String>,
-    /// Alerts that name no known host (fleet-wide, or for hosts not on the board).
-    pub other_alerts: Vec<Alert>,
-    /// Explanations of data that was dropped or merged (missing labels, duplicates).
-    pub notes: Vec<String>,
-    /// When the data was taken (the query time in replay mode).
-    pub taken_at: Option<DateTime<Utc>>,
-    /// How each metrics source answered this refresh (partial answers, failures, failed
-    /// metrics, the monitoring's own health).
-    pub sources: Vec<SourceStatus>,
-    /// Whether Alertmanager holds the always-firing alert, when checked.
-    pub dead_mans_switch: Option<DeadMansSwitch>,
-}
-
-impl Fleet {
-    pub fn find(&self, id: &HostId) -> Option<&Host> {
-        self.hosts
-            .binary_search_by(|h| h.id.cmp(id))
-            .ok()
-            .map(|i| &self.hosts[i])
-    }
-
-    pub fn counts(&self) -> BTreeMap<Health, usize> {
-        let mut c = BTreeMap::new();
-        for h in &self.hosts {
-            *c.entry(h.health).or_insert(0) += 1;
-        }
-        c
+        HostLabels::from_sorted(out)
     }
 }
 
@@ -443,15 +200,15 @@ pub fn build<'a>(
     }
     rows.sort_unstable_by(|a, b| a.id.cmp(&b.id));
 
-    let idx = |k: &str| set.index(k);
+    let sig = |s: Signal| set.by_signal(s);
     let up_i = set.metrics.iter().position(|m| m.kind == Kind::Up);
     let (lag_i, io_i, sql_i, ro_i, sid_i, msid_i) = (
-        idx("lag"),
-        idx("io_running"),
-        idx("sql_running"),
-        idx("read_only"),
-        idx("server_id"),
-        idx("master_server_id"),
+        sig(Signal::ReplicationLag),
+        sig(Signal::IoThread),
+        sig(Signal::SqlThread),
+        sig(Signal::ReadOnly),
+        sig(Signal::ServerId),
+        sig(Signal::SourceServerId),
     );
 
     // server_id → host, per cluster, to resolve a replica's source.
@@ -687,7 +444,7 @@ pub fn build<'a>(
                 let ah = health::alert_health(a);
                 if ah > Health::Ok {
                     h.reasons
-                        .push(format!("alert {} ({})", a.name(), a.severity()));
+                        .push(format!("alert {} ({})", a.name(), a.severity_label()));
                     if h.health != Health::Down {
                         h.health = h.health.max(ah);
                     }
@@ -753,7 +510,7 @@ fn stale_host(prev: &Host, reason: &str) -> Host {
 pub fn attach_sparks(
     fleet: &mut Fleet,
     ident: &Identity,
-    series: &[crate::sources::RangeSeries],
+    series: &[RangeSeries],
     start: f64,
     step: f64,
     n: usize,
@@ -763,8 +520,12 @@ pub fn attach_sparks(
     }
     let mut by_id: HashMap<HostId, Vec<f64>> = HashMap::new();
     for s in series {
-        let Some(id) = ident.key_of(&s.labels) else {
+        let Some((cluster, name)) = ident.key_parts(|k| s.labels.get(k).map(String::as_str)) else {
             continue;
+        };
+        let id = HostId {
+            cluster: cluster.to_owned(),
+            name: name.to_owned(),
         };
         let slot = by_id.entry(id).or_insert_with(|| vec![f64::NAN; n]);
         for &(t, v) in &s.points {
@@ -809,7 +570,7 @@ fn is_loopback(h: &str) -> bool {
 }
 
 fn reason(def: &MetricDef, r: &Reading, (warn, crit): (Option<f64>, Option<f64>)) -> String {
-    use metrics::format_value;
+    use crate::model::format::format_value;
     match (def.kind, r.value) {
         (Kind::Up, _) => r
             .note

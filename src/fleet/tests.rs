@@ -4,7 +4,7 @@ use chrono::TimeZone;
 
 use super::metrics::mysql_preset;
 use super::*;
-use crate::sources::{AlertState, Sample, Vector};
+use crate::model::{AlertState, Labels, Override, Sample, Severity, Vector};
 
 /// The answers a source would give, in the form `build` reads.
 fn vectors(r: &[Result<Vec<Sample>, SourceError>]) -> Vec<Result<Vector, SourceError>> {
@@ -239,7 +239,7 @@ fn lag_thresholds_and_overrides() {
     st.lag.iter_mut().find(|x| x.1 == "db2").unwrap().2 = 45.0;
     st.lag.iter_mut().find(|x| x.1 == "db5").unwrap().2 = 45.0;
     let mut set = mysql_preset("instance", "cluster");
-    set.overrides.push(metrics::Override {
+    set.overrides.push(Override {
         metric: "lag".into(),
         matchers: vec![("cluster".into(), "orders".into())],
         warn: Some(600.0),
@@ -336,6 +336,7 @@ fn replica_without_slave_status_is_unknown() {
 fn alert(name: &str, inst: &str, sev: &str, state: AlertState) -> Alert {
     Alert {
         fingerprint: format!("{name}{inst}"),
+        severity: Severity::from_label(Some(sev)),
         labels: [
             ("alertname", name),
             ("instance", inst),
@@ -485,19 +486,17 @@ fn host_labels_are_merged_sorted_and_share_strings() {
     assert_eq!(db2.labels.get("job"), Some("mysql"));
     assert_eq!(db2.labels.get("cluster"), Some("payments"));
     // One copy of a cluster name for all its hosts within a refresh...
-    let c1 = &host(&first, "db1").labels.0;
-    let c2 = &db2.labels.0;
-    let cl = |l: &[(Arc<str>, Arc<str>)]| {
-        l.iter()
-            .find(|(k, _)| &**k == "cluster")
-            .map(|(_, v)| Arc::clone(v))
-    };
+    let c1 = &host(&first, "db1").labels;
+    let c2 = &db2.labels;
+    let cl = |l: &HostLabels| l.entry("cluster").map(|(_, v)| Arc::clone(v));
     assert!(Arc::ptr_eq(&cl(c1).unwrap(), &cl(c2).unwrap()));
     // ...and the next refresh reuses the previous refresh's strings.
     let second = build_from(&st, &[], Some(&first));
     let again = &host(&second, "db2").labels;
     assert_eq!(again, &db2.labels);
-    for ((k1, v1), (k2, v2)) in again.0.iter().zip(&db2.labels.0) {
+    for (k, _) in again.iter() {
+        let (k1, v1) = again.entry(k).unwrap();
+        let (k2, v2) = db2.labels.entry(k).unwrap();
         assert!(Arc::ptr_eq(k1, k2) && Arc::ptr_eq(v1, v2), "{k1}={v1}");
     }
 }

@@ -10,7 +10,9 @@ use reqwest::Method;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::http::{self, Endpoint, HttpConfig};
-use super::{Alert, AlertState, Labels, SourceError};
+use crate::model::{
+    Alert, AlertState, Labels, Matcher, NewSilence, Severity, Silence, SilenceState, SourceError,
+};
 
 /// Longest Alertmanager error text kept for a silence form.
 const FORM_ERROR_CHARS: usize = 1000;
@@ -19,69 +21,6 @@ const FORM_ERROR_CHARS: usize = 1000;
 #[derive(Debug, Clone)]
 pub struct AmClient {
     ep: Endpoint,
-}
-
-/// One matcher of a silence: `name="value"`, `name!="value"`, `name=~"re"`, `name!~"re"`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Matcher {
-    pub name: String,
-    pub value: String,
-    #[serde(default)]
-    pub is_regex: bool,
-    /// Alertmanager before 0.22 has no `isEqual`; it means `true`.
-    #[serde(default = "yes")]
-    pub is_equal: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-impl Matcher {
-    /// `name="value"`.
-    pub fn equal(name: impl Into<String>, value: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            value: value.into(),
-            is_regex: false,
-            is_equal: true,
-        }
-    }
-}
-
-impl std::fmt::Display for Matcher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let op = match (self.is_equal, self.is_regex) {
-            (true, false) => "=",
-            (false, false) => "!=",
-            (true, true) => "=~",
-            (false, true) => "!~",
-        };
-        write!(f, "{}{op}{:?}", self.name, self.value)
-    }
-}
-
-/// A silence as `GET /api/v2/silences` reports it. `state` is `active`, `pending` or `expired`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Silence {
-    pub id: String,
-    pub matchers: Vec<Matcher>,
-    pub starts_at: DateTime<Utc>,
-    pub ends_at: DateTime<Utc>,
-    pub created_by: String,
-    pub comment: String,
-    pub state: String,
-}
-
-/// A silence to create.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewSilence {
-    pub matchers: Vec<Matcher>,
-    pub starts_at: DateTime<Utc>,
-    pub ends_at: DateTime<Utc>,
-    pub created_by: String,
-    pub comment: String,
 }
 
 #[derive(Serialize)]
@@ -300,6 +239,7 @@ pub fn parse_alerts(body: &[u8]) -> Result<Vec<Alert>, SourceError> {
             };
             Alert {
                 fingerprint: a.fingerprint,
+                severity: Severity::from_label(a.labels.get("severity").map(String::as_str)),
                 labels: a.labels,
                 annotations: a.annotations,
                 state,
@@ -355,7 +295,7 @@ pub fn parse_silences(body: &[u8]) -> Result<Vec<Silence>, SourceError> {
                 matchers: s.matchers,
                 created_by: s.created_by,
                 comment: s.comment,
-                state: s.status.state,
+                state: SilenceState::parse(&s.status.state),
             })
         })
         .collect()
@@ -391,7 +331,8 @@ mod tests {
         assert_eq!(a.len(), 1);
         let a = &a[0];
         assert_eq!(a.name(), "MySQLReplicationStopped");
-        assert_eq!(a.severity(), "critical");
+        assert_eq!(a.severity_label(), "critical");
+        assert_eq!(a.severity, Severity::Critical);
         assert_eq!(a.summary(), "Replication stopped on db3 (payments)");
         assert_eq!(a.fingerprint, "edda6b559e62ab07");
         assert_eq!(a.state, AlertState::Active);
@@ -456,7 +397,7 @@ mod tests {
         assert_eq!(s.len(), 1);
         let s = &s[0];
         assert_eq!(s.id, "08e0e99c-37c1-4223-a313-2231923ba4db");
-        assert_eq!(s.state, "active");
+        assert_eq!(s.state, SilenceState::Active);
         assert_eq!(s.created_by, "fleet-board");
         assert_eq!(s.comment, "primary db4 being restarted");
         assert_eq!(s.starts_at, parse_time("2026-11-24T21:06:31.792Z").unwrap());

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use super::poll::{merge_alerts, FleetSource, PollRequest, PollResult, RangeRequest};
 use super::silences::{DemoSilences, SilenceBackend};
-use super::{Alert, AlertState, Labels, RangeSeries, Sample, SourceError};
+use crate::model::{Alert, AlertState, Labels, RangeSeries, Sample, Severity, SourceError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Trouble {
@@ -156,6 +156,7 @@ impl DemoSource {
                 ann.insert("summary".into(), summary);
                 out.push(Alert {
                     fingerprint: format!("{:016x}", fnv(&format!("{name}/{}", h.name))),
+                    severity: Severity::from_label(labels.get("severity").map(String::as_str)),
                     labels,
                     annotations: ann,
                     state: AlertState::Active,

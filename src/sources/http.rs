@@ -22,7 +22,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, RequestBuilder, StatusCode};
 
-use super::SourceError;
+use crate::model::SourceError;
 
 /// Most redirects followed before a request fails (a loop fails at once when detected).
 pub const MAX_REDIRECTS: usize = 5;

@@ -1,142 +1,21 @@
 //! Data sources: Prometheus-compatible query engines, Alertmanager, and the demo fleet.
 //!
 //! Nothing in here knows about the terminal. A source turns one request into owned,
-//! parsed data or a typed [`SourceError`]; the fleet model merges that data into hosts.
+//! parsed model values or a typed [`crate::model::SourceError`]; the fleet model merges that data into hosts.
 
 pub mod alertmanager;
 pub mod http;
 pub mod multi;
 pub mod prometheus;
+pub mod query;
 pub mod silences;
-pub mod status;
 pub mod united;
-pub mod vector;
-
-use std::collections::BTreeMap;
-
-use chrono::{DateTime, Utc};
-
-/// Label set of one series, sorted so that output is deterministic.
-pub type Labels = BTreeMap<String, String>;
-
-/// One series of an instant query: its labels, its value and the sample time (unix seconds).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sample {
-    pub labels: Labels,
-    pub value: f64,
-    pub ts: f64,
-}
-
-/// One series of a range query; points are `(unix seconds, value)`, values may be NaN/±Inf.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RangeSeries {
-    pub labels: Labels,
-    pub points: Vec<(f64, f64)>,
-}
-
-/// Alertmanager's view of one alert's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AlertState {
-    Active,
-    Suppressed,
-    Unprocessed,
-}
-
-/// One alert as Alertmanager API v2 (`GET /api/v2/alerts`) reports it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Alert {
-    pub fingerprint: String,
-    pub labels: Labels,
-    pub annotations: Labels,
-    pub state: AlertState,
-    pub silenced_by: Vec<String>,
-    pub inhibited_by: Vec<String>,
-    pub starts_at: Option<DateTime<Utc>>,
-    pub generator_url: Option<String>,
-}
-
-impl Alert {
-    pub fn name(&self) -> &str {
-        self.labels.get("alertname").map_or("", String::as_str)
-    }
-    pub fn severity(&self) -> &str {
-        self.labels.get("severity").map_or("", String::as_str)
-    }
-    pub fn summary(&self) -> &str {
-        self.annotations
-            .get("summary")
-            .or_else(|| self.annotations.get("description"))
-            .map_or("", String::as_str)
-    }
-}
-
-/// Why a request to a data source failed. Messages never contain credentials.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum SourceError {
-    #[error("timed out after {0:?}")]
-    Timeout(std::time::Duration),
-    #[error("cannot connect: {0}")]
-    Connect(String),
-    #[error("HTTP {status}{}", if body.is_empty() { String::new() } else { format!(": {body}") })]
-    Http { status: u16, body: String },
-    /// A 429 or 503 answer that carried a usable `Retry-After` header (seconds or HTTP date,
-    /// capped at a day). Without that header those statuses are [`SourceError::Http`].
-    #[error("HTTP {status}, retry after {}s{}", retry_after.as_secs(), if body.is_empty() { String::new() } else { format!(": {body}") })]
-    RetryLater {
-        status: u16,
-        retry_after: std::time::Duration,
-        body: String,
-    },
-    #[error("bad response: {0}")]
-    BadResponse(String),
-    #[error("query error ({kind}): {error}")]
-    Api { kind: String, error: String },
-    #[error("response larger than the {limit} byte limit")]
-    TooLarge { limit: u64 },
-    #[error("{0}")]
-    Config(String),
-    #[error("{0}")]
-    Other(String),
-}
 
 pub mod demo;
+
 pub mod poll;
 pub mod synthetic;
 
 pub use poll::{
     AlertsResult, FleetSource, PollRequest, PollResult, PromSource, RangeRequest, SparkQuery,
 };
-pub use vector::{SampleRef, Vector};
-
-impl SourceError {
-    /// How long the server asked us to wait (`Retry-After` on a 429 or 503), if it said.
-    pub fn retry_after(&self) -> Option<std::time::Duration> {
-        match self {
-            SourceError::RetryLater { retry_after, .. } => Some(*retry_after),
-            _ => None,
-        }
-    }
-
-    /// The HTTP status of an error answer, if the server answered at all.
-    pub fn status(&self) -> Option<u16> {
-        match self {
-            SourceError::Http { status, .. } | SourceError::RetryLater { status, .. } => {
-                Some(*status)
-            }
-            _ => None,
-        }
-    }
-
-    /// Whether trying again later may help: timeouts, connection failures, 429 and 5xx.
-    pub fn is_transient(&self) -> bool {
-        match self {
-            SourceError::Timeout(_) | SourceError::Connect(_) | SourceError::RetryLater { .. } => {
-                true
-            }
-            SourceError::Http { status, .. } => *status == 429 || *status >= 500,
-            SourceError::Api { kind, .. } => kind == "timeout" || kind == "unavailable",
-            _ => false,
-        }
-    }
-}

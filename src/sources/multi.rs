@@ -12,10 +12,11 @@ use chrono::{DateTime, Utc};
 use futures::future::join_all;
 
 use super::prometheus::{Completeness, PromClient};
-use super::status::{JobCount, Monitoring, SourceStatus, SOURCE_LABEL};
 use super::united;
-use super::vector::{Vector, VectorBuilder};
-use super::{RangeSeries, SourceError};
+use crate::model::{
+    JobCount, Monitoring, RangeSeries, SourceError, SourceStatus, Vector, VectorBuilder,
+    SOURCE_LABEL,
+};
 
 /// The monitoring's own health, asked within the same united query: `(tag, expression)`.
 /// Series of the scraper itself and of Alertmanager, when they are scraped; absent series

@@ -12,8 +12,9 @@ use futures::future::{join_all, BoxFuture};
 use super::alertmanager::AmClient;
 use super::multi::Member;
 use super::prometheus::PromClient;
-use super::status::{DeadMansSwitch, SourceStatus};
-use super::{Alert, AlertState, Labels, RangeSeries, SourceError, Vector};
+use crate::model::{
+    Alert, AlertState, DeadMansSwitch, Labels, RangeSeries, SourceError, SourceStatus, Vector,
+};
 
 /// What to fetch.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -119,16 +120,7 @@ pub fn alerts_from_series(samples: &Vector) -> Vec<Alert> {
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .collect();
             let fingerprint = format!("{:016x}", fnv1a(&format!("{labels:?}")));
-            Alert {
-                fingerprint,
-                labels,
-                annotations: Labels::new(),
-                state: AlertState::Active,
-                silenced_by: Vec::new(),
-                inhibited_by: Vec::new(),
-                starts_at: None,
-                generator_url: None,
-            }
+            Alert::new(fingerprint, labels, Labels::new(), AlertState::Active)
         })
         .collect()
 }
@@ -233,7 +225,7 @@ impl FleetSource for PromSource {
             let parts: Vec<(String, String)> = self
                 .parts
                 .iter()
-                .map(|(k, e)| (k.clone(), crate::fleet::metrics::expand(e, &req.clusters)))
+                .map(|(k, e)| (k.clone(), crate::sources::query::expand(e, &req.clusters)))
                 .collect();
             // The monitoring's health is about now; in replay it would describe the present
             // next to data of the past.
@@ -275,7 +267,7 @@ impl FleetSource for PromSource {
             };
             let sparks = async {
                 let sq = req.sparkline.as_ref()?;
-                let expr = crate::fleet::metrics::expand(&sq.expr, &req.clusters);
+                let expr = crate::sources::query::expand(&sq.expr, &req.clusters);
                 let start = taken_at - chrono::Duration::from_std(sq.window).unwrap_or_default();
                 let calls = self.members.iter().map(|m| {
                     self.requests.fetch_add(1, Ordering::Relaxed);

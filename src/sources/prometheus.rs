@@ -16,8 +16,8 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde::Deserialize;
 
 use super::http::{self, Endpoint, HttpConfig};
-use super::vector::{Vector, VectorBuilder};
-use super::{Labels, RangeSeries, SourceError};
+use crate::model::{Labels, RangeSeries, SourceError};
+use crate::model::{Vector, VectorBuilder};
 
 /// Most points per series Prometheus returns from one range query.
 pub const MAX_POINTS_PER_SERIES: u64 = 11_000;
@@ -919,7 +919,7 @@ impl<'de> DeserializeSeed<'de> for ValueSeed {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::sources::Sample;
+    use crate::model::Sample;
 
     const PROM_VECTOR: &[u8] = include_bytes!("../../tests/fixtures/prom_vector.json");
     const VM_VECTOR: &[u8] = include_bytes!("../../tests/fixtures/vm_vector.json");

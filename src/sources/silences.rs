@@ -14,8 +14,9 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use futures::future::BoxFuture;
 
-use super::alertmanager::{AmClient, Matcher, NewSilence, Silence};
-use super::{Alert, AlertState, Labels, SourceError};
+use super::alertmanager::AmClient;
+use crate::model::alert::silence_matches;
+use crate::model::{Alert, AlertState, Matcher, NewSilence, Silence, SilenceState, SourceError};
 
 /// A place that keeps silences.
 pub trait SilenceBackend: Send + Sync {
@@ -102,79 +103,6 @@ impl SilenceBackend for AmGroup {
     }
 }
 
-/// Whether one matcher matches a label set (a missing label is the empty string, as in
-/// Alertmanager). A regex is anchored at both ends; an invalid one matches nothing.
-pub fn matcher_matches(m: &Matcher, labels: &Labels) -> bool {
-    let v = labels.get(&m.name).map_or("", String::as_str);
-    let hit = if m.is_regex {
-        regex::Regex::new(&format!("^(?:{})$", m.value)).is_ok_and(|re| re.is_match(v))
-    } else {
-        v == m.value
-    };
-    hit == m.is_equal
-}
-
-/// Whether every matcher of a silence matches.
-pub fn silence_matches(ms: &[Matcher], labels: &Labels) -> bool {
-    !ms.is_empty() && ms.iter().all(|m| matcher_matches(m, labels))
-}
-
-/// A label name as Alertmanager accepts it.
-pub fn valid_label_name(n: &str) -> bool {
-    let mut c = n.chars();
-    c.next()
-        .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
-        && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
-}
-
-/// Checks a silence the way Alertmanager does, with its wording.
-pub fn validate(s: &NewSilence) -> Result<(), String> {
-    if s.matchers.is_empty() {
-        return Err("silence invalid: at least one matcher required".into());
-    }
-    for (i, m) in s.matchers.iter().enumerate() {
-        if !valid_label_name(&m.name) {
-            return Err(format!(
-                "silence invalid: invalid label matcher {i}: invalid label name {:?}",
-                m.name
-            ));
-        }
-        if m.is_regex {
-            if let Err(e) = regex::Regex::new(&m.value) {
-                return Err(format!(
-                    "silence invalid: invalid label matcher {i}: {}",
-                    e.to_string().lines().last().unwrap_or("bad regex")
-                ));
-            }
-        }
-    }
-    if s.ends_at <= s.starts_at {
-        return Err("silence invalid: end time must not be before start time".into());
-    }
-    if s.created_by.trim().is_empty() {
-        return Err("silence invalid: creator information missing".into());
-    }
-    if s.comment.trim().is_empty() {
-        return Err("silence invalid: comment missing".into());
-    }
-    Ok(())
-}
-
-/// State of a silence at `now`: `pending`, `active` or `expired`.
-pub fn silence_state(
-    starts: DateTime<Utc>,
-    ends: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> &'static str {
-    if now < starts {
-        "pending"
-    } else if now < ends {
-        "active"
-    } else {
-        "expired"
-    }
-}
-
 /// The demo's silences, in memory. Alerts of the demo fleet that match an active one are
 /// shown suppressed, as Alertmanager would.
 pub struct DemoSilences {
@@ -198,7 +126,7 @@ impl DemoSilences {
                 Matcher::equal("alertname", "NodeHighLoad"),
                 Matcher {
                     name: host_label.into(),
-                    value: crate::fleet::metrics::host_regex(host, true),
+                    value: crate::sources::query::host_regex(host, true),
                     is_regex: true,
                     is_equal: true,
                 },
@@ -207,7 +135,7 @@ impl DemoSilences {
             ends_at: start + Duration::days(365 * 20),
             created_by: "dba-oncall".into(),
             comment: "reindexing, expect high load".into(),
-            state: "active".into(),
+            state: SilenceState::Active,
         };
         Self {
             inner: Mutex::new((vec![maintenance], 0)),
@@ -225,12 +153,13 @@ impl DemoSilences {
     pub fn apply(&self, alerts: &mut [Alert], at: DateTime<Utc>) {
         let g = self.lock();
         for a in alerts {
-            let ids: Vec<String> =
-                g.0.iter()
-                    .filter(|s| silence_state(s.starts_at, s.ends_at, at) == "active")
-                    .filter(|s| silence_matches(&s.matchers, &a.labels))
-                    .map(|s| s.id.clone())
-                    .collect();
+            let ids: Vec<String> = g
+                .0
+                .iter()
+                .filter(|s| SilenceState::at(s.starts_at, s.ends_at, at) == SilenceState::Active)
+                .filter(|s| silence_matches(&s.matchers, &a.labels))
+                .map(|s| s.id.clone())
+                .collect();
             if !ids.is_empty() {
                 a.state = AlertState::Suppressed;
                 a.silenced_by = ids;
@@ -248,7 +177,7 @@ impl SilenceBackend for DemoSilences {
         let now = (self.clock)();
         let mut v = self.lock().0.clone();
         for s in &mut v {
-            s.state = silence_state(s.starts_at, s.ends_at, now).into();
+            s.state = SilenceState::at(s.starts_at, s.ends_at, now);
         }
         Box::pin(async move { Ok(("demo".to_string(), v)) })
     }
@@ -257,7 +186,8 @@ impl SilenceBackend for DemoSilences {
         &'a self,
         s: &'a NewSilence,
     ) -> BoxFuture<'a, Result<(String, String), SourceError>> {
-        let r = validate(s)
+        let r = s
+            .validate()
             .map_err(|body| SourceError::Http { status: 400, body })
             .map(|()| {
                 let mut g = self.lock();
@@ -270,7 +200,7 @@ impl SilenceBackend for DemoSilences {
                     ends_at: s.ends_at,
                     created_by: s.created_by.clone(),
                     comment: s.comment.clone(),
-                    state: String::new(),
+                    state: SilenceState::Other,
                 });
                 (id, "demo".to_string())
             });
@@ -282,7 +212,9 @@ impl SilenceBackend for DemoSilences {
         let r = {
             let mut g = self.lock();
             match g.0.iter_mut().find(|s| s.id == id) {
-                Some(s) if silence_state(s.starts_at, s.ends_at, now) != "expired" => {
+                Some(s)
+                    if SilenceState::at(s.starts_at, s.ends_at, now) != SilenceState::Expired =>
+                {
                     s.ends_at = now.max(s.starts_at);
                     Ok("demo".to_string())
                 }
@@ -307,43 +239,13 @@ pub type Backend = Arc<dyn SilenceBackend>;
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::model::Labels;
 
     fn labels(pairs: &[(&str, &str)]) -> Labels {
         pairs
             .iter()
             .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
             .collect()
-    }
-
-    #[test]
-    fn matchers_follow_alertmanager_rules() {
-        let l = labels(&[("alertname", "MySQLDown"), ("instance", "db1:9104")]);
-        assert!(matcher_matches(
-            &Matcher::equal("alertname", "MySQLDown"),
-            &l
-        ));
-        assert!(!matcher_matches(
-            &Matcher::equal("alertname", "MySQL.*"),
-            &l
-        ));
-        let re = Matcher {
-            name: "instance".into(),
-            value: "db1(:[0-9]+)?".into(),
-            is_regex: true,
-            is_equal: true,
-        };
-        assert!(matcher_matches(&re, &l));
-        let partial = Matcher {
-            value: "db".into(),
-            ..re.clone()
-        };
-        assert!(!matcher_matches(&partial, &l), "regex is anchored");
-        let ne = Matcher {
-            is_equal: false,
-            ..Matcher::equal("severity", "critical")
-        };
-        assert!(matcher_matches(&ne, &l), "missing label is empty");
-        assert!(!silence_matches(&[], &l));
     }
 
     #[test]
@@ -355,6 +257,7 @@ mod tests {
             labels: labels(&[("alertname", "MySQLDown"), ("instance", "db1:9104")]),
             annotations: Labels::new(),
             state: AlertState::Active,
+            severity: crate::model::Severity::Other,
             silenced_by: vec![],
             inhibited_by: vec![],
             starts_at: None,

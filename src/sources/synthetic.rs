@@ -18,8 +18,8 @@ use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 
 use super::poll::{merge_alerts, FleetSource, PollRequest, PollResult};
-use super::vector::VectorBuilder;
-use super::{Alert, AlertState, Labels, Sample, Vector};
+use crate::model::VectorBuilder;
+use crate::model::{Alert, AlertState, Labels, Sample, Severity, Vector};
 
 const WORDS: [&str; 8] = [
     "payments", "orders", "users", "catalog", "billing", "search", "ledger", "events",
@@ -279,6 +279,7 @@ impl SyntheticSource {
             );
             out.push(Alert {
                 fingerprint: format!("{:016x}", mix(h.seed ^ 0xA1)),
+                severity: Severity::from_label(labels.get("severity").map(String::as_str)),
                 labels,
                 annotations: ann,
                 state: AlertState::Active,
@@ -314,7 +315,7 @@ impl SyntheticSource {
     }
 
     /// One host's history: the values it had at each step (one generation a second).
-    pub fn range_at(&self, req: &super::RangeRequest) -> Vec<super::RangeSeries> {
+    pub fn range_at(&self, req: &super::RangeRequest) -> Vec<crate::model::RangeSeries> {
         let Some(h) = self
             .hosts
             .iter()
@@ -338,7 +339,7 @@ impl SyntheticSource {
         if points.is_empty() {
             return Vec::new();
         }
-        vec![super::RangeSeries {
+        vec![crate::model::RangeSeries {
             labels: Self::labels(h, &req.metric),
             points,
         }]
@@ -363,7 +364,7 @@ impl FleetSource for SyntheticSource {
     fn history<'a>(
         &'a self,
         req: &'a super::RangeRequest,
-    ) -> BoxFuture<'a, Result<Vec<super::RangeSeries>, super::SourceError>> {
+    ) -> BoxFuture<'a, Result<Vec<crate::model::RangeSeries>, crate::model::SourceError>> {
         Box::pin(async move { Ok(self.range_at(req)) })
     }
 }

@@ -8,7 +8,7 @@
 //! series limit hit by the sum of all parts), the caller falls back to one query per part,
 //! so that one failing metric never blanks the others.
 
-use super::vector::{SampleRef, Vector, VectorBuilder};
+use crate::model::{SampleRef, Vector, VectorBuilder};
 
 /// Label that tags each series of the united query with the part it belongs to. Chosen to
 /// collide with no exporter's label; it is removed when the answer is split.
@@ -106,7 +106,7 @@ fn push_with(b: &mut VectorBuilder, s: SampleRef<'_>, skip: Option<&str>, extra:
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::sources::Sample;
+    use crate::model::Sample;
 
     fn sample(pairs: &[(&str, &str)], value: f64) -> Sample {
         Sample {

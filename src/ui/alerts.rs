@@ -15,19 +15,17 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders};
 use ratatui::Frame;
 
-use crate::app::alerts::{severity_rank, state_word};
 use crate::app::App;
 use crate::fleet::health::alert_health;
-use crate::fleet::Health;
+use crate::model::{AlertState, Health, Severity};
 use crate::sanitize;
-use crate::sources::AlertState;
 
 /// Health shown for a severity group, whatever the alerts' states.
-fn group_health(sev: &str) -> Health {
-    match severity_rank(sev) {
-        0 => Health::Crit,
-        1 => Health::Warn,
-        _ => Health::Ok,
+fn group_health(sev: Severity) -> Health {
+    match sev {
+        Severity::Critical => Health::Crit,
+        Severity::Warning => Health::Warn,
+        Severity::Info | Severity::Other => Health::Ok,
     }
 }
 
@@ -85,12 +83,12 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     let mut group: Option<(String, String)> = None;
     for (i, r) in rows.iter().enumerate() {
         let a = r.alert;
-        let key = (a.severity().to_string(), r.cluster.clone());
+        let key = (a.severity_label().to_string(), r.cluster.clone());
         if group.as_ref() != Some(&key) {
-            let gh = group_health(&key.0);
+            let gh = group_health(a.severity);
             let n = rows[i..]
                 .iter()
-                .take_while(|x| x.alert.severity() == key.0 && x.cluster == key.1)
+                .take_while(|x| x.alert.severity_label() == key.0 && x.cluster == key.1)
                 .count();
             let sev = if key.0.is_empty() {
                 "no severity"
@@ -145,7 +143,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
                 format!("{:<host_w$} ", sanitize::fit(host, host_w)),
                 t.text(),
             ),
-            Span::styled(format!("{:<11}", state_word(a)), t.dim()),
+            Span::styled(format!("{:<11}", a.state_word()), t.dim()),
             Span::styled(format!("{since:>5} "), t.dim()),
             Span::styled(sanitize::fit(a.summary(), summary_w), t.text()),
         ];

@@ -81,8 +81,8 @@ pub fn draw(buf: &mut Buffer, x: u16, y: u16, max_w: u16, s: &str, style: Style)
 }
 
 /// A value split for big display: the digits (big) and the unit (small beside them).
-pub fn figure_parts(v: f64, unit: crate::fleet::metrics::Unit) -> (String, &'static str) {
-    use crate::fleet::metrics::Unit;
+pub fn figure_parts(v: f64, unit: crate::model::Unit) -> (String, &'static str) {
+    use crate::model::Unit;
     if !v.is_finite() {
         return ("-".into(), "");
     }
@@ -108,7 +108,7 @@ pub fn figure_parts(v: f64, unit: crate::fleet::metrics::Unit) -> (String, &'sta
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fleet::metrics::Unit;
+    use crate::model::Unit;
     use ratatui::layout::Rect;
 
     #[test]

@@ -11,8 +11,9 @@ use ratatui::Frame;
 
 use crate::app::history::{runs, WINDOWS};
 use crate::app::App;
-use crate::fleet::metrics::{format_value, MetricDef};
-use crate::fleet::{Health, HostId};
+use crate::model::format::format_value;
+use crate::model::MetricDef;
+use crate::model::{Health, HostId};
 
 fn hhmm(t: f64, long: bool) -> String {
     #[allow(clippy::cast_possible_truncation)]

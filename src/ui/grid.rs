@@ -15,8 +15,9 @@ use ratatui::widgets::{Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarStat
 use ratatui::Frame;
 
 use crate::app::App;
-use crate::fleet::metrics::{format_value, Kind};
-use crate::fleet::{Health, Host, MetricState};
+use crate::model::format::format_value;
+use crate::model::Kind;
+use crate::model::{Health, Host, MetricState};
 use crate::sanitize;
 
 pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {

@@ -6,7 +6,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use crate::app::App;
-use crate::fleet::Health;
+use crate::model::Health;
 use crate::sanitize;
 
 pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {

@@ -7,7 +7,7 @@ use ratatui::Frame;
 
 use crate::action::KEYS;
 use crate::app::App;
-use crate::fleet::Health;
+use crate::model::Health;
 
 pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     let t = &app.theme;

@@ -17,10 +17,11 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use crate::app::App;
-use crate::fleet::metrics::{format_value, Kind};
-use crate::fleet::{Health, HostId, MetricState, Role};
+use crate::model::format::format_value;
+use crate::model::AlertState;
+use crate::model::Kind;
+use crate::model::{Health, HostId, MetricState, Role};
 use crate::sanitize;
-use crate::sources::AlertState;
 
 fn state_label(s: MetricState) -> (&'static str, Option<Health>) {
     match s {
@@ -195,7 +196,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
                         "—".to_string()
                     }
                 },
-                |x| format_value(x, crate::fleet::metrics::Unit::Seconds),
+                |x| format_value(x, crate::model::Unit::Seconds),
             );
             lines.push(Line::from(vec![
                 Span::styled("  source ", t.dim()),
@@ -269,7 +270,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
             Span::styled(
                 format!(
                     " {:<9} {:<10} {:<9} ",
-                    sanitize::fit(a.severity(), 9),
+                    sanitize::fit(a.severity_label(), 9),
                     state,
                     since
                 ),

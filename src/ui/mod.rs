@@ -29,7 +29,7 @@ use ratatui::layout::Rect;
 use ratatui::Frame;
 
 use crate::app::{App, Screen};
-use crate::fleet::Health;
+use crate::model::Health;
 
 /// Smallest usable size; below it the board says how big it needs to be.
 pub const MIN_W: u16 = 20;

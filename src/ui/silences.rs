@@ -15,6 +15,7 @@ use ratatui::Frame;
 
 use crate::app::alerts::format_matchers;
 use crate::app::App;
+use crate::model::SilenceState;
 use crate::sanitize;
 
 /// `in 45m` / `in 1h59m` / `in 30d` until `t`, and the wall-clock time.
@@ -32,7 +33,10 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     let t = &app.theme;
     let ui = &app.alerts;
     let list = ui.listed_silences();
-    let active = list.iter().filter(|s| s.state == "active").count();
+    let active = list
+        .iter()
+        .filter(|s| s.state == SilenceState::Active)
+        .count();
     let mut title = vec![
         Span::styled(" silences ", t.title()),
         Span::styled(
@@ -93,7 +97,10 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
         let on = i == ui.silence_selected;
         let mut spans = vec![
             Span::styled(if on { "▸ " } else { "  " }, t.key()),
-            Span::styled(format!("{:<9}", sanitize::fit(&s.state, 8)), t.text()),
+            Span::styled(
+                format!("{:<9}", sanitize::fit(s.state.as_str(), 8)),
+                t.text(),
+            ),
             Span::styled(
                 format!("{:<mw$} ", sanitize::fit(&format_matchers(&s.matchers), mw)),
                 t.text(),

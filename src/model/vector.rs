@@ -8,7 +8,7 @@
 use std::fmt;
 use std::hash::BuildHasher as _;
 
-use super::Sample;
+use super::source::Sample;
 
 /// One instant query's answer: series with labels, a value and a time (unix seconds).
 #[derive(Clone, Default)]

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::SourceError;
+use super::source::SourceError;
 
 /// Label the sources add to every series with the name of the source that answered it.
 /// The fleet turns it into the host's `source` and keeps it out of the host's labels.

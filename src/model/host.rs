@@ -1,0 +1,202 @@
+//! Hosts, clusters and the fleet at one moment.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::alert::Alert;
+use super::health::{Health, MetricState};
+use super::labels::HostLabels;
+use super::metric::MetricSet;
+
+/// Which labels identify a host and its cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub host_label: String,
+    pub cluster_label: String,
+    /// `db1:9104` and `db1:9100` are one host.
+    pub strip_port: bool,
+}
+
+impl Default for Identity {
+    fn default() -> Self {
+        Self {
+            host_label: "instance".into(),
+            cluster_label: "cluster".into(),
+            strip_port: true,
+        }
+    }
+}
+
+/// Cluster name given to series without the cluster label.
+pub const NO_CLUSTER: &str = "(no cluster)";
+
+impl Identity {
+    /// Host name from a label value: `db1:9104` → `db1`, `[::1]:9104` → `[::1]`.
+    pub fn host_name(&self, raw: &str) -> String {
+        self.host_name_ref(raw).to_string()
+    }
+
+    pub fn host_name_ref<'s>(&self, raw: &'s str) -> &'s str {
+        if !self.strip_port {
+            return raw;
+        }
+        if let Some((h, p)) = raw.rsplit_once(':') {
+            let bracketed_v6 = h.starts_with('[') && h.ends_with(']');
+            let plain = !h.contains(':');
+            if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && (bracketed_v6 || plain) {
+                return h;
+            }
+        }
+        raw
+    }
+
+    /// `(cluster, host name)` of a series, borrowed from its labels.
+    pub fn key_parts<'a>(
+        &self,
+        get: impl Fn(&str) -> Option<&'a str>,
+    ) -> Option<(&'a str, &'a str)> {
+        let raw = get(&self.host_label).filter(|r| !r.is_empty())?;
+        let cluster = get(&self.cluster_label)
+            .filter(|c| !c.is_empty())
+            .unwrap_or(NO_CLUSTER);
+        Some((cluster, self.host_name_ref(raw)))
+    }
+}
+
+/// A host's identity: its cluster and name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct HostId {
+    pub cluster: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Primary,
+    Replica,
+    #[default]
+    Unknown,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Primary => "primary",
+            Role::Replica => "replica",
+            Role::Unknown => "unknown",
+        }
+    }
+}
+
+/// Replication status of a replica.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Replication {
+    /// The primary it replicates from (host name when it could be resolved).
+    pub source: Option<String>,
+    pub io_running: Option<bool>,
+    pub sql_running: Option<bool>,
+    pub lag_seconds: Option<f64>,
+}
+
+/// One metric's reading on one host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    pub value: Option<f64>,
+    pub state: MetricState,
+    /// Why there is no value.
+    pub note: Option<&'static str>,
+    /// The query for this metric failed; the value is from an earlier refresh.
+    pub stale: bool,
+}
+
+impl Reading {
+    /// A reading without a value, with the reason when there is one.
+    pub fn none(state: MetricState, note: Option<&'static str>) -> Self {
+        Self {
+            value: None,
+            state,
+            note,
+            stale: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Host {
+    pub id: HostId,
+    /// Name of the metrics source that reported the host (`None`: a source without names,
+    /// such as the demo).
+    pub source: Option<String>,
+    pub labels: HostLabels,
+    pub role: Role,
+    pub replication: Option<Replication>,
+    /// One reading per metric of the [`MetricSet`], same order.
+    pub readings: Vec<Reading>,
+    /// Alerts attached to this host (active, silenced and inhibited).
+    pub alerts: Vec<Alert>,
+    pub health: Health,
+    pub reasons: Vec<String>,
+    pub last_seen: DateTime<Utc>,
+    /// A short recent history of the sparkline metric (oldest first; NaN for gaps).
+    pub spark: Vec<f64>,
+}
+
+impl Host {
+    /// Active alerts (not silenced, not inhibited).
+    pub fn active_alerts(&self) -> usize {
+        self.alerts.iter().filter(|a| a.is_active()).count()
+    }
+
+    /// Alerts that are silenced or inhibited.
+    pub fn muted_alerts(&self) -> usize {
+        self.alerts.len() - self.active_alerts()
+    }
+
+    /// Warning and critical thresholds of metric `i` for this host (overrides by label applied).
+    pub fn thresholds(&self, set: &MetricSet, i: usize) -> (Option<f64>, Option<f64>) {
+        set.thresholds(i, &|k, v| self.labels.get(k) == Some(v))
+    }
+
+    pub fn reading(&self, set: &MetricSet, key: &str) -> Option<&Reading> {
+        set.index(key).and_then(|i| self.readings.get(i))
+    }
+}
+
+/// The whole fleet at one moment.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Fleet {
+    /// Sorted by cluster, then name.
+    pub hosts: Vec<Host>,
+    pub clusters: Vec<String>,
+    /// Alerts that name no known host (fleet-wide, or for hosts not on the board).
+    pub other_alerts: Vec<Alert>,
+    /// Explanations of data that was dropped or merged (missing labels, duplicates).
+    pub notes: Vec<String>,
+    /// When the data was taken (the query time in replay mode).
+    pub taken_at: Option<DateTime<Utc>>,
+    /// How each metrics source answered this refresh (partial answers, failures, failed
+    /// metrics, the monitoring's own health).
+    pub sources: Vec<super::status::SourceStatus>,
+    /// Whether Alertmanager holds the always-firing alert, when checked.
+    pub dead_mans_switch: Option<super::status::DeadMansSwitch>,
+}
+
+impl Fleet {
+    pub fn find(&self, id: &HostId) -> Option<&Host> {
+        self.hosts
+            .binary_search_by(|h| h.id.cmp(id))
+            .ok()
+            .map(|i| &self.hosts[i])
+    }
+
+    pub fn counts(&self) -> BTreeMap<Health, usize> {
+        let mut c = BTreeMap::new();
+        for h in &self.hosts {
+            *c.entry(h.health).or_insert(0) += 1;
+        }
+        c
+    }
+}

@@ -1,0 +1,63 @@
+//! Label sets: of one series (owned, sorted) and of one host (shared strings).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+/// Label set of one series, sorted so that output is deterministic.
+pub type Labels = BTreeMap<String, String>;
+
+/// A host's labels (the union over its series, `__name__` left out), sorted by name.
+///
+/// The strings are shared: between hosts (`cluster`, `job`, a cluster's name) and with the
+/// same host in the previous refresh, so a steady fleet allocates none of them again.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct HostLabels(Vec<(Arc<str>, Arc<str>)>);
+
+impl HostLabels {
+    /// Labels from pairs already sorted by name with no name twice (the merge sorts and
+    /// dedups once per host; checking again here would cost as much).
+    pub fn from_sorted(pairs: Vec<(Arc<str>, Arc<str>)>) -> Self {
+        debug_assert!(pairs.windows(2).all(|w| w[0].0 < w[1].0));
+        Self(pairs)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.entry(name).map(|(_, v)| &**v)
+    }
+
+    /// The shared strings of one label, to reuse them in the next refresh.
+    pub fn entry(&self, name: &str) -> Option<(&Arc<str>, &Arc<str>)> {
+        self.0
+            .binary_search_by(|(k, _)| (**k).cmp(name))
+            .ok()
+            .map(|i| (&self.0[i].0, &self.0[i].1))
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
+        self.0.iter().map(|(k, v)| (&**k, &**v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Sets a label, keeping the order.
+    pub fn insert(&mut self, name: &str, value: &str) {
+        match self.0.binary_search_by(|(k, _)| (**k).cmp(name)) {
+            Ok(i) => self.0[i].1 = Arc::from(value),
+            Err(i) => self.0.insert(i, (Arc::from(name), Arc::from(value))),
+        }
+    }
+}
+
+impl Serialize for HostLabels {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}

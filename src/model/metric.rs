@@ -1,0 +1,159 @@
+//! What a board queries and how: metric definitions, thresholds and overrides.
+
+use serde::{Deserialize, Serialize};
+
+/// Which way is bad.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// Larger values are worse (lag, load).
+    Higher,
+    /// Smaller values are worse (threads running, free space).
+    Lower,
+}
+
+/// How a metric's value affects the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// Compared with warn/crit thresholds.
+    Gauge,
+    /// `1` up, `0` down; a host whose up is 0, or whose up series vanished, is DOWN.
+    Up,
+    /// `1` running, `0` stopped (replication threads): 0 is CRITICAL.
+    Flag,
+    /// Not shown as a figure; used for topology (server ids, read_only).
+    Info,
+}
+
+/// Which hosts a metric is meaningful for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppliesTo {
+    All,
+    Replica,
+}
+
+/// Unit of a value, used to format it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    /// Seconds, shown as `12s`, `4m05s`, `3h`.
+    Seconds,
+    /// A 0..1 ratio shown as a percentage.
+    Ratio,
+    /// Per second, shown as `140/s`, `12k/s`.
+    Rate,
+    /// A plain number.
+    None,
+    /// Yes/no (1/0).
+    Bool,
+}
+
+impl Unit {
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Unit::Seconds => "s",
+            Unit::Ratio => "%",
+            Unit::Rate => "/s",
+            Unit::None | Unit::Bool => "",
+        }
+    }
+}
+
+/// What a metric means to the fleet model, beyond its thresholds: replication and topology
+/// are found by these, never by a metric's key, so renaming a key in the config breaks nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signal {
+    /// Seconds a replica is behind its source.
+    ReplicationLag,
+    /// The replica's I/O (receiver) thread: 1 running, 0 stopped.
+    IoThread,
+    /// The replica's SQL (applier) thread: 1 running, 0 stopped.
+    SqlThread,
+    /// `read_only`: 1 on, 0 off; a hint of the role.
+    ReadOnly,
+    /// The server's own id (`server_id`).
+    ServerId,
+    /// The id of the server a replica replicates from (`master_server_id`).
+    SourceServerId,
+}
+
+/// One metric: a PromQL expression returning at most one series per host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricDef {
+    /// Stable key (`lag`, `load`); used in config, JSON and tests.
+    pub key: String,
+    /// Short label for tiles and tables.
+    pub label: String,
+    /// PromQL; `$cluster` is replaced with an anchored regex of the cluster filter
+    /// (`.*` when there is none), so the filter is applied by the server; `$host`
+    /// with the host's name (history of one host) or `.*` (the whole fleet).
+    pub expr: String,
+    pub unit: Unit,
+    pub kind: Kind,
+    pub direction: Direction,
+    pub warn: Option<f64>,
+    pub crit: Option<f64>,
+    pub applies_to: AppliesTo,
+    /// Shown on grid tiles (in this order) when there is room.
+    pub on_tile: bool,
+    /// Gets a history chart in the host panel.
+    pub chart: bool,
+    /// What the metric stands for in roles and replication, if anything.
+    pub signal: Option<Signal>,
+}
+
+/// The metrics of a board, in display order, plus the per-cluster/label overrides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricSet {
+    pub metrics: Vec<MetricDef>,
+    pub overrides: Vec<Override>,
+}
+
+/// A threshold override for hosts whose labels match every matcher.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Override {
+    pub metric: String,
+    /// Exact label matches; the cluster label is matched like any other.
+    pub matchers: Vec<(String, String)>,
+    pub warn: Option<f64>,
+    pub crit: Option<f64>,
+}
+
+impl MetricSet {
+    pub fn index(&self, key: &str) -> Option<usize> {
+        self.metrics.iter().position(|m| m.key == key)
+    }
+
+    /// The metric that stands for `signal`, if the board has one.
+    pub fn by_signal(&self, signal: Signal) -> Option<usize> {
+        self.metrics.iter().position(|m| m.signal == Some(signal))
+    }
+
+    pub fn get(&self, key: &str) -> Option<&MetricDef> {
+        self.metrics.iter().find(|m| m.key == key)
+    }
+
+    /// Thresholds for one metric on one host: the last matching override wins.
+    pub fn thresholds(
+        &self,
+        idx: usize,
+        has_label: &dyn Fn(&str, &str) -> bool,
+    ) -> (Option<f64>, Option<f64>) {
+        let m = &self.metrics[idx];
+        let mut t = (m.warn, m.crit);
+        for o in self.overrides.iter().filter(|o| o.metric == m.key) {
+            if o.matchers.iter().all(|(k, v)| has_label(k, v)) {
+                if o.warn.is_some() {
+                    t.0 = o.warn;
+                }
+                if o.crit.is_some() {
+                    t.1 = o.crit;
+                }
+            }
+        }
+        t
+    }
+}

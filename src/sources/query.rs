@@ -1,0 +1,131 @@
+//! Query templating for Prometheus-compatible engines: `$cluster` and `$host` in a metric's
+//! expression, with PromQL string and RE2 regex escaping so that no label value can end a
+//! string and inject PromQL.
+
+use std::fmt::Write as _;
+
+/// Escapes a string for use inside a double-quoted PromQL string literal.
+pub fn promql_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes regex metacharacters (RE2 syntax) so a value matches literally.
+pub fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The value that replaces `$cluster` in expressions: the regex body (already
+/// escaped for a PromQL string) matching exactly the given clusters.
+pub fn cluster_regex(clusters: &[String]) -> String {
+    if clusters.is_empty() {
+        return ".*".to_string();
+    }
+    let alts: Vec<String> = clusters.iter().map(|c| regex_escape(c)).collect();
+    promql_string(&alts.join("|"))
+}
+
+/// Expands `$cluster` in an expression for the given cluster filter (and `$host` to
+/// every host).
+pub fn expand(expr: &str, clusters: &[String]) -> String {
+    expr.replace("$cluster", &cluster_regex(clusters))
+        .replace("$host", ".*")
+}
+
+/// Expands an expression for one host's history. Returns the expression and whether
+/// the server narrows it to the host (`false` when the expression has no `$host`: the
+/// caller must keep only the host's series from the answer).
+pub fn expand_for_host(expr: &str, cluster: &str, host: &str, strip_port: bool) -> (String, bool) {
+    let narrowed = expr.contains("$host");
+    let e = expr
+        .replace("$cluster", &cluster_regex(&[cluster.to_string()]))
+        .replace("$host", &promql_string(&host_regex(host, strip_port)));
+    (e, narrowed)
+}
+
+/// A regex (RE2, as Prometheus and Alertmanager use) matching one host's label value:
+/// the name itself, or with any `:port` when ports are stripped from host names.
+pub fn host_regex(host: &str, strip_port: bool) -> String {
+    if strip_port {
+        format!("{}(:[0-9]+)?", regex_escape(host))
+    } else {
+        regex_escape(host)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fleet::metrics::mysql_preset;
+
+    #[test]
+    fn cluster_filter_is_escaped_for_promql_and_regex() {
+        assert_eq!(cluster_regex(&[]), ".*");
+        assert_eq!(cluster_regex(&["payments".into()]), "payments");
+        assert_eq!(cluster_regex(&["a".into(), "b.c".into()]), "a|b\\\\.c");
+        // A quote or newline cannot end the string and inject PromQL.
+        let evil = vec!["x\"} or vector(1) #\n".to_string()];
+        let e = expand("mysql_up{cluster=~\"$cluster\"}", &evil);
+        assert_eq!(
+            e,
+            "mysql_up{cluster=~\"x\\\"\\\\} or vector\\\\(1\\\\) #\\n\"}"
+        );
+    }
+
+    #[test]
+    fn preset_expands_without_filter() {
+        let p = mysql_preset("instance", "cluster");
+        let lag = p.get("lag").expect("lag");
+        assert_eq!(
+            expand(&lag.expr, &[]),
+            "mysql_slave_status_seconds_behind_master{cluster=~\".*\",instance=~\".*\"}"
+        );
+        let load = p.get("load").expect("load");
+        assert!(expand(&load.expr, &[]).contains("count by (cluster, instance)"));
+    }
+
+    #[test]
+    fn history_expressions_are_narrowed_to_the_host() {
+        let p = mysql_preset("instance", "cluster");
+        let (e, narrowed) = expand_for_host(
+            &p.get("lag").expect("lag").expr,
+            "pay.ments",
+            "db-1.x",
+            true,
+        );
+        assert!(narrowed);
+        assert_eq!(
+            e,
+            "mysql_slave_status_seconds_behind_master{cluster=~\"pay\\\\.ments\",instance=~\"db-1\\\\.x(:[0-9]+)?\"}"
+        );
+        let (e, narrowed) = expand_for_host("my_metric{cluster=~\"$cluster\"}", "c", "h", true);
+        assert!(!narrowed);
+        assert_eq!(e, "my_metric{cluster=~\"c\"}");
+    }
+
+    #[test]
+    fn host_regex_escapes() {
+        assert_eq!(host_regex("db1.x", true), "db1\\.x(:[0-9]+)?");
+        assert_eq!(host_regex("a(b", false), "a\\(b");
+    }
+}
