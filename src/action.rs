@@ -79,7 +79,7 @@ pub const KEYS: &[(&str, &str)] = &[
         "filter hosts by name or cluster (Enter applies, Esc clears)",
     ),
     ("c", "cycle the cluster shown: all → each cluster → all"),
-    ("s", "cycle sort: severity first / name"),
+    ("s", "cycle sort: severity first / name / source"),
     ("r", "refresh now"),
     (
         "p",

@@ -317,3 +317,39 @@ async fn deny_partial_asks_the_engine_and_turns_a_gap_into_a_source_error() {
     assert!(e.contains("partial response disabled"), "{e}");
     assert!(r.metrics.is_err());
 }
+
+#[tokio::test]
+async fn the_board_says_partial_why_and_which_hosts_are_stale() {
+    use fleetboard::model::{DeadMansSwitch, JobCount, Monitoring};
+    use fleetboard::testing::{app_with, buffer_text, fixed_time, render};
+    let s = engine("thanos_warning.json", false, "").await;
+    let (_, f2) = board_sees(&s).await;
+    let mut fleet = (*f2).clone();
+    fleet.sources[0].monitoring = Some(Monitoring {
+        targets_down: vec![JobCount {
+            job: "mysql".into(),
+            count: 2,
+        }],
+        ..Monitoring::default()
+    });
+    fleet.dead_mans_switch = Some(DeadMansSwitch {
+        names: vec!["Watchdog".into()],
+        present: Some(false),
+    });
+    let app = app_with(fleet, 260, 30, fixed_time());
+    let text = buffer_text(&render(&app));
+    let header = text.lines().next().unwrap();
+    assert!(header.contains("ALERTING PIPELINE BROKEN"), "{header}");
+    assert!(header.contains("2 STALE"), "{header}");
+    assert!(
+        header.contains("PARTIAL: receive series from Addr: thanos-sidecar-eu"),
+        "{header}"
+    );
+    assert!(header.contains("targets down: mysql 2"), "{header}");
+    let status = text.lines().last().unwrap();
+    assert!(
+        status.contains("global partial: receive series"),
+        "{status}"
+    );
+    assert!(!text.contains("DOWN"), "{text}");
+}
