@@ -8,6 +8,9 @@
 #   3. cargo clippy --all-targets -- -D warnings
 #   4. cargo test --all-targets   (the end-to-end tests in tests/e2e*.rs start and stop their
 #                                  own stack with scripts/stack.sh; FLEETBOARD_SKIP_E2E=1 skips them)
+#   5. scripts/package_check.sh   the Debian package built from the test build, installed with
+#                                  dpkg -i, run from /usr/bin, removed (FLEETBOARD_SKIP_PACKAGE=1 skips it;
+#                                  installs cargo-deb from crates.io the first time)
 # Every step runs even if an earlier one failed; the last line sums up. Exit 0 only if all passed.
 # Needs no stdin; works under CI=true.
 set -uo pipefail
@@ -80,7 +83,17 @@ else
   export STACK_INSTALL=0
 fi
 
+# man renders the generated man page in tests/cli.rs and scripts/package_check.sh
+if ! command -v man >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  apt-get install -y --no-install-recommends man-db >/dev/null || echo "test.sh: cannot install man-db"
+fi
+
 step fmt cargo fmt --check
 step clippy cargo clippy --all-targets -- -D warnings
 step test cargo test --all-targets
+if [ "${FLEETBOARD_SKIP_PACKAGE:-0}" = 1 ]; then
+  echo "test.sh: FLEETBOARD_SKIP_PACKAGE=1: the Debian package is not built or installed"
+else
+  step package scripts/package_check.sh
+fi
 finish

@@ -58,6 +58,8 @@ pub enum Action {
     Live,
     /// Alerts view, silences and their results (see [`crate::app::alerts`]).
     Alerts(crate::app::alerts::AlertAction),
+    /// Links and commands of the host panel (see [`crate::links`]).
+    Links(crate::links::LinkAction),
     None,
 }
 
@@ -108,6 +110,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "S",
         "silence the selected alert or host (alerts view, panel)",
     ),
+    (
+        "o x",
+        "host panel: open a link / run a command (see [links])",
+    ),
     ("?", "this help"),
     ("q Ctrl-C", "quit"),
     (
@@ -155,6 +161,9 @@ fn map_key(app: &App, k: KeyEvent) -> Action {
             KeyCode::PageUp => Action::HelpScroll(-10),
             _ => Action::Help,
         };
+    }
+    if let Some(a) = crate::links::map_key(app, k) {
+        return a;
     }
     let in_panel = matches!(app.screen, Screen::Host(_));
     match k.code {

@@ -11,6 +11,8 @@ Examples:
   fleetboard --demo                                   simulated fleet, nothing needed
   fleetboard -p http://prometheus:9090 -a http://alertmanager:9093
   fleetboard -p http://vm:8428 --cluster payments --cluster orders
+  fleetboard -p http://prometheus:9090 --preset postgres          postgres_exporter fleets
+  fleetboard -p http://prometheus:9090 --preset mixed             MySQL and PostgreSQL together
   fleetboard --read-only -p http://prometheus:9090 -a http://am-1:9093 -a http://am-2:9093
   FLEETBOARD_PROMETHEUS=http://prometheus:9090 fleetboard snapshot --format json
   fleetboard snapshot -p http://prometheus:9090; echo \"exit $?\"   (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
@@ -18,7 +20,28 @@ Examples:
 Secrets (passwords, bearer tokens) are read from files or environment variables named
 in the config file, never from the command line.";
 
-/// A terminal status board for MySQL/MariaDB fleets, fed by Prometheus and Alertmanager.
+/// The built-in metric sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Preset {
+    Mysql,
+    Postgres,
+    Mixed,
+    None,
+}
+
+impl Preset {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Preset::Mysql => "mysql",
+            Preset::Postgres => "postgres",
+            Preset::Mixed => "mixed",
+            Preset::None => "none",
+        }
+    }
+}
+
+/// A terminal status board for MySQL/MariaDB and PostgreSQL fleets, fed by Prometheus and
+/// Alertmanager.
 #[derive(Debug, Parser, Clone, Default)]
 #[command(name = "fleetboard", version, about, after_help = EXAMPLES)]
 pub struct Cli {
@@ -108,6 +131,13 @@ pub struct Cli {
     )]
     pub sparkline: Option<String>,
 
+    /// Which exporters' metrics to read: mysql (mysqld_exporter), postgres
+    /// (postgres_exporter), mixed (both on one board; each host judged by its engine's
+    /// series), none (only the config file's [metrics.*]) [default: mysql, or the config's
+    /// `preset`].
+    #[arg(long, value_name = "NAME", env = "FLEETBOARD_PRESET", global = true)]
+    pub preset: Option<Preset>,
+
     /// Show only hosts with a problem (toggle with `p`).
     #[arg(long, env = "FLEETBOARD_ONLY_PROBLEMS", global = true)]
     pub only_problems: bool,
@@ -143,6 +173,21 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+    },
+    /// Print a shell completion script: `fleetboard completions bash > /etc/bash_completion.d/fleetboard`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `fleetboard man | man -l -`.
+    Man,
+    /// Print the settings in force and where each comes from (flag, env, file, default);
+    /// secrets are redacted.
+    Config {
+        /// Print the annotated example config instead (every key, commented).
+        #[arg(long)]
+        example: bool,
     },
     /// Measurement hook: time RUNS refreshes (queries, parsing, merging) and print figures.
     #[command(hide = true)]

@@ -82,7 +82,9 @@ impl Executor {
             | Command::Quit
             | Command::FetchHistory(_)
             | Command::CancelHistory
-            | Command::SetReplay(_) => return None,
+            | Command::SetReplay(_)
+            | Command::OpenUrl(_)
+            | Command::RunCommand(_) => return None,
         };
         Some(Action::Alerts(a))
     }

@@ -1,16 +1,20 @@
 //! fleetboard: a terminal status board for database fleets.
 //!
 //! Data flows one way: [`sources`] (Prometheus, Alertmanager, demo) → [`fleet`]
-//! (hosts, clusters, health) → [`app`] (state + actions) → [`ui`] (pure render).
+//! (hosts, clusters, health) → [`app`] (state + actions) → [`ui`] (pure render). All of
+//! them share the plain types of [`model`], which depends on none of them.
 
 pub mod action;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod docs;
 pub mod exec;
 pub mod fleet;
 pub mod layout;
+pub mod links;
 pub mod model;
+pub mod notify;
 pub mod perf;
 pub mod poller;
 pub mod report;

@@ -16,6 +16,17 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // These need no config and no network: they work on a machine with nothing set up.
+    match &cli.command {
+        Some(Command::Completions { shell }) => {
+            return write_out(&fleetboard::docs::completions(*shell));
+        }
+        Some(Command::Man) => return write_out(&fleetboard::docs::man_page()),
+        Some(Command::Config { example: true }) => {
+            return write_out(config::EXAMPLE.as_bytes());
+        }
+        _ => {}
+    }
     let (file, path) = match config::load_file(&cli) {
         Ok(x) => x,
         Err(e) => return fail(&format!("config error: {e}")),
@@ -32,6 +43,17 @@ fn main() -> ExitCode {
     for w in &settings.warnings {
         eprintln!("warning: {w}");
         tracing::warn!("{w}");
+    }
+    if let Some(Command::Config { .. }) = cli.command {
+        let matches = <Cli as clap::CommandFactory>::command().get_matches();
+        let out = config::explain::explain(
+            &cli,
+            &|id| matches.value_source(id),
+            &file,
+            path.as_deref(),
+            &settings,
+        );
+        return write_out(out.as_bytes());
     }
     if let Some(Command::BenchRefresh {
         print_queries: true,
@@ -83,6 +105,10 @@ fn main() -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
+        // Answered before the configuration was even resolved.
+        Some(Command::Completions { .. } | Command::Man | Command::Config { .. }) => {
+            ExitCode::SUCCESS
+        }
         None => {
             let theme = match Theme::load(&settings.theme, settings.config_dir.as_deref()) {
                 Ok(t) => t,
@@ -93,6 +119,17 @@ fn main() -> ExitCode {
                 Err(e) => fail(&format!("{e:#}")),
             }
         }
+    }
+}
+
+fn write_out(bytes: &[u8]) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`fleetboard man | head`) is not worth a message.
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => fail(&format!("cannot write: {e}")),
     }
 }
 

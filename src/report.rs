@@ -9,10 +9,10 @@ use serde::Serialize;
 
 use crate::fleet::health::nagios;
 use crate::model::format::format_value;
-use crate::model::Kind;
 use crate::model::{AlertState, SourceError};
 use crate::model::{DeadMansSwitch, Monitoring};
 use crate::model::{Fleet, Health, MetricSet, MetricState, Replication};
+use crate::model::{Kind, Unit};
 use crate::sanitize;
 
 #[derive(Debug, Serialize)]
@@ -74,7 +74,18 @@ pub struct HostReport {
     pub health: Health,
     pub reasons: Vec<String>,
     pub role: &'static str,
+    /// `mysql` or `postgres`, when the host's series tell.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<&'static str>,
+    /// Which evidence decided the role.
+    pub role_evidence: Option<&'static str>,
     pub replication: Option<Replication>,
+    /// Group Replication membership (state, role, members ONLINE, applier queue).
+    pub group: Option<crate::model::GroupMember>,
+    /// Galera membership (local state, primary component, ready).
+    pub galera: Option<crate::model::GaleraNode>,
+    /// Prometheus could not scrape the host's exporter: no data (not the database down).
+    pub exporter_down: bool,
     pub metrics: Vec<MetricReport>,
     pub alerts: Vec<AlertReport>,
     pub labels: crate::model::HostLabels,
@@ -180,7 +191,9 @@ pub fn build(
                 .iter()
                 .zip(&h.readings)
                 .enumerate()
-                .filter(|(_, (d, _))| d.kind != Kind::Info)
+                .filter(|(_, (d, _))| {
+                    !matches!(d.kind, Kind::Info | Kind::Detail) && d.fits(h.engine)
+                })
                 .map(|(i, (d, r))| (i, d, r, h.thresholds(set, i)))
                 .map(|(_, d, r, (warn, crit))| MetricReport {
                     name: d.key.clone(),
@@ -200,7 +213,12 @@ pub fn build(
                 health: h.health,
                 reasons: h.reasons.clone(),
                 role: h.role.as_str(),
+                engine: h.engine.map(crate::model::Engine::as_str),
+                role_evidence: h.role_evidence,
                 replication: h.replication.clone(),
+                group: h.group.clone(),
+                galera: h.galera.clone(),
+                exporter_down: h.exporter_down,
                 metrics,
                 alerts: h
                     .alerts
@@ -275,14 +293,32 @@ pub fn build(
     }
 }
 
+/// The SOURCE cell: the single source, or every channel's (`src1,src2`).
+fn source_cell(r: Option<&Replication>) -> String {
+    let Some(r) = r else {
+        return "-".into();
+    };
+    if r.channels.len() > 1 {
+        let all: Vec<&str> = r
+            .channels
+            .iter()
+            .map(|c| c.source.as_deref().unwrap_or("?"))
+            .collect();
+        return sanitize::fit(&all.join(","), 40);
+    }
+    r.source
+        .as_deref()
+        .map_or_else(|| "-".into(), |s| sanitize::fit(s, 30))
+}
+
 /// The report as an aligned table, safe to print to a terminal.
 pub fn to_text(r: &Report, set: &MetricSet) -> String {
     let shown: Vec<_> = set
         .metrics
         .iter()
-        .filter(|m| m.kind != Kind::Info && m.kind != Kind::Up)
+        .filter(|m| !matches!(m.kind, Kind::Info | Kind::Up | Kind::Detail))
         .collect();
-    let mut header: Vec<String> = ["CLUSTER", "HOST", "HEALTH", "ROLE", "SOURCE"]
+    let mut header: Vec<String> = ["CLUSTER", "HOST", "HEALTH", "ROLE", "SOURCE", "NAMES"]
         .iter()
         .map(|s| (*s).to_string())
         .collect();
@@ -296,10 +332,15 @@ pub fn to_text(r: &Report, set: &MetricSet) -> String {
             sanitize::fit(&h.name, 40),
             h.health.as_str().to_string(),
             h.role.to_string(),
+            source_cell(h.replication.as_ref()),
             h.replication
                 .as_ref()
-                .and_then(|x| x.source.as_deref())
-                .map_or_else(|| "-".into(), |s| sanitize::fit(s, 30)),
+                .and_then(|x| x.naming)
+                .map_or("-", |n| match n {
+                    crate::model::Naming::MasterSlave => "master",
+                    crate::model::Naming::SourceReplica => "source",
+                })
+                .to_string(),
         ];
         for m in &shown {
             let cell = h.metrics.iter().find(|x| x.name == m.key).map_or_else(
@@ -307,6 +348,11 @@ pub fn to_text(r: &Report, set: &MetricSet) -> String {
                 |x| {
                     if x.state == MetricState::NotApplicable {
                         "-".into()
+                    } else if let Some(d) = (m.key == "lag")
+                        .then(|| h.replication.as_ref()?.delay_seconds)
+                        .flatten()
+                    {
+                        format!("{} (+{} delay)", x.display, format_value(d, Unit::Seconds))
                     } else {
                         x.display.clone()
                     }

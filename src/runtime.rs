@@ -61,6 +61,13 @@ pub async fn run_with(
     app.only_problems = settings.only_problems;
     app.ascii = settings.ascii;
     app.sparkline_metric = settings.sparkline.as_ref().map(|s| s.metric.clone());
+    app.links = crate::links::LinksUi::new(settings.links.clone(), settings.read_only);
+    let mut notifier = crate::notify::Notifier::new(settings.notify.clone());
+    let in_tmux = crate::terminal::in_tmux();
+    // Bytes for the terminal besides the frame (notifications), written after it.
+    let mut extra: Vec<u8> = Vec::new();
+    // Hyperlinks last written over the panel: written again only when they change.
+    let mut drawn_links = Vec::new();
     let (res_tx, mut res_rx) = mpsc::unbounded_channel::<Action>();
 
     let (up_tx, mut up_rx) = mpsc::unbounded_channel();
@@ -91,7 +98,7 @@ pub async fn run_with(
         Utc::now,
     ));
 
-    let guard = TerminalGuard::enter().context("cannot set up the terminal")?;
+    let mut guard = TerminalGuard::enter().context("cannot set up the terminal")?;
     let backend = CrosstermBackend::new(BufWriter::with_capacity(64 * 1024, io::stdout()));
     let mut terminal = Terminal::new(backend)?;
     terminal.clear()?;
@@ -102,20 +109,17 @@ pub async fn run_with(
     // fast typist, a paste) is applied one key at a time, each mapped with the state
     // the previous one left (`/db2` must reach the filter, not the grid).
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<std::io::Result<crossterm::event::Event>>();
-    std::thread::Builder::new()
-        .name("fleetboard-input".into())
-        .spawn(move || loop {
-            let ev = crossterm::event::read();
-            let failed = ev.is_err();
-            if ev_tx.send(ev).is_err() || failed {
-                break;
-            }
-        })
+    // Commands run from the board need the keyboard to themselves: then the input
+    // thread must be able to pause.
+    let input = crate::terminal::spawn_input(ev_tx, !settings.links.commands.is_empty())
         .context("cannot start the input thread")?;
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut hup = signal(tokio::signal::unix::SignalKind::hangup())?;
+    // Ctrl-C reaches a command run from the board as SIGINT, and us with it (same
+    // process group): caught, it quits the board cleanly, except while a command runs.
+    let mut int = signal(tokio::signal::unix::SignalKind::interrupt())?;
 
     let mut refreshes: u32 = 0;
     let result: Result<()> = loop {
@@ -136,6 +140,7 @@ pub async fn run_with(
             _ = tick.tick() => Incoming::Act(Action::Tick(Utc::now())),
             _ = term.recv() => Incoming::Act(Action::Quit),
             _ = hup.recv() => Incoming::Act(Action::Quit),
+            _ = int.recv() => Incoming::Act(Action::Quit),
         };
         let mut incoming = vec![first];
         // Drain whatever input is already waiting, then draw once.
@@ -153,12 +158,68 @@ pub async fn run_with(
                 }
                 Incoming::Act(a) => a,
             };
-            for c in app.update(a) {
+            let fresh_fleet = matches!(&a, Action::Data(u) if u.fleet.is_some());
+            let tick = matches!(&a, Action::Tick(_));
+            let cmds = app.update(a);
+            let notice = if app.replay.is_some() {
+                notifier.reset();
+                None
+            } else if fresh_fleet {
+                notifier.observe(
+                    app.fleet.hosts.iter().map(|h| crate::notify::Observation {
+                        id: &h.id,
+                        health: h.health,
+                        stale: h.readings.iter().any(|r| r.stale),
+                    }),
+                    app.now,
+                )
+            } else if tick {
+                notifier.tick(app.now)
+            } else {
+                None
+            };
+            if let Some(n) = notice {
+                tracing::info!("notification: {} / {}", n.title, n.body);
+                extra.extend(crate::notify::encode(
+                    &n,
+                    notifier.config().protocol,
+                    in_tmux,
+                ));
+            }
+            for c in cmds {
                 match c {
                     Command::RefreshNow => {
                         let _ = cmd_tx.send(PollerCmd::RefreshNow);
                     }
                     Command::Quit => {}
+                    Command::OpenUrl(argv) => {
+                        let tx = res_tx.clone();
+                        tokio::spawn(async move {
+                            if let Some(msg) = open_detached(&argv).await {
+                                let _ = tx.send(Action::Links(crate::links::LinkAction::Done(msg)));
+                            }
+                        });
+                    }
+                    Command::RunCommand(argv) => {
+                        if let Some(i) = &input {
+                            i.pause();
+                        }
+                        guard.suspend();
+                        let msg = run_in_terminal(&argv);
+                        // A Ctrl-C meant for the command is not a request to quit.
+                        while matches!(futures::FutureExt::now_or_never(int.recv()), Some(Some(())))
+                        {
+                        }
+                        guard.resume().context("cannot take the terminal back")?;
+                        if let Some(i) = &input {
+                            i.resume();
+                        }
+                        terminal.clear()?;
+                        drawn_links.clear();
+                        let size = terminal.size()?;
+                        app.update(Action::Resize(size.width, size.height));
+                        app.update(Action::Links(crate::links::LinkAction::Done(msg)));
+                    }
                     Command::FetchHistory(fetches) => {
                         hist_tasks.retain(|t| !t.is_finished());
                         for f in fetches {
@@ -203,14 +264,27 @@ pub async fn run_with(
             break Ok(());
         }
         if dirty {
-            terminal.draw(|f| {
+            let frame = terminal.draw(|f| {
                 crate::ui::render(f, &app);
                 crate::sanitize::scrub_buffer(f.buffer_mut());
                 if app.ascii {
                     crate::ui::asciify(f.buffer_mut());
                 }
             })?;
+            let spots = crate::ui::hyperlinks(&app, frame.area);
+            if spots != drawn_links {
+                let cells = link_cells(frame.buffer, &spots);
+                write_hyperlinks(terminal.backend_mut(), &spots, &cells)?;
+                drawn_links = spots;
+            }
             app.dirty = false;
+        }
+        if !extra.is_empty() {
+            use std::io::Write as _;
+            let w = terminal.backend_mut();
+            w.write_all(&extra)?;
+            w.flush()?;
+            extra.clear();
         }
         if exit_after.is_some_and(|n| refreshes >= n) {
             break Ok(());
@@ -223,6 +297,82 @@ pub async fn run_with(
     drop(terminal);
     drop(guard);
     result
+}
+
+type Cells = Vec<Vec<(u16, u16, ratatui::buffer::Cell)>>;
+
+/// The drawn cells under each hyperlink.
+fn link_cells(buf: &ratatui::buffer::Buffer, spots: &[crate::ui::host_panel::LinkSpot]) -> Cells {
+    spots
+        .iter()
+        .map(|s| {
+            (s.x..s.x.saturating_add(s.width))
+                .filter_map(|x| buf.cell((x, s.y)).map(|c| (x, s.y, c.clone())))
+                .collect()
+        })
+        .collect()
+}
+
+/// Writes each hyperlink's cells again, as drawn, inside OSC 8: the screen looks the same
+/// and the terminal knows the link. ratatui rewrites a cell only when it changes, so the
+/// link stays until the text under it does.
+fn write_hyperlinks<B: ratatui::backend::Backend + std::io::Write>(
+    backend: &mut B,
+    spots: &[crate::ui::host_panel::LinkSpot],
+    cells: &Cells,
+) -> Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
+    for (s, c) in spots.iter().zip(cells) {
+        backend.write_all(crate::terminal::hyperlink_start(&s.url).as_bytes())?;
+        backend.draw(c.iter().map(|(x, y, cell)| (*x, *y, cell)))?;
+        backend.write_all(crate::terminal::HYPERLINK_END.as_bytes())?;
+    }
+    std::io::Write::flush(backend)?;
+    Ok(())
+}
+
+/// Starts a URL opener detached from the terminal (no shell, output discarded); `Some`
+/// message when it could not start or failed.
+async fn open_detached(argv: &[String]) -> Option<String> {
+    let (prog, args) = argv.split_first()?;
+    let child = tokio::process::Command::new(prog)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(false)
+        .spawn();
+    match child {
+        Err(e) => Some(format!(
+            "cannot start {}: {e} (set links.opener)",
+            crate::sanitize::fit(prog, 30)
+        )),
+        Ok(mut c) => match c.wait().await {
+            Ok(s) if s.success() => None,
+            Ok(s) => Some(format!(
+                "{} exited with {s}",
+                crate::sanitize::fit(prog, 30)
+            )),
+            Err(e) => Some(format!("{}: {e}", crate::sanitize::fit(prog, 30))),
+        },
+    }
+}
+
+/// Runs a command in the terminal (already given back by the guard), without a shell,
+/// and waits for it. Returns what to show on the board afterwards.
+fn run_in_terminal(argv: &[String]) -> String {
+    let Some((prog, args)) = argv.split_first() else {
+        return String::new();
+    };
+    let shown = argv.join(" ");
+    println!("fleetboard: running {}", crate::sanitize::escape(&shown));
+    match std::process::Command::new(prog).args(args).status() {
+        Ok(s) if s.success() => format!("{} finished", crate::sanitize::fit(&shown, 40)),
+        Ok(s) => format!("{} exited: {s}", crate::sanitize::fit(&shown, 40)),
+        Err(e) => format!("cannot run {}: {e}", crate::sanitize::fit(prog, 30)),
+    }
 }
 
 /// Runs one chart query and sends its result back as an action.

@@ -49,3 +49,101 @@ impl Drop for TerminalGuard {
         }
     }
 }
+
+impl TerminalGuard {
+    /// Gives the terminal back for a command run from the board: main screen, cooked
+    /// mode, cursor shown. [`TerminalGuard::resume`] takes it again.
+    pub fn suspend(&mut self) {
+        restore();
+    }
+
+    /// Takes the terminal again after [`TerminalGuard::suspend`].
+    pub fn resume(&mut self) -> io::Result<()> {
+        terminal::enable_raw_mode()?;
+        execute!(
+            io::stdout(),
+            terminal::EnterAlternateScreen,
+            event::EnableMouseCapture,
+            cursor::Hide
+        )
+    }
+}
+
+/// Whether the board runs inside tmux (notifications then need its passthrough).
+pub fn in_tmux() -> bool {
+    std::env::var_os("TMUX").is_some_and(|v| !v.is_empty())
+}
+
+/// OSC 8: the following text is a hyperlink to `url` until [`HYPERLINK_END`]. `url` must
+/// hold no control character (the links module makes sure of it).
+pub fn hyperlink_start(url: &str) -> String {
+    format!("\x1b]8;;{url}\x1b\\")
+}
+
+pub const HYPERLINK_END: &str = "\x1b]8;;\x1b\\";
+
+/// Pauses and resumes the input thread, so that a command run from the board reads the
+/// keyboard alone.
+pub struct InputControl {
+    ctl: std::sync::mpsc::Sender<bool>,
+    ack: std::sync::mpsc::Receiver<()>,
+}
+
+impl InputControl {
+    /// Returns once the input thread has stopped reading (or after a second).
+    pub fn pause(&self) {
+        if self.ctl.send(true).is_ok() {
+            let _ = self.ack.recv_timeout(std::time::Duration::from_secs(1));
+        }
+    }
+
+    pub fn resume(&self) {
+        let _ = self.ctl.send(false);
+    }
+}
+
+/// Reads terminal events on their own thread into `tx`. With `pausable`, the thread
+/// polls (five times a second) so that it can be paused; otherwise it blocks in `read`
+/// and cannot be.
+pub fn spawn_input(
+    tx: tokio::sync::mpsc::UnboundedSender<io::Result<event::Event>>,
+    pausable: bool,
+) -> io::Result<Option<InputControl>> {
+    let b = std::thread::Builder::new().name("fleetboard-input".into());
+    if !pausable {
+        b.spawn(move || loop {
+            let ev = event::read();
+            let failed = ev.is_err();
+            if tx.send(ev).is_err() || failed {
+                break;
+            }
+        })?;
+        return Ok(None);
+    }
+    let (ctl, ctl_rx) = std::sync::mpsc::channel::<bool>();
+    let (ack_tx, ack) = std::sync::mpsc::channel();
+    b.spawn(move || loop {
+        match ctl_rx.try_recv() {
+            Ok(true) => loop {
+                let _ = ack_tx.send(());
+                match ctl_rx.recv() {
+                    Ok(false) => break,
+                    Ok(true) => {}
+                    Err(_) => return,
+                }
+            },
+            Ok(false) | Err(std::sync::mpsc::TryRecvError::Empty) => {}
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => return,
+        }
+        let ev = match event::poll(std::time::Duration::from_millis(200)) {
+            Ok(false) => continue,
+            Ok(true) => event::read(),
+            Err(e) => Err(e),
+        };
+        let failed = ev.is_err();
+        if tx.send(ev).is_err() || failed {
+            break;
+        }
+    })?;
+    Ok(Some(InputControl { ctl, ack }))
+}

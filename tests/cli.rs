@@ -49,7 +49,18 @@ fn demo_snapshot_json_is_complete() {
     assert_eq!(v["status"], "CRITICAL");
     assert_eq!(v["exit_code"], 2);
     let hosts = v["hosts"].as_array().unwrap();
-    assert_eq!(hosts.len(), 40);
+    // three MySQL clusters (40 hosts) and one PostgreSQL cluster (5)
+    assert_eq!(hosts.len(), 45);
+    let pg: Vec<_> = hosts.iter().filter(|h| h["engine"] == "postgres").collect();
+    assert_eq!(pg.len(), 5);
+    // the cut replica: exporter lag 0, the board says not streaming
+    let cut = hosts.iter().find(|h| h["name"] == "ledger-pg03").unwrap();
+    assert_eq!(cut["health"], "CRIT", "{cut}");
+    assert_eq!(cut["replication"]["streaming"], false);
+    assert!(cut["replication"]["lag_seconds"].is_null());
+    let cascading = hosts.iter().find(|h| h["name"] == "ledger-pg04").unwrap();
+    assert_eq!(cascading["replication"]["source"], "ledger-pg02");
+    assert_eq!(cascading["replication"]["cascading"], true);
     let down: Vec<_> = hosts.iter().filter(|h| h["health"] == "DOWN").collect();
     assert_eq!(down.len(), 1);
     for h in hosts {
@@ -65,4 +76,140 @@ fn demo_snapshot_json_is_complete() {
         text.lines().count() >= 11 && !text.contains("payments-db"),
         "{text}"
     );
+}
+
+#[test]
+fn config_example_is_the_readme_example_and_is_valid() {
+    let (code, out, err) = run(&["config", "--example"]);
+    assert_eq!(code, 0, "{err}");
+    let readme = include_str!("../README.md");
+    let start = "<!-- config-example: generated from examples/config.toml; `fleetboard config --example` prints it -->\n```toml\n";
+    let from = readme.find(start).expect("README marks the example") + start.len();
+    let len = readme[from..].find("```\n").expect("end of the example");
+    assert_eq!(
+        &readme[from..from + len],
+        out,
+        "README's example differs from examples/config.toml: copy the file into README"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("config.toml");
+    std::fs::write(&p, &out).unwrap();
+    let (code, shown, err) = run(&["config", "-c", p.to_str().unwrap()]);
+    assert_eq!(code, 0, "the example must load: {err}");
+    assert!(shown.contains("notify.bell"), "{shown}");
+    assert!(shown.contains("links.commands.ssh"), "{shown}");
+}
+
+#[test]
+fn config_says_where_each_value_comes_from_and_hides_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let pass = dir.path().join("pass");
+    std::fs::write(&pass, "s3cret-from-file\n").unwrap();
+    let p = dir.path().join("config.toml");
+    std::fs::write(
+        &p,
+        format!(
+            r#"theme = "light"
+refresh = "7s"
+[prometheus]
+url = "http://file-prom:9090"
+username = "board"
+password_file = "{}"
+headers = {{ "Authorization" = "Bearer s3cret-header", "X-Scope-OrgID" = "tenant-1" }}
+[alertmanager]
+url = "http://am:9093"
+bearer_token = "s3cret-inline"
+"#,
+            pass.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetboard"))
+        .args([
+            "config",
+            "-c",
+            p.to_str().unwrap(),
+            "-p",
+            "http://u:pw-in-url@flag-prom:9090",
+        ])
+        .env("FLEETBOARD_REFRESH", "9s")
+        .env_remove("FLEETBOARD_PROMETHEUS")
+        .env_remove("FLEETBOARD_CONFIG")
+        .output()
+        .unwrap();
+    let s = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{s} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let row = |k: &str| {
+        s.lines()
+            .find(|l| l.starts_with(&format!("{k} ")))
+            .unwrap_or_else(|| panic!("no {k} in {s}"))
+            .to_string()
+    };
+    assert!(
+        row("prometheus.url").contains("flag-prom")
+            && row("prometheus.url").ends_with("# flag --prometheus")
+    );
+    assert!(
+        row("refresh").contains("\"9s\"") && row("refresh").ends_with("# env FLEETBOARD_REFRESH")
+    );
+    assert!(row("theme").contains("light") && row("theme").contains("# file "));
+    assert!(row("stale_after").ends_with("# default"));
+    assert!(row("prometheus.password").contains("password_file"));
+    assert!(row("prometheus.headers.X-Scope-OrgID").contains("tenant-1"));
+    for secret in ["s3cret", "pw-in-url"] {
+        assert!(!s.contains(secret), "{secret} printed:\n{s}");
+    }
+}
+
+#[test]
+fn completions_and_man_page() {
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, out, err) = run(&["completions", shell]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("snapshot"), "{shell}");
+    }
+    let (_, bash, _) = run(&["completions", "bash"]);
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("fleetboard.bash");
+    std::fs::write(&f, bash).unwrap();
+    let st = Command::new("bash").arg("-n").arg(&f).status().unwrap();
+    assert!(st.success(), "bash -n rejects the completion script");
+    let (code, man, _) = run(&["man"]);
+    assert_eq!(code, 0);
+    assert!(
+        man.starts_with(".ie") || man.contains(".TH fleetboard"),
+        "{}",
+        &man[..200.min(man.len())]
+    );
+    // Rendered by man itself (scripts/test.sh installs man-db).
+    assert!(
+        Command::new("man").arg("--version").output().is_ok(),
+        "man is missing: apt-get install man-db"
+    );
+    {
+        let p = dir.path().join("fleetboard.1");
+        std::fs::write(&p, &man).unwrap();
+        let out = Command::new("man")
+            .args(["-l", p.to_str().unwrap()])
+            .env("MANPAGER", "cat")
+            .env("MANWIDTH", "80")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains("fleetboard") && text.contains("EXIT STATUS"),
+            "{text}"
+        );
+        let warn = String::from_utf8_lossy(&out.stderr);
+        assert!(!warn.contains("warning"), "groff warnings: {warn}");
+    }
 }

@@ -24,6 +24,7 @@ fn def(kind: Kind, direction: Direction) -> MetricDef {
         applies_to: AppliesTo::All,
         on_tile: true,
         chart: true,
+        engine: None,
         signal: None,
     }
 }
@@ -245,7 +246,7 @@ fn check_host_health(set: &MetricSet, f: &Fleet) -> Result<(), TestCaseError> {
             let counts = match d.kind {
                 Kind::Up | Kind::Flag => true,
                 Kind::Gauge => r.value.is_some(),
-                Kind::Info => false,
+                Kind::Info | Kind::Detail => false,
             };
             if counts {
                 prop_assert!(
@@ -279,14 +280,14 @@ proptest! {
     #[test]
     fn build_never_panics_and_host_is_worst_of_its_readings(
         set in metric_set(),
-        first in results(10),
-        second in results(10),
+        first in results(11),
+        second in results(11),
         al in alerts(),
         strip in any::<bool>(),
         forget in prop::option::of(0i64..100),
         later in 0i64..200,
     ) {
-        prop_assume!(set.metrics.len() == 10);
+        prop_assume!(set.metrics.len() == 11);
         let ident = Identity { strip_port: strip, ..Identity::default() };
         let f1 = fleet::build(&set, &ident, &BuildInput {
             results: &first,

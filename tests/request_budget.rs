@@ -10,7 +10,7 @@ mod united;
 use std::time::Duration;
 
 use chrono::Utc;
-use fleetboard::cli::Cli;
+use fleetboard::cli::{Cli, Preset};
 use fleetboard::config::{self, FileConfig};
 use fleetboard::setup;
 use fleetboard::sources::PollRequest;
@@ -72,6 +72,15 @@ struct Refresh {
 }
 
 async fn refresh(servers: &[&MockServer], names: &[&str], clusters: Vec<String>) -> Refresh {
+    refresh_with(servers, names, clusters, None).await
+}
+
+async fn refresh_with(
+    servers: &[&MockServer],
+    names: &[&str],
+    clusters: Vec<String>,
+    preset: Option<Preset>,
+) -> Refresh {
     let cli = Cli {
         prometheus: servers
             .iter()
@@ -82,6 +91,7 @@ async fn refresh(servers: &[&MockServer], names: &[&str], clusters: Vec<String>)
         cluster: clusters,
         // Generous: the mock builds 10,000 hosts × every metric in a debug build.
         timeout: Some(Duration::from_secs(60)),
+        preset,
         ..Cli::default()
     };
     let settings = config::resolve(&cli, &FileConfig::default(), None).unwrap();
@@ -231,4 +241,29 @@ async fn cluster_filter_is_sent_to_the_server_escaped() {
         "{q}"
     );
     assert!(!q.contains("$cluster"), "{q}");
+}
+
+#[tokio::test]
+async fn a_mixed_board_is_one_query_too() {
+    let mut counts = Vec::new();
+    for preset in [Preset::Mysql, Preset::Postgres, Preset::Mixed] {
+        let s = prom(10, None).await;
+        let r = refresh_with(&[&s], &["main"], vec![], Some(preset)).await;
+        assert_eq!(r.hosts, 10, "{preset:?}");
+        assert_eq!(
+            r.requests,
+            vec![2],
+            "{preset:?}: one united query and one Alertmanager call"
+        );
+        counts.push(r.requests[0]);
+        if preset == Preset::Mixed {
+            // Both engines' up series, in the one query.
+            assert!(
+                r.queries[0].contains("mysql_up{") && r.queries[0].contains("pg_up{"),
+                "{}",
+                r.queries[0]
+            );
+        }
+    }
+    eprintln!("requests per refresh (query + Alertmanager): mysql, postgres, mixed = {counts:?}");
 }

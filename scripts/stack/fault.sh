@@ -6,7 +6,11 @@
 #   stop-sql DB        STOP SLAVE SQL_THREAD   -> MySQLReplicationStopped; the lag series vanishes
 #   stop-io DB         STOP SLAVE IO_THREAD    -> MySQLReplicationStopped; the lag series vanishes
 #   start-slave DB     START SLAVE
-#   delay DB SECS      STOP SLAVE; CHANGE MASTER TO MASTER_DELAY=SECS; START SLAVE (0 heals)
+#   delay DB SECS      STOP SLAVE; CHANGE MASTER TO MASTER_DELAY=SECS; START SLAVE (0 heals); an
+#                      intended delay, which the board subtracts from the lag
+#   hold DB SECS       FLUSH TABLES WITH READ LOCK on DB for SECS: its SQL thread waits ("Waiting
+#                      for backup lock") and real lag grows 1 s per second
+#   release DB         end a hold (KILL of the session holding the lock)
 # Servers:
 #   kill DB            SIGKILL mariadbd        -> mysql_up 0, MySQLDown; its replicas' IO thread stops
 #   stop DB            SIGTERM mariadbd and wait until it has exited
@@ -21,6 +25,8 @@
 #   prom-kill          SIGKILL Prometheus: connections are refused
 #   prom-start         start Prometheus again from DIR/prometheus/run.sh (same port, same data);
 #                      returns once it is ready and has scraped every target again
+# PostgreSQL (STACK_POSTGRES=1): pg-stop|pg-start|pg-cut|pg-uncut|pg-pause|pg-resume NAME,
+#   pg-slot, pg-drop-slot, pg-sql NAME "SQL", pg-status, pg-heal (see scripts/stack/postgres.sh)
 # Everything:
 #   heal               undo all of the above (cont/start Prometheus, start stopped dbs and exporters,
 #                      MASTER_DELAY=0 and START SLAVE on every replica), then wait until ready
@@ -28,7 +34,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 DIR=${1:-}
 ACTION=${2:-}
 [ -n "$DIR" ] && [ -n "$ACTION" ] || usage
@@ -79,6 +85,18 @@ start_proc() {
   STARTED_PID=$p
 }
 
+# release_hold DB: KILL the session holding FLUSH TABLES WITH READ LOCK (a client killed
+# in SLEEP leaves the server session, and the lock, in place until the sleep ends)
+release_hold() {
+  local id
+  for id in $(sql_on "$1" "SELECT id FROM information_schema.processlist WHERE info LIKE '%fleetboard-hold%' AND id <> CONNECTION_ID()" 2>/dev/null | tail -n +2); do
+    sql_on "$1" "KILL $id" || true
+  done
+  if pidfile_alive "$DIR/pids/$1-hold.pid"; then stop_proc "$1-hold" TERM || true; fi
+  rm -f "$DIR/pids/$1-hold.pid"
+  echo "stack fault: $1 released"
+}
+
 start_db() {
   local n=$1 i
   rm -f "$DIR/$n/mysqld.sock"
@@ -102,6 +120,7 @@ prom_start() {
 }
 
 case $ACTION in
+  pg-*) exec "$HERE/postgres.sh" fault "$DIR" "${ACTION#pg-}" "$DB" "$ARG" ;;
   stop-sql) need_db; sql "STOP SLAVE SQL_THREAD" ;;
   stop-io) need_db; sql "STOP SLAVE IO_THREAD" ;;
   start-slave) need_db; sql "START SLAVE" ;;
@@ -109,6 +128,16 @@ case $ACTION in
     need_db
     [[ $ARG =~ ^[0-9]+$ ]] || { echo "stack fault: delay needs SECS (an integer)" >&2; exit 2; }
     sql "STOP SLAVE; CHANGE MASTER TO MASTER_DELAY=$ARG; START SLAVE" ;;
+  hold)
+    need_db
+    [[ $ARG =~ ^[0-9]+$ ]] || { echo "stack fault: hold needs SECS (an integer)" >&2; exit 2; }
+    # the comment marks the session, so `release` finds it in the process list
+    printf '#!/usr/bin/env bash\nexec mariadb --no-defaults --comments --socket=%q -uroot -e "FLUSH TABLES WITH READ LOCK; SELECT /* fleetboard-hold */ SLEEP(%s)"\n' \
+      "$DIR/$DB/mysqld.sock" "$ARG" >"$DIR/$DB/hold.sh"
+    chmod +x "$DIR/$DB/hold.sh"
+    start_proc "$DB-hold" "$DIR/$DB/hold.sh"
+    echo "stack fault: $DB held for ${ARG}s (pid $STARTED_PID)" ;;
+  release) need_db; release_hold "$DB" ;;
   kill) need_db; stop_proc "$DB" KILL ;;
   stop) need_db; stop_proc "$DB" TERM ;;
   start) need_db; start_db "$DB" ;;
@@ -143,6 +172,9 @@ case $ACTION in
         start_proc "$n-exporter" "$DIR/$n/exporter-run.sh"
         echo "stack fault: $n-exporter started, pid $STARTED_PID"
       fi
+    done
+    for n in $DB_NAMES; do
+      if [ -e "$DIR/pids/$n-hold.pid" ]; then release_hold "$n"; fi
     done
     for n in $DB_NAMES; do
       role_var=$(echo "$n" | tr '[:lower:]' '[:upper:]')_ROLE

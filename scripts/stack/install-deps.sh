@@ -21,11 +21,14 @@ NEEDS=(
   "mariadb-install-db mariadb-server"
   "mariadb mariadb-client"
   "victoria-metrics victoria-metrics"
+  "prometheus-postgres-exporter prometheus-postgres-exporter"
+  "pg_ctlcluster postgresql"
   "tmux tmux"
   "python3 python3"
   "curl curl"
   "openssl openssl"
   "htpasswd apache2-utils"
+  "pt-heartbeat percona-toolkit"
 )
 missing=()
 for spec in "${NEEDS[@]}"; do

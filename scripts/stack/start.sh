@@ -14,6 +14,8 @@
 #   * MariaDB: cluster payments = db1 (primary) -> db2, db3; cluster orders = db4 -> db5
 #     (STACK_ORDERS=0 to skip), GTID replication, a heartbeat event every second on each primary
 #   * one prometheus-mysqld-exporter per MariaDB server (--collect.slave_status)
+#   * PostgreSQL streaming replication and one postgres_exporter per server (STACK_POSTGRES=1;
+#     see scripts/stack/postgres.sh)
 # Writes DIR/stack.env (sourceable) and returns once Prometheus (and VictoriaMetrics) see every
 # target up, every mysql_up == 1 and every replica's IO and SQL threads running. If that does
 # not happen within STACK_WAIT_S seconds, or anything fails, it stops what it started and exits 1.
@@ -23,6 +25,7 @@
 #   FAKE_FLEET_HOSTS=0 FAKE_FLEET_CLUSTERS=0 (= hosts/3) FAKE_FLEET_INTERVAL=15s
 #   EXPORTER_GRANTS="PROCESS, REPLICATION CLIENT, SELECT, SLAVE MONITOR, REPLICATION MASTER ADMIN"
 #   STACK_REGIONS=0          1: also start scripts/stack/regions.sh (two regions and an HA pair)
+#   STACK_POSTGRES=0         1: add PostgreSQL (cluster ledger, scripts/stack/postgres.sh)
 #   STACK_INSTALL=1          install missing Debian packages first (scripts/stack/install-deps.sh);
 #                            0: only check, and fail if any is missing
 #   STACK_OWNER_PID=PID      stop and purge the stack by itself once that process has exited
@@ -30,6 +33,8 @@
 #   STACK_PROM_SCHEME=https  (default: https when F has tls_server_config, else http)
 #   STACK_PROM_CACERT=F      CA to check Prometheus' certificate (default with https: not checked)
 #   STACK_PROM_BASIC_AUTH=user:password   for the readiness checks when F sets basic_auth_users
+#   STACK_REPLICATION=1      also the replication variants of scripts/stack/replication.sh (multi-source,
+#                            delayed replica, pt-heartbeat, fixture exporters); its knobs are described there
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -47,11 +52,21 @@ if [ -n "$(ls -A "$DIR")" ]; then
 fi
 
 STACK_MARIADB=${STACK_MARIADB:-1}
+STACK_POSTGRES=${STACK_POSTGRES:-0}
+if [ "$STACK_POSTGRES" = 1 ]; then
+  # shellcheck source=postgres.sh
+  . "$HERE/postgres.sh"
+fi
 STACK_ORDERS=${STACK_ORDERS:-1}
 STACK_VM=${STACK_VM:-1}
 STACK_NODE=${STACK_NODE:-1}
 STACK_INSTALL=${STACK_INSTALL:-1}
 STACK_OWNER_PID=${STACK_OWNER_PID:-}
+STACK_REPLICATION=${STACK_REPLICATION:-0}
+if [ "$STACK_REPLICATION" = 1 ]; then
+  # shellcheck source=replication.sh
+  . "$HERE/replication.sh"
+fi
 FAKE_FLEET_HOSTS=${FAKE_FLEET_HOSTS:-0}
 FAKE_FLEET_CLUSTERS=${FAKE_FLEET_CLUSTERS:-0}
 FAKE_FLEET_INTERVAL=${FAKE_FLEET_INTERVAL:-15s}
@@ -157,16 +172,20 @@ for spec in "${DBS[@]}"; do
   if [ "$r" = replica ]; then NREPL=$((NREPL + 1)); fi
 done
 DB_NAMES=${DB_NAMES# }
+if [ "$STACK_POSTGRES" = 1 ]; then pg_plan; fi
 PROM_URL=$PROM_SCHEME://127.0.0.1:$PROM_PORT
 AM_URL=http://127.0.0.1:$AM_PORT
 VM_URL=""
 if [ -n "$VM_PORT" ]; then VM_URL=http://127.0.0.1:$VM_PORT; fi
+if [ "$STACK_REPLICATION" = 1 ]; then repl_plan; fi
 log "dir=$DIR ports: prometheus=$PROM_PORT alertmanager=$AM_PORT node=$NODE_PORT vm=$VM_PORT fake=$FAKE_FLEET_PORT"
 
 # ---- scrape config (shared by Prometheus and VictoriaMetrics) ------------------------------------
 PROM_SELF_SCRAPE=1
 if [ -n "$STACK_PROM_WEB_CONFIG" ]; then PROM_SELF_SCRAPE=0; fi # a TLS/auth Prometheus is not scraped
 NTARGETS=$((PROM_SELF_SCRAPE + NDB + (STACK_NODE == 1 ? (NDB > 0 ? NDB : 1) : 0) + (FAKE_FLEET_HOSTS > 0 ? 1 : 0)))
+if [ "$STACK_POSTGRES" = 1 ]; then NTARGETS=$((NTARGETS + $(pg_ntargets))); fi
+NTARGETS=$((NTARGETS + ${REPL_TARGETS:-0}))
 scrape_configs() {
   echo "scrape_configs:"
   if [ "$PROM_SELF_SCRAPE" = 1 ]; then
@@ -202,6 +221,8 @@ scrape_configs() {
     echo "    scrape_timeout: $FAKE_FLEET_TIMEOUT"
     echo "    static_configs: [{targets: ['127.0.0.1:$FAKE_FLEET_PORT']}]"
   fi
+  if [ "$STACK_POSTGRES" = 1 ]; then pg_scrape_configs; fi
+  if [ "$STACK_REPLICATION" = 1 ]; then repl_scrape_configs; fi
 }
 
 # ---- stack.env (stack.env.tmp until ready; pids/*.pid stay authoritative) -----------------------
@@ -239,6 +260,7 @@ write_env() {
       echo "${u}_EXPORTER_PORT=${DB_EXP_PORT[$n]}"
       echo "${u}_EXPORTER_URL=http://127.0.0.1:${DB_EXP_PORT[$n]}/metrics"
     done
+    if [ "$STACK_POSTGRES" = 1 ]; then pg_env; fi
     # PIDs as launched (a restart by `stack.sh fault` updates them here and in pids/)
     local f name
     for f in "$DIR"/pids/*.pid; do
@@ -246,6 +268,7 @@ write_env() {
       name=$(basename "$f" .pid)
       echo "$(env_pid_key "$name")=$(pid_of "$name")"
     done
+    if [ "$STACK_REPLICATION" = 1 ]; then repl_env; fi
   } >"$DIR/stack.env.tmp"
 }
 
@@ -438,6 +461,8 @@ EOF
     launch "$n-exporter" "$DIR/$n/exporter-run.sh"
   done
 fi
+if [ "$STACK_POSTGRES" = 1 ]; then pg_start; fi
+if [ "$STACK_REPLICATION" = 1 ]; then repl_start; fi
 write_env
 
 # ---- wait until everything is up -------------------------------------------------------------------
@@ -449,6 +474,10 @@ fi
 export PROM_BASIC_AUTH=$STACK_PROM_BASIC_AUTH
 if ! python3 "$HERE/ready.py" "${READY_ARGS[@]}" --timeout "$STACK_WAIT_S"; then
   echo "stack start: not ready after ${STACK_WAIT_S}s" >&2
+  false
+fi
+if [ "$STACK_POSTGRES" = 1 ] && ! pg_wait_ready "$STACK_WAIT_S"; then
+  echo "stack start: postgres not ready after ${STACK_WAIT_S}s" >&2
   false
 fi
 STARTUP=$(elapsed "$T0" "$(now_ms)")

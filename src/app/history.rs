@@ -5,12 +5,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{Direction, MetricSet};
-
-use crate::model::RangeSeries;
-use crate::model::{HostId, Identity};
+use crate::model::{Direction, HostId, Identity, MetricSet, RangeRequest, RangeSeries};
 use crate::sources::query::expand_for_host;
-use crate::sources::RangeRequest;
 
 /// Chart windows: `1`..`5` pick one, `+`/`-` step through them.
 pub const WINDOWS: [(&str, u64); 5] = [

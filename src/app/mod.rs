@@ -37,6 +37,10 @@ pub enum Command {
     CreateSilence(crate::model::NewSilence),
     /// Expire the silence with this id; answered by [`alerts::AlertAction::SilenceExpired`].
     ExpireSilence(String),
+    /// Start this argv (a URL opener and the URL), detached; no shell.
+    OpenUrl(Vec<String>),
+    /// Leave the screen, run this argv in the terminal (no shell), come back.
+    RunCommand(Vec<String>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,6 +169,8 @@ pub struct App {
     pub sparkline_metric: Option<String>,
     /// Replay time (`--at`, `[` `]`); `None` is live.
     pub replay: Option<DateTime<Utc>>,
+    /// Links and commands of the host panel.
+    pub links: crate::links::LinksUi,
 }
 
 /// The visible hosts, grouped by cluster, and their layout.
@@ -222,6 +228,7 @@ impl App {
             ascii: false,
             sparkline_metric: None,
             replay: None,
+            links: crate::links::LinksUi::default(),
         };
         a.rebuild_view();
         a
@@ -548,6 +555,7 @@ impl App {
         self.dirty = true;
         match action {
             Action::Alerts(a) => cmds = self.update_alerts(a),
+            Action::Links(a) => cmds = crate::links::update(self, a),
             Action::Tick(now) => {
                 // Redraw only when a visible age label changes (whole seconds).
                 let changed = now.timestamp() != self.now.timestamp();

@@ -13,7 +13,7 @@ use toml::Spanned;
 use crate::cli::Cli;
 use crate::fleet::metrics;
 use crate::model::Identity;
-use crate::model::{AppliesTo, Direction, Kind, MetricDef, MetricSet, Override, Unit};
+use crate::model::{AppliesTo, Direction, Kind, MetricDef, MetricSet, Override, Signal, Unit};
 use crate::sources::http::{HttpConfig, Secret};
 
 /// A config problem, located in its file.
@@ -136,6 +136,10 @@ pub struct MetricFile {
     pub applies_to: Option<AppliesTo>,
     pub tile: Option<bool>,
     pub chart: Option<bool>,
+    /// What the metric stands for in roles and replication (`replication_lag`,
+    /// `read_only`, `wal_receiver`, ...); a new metric named like a preset's (`lag`,
+    /// `read_only`, `io_running`, ...) stands for the same by default.
+    pub signal: Option<Signal>,
     #[serde(default)]
     pub disabled: bool,
 }
@@ -163,7 +167,8 @@ pub struct FileConfig {
     /// Data older than this many refreshes is drawn stale.
     pub stale_after: Option<u32>,
     pub forget_after: Option<Spanned<String>>,
-    /// `mysql` (default) or `none` (only `[metrics.*]` from this file).
+    /// `mysql` (default), `postgres`, `mixed` (both engines on one board) or `none` (only
+    /// `[metrics.*]` from this file).
     pub preset: Option<Spanned<String>>,
     pub log_file: Option<PathBuf>,
     /// No writes to Alertmanager (silences).
@@ -189,7 +194,13 @@ pub struct FileConfig {
     pub metrics: BTreeMap<String, Spanned<MetricFile>>,
     #[serde(default)]
     pub overrides: Vec<OverrideFile>,
+    pub notify: Option<crate::notify::NotifyFile>,
+    pub links: Option<crate::links::LinksFile>,
 }
+
+/// The annotated example config: `fleetboard config --example` prints it, the README
+/// shows it (a test keeps the two equal), the Debian package installs it.
+pub const EXAMPLE: &str = include_str!("../../examples/config.toml");
 
 /// Where the default config file lives (`~/.config/fleetboard/config.toml` on Linux).
 pub fn default_config_dir() -> Option<PathBuf> {
@@ -309,6 +320,10 @@ pub struct Settings {
     pub config_dir: Option<PathBuf>,
     /// Things the user should know (e.g. a secret in a world-readable file).
     pub warnings: Vec<String>,
+    /// `[notify]`: off unless configured.
+    pub notify: crate::notify::NotifyConfig,
+    /// `[links]`: URL templates and commands of the host panel.
+    pub links: crate::links::LinksConfig,
 }
 
 /// One data source endpoint.
@@ -576,22 +591,30 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
         strip_port: idf.strip_port.unwrap_or(true),
     };
 
-    let mut set = match file.preset.as_ref().map(|p| p.get_ref().as_str()) {
-        None | Some("mysql") => {
-            metrics::mysql_preset(&identity.host_label, &identity.cluster_label)
-        }
+    let preset = cli
+        .preset
+        .map(crate::cli::Preset::as_str)
+        .or_else(|| file.preset.as_ref().map(|p| p.get_ref().as_str()))
+        // the demo fleet has MySQL and PostgreSQL clusters
+        .or_else(|| cli.demo.then_some("mixed"));
+    let (hl, cl) = (&identity.host_label, &identity.cluster_label);
+    let mut set = match preset {
+        None | Some("mysql") => metrics::mysql_preset(hl, cl),
+        Some("postgres" | "postgresql") => metrics::postgres_preset(hl, cl),
+        Some("mixed") => metrics::mixed_preset(hl, cl),
         Some("none") => MetricSet {
             metrics: Vec::new(),
             overrides: Vec::new(),
         },
         Some(other) => {
+            let valid = ["mysql", "postgres", "mixed", "none"];
             let p = file.preset.as_ref().map(Spanned::span);
             let mut e = err_at(
                 p,
                 "preset",
-                format!("unknown preset `{other}`; valid: mysql, none"),
+                format!("unknown preset `{other}`; valid: {}", valid.join(", ")),
             );
-            e.suggestion = closest(other, &["mysql", "none"]);
+            e.suggestion = closest(other, &valid);
             return Err(e);
         }
     };
@@ -615,6 +638,9 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
             m.applies_to = mf.applies_to.unwrap_or(m.applies_to);
             m.on_tile = mf.tile.unwrap_or(m.on_tile);
             m.chart = mf.chart.unwrap_or(m.chart);
+            if mf.signal.is_some() {
+                m.signal = mf.signal;
+            }
             if mf.warn.is_some() {
                 m.warn = mf.warn;
             }
@@ -645,7 +671,8 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
                 applies_to: mf.applies_to.unwrap_or(AppliesTo::All),
                 on_tile: mf.tile.unwrap_or(true),
                 chart: mf.chart.unwrap_or(true),
-                signal: None,
+                engine: None,
+                signal: mf.signal.or_else(|| Signal::for_key(key)),
             });
         }
     }
@@ -698,6 +725,16 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
                 return Err(e);
             }
         },
+    };
+    let notify = match &file.notify {
+        Some(n) => crate::notify::NotifyConfig::from_file(n, dur)?,
+        None => crate::notify::NotifyConfig::default(),
+    };
+    let links = match &file.links {
+        Some(l) => {
+            crate::links::LinksConfig::from_file(l).map_err(|(key, msg)| err_at(None, &key, msg))?
+        }
+        None => crate::links::LinksConfig::default(),
     };
     if !cli.demo && prometheus.is_some() && set.metrics.iter().all(|m| m.kind != Kind::Up) {
         warnings.push("no metric of kind `up`: hosts cannot be shown DOWN".into());
@@ -757,6 +794,8 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
             .map(Path::to_path_buf)
             .or_else(default_config_dir),
         warnings,
+        notify,
+        links,
     })
 }
 
@@ -801,6 +840,8 @@ fn readable_by_others(p: &Path) -> bool {
 fn readable_by_others(_: &Path) -> bool {
     false
 }
+
+pub mod explain;
 
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,7 @@ pub fn judge(def: &MetricDef, value: f64, warn: Option<f64>, crit: Option<f64>) 
         return MetricState::Unknown;
     }
     match def.kind {
-        Kind::Info => return MetricState::NotApplicable,
+        Kind::Info | Kind::Detail => return MetricState::NotApplicable,
         Kind::Up => {
             return if value >= 1.0 {
                 MetricState::Ok

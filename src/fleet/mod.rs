@@ -4,6 +4,8 @@
 
 pub mod health;
 pub mod metrics;
+pub mod postgres;
+pub mod roles;
 
 use std::collections::HashMap;
 use std::hash::BuildHasher as _;
@@ -12,9 +14,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::model::{
-    Alert, AppliesTo, Direction, Fleet, Health, Host, HostId, HostLabels, Identity, Kind,
-    MetricDef, MetricSet, MetricState, RangeSeries, Reading, Replication, Role, Signal,
-    SourceError, SourceStatus, Vector, NO_CLUSTER, SOURCE_LABEL,
+    Alert, AppliesTo, Channel, Direction, Engine, Fleet, Health, Host, HostId, HostLabels,
+    Identity, Kind, MetricDef, MetricSet, MetricState, RangeSeries, Reading, Replication, Role,
+    Signal, SourceError, SourceStatus, Vector, NO_CLUSTER, SOURCE_LABEL,
 };
 
 /// Strings for host labels: the previous refresh's where the host had the same label, else
@@ -73,13 +75,20 @@ struct Row<'a> {
     vals: Vec<Option<f64>>,
     labels: Vec<(&'a str, &'a str)>,
     source: Option<&'a str>,
+    /// What the series say about the host's topology (channels, group, Galera, targets).
+    ev: roles::Evidence,
+    /// From the metric name of the host's `up` series (`mysql_up`, `pg_up`).
+    engine: Option<Engine>,
 }
 
 /// Merges query results and alerts into hosts and judges their health.
 ///
 /// `previous` supplies what this refresh cannot: values of metrics whose query failed
-/// (marked stale), hosts whose series vanished (shown DOWN), and roles and sources of
-/// hosts that are down.
+/// (marked stale), hosts whose series vanished (shown "exporter down", health UNKNOWN: no
+/// data is not a database down), and roles and sources of hosts that are down.
+///
+/// Roles, replication channels, Group Replication and Galera come from [`roles`]; a host
+/// is DOWN only when its exporter answers `mysql_up 0`.
 #[allow(clippy::too_many_lines)]
 pub fn build<'a>(
     set: &MetricSet,
@@ -113,16 +122,31 @@ pub fn build<'a>(
                     vals: vec![None; n],
                     labels: Vec::new(),
                     source: None,
+                    ev: roles::Evidence::default(),
+                    engine: None,
                 });
                 rows.len() - 1
             })
             .get()
     };
 
+    let mut topology_i = None;
     for (i, def) in set.metrics.iter().enumerate() {
         let Some(Ok(samples)) = input.results.get(i) else {
             continue;
         };
+        if def.signal == Some(Signal::Topology) {
+            // Read once every host is known: its series (Prometheus' own `up`, version
+            // info) must not add hosts of their own.
+            topology_i = Some(i);
+            continue;
+        }
+        if def.kind == Kind::Detail {
+            // Several series per host (PostgreSQL walsenders), read as a whole below.
+            continue;
+        }
+        // Replication metrics have one series per channel: two channels are no duplicate.
+        let channel_field = roles::ChannelField::of_signal(def.signal);
         let mut unlabelled = 0usize;
         let mut dups = 0usize;
         for s in samples.iter() {
@@ -132,15 +156,29 @@ pub fn build<'a>(
             };
             let r = find_or_add(&mut rows, cluster, name);
             let row = &mut rows[r];
+            if def.kind == Kind::Up && row.engine.is_none() {
+                row.engine = s.label("__name__").and_then(Engine::of_metric_name);
+            }
+            let dup = match channel_field {
+                Some(f) => row.ev.record_channel(
+                    f,
+                    roles::channel_of(|k| s.label(k)),
+                    s.label("__name__"),
+                    s.label("master_host"),
+                    s.value(),
+                ),
+                None => row.vals[i].is_some(),
+            };
+            if dup {
+                dups += 1;
+            }
             row.vals[i] = Some(match row.vals[i] {
                 None => s.value(),
-                Some(old) => {
-                    dups += 1;
-                    worse_of(def, old, s.value())
-                }
+                Some(old) => worse_of(def, old, s.value()),
             });
             // A label counts the first time the host shows it. Past a few dozen labels (only
             // a hostile answer has them) repeats are kept and dropped by one sort at the end.
+            // A channel's name is the channel's, not the host's.
             let scan = row.labels.len() < 64;
             for (k, v) in s.labels() {
                 if k == SOURCE_LABEL {
@@ -149,7 +187,10 @@ pub fn build<'a>(
                     }
                     continue;
                 }
-                if k != "__name__" && !(scan && row.labels.iter().any(|(x, _)| *x == k)) {
+                if k != "__name__"
+                    && !(channel_field.is_some() && (k == "channel_name" || k == "connection_name"))
+                    && !(scan && row.labels.iter().any(|(x, _)| *x == k))
+                {
                     row.labels.push((k, v));
                 }
             }
@@ -202,42 +243,162 @@ pub fn build<'a>(
 
     let sig = |s: Signal| set.by_signal(s);
     let up_i = set.metrics.iter().position(|m| m.kind == Kind::Up);
-    let (lag_i, io_i, sql_i, ro_i, sid_i, msid_i) = (
+    let (lag_i, io_i, sql_i, ro_i, sid_i) = (
         sig(Signal::ReplicationLag),
         sig(Signal::IoThread),
         sig(Signal::SqlThread),
         sig(Signal::ReadOnly),
         sig(Signal::ServerId),
-        sig(Signal::SourceServerId),
     );
 
-    // server_id → host, per cluster, to resolve a replica's source.
-    let mut sources: Vec<Option<String>> = vec![None; rows.len()];
-    if let (Some(si), Some(mi)) = (sid_i, msid_i) {
-        let mut by_server_id: hashbrown::HashMap<(&str, u64), &str> = hashbrown::HashMap::new();
-        for r in &rows {
-            if let Some(x) = r.vals[si] {
-                by_server_id.insert((&r.id.cluster, as_id(x)), &r.id.name);
-            }
+    // The topology query's series, onto the hosts the other metrics found. A scrape target
+    // Prometheus reports down (`up` 0) with a cluster label is a host of its own even when
+    // nothing else is known of it: its exporter's series are gone (a one-shot snapshot has
+    // no earlier refresh to remember it by).
+    if let Some(Some(Ok(samples))) = topology_i.map(|i| input.results.get(i)) {
+        for s in samples.iter() {
+            let (Some((cluster, name)), Some(metric)) =
+                (ident.key_parts(|k| s.label(k)), s.label("__name__"))
+            else {
+                continue;
+            };
+            let found = rows.binary_search_by(|x| {
+                (x.id.cluster.as_str(), x.id.name.as_str()).cmp(&(cluster, name))
+            });
+            let r = match found {
+                Ok(r) => r,
+                Err(at)
+                    if metric == "up"
+                        && s.value() < 1.0
+                        && s.label(&ident.cluster_label).is_some_and(|c| !c.is_empty()) =>
+                {
+                    rows.insert(
+                        at,
+                        Row {
+                            id: HostId {
+                                cluster: cluster.to_owned(),
+                                name: name.to_owned(),
+                            },
+                            vals: vec![None; n],
+                            labels: s
+                                .labels()
+                                .filter(|(k, _)| *k != "__name__" && *k != SOURCE_LABEL)
+                                .collect(),
+                            source: s.label(SOURCE_LABEL),
+                            ev: roles::Evidence::default(),
+                            engine: None,
+                        },
+                    );
+                    at
+                }
+                Err(_) => continue,
+            };
+            let label = |k: &str| s.label(k).map(str::to_owned);
+            rows[r].ev.record_topology(metric, &label, s.value());
         }
-        for (r, src) in rows.iter().zip(&mut sources) {
-            if let Some(m) = r.vals[mi] {
-                *src = by_server_id
-                    .get(&(r.id.cluster.as_str(), as_id(m)))
-                    .filter(|s| **s != r.id.name)
-                    .map(|s| (*s).to_owned());
-            }
+    }
+    // A config with its own read_only / server_id metrics feeds the same evidence.
+    for r in &mut rows {
+        if let Some(v) = ro_i.and_then(|i| r.vals[i]) {
+            r.ev.read_only = Some(v);
+        }
+        if let Some(v) = sid_i.and_then(|i| r.vals[i]) {
+            r.ev.server_id = Some(v);
         }
     }
 
+    // server_id → host, per cluster, to resolve a channel's source; and the servers some
+    // replica names as its source (evidence of a primary).
+    let mut by_server_id: hashbrown::HashMap<(&str, u64), &str> = hashbrown::HashMap::new();
+    let mut named_sources: hashbrown::HashSet<(&str, u64)> = hashbrown::HashSet::new();
+    // Sources named by `master_host` (a host name, not loopback), for a source whose own
+    // server_id is unknown (its exporter is down).
+    let mut named_hosts: hashbrown::HashSet<(&str, String)> = hashbrown::HashSet::new();
+    for r in &rows {
+        if let Some(x) = r.ev.server_id {
+            by_server_id.insert((&r.id.cluster, as_id(x)), &r.id.name);
+        }
+        for c in r.ev.replica_channels() {
+            if let Some(m) = c.source_server_id {
+                named_sources.insert((&r.id.cluster, as_id(m)));
+            }
+            if let Some(h) = c.master_host.as_deref().map(|h| ident.host_name(h)) {
+                if !is_loopback(&h) {
+                    named_hosts.insert((&r.id.cluster, h));
+                }
+            }
+        }
+    }
+    let resolve = |cluster: &str, me: &str, source_id: Option<f64>| -> Option<String> {
+        by_server_id
+            .get(&(cluster, as_id(source_id?)))
+            .filter(|s| **s != me)
+            .map(|s| (*s).to_owned())
+    };
+    let resolved: Vec<Vec<Option<String>>> = rows
+        .iter()
+        .map(|r| {
+            r.ev.channels
+                .iter()
+                .map(|c| resolve(&r.id.cluster, &r.id.name, c.source_server_id))
+                .collect()
+        })
+        .collect();
+    let is_source: Vec<bool> = rows
+        .iter()
+        .map(|r| {
+            r.ev.server_id
+                .is_some_and(|x| named_sources.contains(&(r.id.cluster.as_str(), as_id(x))))
+                || named_hosts.contains(&(r.id.cluster.as_str(), r.id.name.clone()))
+        })
+        .collect();
+    drop(by_server_id);
+    drop(named_sources);
+    drop(named_hosts);
+
+    // PostgreSQL: the walsender rows of every server, and per cluster its hosts and whether
+    // an up primary answered (then a replica without a row is not streaming).
+    let (stream_i, ws_i, delay_i) = (
+        sig(Signal::WalReceiver),
+        sig(Signal::Walsenders),
+        sig(Signal::IntendedDelay),
+    );
+    let pg_evidence = stream_i.is_some() || ws_i.is_some();
+    let walsender_rows = match ws_i.and_then(|i| input.results.get(i)) {
+        Some(Ok(v)) => Some(postgres::walsenders(v, ident)),
+        _ => None,
+    };
+    // Owned: built only for boards that read walsenders, so a MySQL board pays nothing.
+    let mut pg_clusters: hashbrown::HashMap<String, (Vec<String>, bool)> =
+        hashbrown::HashMap::new();
+    if walsender_rows.is_some() {
+        for r in &rows {
+            let e = pg_clusters.entry(r.id.cluster.clone()).or_default();
+            e.0.push(r.id.name.clone());
+            let up = up_i.and_then(|i| r.vals[i]).is_some_and(|v| v >= 1.0);
+            let primary = ro_i.and_then(|i| r.vals[i]).is_some_and(|v| v < 1.0);
+            if up && primary && r.engine != Some(Engine::Mysql) {
+                e.1 = true;
+            }
+        }
+    }
+    // A board of one engine's metrics judges every host as that engine.
+    let sole_engine = {
+        let mut es = set.metrics.iter().filter_map(|m| m.engine);
+        let first = es.next();
+        first.filter(|f| es.all(|e| e == *f))
+    };
+
     let mut strings = Strings::default();
     let mut hosts = Vec::with_capacity(rows.len());
-    for (row, resolved_source) in rows.into_iter().zip(sources) {
+    for ((row, resolved), is_source) in rows.into_iter().zip(resolved).zip(is_source) {
         let Row {
             id,
             vals,
             labels,
             source,
+            ev,
+            engine: up_engine,
         } = row;
         let prev = prev_hosts.get(&id).copied();
         let gap = gap_of(source);
@@ -247,6 +408,39 @@ pub fn build<'a>(
             hosts.push(stale_host(p, reason));
             continue;
         }
+        let engine = up_engine
+            .or_else(|| {
+                set.metrics
+                    .iter()
+                    .zip(vals.iter())
+                    .find(|(m, v)| m.engine.is_some() && v.is_some())
+                    .and_then(|(m, _)| m.engine)
+            })
+            .or_else(|| prev.and_then(|p| p.engine))
+            .or(sole_engine);
+        let pg = engine == Some(Engine::Postgres);
+        let chans: Vec<(&roles::ChannelEvidence, Option<String>)> = ev
+            .channels
+            .iter()
+            .zip(resolved)
+            .filter(|(c, _)| !roles::is_group_channel(&c.name) && c.is_channel())
+            .collect();
+        // Replication figures of the host: the worst channel, and which channel that is.
+        let agg = aggregate_channels(&ev, &chans);
+        let agg_of = |i: usize| -> Option<&(Option<f64>, Option<&str>)> {
+            if chans.is_empty() {
+                return None;
+            }
+            if Some(i) == lag_i {
+                Some(&agg.lag)
+            } else if Some(i) == io_i {
+                Some(&agg.io)
+            } else if Some(i) == sql_i {
+                Some(&agg.sql)
+            } else {
+                None
+            }
+        };
         // Values of failed queries (and, from an incomplete source, missing values) come
         // from the previous refresh, marked stale.
         let failed = |i: usize| matches!(input.results.get(i), Some(Err(_)) | None);
@@ -254,35 +448,47 @@ pub fn build<'a>(
             if failed(i) || (gap.is_some() && vals[i].is_none()) {
                 let pv = prev.and_then(|p| p.readings.get(i)).and_then(|r| r.value);
                 (pv, true)
+            } else if let Some((v, _)) = agg_of(i) {
+                (*v, false)
             } else {
                 (vals[i], false)
             }
         };
 
         let up_now = up_i.map(value_of);
-        let had_up_before = up_i
-            .and_then(|i| prev.and_then(|p| p.readings.get(i)))
-            .is_some_and(|r| r.value.is_some() || r.state == MetricState::Down);
-        let down = match up_now {
-            Some((Some(v), _)) => v < 1.0,
-            Some((None, _)) => had_up_before,
-            None => false,
-        };
+        let had_up_before = prev.is_some_and(|p| p.exporter_down)
+            || up_i
+                .and_then(|i| prev.and_then(|p| p.readings.get(i)))
+                .is_some_and(|r| r.value.is_some() || r.state == MetricState::Down);
+        // Database down: the exporter answered and said so. Exporter down: Prometheus could
+        // not scrape it, or every series it gave vanished; nothing is known of the database.
+        let down = matches!(up_now, Some((Some(v), _)) if v < 1.0);
+        let exporter_down =
+            matches!(up_now, Some((None, _))) && (!ev.targets_down.is_empty() || had_up_before);
+        let no_data = down || exporter_down;
 
-        let slave_seen = [lag_i, io_i, sql_i, msid_i]
-            .into_iter()
-            .flatten()
-            .any(|i| value_of(i).0.is_some());
-        let ro = ro_i.and_then(|i| value_of(i).0);
-        let role = if slave_seen {
-            Role::Replica
-        } else {
-            match ro {
-                Some(v) if v >= 1.0 => Role::Replica,
-                Some(_) => Role::Primary,
-                None => prev.map_or(Role::Unknown, |p| p.role),
-            }
+        let (role, role_evidence) = match roles::detect(&ev, &id.name, is_source) {
+            Some((r, why)) => (r, Some(why)),
+            None => prev.map_or((Role::Unknown, None), |p| (p.role, p.role_evidence)),
         };
+        let replicating = role == Role::Replica || !chans.is_empty();
+        // PostgreSQL: streaming judged from the receiver and the upstream's walsenders.
+        let verdict = (pg && pg_evidence && role == Role::Replica && !no_data).then(|| {
+            let seen_before = stream_i
+                .and_then(|i| prev.and_then(|p| p.readings.get(i)))
+                .is_some_and(|r| r.value.is_some() && !r.stale);
+            let recv = postgres::receiver(stream_i.and_then(|i| value_of(i).0), seen_before);
+            let empty = (Vec::new(), false);
+            let (cluster_hosts, reporting) = pg_clusters.get(&id.cluster).unwrap_or(&empty);
+            let names: Vec<&str> = cluster_hosts.iter().map(String::as_str).collect();
+            let (up_ev, row) = match &walsender_rows {
+                Some(rows) => postgres::upstream(&id.name, &id.cluster, rows, &names, *reporting),
+                None => (postgres::Evidence::Unknown, None),
+            };
+            postgres::judge(&recv, &up_ev, row)
+        });
+        let not_streaming = verdict.as_ref().is_some_and(|v| v.streaming == Some(false));
+        let pg_delay = delay_i.and_then(|i| value_of(i).0).filter(|_| pg);
 
         let host_labels = strings.labels(labels, prev.map(|p| &p.labels));
         let has_label = |k: &str, v: &str| host_labels.get(k) == Some(v);
@@ -292,7 +498,11 @@ pub fn build<'a>(
         for (i, def) in set.metrics.iter().enumerate() {
             let (value, stale) = value_of(i);
             let (warn, crit) = set.thresholds(i, &has_label);
-            let applicable = def.applies_to == AppliesTo::All || role == Role::Replica;
+            if !def.fits(engine) || def.kind == Kind::Detail {
+                readings.push(Reading::none(MetricState::NotApplicable, None));
+                continue;
+            }
+            let applicable = def.applies_to == AppliesTo::All || replicating;
             let mut r = match value {
                 Some(v) if applicable || def.kind == Kind::Info => {
                     let st = health::judge(def, v, warn, crit);
@@ -310,40 +520,63 @@ pub fn build<'a>(
                     stale,
                 },
                 None if def.kind == Kind::Up => {
-                    if down {
-                        Reading::none(
-                            MetricState::Down,
-                            Some("series vanished: exporter or scrape target down?"),
-                        )
+                    if exporter_down {
+                        Reading::none(MetricState::Unknown, Some("exporter down: no data from it"))
                     } else {
                         Reading::none(MetricState::Unknown, Some("no series"))
                     }
                 }
-                None if down || !applicable || def.kind == Kind::Info => {
+                None if no_data || !applicable || def.kind == Kind::Info => {
                     Reading::none(MetricState::NotApplicable, None)
                 }
                 None => Reading::none(MetricState::Unknown, Some("no data")),
             };
             r.stale = stale;
+            if let (Some(v), true) = (&verdict, applicable) {
+                if Some(i) == stream_i {
+                    r.value = v.streaming.map(|s| if s { 1.0 } else { 0.0 });
+                    r.state = match v.streaming {
+                        Some(true) => MetricState::Ok,
+                        Some(false) => MetricState::Crit,
+                        None => MetricState::Unknown,
+                    };
+                    r.note = v.why;
+                } else if Some(i) == lag_i {
+                    if not_streaming {
+                        // 0 here would be the exporter's "replayed all it received"
+                        r.value = None;
+                        r.state = MetricState::Unknown;
+                        r.note = Some("unknown: not streaming");
+                    } else if let Some(x) = r.value {
+                        let beyond = postgres::lag_beyond_delay(x, pg_delay);
+                        r.state = health::judge(def, beyond, warn, crit);
+                    }
+                }
+            }
             // Replication figures of a running replica must be there: a missing lag
-            // series means a stopped thread, not "0 seconds behind".
-            if !down
-                && role == Role::Replica
+            // series means a stopped thread, not "0 seconds behind". PostgreSQL's are
+            // judged by the evidence above.
+            if !no_data
+                && !(pg && (Some(i) == stream_i || not_streaming))
+                && replicating
                 && r.value.is_none()
                 && def.applies_to == AppliesTo::Replica
                 && def.kind != Kind::Info
             {
-                let thread_stopped = [io_i, sql_i]
-                    .into_iter()
-                    .flatten()
-                    .any(|j| value_of(j).0.is_some_and(|v| v < 1.0));
+                let thread_stopped = chans.iter().any(|(c, _)| c.thread_stopped())
+                    || [io_i, sql_i]
+                        .into_iter()
+                        .flatten()
+                        .any(|j| value_of(j).0.is_some_and(|v| v < 1.0));
                 r.state = MetricState::Unknown;
-                r.note = Some(if thread_stopped {
+                r.note = Some(if pg {
+                    "no value: the exporter does not report it"
+                } else if thread_stopped {
                     "no value: a replication thread is stopped"
-                } else if slave_seen {
+                } else if !chans.is_empty() {
                     "no value"
                 } else {
-                    "replication status unknown: no slave-status series (exporter needs --collect.slave_status and the SLAVE MONITOR grant)"
+                    roles::replica_status_hint(ev.version.as_deref())
                 });
             }
             let counts = match def.kind {
@@ -353,20 +586,48 @@ pub fn build<'a>(
                     r.value.is_some()
                         || (def.applies_to == AppliesTo::Replica
                             && r.state == MetricState::Unknown
-                            && !down)
+                            && !no_data)
                 }
-                Kind::Info => false,
+                Kind::Info | Kind::Detail => false,
             };
             if counts && r.state != MetricState::NotApplicable && r.state != MetricState::Ok {
                 let h = r.state.health();
-                if h > Health::Ok {
-                    reasons.push((h, reason(def, &r, (warn, crit))));
+                if h > Health::Ok && !(exporter_down && def.kind == Kind::Up) {
+                    let channel = agg_of(i).and_then(|(_, c)| *c).filter(|c| !c.is_empty());
+                    let delay = (Some(i) == lag_i).then_some(agg.delay).flatten();
+                    let delay = delay.or(pg_delay.filter(|d| *d > 0.0 && Some(i) == lag_i));
+                    reasons.push((h, reason(def, &r, (warn, crit), channel, delay, engine)));
                 }
                 health = health.max(h);
             }
             readings.push(r);
         }
         if up_i.is_some() && up_now.is_some_and(|(v, _)| v.is_none()) && !down {
+            health = health.max(Health::Unknown);
+        }
+        let group = roles::group_member(&ev, &id.name);
+        let galera = roles::galera_node(&ev);
+        if !no_data {
+            for (h, why) in group
+                .iter()
+                .flat_map(roles::judge_group)
+                .chain(galera.iter().flat_map(roles::judge_galera))
+            {
+                health = health.max(h);
+                reasons.push((h, why));
+            }
+        }
+        if exporter_down {
+            let why = if ev.targets_down.is_empty() {
+                "exporter down: its series vanished (no data; the database itself may be fine)"
+                    .to_string()
+            } else {
+                format!(
+                    "exporter down: Prometheus cannot scrape it (up=0, job {}); no data, the database itself may be fine",
+                    ev.targets_down.join(", ")
+                )
+            };
+            reasons.push((Health::Unknown, why));
             health = health.max(Health::Unknown);
         }
         if down {
@@ -382,36 +643,80 @@ pub fn build<'a>(
             .map(|(_, r)| r)
             .collect();
 
-        let replication = if role == Role::Replica {
-            let b = |i: Option<usize>| i.and_then(|i| value_of(i).0).map(|v| v >= 1.0);
-            let source = resolved_source
-                .or_else(|| {
-                    host_labels
-                        .get("master_host")
-                        .filter(|h| !h.is_empty())
+        let replication = if replicating {
+            let lag_t = lag_i.map_or((None, None), |i| set.thresholds(i, &has_label));
+            Some(replication_of(
+                &chans,
+                &agg,
+                lag_t,
+                |c: &roles::ChannelEvidence| {
+                    c.master_host
+                        .as_deref()
                         .map(|h| ident.host_name(h))
                         .filter(|h| !is_loopback(h))
-                })
-                .or_else(|| prev.and_then(|p| p.replication.as_ref()?.source.clone()));
-            Some(Replication {
-                source,
-                io_running: b(io_i),
-                sql_running: b(sql_i),
-                lag_seconds: lag_i.and_then(|i| value_of(i).0),
-            })
+                        .or_else(|| {
+                            host_labels
+                                .get("master_host")
+                                .filter(|h| !h.is_empty())
+                                .map(|h| ident.host_name(h))
+                                .filter(|h| !is_loopback(h))
+                        })
+                },
+                prev.and_then(|p| p.replication.as_ref()),
+                ev.naming(),
+                (
+                    io_i.and_then(|i| value_of(i).0),
+                    sql_i.and_then(|i| value_of(i).0),
+                    lag_i.and_then(|i| value_of(i).0),
+                ),
+            ))
         } else {
             None
+        };
+        let replication = match (replication, &verdict) {
+            (Some(mut r), Some(v)) => {
+                r.io_running = None;
+                r.sql_running = None;
+                r.streaming = v.streaming;
+                r.behind_bytes = v.behind_bytes;
+                r.source = v
+                    .source
+                    .clone()
+                    .or_else(|| {
+                        host_labels
+                            .get("upstream_host")
+                            .map(|h| ident.host_name(h))
+                            .filter(|h| !h.is_empty() && !is_loopback(h))
+                    })
+                    .or(r.source);
+                if not_streaming {
+                    r.lag_seconds = None;
+                    r.behind_seconds = None;
+                } else {
+                    r.delay_seconds = pg_delay.filter(|d| *d > 0.0);
+                    r.behind_seconds = r
+                        .lag_seconds
+                        .map(|l| postgres::lag_beyond_delay(l, pg_delay));
+                }
+                Some(r)
+            }
+            (r, _) => r,
         };
 
         hosts.push(Host {
             source: source.map(str::to_owned),
             labels: host_labels,
+            engine,
             role,
             replication,
             readings,
             alerts: Vec::new(),
             health,
             reasons,
+            role_evidence,
+            group,
+            galera,
+            exporter_down,
             last_seen: if seen_now {
                 now
             } else {
@@ -420,6 +725,21 @@ pub fn build<'a>(
             id,
             spark: Vec::new(),
         });
+    }
+
+    // A PostgreSQL replica whose source is itself a replica cascades.
+    let replicas: hashbrown::HashSet<(String, String)> = hosts
+        .iter()
+        .filter(|h| h.role == Role::Replica)
+        .map(|h| (h.id.cluster.clone(), h.id.name.clone()))
+        .collect();
+    for h in &mut hosts {
+        let cluster = h.id.cluster.clone();
+        if let Some(r) = h.replication.as_mut() {
+            if let Some(s) = &r.source {
+                r.cascading = replicas.contains(&(cluster, s.clone()));
+            }
+        }
     }
 
     // Alerts: attach by host (and cluster when the alert carries one).
@@ -543,6 +863,165 @@ pub fn attach_sparks(
     }
 }
 
+/// A host's replication figures over its channels: each value with the channel it came from.
+struct ChannelAgg<'a> {
+    /// Seconds behind beyond the intended delay: the largest, or `None` when a channel's lag
+    /// is unknown (that channel named).
+    lag: (Option<f64>, Option<&'a str>),
+    /// The lowest (a stopped thread on any channel), and that channel.
+    io: (Option<f64>, Option<&'a str>),
+    sql: (Option<f64>, Option<&'a str>),
+    /// Intended delay of the channel that gave `lag`, when it has one.
+    delay: Option<f64>,
+    /// The largest lag as reported, `None` when any is unknown.
+    raw_lag: Option<f64>,
+}
+
+fn aggregate_channels<'a>(
+    ev: &'a roles::Evidence,
+    chans: &[(&'a roles::ChannelEvidence, Option<String>)],
+) -> ChannelAgg<'a> {
+    let lowest = |get: fn(&roles::ChannelEvidence) -> Option<f64>| {
+        chans
+            .iter()
+            .filter_map(|(c, _)| get(c).map(|v| (v, c.name.as_str())))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map_or((None, None), |(v, n)| (Some(v), Some(n)))
+    };
+    let mut best: Option<(f64, &str, Option<f64>)> = None;
+    for (c, _) in chans {
+        if let Some(b) = c.behind() {
+            // NaN is no number of seconds: it wins, to be judged UNKNOWN.
+            if best.is_none_or(|x| b.is_nan() || (!x.0.is_nan() && b > x.0)) {
+                best = Some((b, &c.name, c.delay));
+            }
+        }
+    }
+    // pt-heartbeat lag carries no channel: with a single channel, that channel's delay is in it.
+    let loose = ev
+        .channels
+        .iter()
+        .filter(|c| !c.is_channel() && !roles::is_group_channel(&c.name))
+        .filter_map(|c| c.lag)
+        .reduce(f64::max);
+    let unknown = chans
+        .iter()
+        .map(|(c, _)| *c)
+        .filter(|c| c.lag.is_none())
+        .max_by_key(|c| c.thread_stopped());
+    let mut raw_lag = chans
+        .iter()
+        .map(|(c, _)| c.lag)
+        .try_fold(None, |m: Option<f64>, l| {
+            l.map(|l| Some(m.map_or(l, |m| m.max(l))))
+        })
+        .flatten();
+    let lag = if let Some(l) = loose {
+        let d = match chans {
+            [(only, _)] => only.delay,
+            _ => None,
+        };
+        let b = (l - d.unwrap_or(0.0).max(0.0)).max(0.0);
+        if best.is_none_or(|x| b > x.0) {
+            best = Some((b, "", d));
+        }
+        raw_lag = Some(raw_lag.map_or(l, |r| r.max(l)));
+        best
+    } else if let Some(u) = unknown {
+        return ChannelAgg {
+            lag: (None, Some(&u.name)),
+            io: lowest(|c| c.io),
+            sql: lowest(|c| c.sql),
+            delay: u.delay.filter(|d| *d > 0.0),
+            raw_lag: None,
+        };
+    } else {
+        best
+    };
+    ChannelAgg {
+        lag: lag.map_or((None, None), |(b, n, _)| (Some(b), Some(n))),
+        io: lowest(|c| c.io),
+        sql: lowest(|c| c.sql),
+        delay: lag.and_then(|(_, _, d)| d).filter(|d| *d > 0.0),
+        raw_lag,
+    }
+}
+
+/// The replication status shown for a host: every channel, and the host-level fields of
+/// the single (or worst) channel. `fallback` gives (io, sql, lag) when no channel is known
+/// (a replica by `read_only` whose exporter shows no replica status).
+fn replication_of(
+    chans: &[(&roles::ChannelEvidence, Option<String>)],
+    agg: &ChannelAgg<'_>,
+    (warn, crit): (Option<f64>, Option<f64>),
+    source_hint: impl Fn(&roles::ChannelEvidence) -> Option<String>,
+    prev: Option<&Replication>,
+    naming: Option<crate::model::Naming>,
+    fallback: (Option<f64>, Option<f64>, Option<f64>),
+) -> Replication {
+    let yes = |v: Option<f64>| v.map(|v| v >= 1.0);
+    let mut channels: Vec<Channel> = chans
+        .iter()
+        .map(|(c, resolved)| {
+            let source = resolved.clone().or_else(|| source_hint(c)).or_else(|| {
+                prev.and_then(|p| p.channels.iter().find(|pc| pc.name == c.name))
+                    .and_then(|pc| pc.source.clone())
+            });
+            let behind = c.behind();
+            let health = if c.thread_stopped() {
+                Health::Crit
+            } else {
+                match behind {
+                    Some(b) if crit.is_some_and(|t| b >= t) => Health::Crit,
+                    Some(b) if warn.is_some_and(|t| b >= t) => Health::Warn,
+                    Some(_) => Health::Ok,
+                    None => Health::Unknown,
+                }
+            };
+            Channel {
+                name: c.name.clone(),
+                source,
+                io_running: yes(c.io),
+                sql_running: yes(c.sql),
+                lag_seconds: c.lag,
+                delay_seconds: c.delay.filter(|d| *d > 0.0),
+                behind_seconds: behind,
+                health,
+            }
+        })
+        .collect();
+    channels.sort_by(|a, b| a.name.cmp(&b.name));
+    if channels.is_empty() {
+        let (io, sql, lag) = fallback;
+        return Replication {
+            source: prev.and_then(|p| p.source.clone()),
+            io_running: yes(io),
+            sql_running: yes(sql),
+            lag_seconds: lag,
+            behind_seconds: lag,
+            naming,
+            ..Replication::default()
+        };
+    }
+    Replication {
+        source: match channels.as_slice() {
+            [only] => only.source.clone(),
+            _ => None,
+        },
+        io_running: yes(agg.io.0),
+        sql_running: yes(agg.sql.0),
+        lag_seconds: agg.raw_lag,
+        delay_seconds: channels
+            .iter()
+            .filter_map(|c| c.delay_seconds)
+            .reduce(f64::max),
+        behind_seconds: agg.lag.0,
+        naming,
+        channels,
+        ..Replication::default()
+    }
+}
+
 fn worse_of(def: &MetricDef, a: f64, b: f64) -> f64 {
     if a.is_nan() {
         return b;
@@ -569,13 +1048,44 @@ fn is_loopback(h: &str) -> bool {
     h == "localhost" || h.starts_with("127.") || h == "::1" || h == "[::1]"
 }
 
-fn reason(def: &MetricDef, r: &Reading, (warn, crit): (Option<f64>, Option<f64>)) -> String {
+/// Why a reading makes the host unhealthy, in words; `channel` names the replication
+/// channel the value came from, `delay` the intended delay already taken off a lag.
+fn reason(
+    def: &MetricDef,
+    r: &Reading,
+    (warn, crit): (Option<f64>, Option<f64>),
+    channel: Option<&str>,
+    delay: Option<f64>,
+    engine: Option<Engine>,
+) -> String {
+    let on = channel
+        .map(|c| format!(" on channel '{c}'"))
+        .unwrap_or_default();
+    let text = reason_text(def, r, (warn, crit), engine);
+    match delay {
+        Some(d) if r.value.is_some() => format!(
+            "{text}{on} beyond its intended {} delay",
+            crate::model::format::format_value(d, crate::model::Unit::Seconds)
+        ),
+        _ => format!("{text}{on}"),
+    }
+}
+
+fn reason_text(
+    def: &MetricDef,
+    r: &Reading,
+    (warn, crit): (Option<f64>, Option<f64>),
+    engine: Option<Engine>,
+) -> String {
     use crate::model::format::format_value;
     match (def.kind, r.value) {
-        (Kind::Up, _) => r
+        (Kind::Up, _) => r.note.map_or_else(
+            || format!("{} is down", engine.unwrap_or(Engine::Mysql).as_str()),
+            |n| format!("down: {n}"),
+        ),
+        (Kind::Flag, Some(_)) => r
             .note
-            .map_or_else(|| "mysql is down".to_string(), |n| format!("down: {n}")),
-        (Kind::Flag, Some(_)) => format!("{} thread stopped", def.label),
+            .map_or_else(|| format!("{} thread stopped", def.label), str::to_string),
         (_, Some(v)) => {
             let t = match r.state {
                 MetricState::Crit => crit,

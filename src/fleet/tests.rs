@@ -282,7 +282,7 @@ fn killed_primary_is_down_and_replica_io_stopped() {
 }
 
 #[test]
-fn vanished_host_is_down_then_forgotten() {
+fn vanished_host_is_exporter_down_then_forgotten() {
     let st = Stack::healthy();
     let before = build_from(&st, &[], None);
     let mut gone = Stack::healthy();
@@ -291,7 +291,9 @@ fn vanished_host_is_down_then_forgotten() {
     gone.io.retain(|u| u.1 != "db3");
     gone.sql.retain(|u| u.1 != "db3");
     let f = build_from(&gone, &[], Some(&before));
-    assert_eq!(host(&f, "db3").health, Health::Down);
+    // Every series gone: the exporter is down, which says nothing of the database.
+    assert_eq!(host(&f, "db3").health, Health::Unknown);
+    assert!(host(&f, "db3").exporter_down);
     assert!(
         host(&f, "db3").reasons[0].contains("vanished"),
         "{:?}",
@@ -663,7 +665,7 @@ fn hosts_missing_from_a_partial_or_failed_source_are_stale_never_down() {
         db2.reasons
     );
 
-    // eu answers completely again without db3: that is evidence, db3 is DOWN.
+    // eu answers completely again without db3: that is evidence about db3.
     let mut st2 = Stack::healthy();
     st2.up.retain(|u| u.1 != "db3");
     st2.lag.retain(|u| u.1 != "db3");
@@ -682,7 +684,9 @@ fn hosts_missing_from_a_partial_or_failed_source_are_stale_never_down() {
             name: "db3".into(),
         })
         .unwrap();
-    assert_eq!(db3.health, Health::Down, "{:?}", db3.reasons);
+    // Judged again on evidence (its series vanished from a complete answer), not stale.
+    assert_ne!(db3.health, Health::Stale, "{:?}", db3.reasons);
+    assert!(db3.reasons[0].contains("vanished"), "{:?}", db3.reasons);
     let db1 = f4
         .find(&HostId {
             cluster: "payments".into(),

@@ -35,6 +35,8 @@ pub fn format_value(v: f64, unit: Unit) -> String {
             }
         }
         Unit::None => compact(v),
+        Unit::Count if v.fract() == 0.0 && v.abs() < 1e4 => format!("{v:.0}"),
+        Unit::Count => compact(v),
     }
 }
 

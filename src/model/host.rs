@@ -8,7 +8,8 @@ use serde::Serialize;
 use super::alert::Alert;
 use super::health::{Health, MetricState};
 use super::labels::HostLabels;
-use super::metric::MetricSet;
+use super::metric::{Engine, MetricSet};
+use super::topology::{Channel, GaleraNode, GroupMember, Naming};
 
 /// Which labels identify a host and its cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,11 +73,18 @@ pub struct HostId {
     pub name: String,
 }
 
+/// A server's place in its topology (how it is decided: `fleet::roles`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum Role {
     Primary,
     Replica,
+    /// Group Replication / InnoDB Cluster member with `member_role` PRIMARY.
+    GroupPrimary,
+    /// Group Replication / InnoDB Cluster member with `member_role` SECONDARY.
+    GroupSecondary,
+    /// Galera / Percona XtraDB Cluster node (every node takes writes).
+    Galera,
     #[default]
     Unknown,
 }
@@ -86,19 +94,57 @@ impl Role {
         match self {
             Role::Primary => "primary",
             Role::Replica => "replica",
+            Role::GroupPrimary => "group_primary",
+            Role::GroupSecondary => "group_secondary",
+            Role::Galera => "galera_node",
             Role::Unknown => "unknown",
+        }
+    }
+
+    /// Words for panels: `group primary` rather than `group_primary`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::GroupPrimary => "group primary",
+            Role::GroupSecondary => "group secondary",
+            Role::Galera => "galera node",
+            r => r.as_str(),
         }
     }
 }
 
-/// Replication status of a replica.
+/// Replication status of a replica: the fields of its single (or worst) channel, and every
+/// channel.
+///
+/// For a single-source replica `source`, `io_running`, `sql_running` and `lag_seconds` are
+/// its channel's. With several channels (MariaDB `connection_name`, MySQL `channel_name`)
+/// they are the worst: a thread stopped on any channel, the largest lag, and no lag at all
+/// when any channel's lag is unknown; `source` is then left to the channels.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct Replication {
     /// The primary it replicates from (host name when it could be resolved).
     pub source: Option<String>,
     pub io_running: Option<bool>,
     pub sql_running: Option<bool>,
+    /// Seconds behind as reported (an intended delay included); `None` when unknown (a
+    /// stopped thread), never 0 for that.
     pub lag_seconds: Option<f64>,
+    /// PostgreSQL: whether WAL streams to it (`None`: nothing could tell).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub streaming: Option<bool>,
+    /// PostgreSQL: its source is itself a replica.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub cascading: bool,
+    /// PostgreSQL: bytes its replay is behind its source, from the source's walsender.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub behind_bytes: Option<f64>,
+    /// Intended delay (`MASTER_DELAY` / `SOURCE_DELAY`), seconds, when one is set.
+    pub delay_seconds: Option<f64>,
+    /// Seconds behind beyond the intended delay: what lag thresholds judge.
+    pub behind_seconds: Option<f64>,
+    /// Which series names the exporter reported for this host.
+    pub naming: Option<Naming>,
+    /// Every replication channel (Group Replication's own left out), sorted by name.
+    pub channels: Vec<Channel>,
 }
 
 /// One metric's reading on one host.
@@ -131,6 +177,8 @@ pub struct Host {
     /// such as the demo).
     pub source: Option<String>,
     pub labels: HostLabels,
+    /// The database engine, from the host's series (`None` when they do not tell).
+    pub engine: Option<Engine>,
     pub role: Role,
     pub replication: Option<Replication>,
     /// One reading per metric of the [`MetricSet`], same order.
@@ -139,6 +187,15 @@ pub struct Host {
     pub alerts: Vec<Alert>,
     pub health: Health,
     pub reasons: Vec<String>,
+    /// Which evidence decided the role (`read_only=1`, `replica status series`, ...).
+    pub role_evidence: Option<&'static str>,
+    /// Group Replication membership, when the host is in a group.
+    pub group: Option<GroupMember>,
+    /// Galera membership, when the host is a Galera node.
+    pub galera: Option<GaleraNode>,
+    /// The exporter could not be scraped (Prometheus `up` 0, or its series vanished): no
+    /// data, which is not the database being down.
+    pub exporter_down: bool,
     pub last_seen: DateTime<Utc>,
     /// A short recent history of the sparkline metric (oldest first; NaN for gaps).
     pub spark: Vec<f64>,

@@ -24,6 +24,46 @@ pub enum Kind {
     Flag,
     /// Not shown as a figure; used for topology (server ids, read_only).
     Info,
+    /// Several series per host read as a whole by the engine's replication logic (the
+    /// walsender rows of a PostgreSQL server); not merged into a per-host value.
+    #[serde(skip)]
+    Detail,
+}
+
+/// The database engine a metric or a host belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    Mysql,
+    Postgres,
+}
+
+impl Engine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Mysql => "mysql",
+            Engine::Postgres => "postgres",
+        }
+    }
+
+    /// Human name, for panels and notes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Mysql => "MySQL",
+            Engine::Postgres => "PostgreSQL",
+        }
+    }
+
+    /// The engine a series belongs to, from its metric name (`mysql_up`, `pg_up`).
+    pub fn of_metric_name(name: &str) -> Option<Engine> {
+        if name.starts_with("mysql_") {
+            Some(Engine::Mysql)
+        } else if name.starts_with("pg_") || name.starts_with("patroni_") {
+            Some(Engine::Postgres)
+        } else {
+            None
+        }
+    }
 }
 
 /// Which hosts a metric is meaningful for.
@@ -48,6 +88,8 @@ pub enum Unit {
     None,
     /// Yes/no (1/0).
     Bool,
+    /// A number of things (slots, connections): whole numbers shown without decimals.
+    Count,
 }
 
 impl Unit {
@@ -56,7 +98,7 @@ impl Unit {
             Unit::Seconds => "s",
             Unit::Ratio => "%",
             Unit::Rate => "/s",
-            Unit::None | Unit::Bool => "",
+            Unit::None | Unit::Bool | Unit::Count => "",
         }
     }
 }
@@ -78,6 +120,36 @@ pub enum Signal {
     ServerId,
     /// The id of the server a replica replicates from (`master_server_id`).
     SourceServerId,
+    /// PostgreSQL: the replica's WAL receiver, 1 streaming, 0 not (absent: not collected).
+    WalReceiver,
+    /// PostgreSQL: `pg_stat_replication` rows of every server, one series per walsender.
+    Walsenders,
+    /// An intended replication delay in seconds (`recovery_min_apply_delay`): lag up to it
+    /// is not a problem.
+    IntendedDelay,
+    /// Series read by name for roles and topology beyond the metrics above
+    /// (`super_read_only`, `sql_delay`, Group Replication members, wsrep status, version,
+    /// Prometheus' `up` of the scrape targets); one query, never shown as a figure.
+    Topology,
+}
+
+impl Signal {
+    /// The signal a preset gives the metric of this key, for hand-written metrics that
+    /// use the same key.
+    pub fn for_key(key: &str) -> Option<Signal> {
+        Some(match key {
+            "lag" => Signal::ReplicationLag,
+            "io_running" => Signal::IoThread,
+            "sql_running" => Signal::SqlThread,
+            "read_only" => Signal::ReadOnly,
+            "server_id" => Signal::ServerId,
+            "master_server_id" => Signal::SourceServerId,
+            "streaming" => Signal::WalReceiver,
+            "walsenders" => Signal::Walsenders,
+            "apply_delay" => Signal::IntendedDelay,
+            _ => return None,
+        })
+    }
 }
 
 /// One metric: a PromQL expression returning at most one series per host.
@@ -103,6 +175,20 @@ pub struct MetricDef {
     pub chart: bool,
     /// What the metric stands for in roles and replication, if anything.
     pub signal: Option<Signal>,
+    /// The engine whose hosts this metric is about; `None` for any host (node_exporter
+    /// figures, and figures a mixed board asks of both engines at once).
+    pub engine: Option<Engine>,
+}
+
+impl MetricDef {
+    /// Whether this metric means something on a host of `engine` (an unknown engine
+    /// takes every metric).
+    pub fn fits(&self, engine: Option<Engine>) -> bool {
+        match (self.engine, engine) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        }
+    }
 }
 
 /// The metrics of a board, in display order, plus the per-cluster/label overrides.

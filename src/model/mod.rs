@@ -15,6 +15,7 @@ pub mod labels;
 pub mod metric;
 pub mod source;
 pub mod status;
+pub mod topology;
 pub mod update;
 pub mod vector;
 
@@ -22,8 +23,11 @@ pub use alert::{Alert, AlertState, Matcher, NewSilence, Severity, Silence, Silen
 pub use health::{Health, MetricState};
 pub use host::{Fleet, Host, HostId, Identity, Reading, Replication, Role, NO_CLUSTER};
 pub use labels::{HostLabels, Labels};
-pub use metric::{AppliesTo, Direction, Kind, MetricDef, MetricSet, Override, Signal, Unit};
-pub use source::{RangeSeries, Sample, SourceError};
+pub use metric::{
+    AppliesTo, Direction, Engine, Kind, MetricDef, MetricSet, Override, Signal, Unit,
+};
+pub use source::{RangeRequest, RangeSeries, Sample, SourceError};
 pub use status::{DeadMansSwitch, JobCount, Monitoring, SourceStatus, SOURCE_LABEL};
+pub use topology::{Channel, GaleraNode, GroupMember, Naming};
 pub use update::Update;
 pub use vector::{SampleRef, Vector, VectorBuilder};

@@ -1,5 +1,7 @@
 //! What a source returns: series, range series, and why a request failed.
 
+use chrono::{DateTime, Utc};
+
 use super::labels::Labels;
 
 /// One series of an instant query: its labels, its value and the sample time (unix seconds).
@@ -15,6 +17,22 @@ pub struct Sample {
 pub struct RangeSeries {
     pub labels: Labels,
     pub points: Vec<(f64, f64)>,
+}
+
+/// History of one metric for one host (the host panel's charts).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RangeRequest {
+    /// Metric key (the demo answers by key).
+    pub metric: String,
+    /// The expression to run, already narrowed to the host (see `sources::query`).
+    pub expr: String,
+    pub cluster: String,
+    pub host: String,
+    /// The host's source (its name); `None`: the first source.
+    pub source: Option<String>,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub step: std::time::Duration,
 }
 
 /// Why a request to a data source failed. Messages never contain credentials.

@@ -1,5 +1,7 @@
-//! A simulated fleet: three clusters, about forty hosts, values that drift, one
-//! replica falling behind, one server down and a few alerts. It answers through the
+//! A simulated fleet: three MySQL clusters, about forty hosts, values that drift, one
+//! replica falling behind, one server down and a few alerts; on a board that reads
+//! PostgreSQL too, a PostgreSQL cluster with a cascading replica and one replica cut off from
+//! its primary (its exporter's lag still reads 0). It answers through the
 //! same [`FleetSource`] interface as Prometheus, with the same label shapes as the
 //! real exporters, so the demo exercises the real merge and health code.
 
@@ -11,9 +13,11 @@ use futures::future::BoxFuture;
 
 use std::sync::Arc;
 
-use super::poll::{merge_alerts, FleetSource, PollRequest, PollResult, RangeRequest};
+use super::poll::{merge_alerts, FleetSource, PollRequest, PollResult};
 use super::silences::{DemoSilences, SilenceBackend};
-use crate::model::{Alert, AlertState, Labels, RangeSeries, Sample, Severity, SourceError};
+use crate::model::{
+    Alert, AlertState, Labels, RangeRequest, RangeSeries, Sample, Severity, SourceError,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Trouble {
@@ -25,6 +29,9 @@ enum Trouble {
     Connections,
     /// High load, with its alert silenced for maintenance.
     LoadMuted,
+    /// A PostgreSQL replica cut off from its primary: no WAL receiver, no walsender row on
+    /// the primary, its slot there inactive, and the exporter's lag at 0.
+    NotStreaming,
 }
 
 #[derive(Debug, Clone)]
@@ -36,6 +43,7 @@ struct DemoHost {
     source: Option<u32>,
     trouble: Trouble,
     phase: f64,
+    postgres: bool,
 }
 
 /// The demo fleet.
@@ -49,6 +57,8 @@ pub struct DemoSource {
 }
 
 const CLUSTERS: [(&str, usize); 3] = [("payments", 16), ("orders", 14), ("analytics", 10)];
+/// The PostgreSQL cluster, on boards whose metrics read PostgreSQL.
+const PG_CLUSTER: (&str, usize) = ("ledger", 5);
 
 impl DemoSource {
     /// `keys` are the metric keys of the board, in order; keys the demo does not know
@@ -75,6 +85,32 @@ impl DemoSource {
                     source: (i > 1).then_some(primary),
                     trouble,
                     phase: f64::from(sid) * 0.37,
+                    postgres: false,
+                });
+                sid += 1;
+            }
+        }
+        if keys.iter().any(|k| k == "walsenders" || k == "streaming") {
+            let (cluster, n) = PG_CLUSTER;
+            let primary = sid;
+            for i in 1..=n {
+                hosts.push(DemoHost {
+                    cluster,
+                    name: format!("{cluster}-pg{i:02}"),
+                    server_id: sid,
+                    // pg04 cascades from pg02
+                    source: match i {
+                        1 => None,
+                        4 => Some(primary + 1),
+                        _ => Some(primary),
+                    },
+                    trouble: if i == 3 {
+                        Trouble::NotStreaming
+                    } else {
+                        Trouble::None
+                    },
+                    phase: f64::from(sid) * 0.37,
+                    postgres: true,
                 });
                 sid += 1;
             }
@@ -93,6 +129,10 @@ impl DemoSource {
     }
 
     fn labels(&self, h: &DemoHost, port: u16, job: &str) -> Labels {
+        let (port, job) = match (h.postgres, job) {
+            (true, "mysql") => (9187, "postgres"),
+            _ => (port, job),
+        };
         let mut l = BTreeMap::new();
         l.insert(self.host_label.clone(), format!("{}:{port}", h.name));
         l.insert(self.cluster_label.clone(), h.cluster.to_string());
@@ -108,6 +148,9 @@ impl DemoSource {
         let down = h.trouble == Trouble::Down;
         let replica = h.source.is_some();
         let sql_stopped = h.trouble == Trouble::SqlStopped;
+        if h.postgres {
+            return self.pg_value(h, key, t);
+        }
         match key {
             "up" => Some(if down { 0.0 } else { 1.0 }),
             "lag" => {
@@ -143,6 +186,73 @@ impl DemoSource {
             }
             _ => None,
         }
+    }
+
+    /// A PostgreSQL server's value of metric `key`, as postgres_exporter's series give it.
+    fn pg_value(&self, h: &DemoHost, key: &str, t: f64) -> Option<f64> {
+        let wave = |period: f64| (TAU * t / period + h.phase).sin();
+        let replica = h.source.is_some();
+        let cut = h.trouble == Trouble::NotStreaming;
+        match key {
+            "up" => Some(1.0),
+            // 0 on the primary and on the cut replica: it replayed all it received
+            "lag" => Some(if replica && !cut {
+                (1.2 * wave(83.0) + 0.4).max(0.0).floor()
+            } else {
+                0.0
+            }),
+            "streaming" if replica && !cut => Some(1.0),
+            "read_only" => Some(if replica { 1.0 } else { 0.0 }),
+            "connections" => Some(0.22 + 0.08 * wave(500.0) + if replica { 0.0 } else { 0.2 }),
+            "load" => Some((0.3 + 0.15 * wave(280.0)).max(0.01)),
+            "qps" => Some(if replica {
+                0.0
+            } else {
+                420.0 * (1.0 + 0.25 * wave(600.0))
+            }),
+            // the primary keeps the cut replica's slot, now unused
+            "slots_inactive" => Some(if replica {
+                0.0
+            } else {
+                f64::from(u8::from(self.hosts.iter().any(|x| {
+                    x.postgres
+                        && x.trouble == Trouble::NotStreaming
+                        && x.source == Some(h.server_id)
+                })))
+            }),
+            "apply_delay" if replica => Some(0.0),
+            "replay_age" if replica => Some(if cut { 60.0 + t % 600.0 } else { 0.4 }),
+            _ => None,
+        }
+    }
+
+    /// `pg_stat_replication` rows: one per replica streaming from each server (none for the
+    /// cut replica).
+    fn walsenders(&self, clusters: &[String], t: f64) -> Vec<Sample> {
+        let mut out = Vec::new();
+        for r in self
+            .hosts
+            .iter()
+            .filter(|h| h.postgres && in_filter(h, clusters))
+        {
+            let Some(src) = r.source else { continue };
+            if r.trouble == Trouble::NotStreaming {
+                continue;
+            }
+            let Some(sender) = self.hosts.iter().find(|x| x.server_id == src) else {
+                continue;
+            };
+            let mut labels = self.labels(sender, 9187, "postgres");
+            labels.insert("application_name".into(), r.name.clone());
+            labels.insert("client_addr".into(), "10.0.4.17".into());
+            labels.insert("state".into(), "streaming".into());
+            out.push(Sample {
+                labels,
+                value: 0.0,
+                ts: t,
+            });
+        }
+        out
     }
 
     fn alerts(&self, t: f64, clusters: &[String]) -> Vec<Alert> {
@@ -202,7 +312,7 @@ impl DemoSource {
                         );
                     }
                 }
-                Trouble::None => {}
+                Trouble::None | Trouble::NotStreaming => {}
             }
         }
         if let Some(at) = ts(t) {
@@ -220,6 +330,9 @@ impl DemoSource {
             .keys
             .iter()
             .map(|k| {
+                if k == "walsenders" {
+                    return Ok(self.walsenders(&req.clusters, t).into());
+                }
                 let node = k == "load";
                 Ok(self
                     .hosts
@@ -227,11 +340,16 @@ impl DemoSource {
                     .filter(|h| in_filter(h, &req.clusters))
                     .filter_map(|h| {
                         let v = self.value(h, k, t)?;
-                        let labels = if node {
+                        let mut labels = if node {
                             self.labels(h, 9100, "node")
                         } else {
                             self.labels(h, 9104, "mysql")
                         };
+                        if k == "up" {
+                            // the engine of a host is read from its up series' name
+                            let name = if h.postgres { "pg_up" } else { "mysql_up" };
+                            labels.insert("__name__".into(), name.into());
+                        }
                         Some(Sample {
                             labels,
                             value: v,

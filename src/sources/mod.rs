@@ -16,6 +16,4 @@ pub mod demo;
 pub mod poll;
 pub mod synthetic;
 
-pub use poll::{
-    AlertsResult, FleetSource, PollRequest, PollResult, PromSource, RangeRequest, SparkQuery,
-};
+pub use poll::{AlertsResult, FleetSource, PollRequest, PollResult, PromSource, SparkQuery};

@@ -13,7 +13,8 @@ use super::alertmanager::AmClient;
 use super::multi::Member;
 use super::prometheus::PromClient;
 use crate::model::{
-    Alert, AlertState, DeadMansSwitch, Labels, RangeSeries, SourceError, SourceStatus, Vector,
+    Alert, AlertState, DeadMansSwitch, Labels, RangeRequest, RangeSeries, SourceError,
+    SourceStatus, Vector,
 };
 
 /// What to fetch.
@@ -68,22 +69,6 @@ pub struct PollResult {
     pub sources: Vec<SourceStatus>,
     /// The dead man's switch, when Alertmanager is configured and the check is on.
     pub dead_mans_switch: Option<DeadMansSwitch>,
-}
-
-/// History of one metric for one host (the host panel's charts).
-#[derive(Debug, Clone, PartialEq)]
-pub struct RangeRequest {
-    /// Metric key (the demo answers by key).
-    pub metric: String,
-    /// The expression to run, already narrowed to the host (see `fleet::metrics`).
-    pub expr: String,
-    pub cluster: String,
-    pub host: String,
-    /// The host's source (its name); `None`: the first source.
-    pub source: Option<String>,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-    pub step: std::time::Duration,
 }
 
 /// A source of fleet data (Prometheus-compatible engines, the demo).

@@ -98,7 +98,7 @@ mod tests {
         let lag = p.get("lag").expect("lag");
         assert_eq!(
             expand(&lag.expr, &[]),
-            "mysql_slave_status_seconds_behind_master{cluster=~\".*\",instance=~\".*\"}"
+            "mysql_slave_status_seconds_behind_master{cluster=~\".*\",instance=~\".*\"} or mysql_slave_status_seconds_behind_source{cluster=~\".*\",instance=~\".*\"}"
         );
         let load = p.get("load").expect("load");
         assert!(expand(&load.expr, &[]).contains("count by (cluster, instance)"));
@@ -116,7 +116,7 @@ mod tests {
         assert!(narrowed);
         assert_eq!(
             e,
-            "mysql_slave_status_seconds_behind_master{cluster=~\"pay\\\\.ments\",instance=~\"db-1\\\\.x(:[0-9]+)?\"}"
+            "mysql_slave_status_seconds_behind_master{cluster=~\"pay\\\\.ments\",instance=~\"db-1\\\\.x(:[0-9]+)?\"} or mysql_slave_status_seconds_behind_source{cluster=~\"pay\\\\.ments\",instance=~\"db-1\\\\.x(:[0-9]+)?\"}"
         );
         let (e, narrowed) = expand_for_host("my_metric{cluster=~\"$cluster\"}", "c", "h", true);
         assert!(!narrowed);

@@ -315,7 +315,7 @@ impl SyntheticSource {
     }
 
     /// One host's history: the values it had at each step (one generation a second).
-    pub fn range_at(&self, req: &super::RangeRequest) -> Vec<crate::model::RangeSeries> {
+    pub fn range_at(&self, req: &crate::model::RangeRequest) -> Vec<crate::model::RangeSeries> {
         let Some(h) = self
             .hosts
             .iter()
@@ -363,7 +363,7 @@ impl FleetSource for SyntheticSource {
 
     fn history<'a>(
         &'a self,
-        req: &'a super::RangeRequest,
+        req: &'a crate::model::RangeRequest,
     ) -> BoxFuture<'a, Result<Vec<crate::model::RangeSeries>, crate::model::SourceError>> {
         Box::pin(async move { Ok(self.range_at(req)) })
     }

@@ -101,7 +101,7 @@ pub fn figure_parts(v: f64, unit: crate::model::Unit) -> (String, &'static str) 
         Unit::Rate if v.abs() >= 10_000.0 => (num(v / 1000.0), "k/s"),
         Unit::Rate => (num(v), "/s"),
         Unit::Bool => (if v >= 1.0 { "1".into() } else { "0".into() }, ""),
-        Unit::None => (num(v), ""),
+        Unit::None | Unit::Count => (num(v), ""),
     }
 }
 

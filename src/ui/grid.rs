@@ -166,7 +166,7 @@ fn draw_tile(
     if w == 0 {
         return;
     }
-    let sym = super::symbol(host.health);
+    let sym = super::host_symbol(host);
     let mut badge = String::new();
     let active = host.active_alerts();
     let muted = host.muted_alerts();

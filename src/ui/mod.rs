@@ -36,12 +36,17 @@ pub const MIN_W: u16 = 20;
 pub const MIN_H: u16 = 5;
 
 /// Draws the whole screen.
-pub fn render(f: &mut Frame<'_>, app: &App) {
-    let area = f.area();
+/// Where the panel's hyperlinks are in a frame of size `area` (see [`host_panel::link_spots`]).
+pub fn hyperlinks(app: &App, area: Rect) -> Vec<host_panel::LinkSpot> {
     if area.width < MIN_W || area.height < MIN_H {
-        too_small(f, area);
-        return;
+        return Vec::new();
     }
+    let (_, body, _, _) = regions(app, area);
+    host_panel::link_spots(app, body)
+}
+
+/// Header, body and status bar of the screen, and the header's height.
+fn regions(app: &App, area: Rect) -> (Rect, Rect, Rect, u16) {
     let head_h = if app.wall && area.height >= 12 {
         crate::app::WALL_HEADER
     } else {
@@ -61,6 +66,16 @@ pub fn render(f: &mut Frame<'_>, app: &App) {
         height: area.height - head_h - 1,
         ..area
     };
+    (header, body, status, head_h)
+}
+
+pub fn render(f: &mut Frame<'_>, app: &App) {
+    let area = f.area();
+    if area.width < MIN_W || area.height < MIN_H {
+        too_small(f, area);
+        return;
+    }
+    let (header, body, status, head_h) = regions(app, area);
     if head_h > 1 {
         header::render_wall(f, header, app);
     } else {
@@ -123,6 +138,7 @@ pub fn asciify(buf: &mut ratatui::buffer::Buffer) {
             '◌' => "~",
             '⚑' => "A",
             '⊘' => "m",
+            '⊗' => "x",
             '…' => ".",
             '≥' => ">",
             '≤' => "<",
@@ -177,6 +193,19 @@ fn footer_hint(f: &mut Frame<'_>, inner: Rect, hint: &str, app: &App) {
             ..inner
         },
     );
+}
+
+/// Symbol of a host whose exporter cannot be scraped: no data, not the database down.
+pub const EXPORTER_DOWN_SYMBOL: &str = "⊗";
+
+/// Symbol for a host: its health's, or [`EXPORTER_DOWN_SYMBOL`] when its exporter is down
+/// (health UNKNOWN for want of data, which must not read as the database being down).
+pub fn host_symbol(host: &crate::model::Host) -> &'static str {
+    if host.exporter_down {
+        EXPORTER_DOWN_SYMBOL
+    } else {
+        symbol(host.health)
+    }
 }
 
 /// Symbol for a health state; each is distinct in shape so it reads without colour.

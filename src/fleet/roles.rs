@@ -1,0 +1,688 @@
+//! Roles and replication topology of MySQL and MariaDB servers, read from exporter series.
+//!
+//! Role detection takes the first kind of evidence that speaks, in this order:
+//!
+//! 1. **Group Replication** (`mysql_perf_schema_replication_group_member_info`): the member's
+//!    `member_role` makes it a group primary or a group secondary.
+//! 2. **Galera membership** (`mysql_global_status_wsrep_local_state` and friends): a Galera node.
+//! 3. **Replica-status series** of either naming generation (`mysql_slave_status_*` after
+//!    `SHOW SLAVE STATUS` or `SHOW REPLICA STATUS`): IO/SQL thread or source server id of a
+//!    channel other than Group Replication's own makes a replica.
+//! 4. **`read_only` / `super_read_only`**: 1 is a replica, 0 a primary.
+//! 5. **Source join**: a host whose `server_id` another host of its cluster names as its
+//!    source (`master_server_id` / `source_server_id`), or whose name a replica's
+//!    `master_host` gives, is a primary.
+//!
+//! A lag value alone never makes a host a replica: pt-heartbeat lag exists on primaries too.
+//! Each kind of evidence has its own function below, so another engine (PostgreSQL) adds its
+//! own functions next to these and keeps the same order of reasoning.
+
+use crate::model::{GaleraNode, GroupMember, Health, Naming, Role, Signal};
+
+/// Names of the Group Replication channels: their threads are idle by design.
+pub fn is_group_channel(name: &str) -> bool {
+    name.starts_with("group_replication_")
+}
+
+/// The channel a replica-status series belongs to: MySQL's `channel_name`, MariaDB's
+/// `connection_name`, or `""` (the default channel).
+pub fn channel_of<'a>(label: impl Fn(&str) -> Option<&'a str>) -> &'a str {
+    label("channel_name")
+        .filter(|c| !c.is_empty())
+        .or_else(|| label("connection_name").filter(|c| !c.is_empty()))
+        .unwrap_or("")
+}
+
+/// One replication channel as the replica-status series of one refresh show it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChannelEvidence {
+    pub name: String,
+    pub naming: Option<Naming>,
+    /// Seconds behind, as reported (it includes an intended delay).
+    pub lag: Option<f64>,
+    pub io: Option<f64>,
+    pub sql: Option<f64>,
+    pub source_server_id: Option<f64>,
+    /// Intended delay (`SQL_Delay`, `MASTER_DELAY` / `SOURCE_DELAY`), seconds.
+    pub delay: Option<f64>,
+    pub master_host: Option<String>,
+}
+
+impl ChannelEvidence {
+    /// A channel of its own: it has a thread state or a source. A series with only a lag
+    /// (pt-heartbeat lag has no channel) is not one.
+    pub fn is_channel(&self) -> bool {
+        self.io.is_some() || self.sql.is_some() || self.source_server_id.is_some()
+    }
+
+    pub fn thread_stopped(&self) -> bool {
+        self.io.is_some_and(|v| v < 1.0) || self.sql.is_some_and(|v| v < 1.0)
+    }
+
+    /// Seconds behind beyond the intended delay (never below 0).
+    pub fn behind(&self) -> Option<f64> {
+        // NaN stays NaN (unknown), where `max` would turn it into 0.
+        self.lag.map(|l| {
+            if l.is_nan() {
+                l
+            } else {
+                (l - self.delay.unwrap_or(0.0).max(0.0)).max(0.0)
+            }
+        })
+    }
+}
+
+/// Which field of a channel a preset metric fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelField {
+    Lag,
+    Io,
+    Sql,
+    SourceServerId,
+}
+
+impl ChannelField {
+    /// The field a metric fills, if it is a per-channel one.
+    pub fn of_signal(signal: Option<Signal>) -> Option<Self> {
+        match signal? {
+            Signal::ReplicationLag => Some(Self::Lag),
+            Signal::IoThread => Some(Self::Io),
+            Signal::SqlThread => Some(Self::Sql),
+            Signal::SourceServerId => Some(Self::SourceServerId),
+            Signal::ReadOnly
+            | Signal::ServerId
+            | Signal::Topology
+            | Signal::WalReceiver
+            | Signal::Walsenders
+            | Signal::IntendedDelay => None,
+        }
+    }
+}
+
+/// One row of `performance_schema.replication_group_members` as a member reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRow {
+    pub member_host: String,
+    pub member_port: String,
+    pub state: String,
+    pub role: String,
+}
+
+/// Everything one refresh says about one host's place in its topology.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Evidence {
+    pub read_only: Option<f64>,
+    pub super_read_only: Option<f64>,
+    pub server_id: Option<f64>,
+    /// Every replica-status channel, Group Replication's own included.
+    pub channels: Vec<ChannelEvidence>,
+    pub group_rows: Vec<GroupRow>,
+    /// `mysql_perf_schema_transactions_remote_in_applier_queue`: transactions received from
+    /// the group and waiting to be applied on this member.
+    pub applier_queue: Option<f64>,
+    pub wsrep_local_state: Option<f64>,
+    pub wsrep_cluster_status: Option<f64>,
+    pub wsrep_ready: Option<f64>,
+    pub wsrep_cluster_size: Option<f64>,
+    /// `mysql_version_info{version}`.
+    pub version: Option<String>,
+    /// Prometheus' `up` of this host's scrape targets that failed (`up == 0`), by job.
+    pub targets_down: Vec<String>,
+}
+
+impl Evidence {
+    /// Records one value of a per-channel metric. Returns `true` when that channel already
+    /// had the value (a true duplicate series).
+    pub fn record_channel(
+        &mut self,
+        field: ChannelField,
+        channel: &str,
+        series_name: Option<&str>,
+        master_host: Option<&str>,
+        value: f64,
+    ) -> bool {
+        let i = match self.channels.iter().position(|c| c.name == channel) {
+            Some(i) => i,
+            None => {
+                self.channels.push(ChannelEvidence {
+                    name: channel.to_owned(),
+                    ..ChannelEvidence::default()
+                });
+                self.channels.len() - 1
+            }
+        };
+        let c = &mut self.channels[i];
+        if c.naming.is_none() {
+            c.naming = series_name.and_then(Naming::of_series);
+        }
+        if c.master_host.is_none() {
+            c.master_host = master_host.filter(|h| !h.is_empty()).map(str::to_owned);
+        }
+        let slot = match field {
+            ChannelField::Lag => &mut c.lag,
+            ChannelField::Io => &mut c.io,
+            ChannelField::Sql => &mut c.sql,
+            ChannelField::SourceServerId => &mut c.source_server_id,
+        };
+        let dup = slot.is_some();
+        *slot = Some(match *slot {
+            // The worse of two: the larger lag, the stopped thread.
+            Some(old) if field == ChannelField::Lag => old.max(value),
+            Some(old) => old.min(value),
+            None => value,
+        });
+        dup
+    }
+
+    /// Reads one series of the topology query (`{__name__=~"..."}`), by its name.
+    pub fn record_topology(
+        &mut self,
+        name: &str,
+        label: &dyn Fn(&str) -> Option<String>,
+        value: f64,
+    ) {
+        let set = |slot: &mut Option<f64>| *slot = Some(value);
+        match name {
+            "mysql_global_variables_super_read_only" => set(&mut self.super_read_only),
+            "mysql_global_variables_read_only" => set(&mut self.read_only),
+            "mysql_global_variables_server_id" => set(&mut self.server_id),
+            "mysql_slave_status_sql_delay" => {
+                let ch = label("channel_name")
+                    .filter(|c| !c.is_empty())
+                    .or_else(|| label("connection_name").filter(|c| !c.is_empty()))
+                    .unwrap_or_default();
+                match self.channels.iter_mut().find(|c| c.name == ch) {
+                    Some(c) => c.delay = Some(value),
+                    None => self.channels.push(ChannelEvidence {
+                        name: ch,
+                        delay: Some(value),
+                        ..ChannelEvidence::default()
+                    }),
+                }
+            }
+            "mysql_perf_schema_replication_group_member_info" => {
+                let get = |k: &str| label(k).unwrap_or_default();
+                self.group_rows.push(GroupRow {
+                    member_host: get("member_host"),
+                    member_port: get("member_port"),
+                    state: get("member_state").to_ascii_uppercase(),
+                    role: get("member_role").to_ascii_uppercase(),
+                });
+            }
+            "mysql_perf_schema_transactions_remote_in_applier_queue" => {
+                set(&mut self.applier_queue);
+            }
+            "mysql_global_status_wsrep_local_state" => set(&mut self.wsrep_local_state),
+            "mysql_global_status_wsrep_cluster_status" => set(&mut self.wsrep_cluster_status),
+            "mysql_global_status_wsrep_ready" => set(&mut self.wsrep_ready),
+            "mysql_global_status_wsrep_cluster_size" => set(&mut self.wsrep_cluster_size),
+            "mysql_version_info" => {
+                if let Some(v) = label("version") {
+                    self.version = Some(v);
+                }
+            }
+            "up" if value < 1.0 => {
+                self.targets_down
+                    .push(label("job").unwrap_or_else(|| "?".into()));
+            }
+            _ => {}
+        }
+    }
+
+    /// Replication channels proper: not Group Replication's, and with a thread or a source.
+    pub fn replica_channels(&self) -> impl Iterator<Item = &ChannelEvidence> {
+        self.channels
+            .iter()
+            .filter(|c| !is_group_channel(&c.name) && c.is_channel())
+    }
+
+    /// The naming generation the host's replica status uses.
+    pub fn naming(&self) -> Option<Naming> {
+        self.channels.iter().find_map(|c| c.naming)
+    }
+}
+
+/// The topology query of the preset: every series role detection reads beyond the
+/// displayed metrics, in one request (a name regex; the answer keeps each series' name).
+pub fn topology_expr(sel: &str) -> String {
+    format!(
+        "{{__name__=~\"{}\",{sel}}}",
+        [
+            "up",
+            "mysql_version_info",
+            "mysql_global_variables_super_read_only",
+            "mysql_slave_status_sql_delay",
+            "mysql_perf_schema_replication_group_member_info",
+            "mysql_perf_schema_transactions_remote_in_applier_queue",
+            "mysql_global_status_wsrep_local_state",
+            "mysql_global_status_wsrep_cluster_status",
+            "mysql_global_status_wsrep_ready",
+            "mysql_global_status_wsrep_cluster_size",
+        ]
+        .join("|")
+    )
+}
+
+/// Key of the preset's topology query (found by [`Signal::Topology`], not by this key).
+pub const TOPOLOGY_KEY: &str = "topology";
+
+/// Which evidence decided a role (shown in the panel and the snapshot).
+pub type Why = &'static str;
+
+/// 1. Group Replication: this member's own row of the group table.
+pub fn group_replication_role(ev: &Evidence, host: &str) -> Option<(Role, Why)> {
+    let me = own_group_row(ev, host)?;
+    Some(if me.role == "PRIMARY" {
+        (Role::GroupPrimary, "group replication member_role")
+    } else if me.role == "SECONDARY" {
+        (Role::GroupSecondary, "group replication member_role")
+    } else if ev.super_read_only.or(ev.read_only).is_some_and(|v| v < 1.0) {
+        // 8.0 before 8.0.2 has no member_role: a writable member is the primary.
+        (Role::GroupPrimary, "group replication member, read_only=0")
+    } else {
+        (
+            Role::GroupSecondary,
+            "group replication member, read_only=1",
+        )
+    })
+}
+
+/// 2. Galera membership: a wsrep provider's local state, or a cluster of some size.
+///
+/// Debian's MariaDB has wsrep compiled in: without Galera it still reports
+/// `wsrep_cluster_status` Disconnected (0), `wsrep_ready` OFF and `wsrep_cluster_size` 0,
+/// but no `wsrep_local_state`; that is no Galera node.
+pub fn galera_role(ev: &Evidence) -> Option<(Role, Why)> {
+    (ev.wsrep_local_state.is_some() || ev.wsrep_cluster_size.is_some_and(|s| s > 0.0))
+        .then_some((Role::Galera, "wsrep status"))
+}
+
+/// 3. Replica-status series of either naming, outside Group Replication's channels.
+pub fn replica_status_role(ev: &Evidence) -> Option<(Role, Why)> {
+    ev.replica_channels()
+        .next()
+        .map(|_| (Role::Replica, "replica status series"))
+}
+
+/// 4. `super_read_only` / `read_only`.
+pub fn read_only_role(ev: &Evidence) -> Option<(Role, Why)> {
+    if ev.super_read_only.is_some_and(|v| v >= 1.0) {
+        return Some((Role::Replica, "super_read_only=1"));
+    }
+    ev.read_only.map(|v| {
+        if v >= 1.0 {
+            (Role::Replica, "read_only=1")
+        } else {
+            (Role::Primary, "read_only=0")
+        }
+    })
+}
+
+/// 5. Source join: another host of the cluster replicates from this one.
+pub fn source_join_role(is_someones_source: bool) -> Option<(Role, Why)> {
+    is_someones_source.then_some((Role::Primary, "source of a replica (server_id join)"))
+}
+
+/// The role of a host, from the strongest evidence there is.
+pub fn detect(ev: &Evidence, host: &str, is_someones_source: bool) -> Option<(Role, Why)> {
+    group_replication_role(ev, host)
+        .or_else(|| galera_role(ev))
+        .or_else(|| replica_status_role(ev))
+        .or_else(|| read_only_role(ev))
+        .or_else(|| source_join_role(is_someones_source))
+}
+
+/// The row of the group table that is the host itself: the one whose `member_host` is the
+/// host's name (with or without domain), else the only row (a member outside the group sees
+/// only itself).
+fn own_group_row<'a>(ev: &'a Evidence, host: &str) -> Option<&'a GroupRow> {
+    let short = |h: &str| h.split('.').next().unwrap_or(h).to_ascii_lowercase();
+    let me = short(host);
+    ev.group_rows
+        .iter()
+        .find(|r| r.member_host.eq_ignore_ascii_case(host) || short(&r.member_host) == me)
+        .or(match ev.group_rows.as_slice() {
+            [only] => Some(only),
+            _ => None,
+        })
+}
+
+/// Group Replication applier backlog, transactions: WARN from here...
+pub const APPLIER_QUEUE_WARN: f64 = 1000.0;
+/// ...and CRIT from here.
+pub const APPLIER_QUEUE_CRIT: f64 = 10_000.0;
+
+/// The member's view of its group, if it is in one.
+pub fn group_member(ev: &Evidence, host: &str) -> Option<GroupMember> {
+    if ev.group_rows.is_empty() {
+        return None;
+    }
+    let me = own_group_row(ev, host);
+    let online = ev.group_rows.iter().filter(|r| r.state == "ONLINE").count();
+    let members = ev.group_rows.len();
+    Some(GroupMember {
+        state: me.map_or_else(|| "?".into(), |r| r.state.clone()),
+        role: me.map(|r| r.role.clone()).unwrap_or_default(),
+        online,
+        members,
+        quorum: online * 2 > members,
+        applier_queue: ev.applier_queue,
+    })
+}
+
+/// Health of a group member: not ONLINE is a problem, no quorum is critical.
+pub fn judge_group(g: &GroupMember) -> Vec<(Health, String)> {
+    let mut out = Vec::new();
+    if !g.quorum {
+        out.push((
+            Health::Crit,
+            format!(
+                "group replication: no quorum ({} of {} members ONLINE)",
+                g.online, g.members
+            ),
+        ));
+    }
+    match g.state.as_str() {
+        "ONLINE" => {}
+        "RECOVERING" => out.push((Health::Warn, "group member RECOVERING".into())),
+        "?" => out.push((
+            Health::Unknown,
+            "group member state unknown: no row of the group table names this host".into(),
+        )),
+        s => out.push((Health::Crit, format!("group member {s}"))),
+    }
+    if let Some(q) = g.applier_queue {
+        if q >= APPLIER_QUEUE_CRIT {
+            out.push((
+                Health::Crit,
+                format!("group applier queue {q:.0} transactions"),
+            ));
+        } else if q >= APPLIER_QUEUE_WARN {
+            out.push((
+                Health::Warn,
+                format!("group applier queue {q:.0} transactions"),
+            ));
+        }
+    }
+    out
+}
+
+pub fn galera_node(ev: &Evidence) -> Option<GaleraNode> {
+    galera_role(ev)?;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let local_state = ev
+        .wsrep_local_state
+        .filter(|v| v.is_finite() && *v >= 0.0 && *v < 256.0)
+        .map(|v| v as u8);
+    Some(GaleraNode {
+        local_state,
+        state_name: match local_state {
+            Some(1) => "Joining",
+            Some(2) => "Donor/Desynced",
+            Some(3) => "Joined",
+            Some(4) => "Synced",
+            Some(_) => "unknown state",
+            None => "no state",
+        },
+        primary_component: ev.wsrep_cluster_status.map(|v| v >= 1.0),
+        ready: ev.wsrep_ready.map(|v| v >= 1.0),
+        cluster_size: ev.wsrep_cluster_size,
+    })
+}
+
+/// Health of a Galera node: not Synced is a warning, outside the primary component or not
+/// ready is critical.
+pub fn judge_galera(n: &GaleraNode) -> Vec<(Health, String)> {
+    let mut out = Vec::new();
+    if n.primary_component == Some(false) {
+        out.push((
+            Health::Crit,
+            "galera: not in the primary component (wsrep_cluster_status non-Primary)".into(),
+        ));
+    }
+    if n.ready == Some(false) {
+        out.push((Health::Crit, "galera: wsrep_ready OFF".into()));
+    }
+    if n.local_state != Some(4) {
+        out.push((Health::Warn, format!("galera node {}", n.state_name)));
+    }
+    out
+}
+
+/// What to do when a replica shows no replica-status series: the collector flag and the
+/// grant its server version needs.
+pub fn replica_status_hint(version: Option<&str>) -> &'static str {
+    let Some(v) = version else {
+        return "replication status unknown: no replica-status series (mysqld_exporter needs --collect.slave_status; grant REPLICATION CLIENT on MySQL, SLAVE MONITOR on MariaDB ≥ 10.5.9)";
+    };
+    if v.to_ascii_lowercase().contains("mariadb") {
+        return "replication status unknown: no replica-status series (MariaDB: mysqld_exporter needs --collect.slave_status and the SLAVE MONITOR grant, alias REPLICA MONITOR; REPLICATION CLIENT no longer covers SHOW SLAVE STATUS since 10.5.9)";
+    }
+    let mut nums = v
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::parse::<u32>);
+    let (major, minor) = (
+        nums.next().and_then(Result::ok).unwrap_or(0),
+        nums.next().and_then(Result::ok).unwrap_or(0),
+    );
+    if (major, minor) >= (8, 4) {
+        "replication status unknown: no replica-status series (MySQL 8.4+: SHOW SLAVE STATUS is gone, mysqld_exporter ≥ 0.16 reads SHOW REPLICA STATUS; it needs --collect.slave_status and the REPLICATION CLIENT grant)"
+    } else {
+        "replication status unknown: no replica-status series (MySQL: mysqld_exporter needs --collect.slave_status and the REPLICATION CLIENT grant)"
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn ev_ro(ro: f64) -> Evidence {
+        Evidence {
+            read_only: Some(ro),
+            ..Evidence::default()
+        }
+    }
+
+    #[test]
+    fn naming_of_series_names() {
+        use Naming::{MasterSlave, SourceReplica};
+        let cases = [
+            (
+                "mysql_slave_status_seconds_behind_master",
+                Some(MasterSlave),
+            ),
+            ("mysql_slave_status_slave_io_running", Some(MasterSlave)),
+            ("mysql_slave_status_master_server_id", Some(MasterSlave)),
+            (
+                "mysql_slave_status_seconds_behind_source",
+                Some(SourceReplica),
+            ),
+            (
+                "mysql_slave_status_replica_sql_running",
+                Some(SourceReplica),
+            ),
+            ("mysql_slave_status_source_server_id", Some(SourceReplica)),
+            ("mysql_slave_status_sql_delay", None),
+            ("mysql_heartbeat_now_timestamp_seconds", None),
+        ];
+        for (n, want) in cases {
+            assert_eq!(Naming::of_series(n), want, "{n}");
+        }
+    }
+
+    #[test]
+    fn evidence_order() {
+        // read_only alone
+        assert_eq!(
+            detect(&ev_ro(0.0), "db1", false).map(|r| r.0),
+            Some(Role::Primary)
+        );
+        assert_eq!(
+            detect(&ev_ro(1.0), "db1", false).map(|r| r.0),
+            Some(Role::Replica)
+        );
+        // a replica channel beats read_only=0 (IO stopped, read_only never set)
+        let mut ev = ev_ro(0.0);
+        ev.record_channel(
+            ChannelField::Io,
+            "",
+            Some("mysql_slave_status_replica_io_running"),
+            None,
+            0.0,
+        );
+        assert_eq!(detect(&ev, "db5", false).map(|r| r.0), Some(Role::Replica));
+        assert_eq!(ev.naming(), Some(Naming::SourceReplica));
+        // a lag value alone (pt-heartbeat on the primary) is no channel
+        let mut ev = ev_ro(0.0);
+        ev.record_channel(ChannelField::Lag, "", None, None, 0.4);
+        assert_eq!(detect(&ev, "db1", false).map(|r| r.0), Some(Role::Primary));
+        // Group Replication channels make no replica; the member row decides
+        let mut ev = ev_ro(1.0);
+        ev.record_channel(
+            ChannelField::Io,
+            "group_replication_applier",
+            Some("mysql_slave_status_replica_io_running"),
+            None,
+            0.0,
+        );
+        ev.group_rows = vec![
+            GroupRow {
+                member_host: "gr1".into(),
+                member_port: "3306".into(),
+                state: "ONLINE".into(),
+                role: "PRIMARY".into(),
+            },
+            GroupRow {
+                member_host: "gr2.example.com".into(),
+                member_port: "3306".into(),
+                state: "ONLINE".into(),
+                role: "SECONDARY".into(),
+            },
+        ];
+        assert_eq!(
+            detect(&ev, "gr2", false).map(|r| r.0),
+            Some(Role::GroupSecondary)
+        );
+        assert_eq!(
+            detect(&ev, "gr1", false).map(|r| r.0),
+            Some(Role::GroupPrimary)
+        );
+        // wsrep compiled in but no provider (plain MariaDB): no Galera node
+        let mut ev = ev_ro(0.0);
+        ev.wsrep_cluster_status = Some(0.0);
+        ev.wsrep_ready = Some(0.0);
+        ev.wsrep_cluster_size = Some(0.0);
+        assert_eq!(detect(&ev, "db1", false).map(|r| r.0), Some(Role::Primary));
+        assert!(galera_node(&ev).is_none());
+        // Galera beats read_only
+        let mut ev = ev_ro(0.0);
+        ev.wsrep_local_state = Some(4.0);
+        assert_eq!(detect(&ev, "g1", false).map(|r| r.0), Some(Role::Galera));
+        // only the join speaks
+        assert_eq!(
+            detect(&Evidence::default(), "x", true).map(|r| r.0),
+            Some(Role::Primary)
+        );
+        assert_eq!(detect(&Evidence::default(), "x", false), None);
+    }
+
+    #[test]
+    fn group_health() {
+        let row = |h: &str, s: &str, r: &str| GroupRow {
+            member_host: h.into(),
+            member_port: "3306".into(),
+            state: s.into(),
+            role: r.into(),
+        };
+        let mut ev = Evidence {
+            group_rows: vec![
+                row("gr1", "ONLINE", "PRIMARY"),
+                row("gr2", "ONLINE", "SECONDARY"),
+                row("gr3", "ONLINE", "SECONDARY"),
+            ],
+            applier_queue: Some(3.0),
+            ..Evidence::default()
+        };
+        let g = group_member(&ev, "gr2").unwrap();
+        assert!(g.quorum);
+        assert!(judge_group(&g).is_empty());
+        // gr3 recovering as seen by itself
+        ev.group_rows[2].state = "RECOVERING".into();
+        let g = group_member(&ev, "gr3").unwrap();
+        assert_eq!(judge_group(&g)[0].0, Health::Warn);
+        // a partitioned member: it sees the others UNREACHABLE
+        ev.group_rows[0].state = "UNREACHABLE".into();
+        ev.group_rows[1].state = "UNREACHABLE".into();
+        ev.group_rows[2].state = "ONLINE".into();
+        let g = group_member(&ev, "gr3").unwrap();
+        assert!(!g.quorum);
+        let j = judge_group(&g);
+        assert_eq!(j[0].0, Health::Crit);
+        assert!(j[0].1.contains("no quorum"), "{j:?}");
+        // backlog
+        ev.group_rows
+            .iter_mut()
+            .for_each(|r| r.state = "ONLINE".into());
+        ev.applier_queue = Some(25_000.0);
+        let g = group_member(&ev, "gr3").unwrap();
+        assert_eq!(judge_group(&g)[0].0, Health::Crit);
+    }
+
+    #[test]
+    fn galera_health() {
+        let mut ev = Evidence {
+            wsrep_local_state: Some(4.0),
+            wsrep_cluster_status: Some(1.0),
+            wsrep_ready: Some(1.0),
+            wsrep_cluster_size: Some(3.0),
+            ..Evidence::default()
+        };
+        assert!(judge_galera(&galera_node(&ev).unwrap()).is_empty());
+        ev.wsrep_local_state = Some(2.0);
+        let j = judge_galera(&galera_node(&ev).unwrap());
+        assert_eq!(
+            j,
+            vec![(Health::Warn, "galera node Donor/Desynced".to_string())]
+        );
+        ev.wsrep_cluster_status = Some(0.0);
+        ev.wsrep_ready = Some(0.0);
+        let j = judge_galera(&galera_node(&ev).unwrap());
+        assert_eq!(j.iter().filter(|x| x.0 == Health::Crit).count(), 2);
+    }
+
+    #[test]
+    fn hints_name_the_grant_of_the_version() {
+        assert!(
+            replica_status_hint(Some("10.11.19-MariaDB-0+deb12u1-log")).contains("SLAVE MONITOR")
+        );
+        assert!(replica_status_hint(Some("8.4.3")).contains("0.16"));
+        assert!(replica_status_hint(Some("8.4.3")).contains("REPLICATION CLIENT"));
+        assert!(!replica_status_hint(Some("8.0.36")).contains("0.16"));
+        assert!(replica_status_hint(None).contains("SLAVE MONITOR"));
+    }
+
+    #[test]
+    fn delay_is_subtracted_and_never_negative() {
+        let c = ChannelEvidence {
+            lag: Some(3605.0),
+            delay: Some(3600.0),
+            ..ChannelEvidence::default()
+        };
+        assert_eq!(c.behind(), Some(5.0));
+        let c = ChannelEvidence {
+            lag: Some(30.0),
+            delay: Some(3600.0),
+            ..ChannelEvidence::default()
+        };
+        assert_eq!(c.behind(), Some(0.0));
+        let c = ChannelEvidence {
+            lag: None,
+            delay: Some(3600.0),
+            sql: Some(0.0),
+            ..ChannelEvidence::default()
+        };
+        assert_eq!(c.behind(), None);
+        assert!(c.thread_stopped());
+    }
+}

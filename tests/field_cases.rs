@@ -1,0 +1,534 @@
+//! Replication setups real MySQL/MariaDB fleets run, read through the preset's queries.
+//!
+//! Each fixture in `tests/fixtures/exporters/` is mysqld_exporter's text format for a small
+//! fleet (the series current exporters really emit, with `cluster`/`instance` labels as a
+//! scrape with `honor_labels` keeps them). Every query of the preset is answered from it the
+//! way Prometheus answers: selectors by name (`a or b`, `{__name__=~"..."}`) keep each
+//! series' name; empty label values are dropped; `a - b` matches on all other labels. The
+//! fleet is built and the snapshot report made from it, as `fleetboard snapshot` does.
+//! The same fixtures are scraped by a real Prometheus in `tests/e2e_replication.rs`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::{TimeZone, Utc};
+use fleetboard::cli::Cli;
+use fleetboard::config;
+use fleetboard::fleet::{self, BuildInput};
+use fleetboard::model::{Fleet, Health, Identity, MetricSet, Role, Sample, SourceError, Vector};
+use fleetboard::report;
+use fleetboard::sources::query::expand;
+use serde_json::Value;
+
+fn fixture(name: &str) -> Vec<Sample> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/exporters")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(parse_line)
+        .collect()
+}
+
+/// `name{a="x",b=""} 1.5` → a sample without the empty labels (Prometheus drops them).
+fn parse_line(l: &str) -> Sample {
+    let (head, value) = l.rsplit_once(' ').unwrap();
+    let (name, rest) = head.split_once('{').unwrap_or((head, "}"));
+    let mut labels = BTreeMap::new();
+    labels.insert("__name__".to_string(), name.to_string());
+    for pair in rest
+        .trim_end_matches('}')
+        .split("\",")
+        .filter(|p| !p.is_empty())
+    {
+        let (k, v) = pair.split_once("=\"").unwrap();
+        let v = v.trim_end_matches('"');
+        if !v.is_empty() {
+            labels.insert(k.to_string(), v.to_string());
+        }
+    }
+    Sample {
+        labels,
+        value: value.parse().unwrap(),
+        ts: 1_795_554_331.0,
+    }
+}
+
+/// One selector: `name{...}` or `{__name__=~"re",...}`; the cluster/host matchers of the
+/// preset are `.*` for the whole fleet and are not evaluated.
+fn select(sel: &str, db: &[Sample]) -> Vec<Sample> {
+    let sel = sel.trim().trim_start_matches('(').trim_end_matches(')');
+    let (name, body) = sel.split_once('{').unwrap_or((sel, ""));
+    let re = body.split_once("__name__=~\"").map(|(_, r)| {
+        regex::Regex::new(&format!("^(?:{})$", r.split('"').next().unwrap())).unwrap()
+    });
+    db.iter()
+        .filter(|s| {
+            let n = &s.labels["__name__"];
+            if name.is_empty() {
+                re.as_ref().is_some_and(|re| re.is_match(n))
+            } else {
+                n == name
+            }
+        })
+        .cloned()
+        .collect()
+}
+
+/// The subset of PromQL the preset's replication and topology queries (and the heartbeat
+/// snippet) use; any other expression (rates, joins of node metrics) gets an empty answer.
+fn eval(expr: &str, db: &[Sample]) -> Vec<Sample> {
+    if expr.contains("rate(") || expr.contains(" / ") || expr.contains("count by") {
+        return Vec::new();
+    }
+    if let Some((a, b)) = expr.split_once(" - ") {
+        let key = |s: &Sample| {
+            let mut l = s.labels.clone();
+            l.remove("__name__");
+            l
+        };
+        let right: Vec<Sample> = select(b, db);
+        return select(a, db)
+            .into_iter()
+            .filter_map(|x| {
+                let k = key(&x);
+                right.iter().find(|y| key(y) == k).map(|y| Sample {
+                    labels: k,
+                    value: x.value - y.value,
+                    ts: x.ts,
+                })
+            })
+            .collect();
+    }
+    let mut out: Vec<Sample> = Vec::new();
+    for branch in expr.split(" or ") {
+        let left = out.len();
+        for s in select(branch, db) {
+            // `or` keeps a right-hand series only when no left-hand one has its labels.
+            let same = |o: &Sample| {
+                o.labels
+                    .iter()
+                    .filter(|(k, _)| *k != "__name__")
+                    .eq(s.labels.iter().filter(|(k, _)| *k != "__name__"))
+            };
+            if !out[..left].iter().any(same) {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
+fn settings(config_text: &str) -> MetricSet {
+    let file = config::parse(config_text, Path::new("test.toml")).unwrap();
+    config::resolve(&Cli::default(), &file, None)
+        .unwrap()
+        .metrics
+}
+
+fn build(set: &MetricSet, db: &[Sample], prev: Option<&Fleet>) -> Fleet {
+    let results: Vec<Result<Vector, SourceError>> = set
+        .metrics
+        .iter()
+        .map(|m| Ok(Vector::from(eval(&expand(&m.expr, &[]), db))))
+        .collect();
+    fleet::build(
+        set,
+        &Identity::default(),
+        &BuildInput {
+            results: &results,
+            alerts: &[],
+            taken_at: Some(Utc.timestamp_opt(1_795_554_331, 0).unwrap()),
+            forget_after: None,
+            sources: &[],
+        },
+        prev,
+    )
+}
+
+/// The snapshot JSON of a fleet, as `fleetboard snapshot --format json` prints it.
+fn snapshot(set: &MetricSet, f: &Fleet) -> Value {
+    let r = report::build(
+        set,
+        Some(f),
+        ("http://prometheus", None),
+        &[],
+        Utc.timestamp_opt(1_795_554_331, 0).unwrap(),
+        None,
+    );
+    serde_json::to_value(&r).unwrap()
+}
+
+fn host<'a>(j: &'a Value, name: &str) -> &'a Value {
+    j["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == name)
+        .unwrap_or_else(|| panic!("no host {name} in {j:#}"))
+}
+
+fn summary(j: &Value) -> String {
+    j["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            format!(
+                "{} {} {} {} {}\n",
+                h["name"], h["health"], h["role"], h["reasons"], h["replication"]
+            )
+        })
+        .collect()
+}
+
+fn metric<'a>(h: &'a Value, key: &str) -> &'a Value {
+    h["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == key)
+        .unwrap()
+}
+
+#[test]
+fn c00_baseline_is_ok() {
+    let set = settings("");
+    let f = build(&set, &fixture("c00_baseline.prom"), None);
+    let j = snapshot(&set, &f);
+    assert_eq!(j["exit_code"], 0, "{}", summary(&j));
+    assert_eq!(host(&j, "db1")["role"], "primary");
+    let db2 = host(&j, "db2");
+    assert_eq!(db2["role"], "replica");
+    assert_eq!(db2["replication"]["source"], "db1");
+    assert_eq!(db2["replication"]["lag_seconds"], 3.0);
+    assert_eq!(db2["replication"]["naming"], "master_slave");
+    assert_eq!(db2["replication"]["channels"].as_array().unwrap().len(), 1);
+    assert!(f.notes.is_empty(), "{:?}", f.notes);
+}
+
+#[test]
+fn c01_mysql84_replica_names_are_read() {
+    let set = settings("");
+    let f = build(&set, &fixture("c01_mysql84_replica_names.prom"), None);
+    let j = snapshot(&set, &f);
+    let s = summary(&j);
+    assert_eq!(j["exit_code"], 2, "{s}");
+    assert_eq!(host(&j, "db1")["role"], "primary", "{s}");
+    assert_eq!(host(&j, "db1")["health"], "OK", "{s}");
+    let db2 = host(&j, "db2");
+    assert_eq!(
+        (&db2["health"], &db2["role"]),
+        (&"OK".into(), &"replica".into()),
+        "{s}"
+    );
+    assert_eq!(db2["replication"]["naming"], "source_replica");
+    assert_eq!(db2["replication"]["source"], "db1");
+    assert_eq!(metric(db2, "lag")["value"], 2.0);
+    for name in ["db3", "db4", "db5"] {
+        let h = host(&j, name);
+        assert_eq!(h["health"], "CRIT", "{name}: {s}");
+        assert_eq!(h["role"], "replica", "{name}: {s}");
+    }
+    assert_eq!(host(&j, "db3")["reasons"][0], "sql thread stopped", "{s}");
+    assert_eq!(metric(host(&j, "db3"), "lag")["display"], "—");
+    assert!(
+        host(&j, "db4")["reasons"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("lag 15m00s"),
+        "{s}"
+    );
+    // IO stopped and read_only never set: still a replica, never a healthy primary.
+    assert_eq!(host(&j, "db5")["reasons"][0], "io thread stopped", "{s}");
+    assert_eq!(host(&j, "db5")["replication"]["lag_seconds"], Value::Null);
+}
+
+#[test]
+fn c02_multisource_channels_are_judged_one_by_one() {
+    let set = settings("");
+    let f = build(&set, &fixture("c02_multisource.prom"), None);
+    let j = snapshot(&set, &f);
+    let s = summary(&j);
+    assert!(
+        !f.notes.iter().any(|n| n.contains("duplicate")),
+        "channels are not duplicates: {:?}",
+        f.notes
+    );
+    let agg1 = host(&j, "agg1");
+    assert_eq!(agg1["health"], "CRIT", "{s}");
+    assert_eq!(
+        agg1["reasons"][0], "sql thread stopped on channel 'dc2'",
+        "{s}"
+    );
+    // The host's lag is unknown while a channel's is: never the healthy channel's 0.
+    assert_eq!(metric(agg1, "lag")["display"], "—", "{s}");
+    assert_eq!(agg1["replication"]["lag_seconds"], Value::Null);
+    let ch = agg1["replication"]["channels"].as_array().unwrap();
+    assert_eq!(ch.len(), 2, "{s}");
+    assert_eq!(
+        (&ch[0]["name"], &ch[0]["source"], &ch[0]["lag_seconds"]),
+        (&"dc1".into(), &"src1".into(), &0.0.into())
+    );
+    assert_eq!(ch[0]["health"], "OK");
+    assert_eq!(
+        (&ch[1]["name"], &ch[1]["source"], &ch[1]["lag_seconds"]),
+        (&"dc2".into(), &"src2".into(), &Value::Null)
+    );
+    assert_eq!(
+        (&ch[1]["sql_running"], &ch[1]["health"]),
+        (&false.into(), &"CRIT".into())
+    );
+    // Several sources: the host-level source is left to the channels.
+    assert_eq!(agg1["replication"]["source"], Value::Null);
+
+    let agg2 = host(&j, "agg2");
+    assert_eq!(agg2["health"], "CRIT", "{s}");
+    assert_eq!(
+        agg2["reasons"][0], "lag 6m40s ≥ 5m00s on channel 'ch_b'",
+        "{s}"
+    );
+    let ch = agg2["replication"]["channels"].as_array().unwrap();
+    assert_eq!(
+        (&ch[0]["name"], &ch[0]["health"], &ch[0]["lag_seconds"]),
+        (&"ch_a".into(), &"OK".into(), &5.0.into())
+    );
+    assert_eq!(
+        (&ch[1]["name"], &ch[1]["health"]),
+        (&"ch_b".into(), &"CRIT".into())
+    );
+    for p in ["src1", "src2"] {
+        assert_eq!(host(&j, p)["role"], "primary");
+        assert_eq!(host(&j, p)["health"], "OK");
+    }
+}
+
+/// The config snippet the README gives for pt-heartbeat lag.
+const HEARTBEAT: &str = r#"
+[metrics.lag]
+expr = 'mysql_heartbeat_now_timestamp_seconds{cluster=~"$cluster",instance=~"$host"} - mysql_heartbeat_stored_timestamp_seconds{cluster=~"$cluster",instance=~"$host"}'
+"#;
+
+#[test]
+fn c03_heartbeat_lag_keeps_the_primary_a_primary() {
+    let set = settings(HEARTBEAT);
+    let f = build(&set, &fixture("c03_heartbeat_lag.prom"), None);
+    let j = snapshot(&set, &f);
+    let s = summary(&j);
+    let db1 = host(&j, "db1");
+    assert_eq!(
+        (&db1["role"], &db1["health"]),
+        (&"primary".into(), &"OK".into()),
+        "{s}"
+    );
+    assert_eq!(db1["replication"], Value::Null, "{s}");
+    assert_eq!(host(&j, "db2")["health"], "OK", "{s}");
+    let db3 = host(&j, "db3");
+    assert_eq!(
+        (&db3["role"], &db3["health"]),
+        (&"replica".into(), &"WARN".into()),
+        "{s}"
+    );
+    assert_eq!(db3["replication"]["lag_seconds"], 45.0);
+    assert_eq!(j["exit_code"], 1, "{s}");
+}
+
+#[test]
+fn c04_delayed_replica_is_judged_beyond_its_delay() {
+    let set = settings("");
+    let db = fixture("c04_delayed_replica.prom");
+    let f = build(&set, &db, None);
+    let j = snapshot(&set, &f);
+    let s = summary(&j);
+    assert_eq!(j["exit_code"], 0, "{s}");
+    let dr1 = host(&j, "dr1");
+    assert_eq!(dr1["health"], "OK", "{s}");
+    assert_eq!(dr1["replication"]["lag_seconds"], 3605.0);
+    assert_eq!(dr1["replication"]["delay_seconds"], 3600.0);
+    assert_eq!(dr1["replication"]["behind_seconds"], 5.0);
+    assert_eq!(metric(dr1, "lag")["display"], "5s");
+    assert_eq!(host(&j, "db2")["replication"]["delay_seconds"], Value::Null);
+
+    // Past its delay by more than the critical lag: CRIT, saying so.
+    let late: Vec<Sample> = db
+        .into_iter()
+        .map(|mut x| {
+            if x.labels["__name__"] == "mysql_slave_status_seconds_behind_master"
+                && x.labels["instance"] == "dr1:9104"
+            {
+                x.value = 3600.0 + 420.0;
+            }
+            x
+        })
+        .collect();
+    let f = build(&set, &late, None);
+    let j = snapshot(&set, &f);
+    let dr1 = host(&j, "dr1");
+    assert_eq!(dr1["health"], "CRIT", "{}", summary(&j));
+    assert_eq!(
+        dr1["reasons"][0],
+        "lag 7m00s ≥ 5m00s beyond its intended 1h00m delay"
+    );
+}
+
+#[test]
+fn group_replication_members() {
+    let set = settings("");
+    let f = build(&set, &fixture("group_replication.prom"), None);
+    let j = snapshot(&set, &f);
+    let s = summary(&j);
+    let role = |n: &str| host(&j, n)["role"].as_str().unwrap().to_string();
+    assert_eq!(role("gr1"), "group_primary", "{s}");
+    assert_eq!(role("gr2"), "group_secondary", "{s}");
+    assert_eq!(role("gr3"), "group_secondary", "{s}");
+    for n in ["gr1", "gr2", "gr3"] {
+        // group_replication_* channels are idle by design: no CRIT, no replica.
+        assert_eq!(host(&j, n)["health"], "OK", "{n}: {s}");
+        assert_eq!(host(&j, n)["replication"], Value::Null, "{n}: {s}");
+    }
+    assert_eq!(host(&j, "gr2")["group"]["applier_queue"], 3.0);
+    assert_eq!(host(&j, "gr2")["group"]["online"], 3);
+    let gr5 = host(&j, "gr5");
+    assert_eq!(gr5["health"], "CRIT", "{s}");
+    assert!(
+        gr5["reasons"][0].as_str().unwrap().contains("no quorum"),
+        "{s}"
+    );
+    assert_eq!(host(&j, "gr4")["health"], "WARN", "{s}");
+    assert_eq!(host(&j, "gr4")["reasons"][0], "group member RECOVERING");
+    assert_eq!(host(&j, "gr6")["health"], "CRIT", "{s}");
+    assert!(host(&j, "gr6")["reasons"][0]
+        .as_str()
+        .unwrap()
+        .contains("applier queue"));
+    let gr = f.hosts.iter().find(|h| h.id.name == "gr1").unwrap();
+    assert_eq!(gr.role, Role::GroupPrimary);
+}
+
+#[test]
+fn galera_nodes() {
+    let set = settings("");
+    let f = build(&set, &fixture("galera.prom"), None);
+    let j = snapshot(&set, &f);
+    let s = summary(&j);
+    for n in ["g1", "g2", "g3"] {
+        assert_eq!(host(&j, n)["role"], "galera_node", "{s}");
+    }
+    assert_eq!(host(&j, "g1")["health"], "OK", "{s}");
+    assert_eq!(host(&j, "g2")["health"], "WARN", "{s}");
+    assert_eq!(host(&j, "g2")["reasons"][0], "galera node Donor/Desynced");
+    assert_eq!(host(&j, "g3")["health"], "CRIT", "{s}");
+    assert_eq!(host(&j, "g1")["galera"]["state_name"], "Synced");
+}
+
+#[test]
+fn exporter_down_is_not_database_down() {
+    let set = settings("");
+    let db = fixture("c00_baseline.prom");
+    let before = build(&set, &db, None);
+    // db2's exporter can no longer be scraped: Prometheus' up for it is 0, its series are gone.
+    let mut gone: Vec<Sample> = db
+        .iter()
+        .filter(|s| s.labels["instance"] != "db2:9104")
+        .cloned()
+        .collect();
+    gone.push(parse_line(
+        r#"up{cluster="shop",instance="db2:9104",job="mysql"} 0"#,
+    ));
+    let f = build(&set, &gone, Some(&before));
+    let db2 = f.hosts.iter().find(|h| h.id.name == "db2").unwrap();
+    assert!(db2.exporter_down);
+    assert_eq!(db2.health, Health::Unknown, "{:?}", db2.reasons);
+    assert!(
+        db2.reasons[0].starts_with("exporter down"),
+        "{:?}",
+        db2.reasons
+    );
+    assert!(db2.reasons[0].contains("up=0"), "{:?}", db2.reasons);
+    // The role is remembered; nothing claims the database is down.
+    assert_eq!(db2.role, Role::Replica);
+    // A one-shot snapshot has no earlier refresh: the target Prometheus reports down is
+    // still a host, shown exporter down.
+    let f = build(&set, &gone, None);
+    let db2 = f.hosts.iter().find(|h| h.id.name == "db2").unwrap();
+    assert!(db2.exporter_down);
+    assert_eq!(db2.health, Health::Unknown);
+    // c02's sources are named by master_host: with its exporter down, src2 is still
+    // known for a primary in a one-shot snapshot.
+    let hub: Vec<Sample> = fixture("c02_multisource.prom")
+        .into_iter()
+        .filter(|s| s.labels["instance"] != "src2:9104")
+        .chain([parse_line(
+            r#"up{cluster="hub",instance="src2:9104",job="mysql"} 0"#,
+        )])
+        .collect();
+    let f = build(&set, &hub, None);
+    let src2 = f.hosts.iter().find(|h| h.id.name == "src2").unwrap();
+    assert!(src2.exporter_down);
+    assert_eq!(src2.role, Role::Primary);
+    // Prometheus' own target and other jobs up: no hosts of their own.
+    let mut others = db.clone();
+    others.push(parse_line(
+        r#"up{instance="prometheus",job="prometheus"} 1"#,
+    ));
+    others.push(parse_line(
+        r#"up{cluster="shop",instance="db1:9100",job="node"} 1"#,
+    ));
+    assert_eq!(build(&set, &others, None).hosts.len(), 2);
+    // The database down is another state: the exporter answers mysql_up 0.
+    let mut dead: Vec<Sample> = db
+        .iter()
+        .filter(|s| s.labels["instance"] != "db2:9104")
+        .cloned()
+        .collect();
+    dead.push(parse_line(
+        r#"mysql_up{cluster="shop",instance="db2:9104",job="mysql"} 0"#,
+    ));
+    let f = build(&set, &dead, Some(&before));
+    let db2 = f.hosts.iter().find(|h| h.id.name == "db2").unwrap();
+    assert!(!db2.exporter_down);
+    assert_eq!(db2.health, Health::Down);
+    // Only the series vanished (no `up` series at all): exporter down as well.
+    let vanished: Vec<Sample> = db
+        .iter()
+        .filter(|s| s.labels["instance"] != "db2:9104")
+        .cloned()
+        .collect();
+    let f = build(&set, &vanished, Some(&before));
+    let db2 = f.hosts.iter().find(|h| h.id.name == "db2").unwrap();
+    assert!(db2.exporter_down);
+    assert!(db2.reasons[0].contains("vanished"), "{:?}", db2.reasons);
+}
+
+#[test]
+fn unknown_replica_status_names_the_grant_for_the_version() {
+    let set = settings("");
+    let strip = |db: Vec<Sample>| -> Vec<Sample> {
+        db.into_iter()
+            .filter(|s| !s.labels["__name__"].starts_with("mysql_slave_status_"))
+            .collect()
+    };
+    let f = build(&set, &strip(fixture("c00_baseline.prom")), None);
+    let db2 = f.hosts.iter().find(|h| h.id.name == "db2").unwrap();
+    assert_eq!(db2.health, Health::Unknown);
+    assert!(
+        db2.reasons.iter().any(|r| r.contains("SLAVE MONITOR")),
+        "{:?}",
+        db2.reasons
+    );
+    let f = build(
+        &set,
+        &strip(fixture("c01_mysql84_replica_names.prom")),
+        None,
+    );
+    let db2 = f.hosts.iter().find(|h| h.id.name == "db2").unwrap();
+    assert!(
+        db2.reasons
+            .iter()
+            .any(|r| r.contains("REPLICATION CLIENT") && r.contains("0.16")),
+        "{:?}",
+        db2.reasons
+    );
+}
