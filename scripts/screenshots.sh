@@ -2,6 +2,8 @@
 # Regenerates screenshots/*.png from the real program: runs fleetboard in tmux, captures
 # the pane with colours, converts ANSI to HTML (aha) and HTML to PNG (headless chromium).
 # Needs: tmux aha chromium fonts-dejavu-core (installed when missing, as root).
+# FLEETBOARD_SHOT_PROM=URL also shoots a real stack's mixed board (stack-mixed.png), e.g. one
+# started with STACK_POSTGRES=1 and a fault such as `scripts/stack.sh fault DIR pg-cut pg3`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
@@ -9,8 +11,14 @@ for p in tmux aha chromium; do command -v "$p" >/dev/null || need+=("$p"); done
 if ((${#need[@]})); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tmux aha chromium fonts-dejavu-core
 fi
-cargo build --release --quiet
-bin=$PWD/target/release/fleetboard
+# FLEETBOARD_SHOT_BIN=target/debug/fleetboard skips the (long) release build: the screens
+# are the same
+if [ -n "${FLEETBOARD_SHOT_BIN:-}" ]; then
+  bin=$(cd "$(dirname "$FLEETBOARD_SHOT_BIN")" && pwd)/$(basename "$FLEETBOARD_SHOT_BIN")
+else
+  cargo build --release --quiet
+  bin=$PWD/target/release/fleetboard
+fi
 out=$PWD/screenshots
 work=$(mktemp -d -t fleetshots.XXXXXX)
 sock=fleetshots-$$
@@ -20,7 +28,7 @@ trap 'tmux -L "$sock" kill-server 2>/dev/null || true; rm -rf "$work"' EXIT
 shot() {
   local name=$1 cols=$2 rows=$3; shift 3
   tmux -L "$sock" -f /dev/null new-session -d -s s -x "$cols" -y "$rows" \
-    "TERM=xterm-256color COLORTERM=truecolor $bin --demo ${FLEETBOARD_SHOT_ARGS:-}"
+    "TERM=xterm-256color COLORTERM=truecolor $bin ${FLEETBOARD_SHOT_SOURCE:---demo} ${FLEETBOARD_SHOT_ARGS:-}"
   sleep 2
   for k in "$@"; do tmux -L "$sock" send-keys -t s "$k"; sleep 0.4; done
   sleep 0.6
@@ -51,3 +59,9 @@ FLEETBOARD_SHOT_ARGS="--theme light" shot grid-light 120 40
 shot alerts 120 40 a
 FLEETBOARD_SHOT_ARGS="--wall" shot wall 160 45
 FLEETBOARD_SHOT_ARGS="--theme colorblind" shot grid-colorblind 120 40
+# the demo's PostgreSQL cluster: the replica cut off from its primary, and the cascading one
+shot pg-panel 140 44 / l e d g e r - p g 0 3 Enter Enter
+shot pg-cascading 140 44 / l e d g e r - p g 0 4 Enter Enter
+if [ -n "${FLEETBOARD_SHOT_PROM:-}" ]; then
+  FLEETBOARD_SHOT_SOURCE="-p $FLEETBOARD_SHOT_PROM --preset mixed" shot stack-mixed 120 32
+fi

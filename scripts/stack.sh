@@ -4,7 +4,7 @@
 #   scripts/stack.sh start [DIR]                  start everything in DIR (default: a new temp dir),
 #                                                 write DIR/stack.env, return once ready
 #   scripts/stack.sh stop DIR [--purge]           stop it (by recorded PID only); --purge removes DIR
-#   scripts/stack.sh fault DIR ACTION [DB] [ARG]  stop-sql|stop-io|start-slave|delay DB SECS|kill|stop|
+#   scripts/stack.sh fault DIR ACTION [DB] [ARG]  stop-sql|stop-io|start-slave|delay DB SECS|hold DB SECS|release|kill|stop|
 #                                                 start|kill-exporter|start-exporter|sql|status DB,
 #                                                 prom-stop|prom-cont|prom-kill|prom-start, heal
 #   scripts/stack.sh wait DIR [SECS]              wait until the stack is ready again (after faults)

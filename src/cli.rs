@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use clap::builder::BoolishValueParser;
 use clap::{Parser, Subcommand, ValueEnum};
 
 const EXAMPLES: &str = "\
@@ -100,22 +101,31 @@ pub struct Cli {
     #[arg(long, value_name = "NAME", env = "FLEETBOARD_THEME", global = true)]
     pub theme: Option<String>,
 
-    /// Run against a simulated fleet; no Prometheus needed.
-    #[arg(long, env = "FLEETBOARD_DEMO", global = true)]
-    pub demo: bool,
+    /// Run against a simulated fleet; no Prometheus needed (`--no-demo` undoes the
+    /// environment).
+    #[arg(long, env = "FLEETBOARD_DEMO", global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new(), value_name = "BOOL")]
+    pub demo: Option<bool>,
+    #[arg(long, global = true, hide = true)]
+    pub no_demo: bool,
 
     /// Show the fleet as it was at TIME: RFC 3339, `2026-11-24 03:14` (UTC), or
     /// relative like `-2h`.
     #[arg(long, value_name = "TIME", env = "FLEETBOARD_AT", value_parser = parse_at, global = true)]
     pub at: Option<DateTime<Utc>>,
-    /// Disable every write to Alertmanager (creating or expiring silences).
-    #[arg(long, env = "FLEETBOARD_READ_ONLY", global = true)]
-    pub read_only: bool,
+    /// Disable every write to Alertmanager (creating or expiring silences);
+    /// `--no-read-only` undoes the config file or environment.
+    #[arg(long, env = "FLEETBOARD_READ_ONLY", global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new(), value_name = "BOOL")]
+    pub read_only: Option<bool>,
+    #[arg(long, global = true, hide = true)]
+    pub no_read_only: bool,
 
     /// Wall monitor: tiles fill the screen, problems first, pages flip by themselves,
-    /// a big clock; read-only, no input needed.
-    #[arg(long, env = "FLEETBOARD_WALL", global = true)]
-    pub wall: bool,
+    /// a big clock; read-only, no input needed. `--no-wall` undoes the config file or
+    /// environment.
+    #[arg(long, env = "FLEETBOARD_WALL", global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new(), value_name = "BOOL")]
+    pub wall: Option<bool>,
+    #[arg(long, global = true, hide = true)]
+    pub no_wall: bool,
 
     /// Time between wall pages when the fleet does not fit one screen [default: 10s].
     #[arg(long, value_name = "DURATION", env = "FLEETBOARD_WALL_PAGE", value_parser = parse_duration, global = true)]
@@ -134,17 +144,23 @@ pub struct Cli {
     /// Which exporters' metrics to read: mysql (mysqld_exporter), postgres
     /// (postgres_exporter), mixed (both on one board; each host judged by its engine's
     /// series), none (only the config file's [metrics.*]) [default: mysql, or the config's
-    /// `preset`].
+    /// `preset`; mixed with --demo].
     #[arg(long, value_name = "NAME", env = "FLEETBOARD_PRESET", global = true)]
     pub preset: Option<Preset>,
 
-    /// Show only hosts with a problem (toggle with `p`).
-    #[arg(long, env = "FLEETBOARD_ONLY_PROBLEMS", global = true)]
-    pub only_problems: bool,
+    /// Show only hosts with a problem (toggle with `p`); `--no-only-problems` undoes
+    /// the config file or environment.
+    #[arg(long, env = "FLEETBOARD_ONLY_PROBLEMS", global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new(), value_name = "BOOL")]
+    pub only_problems: Option<bool>,
+    #[arg(long, global = true, hide = true)]
+    pub no_only_problems: bool,
 
-    /// Draw with ASCII only [default: when the locale is not UTF-8].
-    #[arg(long, env = "FLEETBOARD_ASCII", global = true)]
-    pub ascii: bool,
+    /// Draw with ASCII only [default: when the locale is not UTF-8]; `--no-ascii` draws
+    /// with Unicode whatever the locale, file or environment say.
+    #[arg(long, env = "FLEETBOARD_ASCII", global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new(), value_name = "BOOL")]
+    pub ascii: Option<bool>,
+    #[arg(long, global = true, hide = true)]
+    pub no_ascii: bool,
 
     /// Colours: auto (from NO_COLOR, COLORTERM and TERM), truecolor, 256, 16 or none.
     #[arg(long, value_name = "DEPTH", env = "FLEETBOARD_COLOR", global = true)]
@@ -164,6 +180,79 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+impl Cli {
+    /// Parses `args` (the program name first) like `Cli::try_parse_from`, and when a flag
+    /// and its `--no-` twin are both on the command line, keeps the later one (an alias
+    /// holding `--no-wall` can be overridden by a `--wall` typed after it).
+    ///
+    /// # Errors
+    /// Clap's usage error (or the `--help` / `--version` text, as clap reports them).
+    pub fn parse_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::{CommandFactory, FromArgMatches};
+        let m = Self::command().try_get_matches_from(args)?;
+        let mut cli = Self::from_arg_matches(&m)?;
+        let later = |on: &str, off: &str| {
+            let from_line = m.value_source(on) == Some(clap::parser::ValueSource::CommandLine);
+            match (from_line, m.index_of(on), m.index_of(off)) {
+                (true, Some(a), Some(b)) => a > b,
+                _ => false,
+            }
+        };
+        if later("demo", "no_demo") {
+            cli.no_demo = false;
+        }
+        if later("read_only", "no_read_only") {
+            cli.no_read_only = false;
+        }
+        if later("wall", "no_wall") {
+            cli.no_wall = false;
+        }
+        if later("only_problems", "no_only_problems") {
+            cli.no_only_problems = false;
+        }
+        if later("ascii", "no_ascii") {
+            cli.no_ascii = false;
+        }
+        Ok(cli)
+    }
+
+    /// `--demo` / `--no-demo` (or `FLEETBOARD_DEMO`): `None` when neither was given.
+    pub fn demo(&self) -> Option<bool> {
+        either(self.demo, self.no_demo)
+    }
+    /// `--read-only` / `--no-read-only` (or `FLEETBOARD_READ_ONLY`).
+    pub fn read_only(&self) -> Option<bool> {
+        either(self.read_only, self.no_read_only)
+    }
+    /// `--wall` / `--no-wall` (or `FLEETBOARD_WALL`).
+    pub fn wall(&self) -> Option<bool> {
+        either(self.wall, self.no_wall)
+    }
+    /// `--only-problems` / `--no-only-problems` (or `FLEETBOARD_ONLY_PROBLEMS`).
+    pub fn only_problems(&self) -> Option<bool> {
+        either(self.only_problems, self.no_only_problems)
+    }
+    /// `--ascii` / `--no-ascii` (or `FLEETBOARD_ASCII`).
+    pub fn ascii(&self) -> Option<bool> {
+        either(self.ascii, self.no_ascii)
+    }
+}
+
+/// A flag and its `--no-` twin; the twin is a command-line flag only, so it beats the
+/// environment that may have set the flag ([`Cli::parse_args`] keeps the later of the two
+/// when both are on the command line).
+fn either(on: Option<bool>, off: bool) -> Option<bool> {
+    if off {
+        Some(false)
+    } else {
+        on
+    }
 }
 
 #[derive(Debug, Subcommand, Clone)]

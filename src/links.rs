@@ -10,7 +10,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 use serde::Deserialize;
 
 use crate::action::Action;
@@ -378,25 +378,14 @@ pub fn vars_of(app: &App) -> Option<HostVars<'_>> {
     })
 }
 
-/// Keys of the host panel for links and commands; `None` leaves the key to the rest.
-pub fn map_key(app: &App, k: KeyEvent) -> Option<Action> {
-    if !matches!(app.screen, Screen::Host(_)) || app.links.is_empty() {
-        return None;
-    }
-    let act = |a| Some(Action::Links(a));
-    if app.links.picking.is_some() {
-        return match k.code {
-            KeyCode::Char(c @ '1'..='9') => act(LinkAction::Pick(usize::from(c as u8 - b'1'))),
-            _ => act(LinkAction::Cancel),
-        };
-    }
-    if k.modifiers.contains(KeyModifiers::CONTROL) {
-        return None;
-    }
+/// A key while the panel asks which link or command: a digit picks, anything else
+/// cancels.
+pub fn pick_key(k: &KeyEvent) -> Action {
     match k.code {
-        KeyCode::Char('o') if !app.links.config.urls.is_empty() => act(LinkAction::Open),
-        KeyCode::Char('x') if !app.links.config.commands.is_empty() => act(LinkAction::Run),
-        _ => None,
+        KeyCode::Char(c @ '1'..='9') => {
+            Action::Links(LinkAction::Pick(usize::from(c as u8 - b'1')))
+        }
+        _ => Action::Links(LinkAction::Cancel),
     }
 }
 
@@ -404,6 +393,14 @@ pub fn map_key(app: &App, k: KeyEvent) -> Option<Action> {
 pub fn update(app: &mut App, a: LinkAction) -> Vec<Command> {
     let cfg = app.links.config.clone();
     let pick = match a {
+        LinkAction::Open if cfg.urls.is_empty() => {
+            app.message = Some("no links: add urls to [links] in the config".into());
+            return Vec::new();
+        }
+        LinkAction::Run if cfg.commands.is_empty() => {
+            app.message = Some("no commands: add commands to [links] in the config".into());
+            return Vec::new();
+        }
         LinkAction::Open if cfg.urls.len() == 1 => (Picking::Url, 0),
         LinkAction::Run if cfg.commands.len() == 1 => (Picking::Command, 0),
         LinkAction::Open => {

@@ -1,14 +1,12 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use fleetboard::cli::{Cli, Command};
 use fleetboard::sources::synthetic::SyntheticSource;
 use fleetboard::{config, runtime, setup, theme::Theme};
 
 fn main() -> ExitCode {
     // Usage errors exit 3 (UNKNOWN), not clap's 2, which a monitor would read as CRITICAL.
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::parse_args(std::env::args_os()) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 3 } else { 0 };
@@ -41,7 +39,7 @@ fn main() -> ExitCode {
         }
     }
     for w in &settings.warnings {
-        eprintln!("warning: {w}");
+        err_write(&format!("warning: {w}\n"));
         tracing::warn!("{w}");
     }
     if let Some(Command::Config { .. }) = cli.command {
@@ -60,7 +58,7 @@ fn main() -> ExitCode {
         ..
     }) = cli.command
     {
-        print!("{}", fleetboard::perf::queries(&settings));
+        out_write(&fleetboard::perf::queries(&settings));
         return ExitCode::SUCCESS;
     }
     let source = match cli.synthetic {
@@ -92,14 +90,14 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::Snapshot { format }) => {
             let out = rt.block_on(setup::snapshot(&settings, source.as_ref(), format));
-            print!("{}", out.stdout);
-            eprint!("{}", out.stderr);
+            out_write(&out.stdout);
+            err_write(&out.stderr);
             ExitCode::from(u8::try_from(out.exit_code).unwrap_or(3))
         }
         Some(Command::BenchRefresh { runs, .. }) => {
             match rt.block_on(fleetboard::perf::bench_refresh(&settings, runs)) {
                 Ok(out) => {
-                    print!("{out}");
+                    out_write(&out);
                     ExitCode::SUCCESS
                 }
                 Err(e) => fail(&e),
@@ -116,6 +114,12 @@ fn main() -> ExitCode {
             };
             match rt.block_on(runtime::run_with(settings, theme, source, cli.exit_after)) {
                 Ok(()) => ExitCode::SUCCESS,
+                // Nobody is left to read a message: the reason goes to the log only, and
+                // leaving is the right thing to do, not a failure.
+                Err(runtime::RunError::TerminalGone(e)) => {
+                    tracing::warn!("the terminal went away ({e}); leaving");
+                    ExitCode::SUCCESS
+                }
                 Err(e) => fail(&format!("{e:#}")),
             }
         }
@@ -134,9 +138,24 @@ fn write_out(bytes: &[u8]) -> ExitCode {
 }
 
 fn fail(msg: &str) -> ExitCode {
-    eprintln!("fleetboard: {msg}");
+    tracing::error!("{msg}");
+    err_write(&format!("fleetboard: {msg}\n"));
     // 3 is UNKNOWN in the Nagios convention that `snapshot` follows.
     ExitCode::from(3)
+}
+
+// `print!` and `eprintln!` panic when the write fails (a closed pipe, a terminal gone):
+// output that cannot be delivered is dropped instead.
+fn out_write(s: &str) {
+    use std::io::Write;
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(s.as_bytes());
+    let _ = o.flush();
+}
+
+fn err_write(s: &str) {
+    use std::io::Write;
+    let _ = std::io::stderr().lock().write_all(s.as_bytes());
 }
 
 fn init_logging(path: &std::path::Path) -> std::io::Result<()> {

@@ -228,6 +228,8 @@ pub struct Notifier {
     baseline: bool,
     pending: BTreeMap<HostId, Pending>,
     last_sent: Option<DateTime<Utc>>,
+    /// Hosts with `flapping` set: the clock looks at hosts only while there are some.
+    flapping: usize,
 }
 
 impl Notifier {
@@ -238,6 +240,7 @@ impl Notifier {
             baseline: false,
             pending: BTreeMap::new(),
             last_sent: None,
+            flapping: 0,
         }
     }
 
@@ -250,6 +253,7 @@ impl Notifier {
         self.hosts.clear();
         self.pending.clear();
         self.baseline = false;
+        self.flapping = 0;
     }
 
     /// A fresh refresh of the whole fleet at `now`. Hosts not in it are forgotten.
@@ -299,6 +303,7 @@ impl Notifier {
             }
             if st.changes.len() >= self.cfg.flap_count as usize {
                 st.flapping = true;
+                self.flapping += 1;
                 self.pending.insert(o.id.clone(), Pending::Flapping);
             } else if self.pending.get(o.id) != Some(&Pending::Flapping) {
                 self.pending.insert(o.id.clone(), Pending::Change);
@@ -306,6 +311,7 @@ impl Notifier {
         }
         self.hosts.retain(|id, _| seen.contains(id));
         self.pending.retain(|id, _| seen.contains(id));
+        self.flapping = self.hosts.values().filter(|s| s.flapping).count();
         self.baseline = true;
         self.tick(now)
     }
@@ -314,9 +320,15 @@ impl Notifier {
     pub fn tick(&mut self, now: DateTime<Utc>) -> Option<Notice> {
         let window =
             chrono::Duration::from_std(self.cfg.flap_window).unwrap_or(chrono::Duration::MAX);
-        for (id, st) in &mut self.hosts {
+        let hosts = if self.flapping > 0 {
+            Some(self.hosts.iter_mut())
+        } else {
+            None
+        };
+        for (id, st) in hosts.into_iter().flatten() {
             if st.flapping && st.changes.back().is_none_or(|t| now - *t > window) {
                 st.flapping = false;
+                self.flapping = self.flapping.saturating_sub(1);
                 st.changes.clear();
                 if st.level != st.told {
                     self.pending.insert(id.clone(), Pending::Change);

@@ -293,7 +293,8 @@ pub fn build(
     }
 }
 
-/// The SOURCE cell: the single source, or every channel's (`src1,src2`).
+/// The SOURCE cell: the single source (marked when it cascades), or every channel's
+/// (`src1,src2`).
 fn source_cell(r: Option<&Replication>) -> String {
     let Some(r) = r else {
         return "-".into();
@@ -306,9 +307,16 @@ fn source_cell(r: Option<&Replication>) -> String {
             .collect();
         return sanitize::fit(&all.join(","), 40);
     }
-    r.source
+    let cell = r
+        .source
         .as_deref()
-        .map_or_else(|| "-".into(), |s| sanitize::fit(s, 30))
+        .map_or_else(|| "-".into(), |s| sanitize::fit(s, 30));
+    // a PostgreSQL replica of a replica
+    if r.cascading {
+        format!("{cell} (cascading)")
+    } else {
+        cell
+    }
 }
 
 /// The report as an aligned table, safe to print to a terminal.

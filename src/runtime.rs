@@ -22,7 +22,26 @@ use crate::sources::{FleetSource, PollRequest};
 use crate::terminal::TerminalGuard;
 use crate::theme::{ColorDepth, Theme};
 
-pub async fn run(settings: Settings, theme: Theme, source: Arc<dyn FleetSource>) -> Result<()> {
+/// Why the board stopped other than by the user quitting.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Reading from or writing to the terminal failed: it went away (the pty closed, as
+    /// when an SSH session drops). Nothing can be shown any more, so the caller logs the
+    /// reason and leaves without writing to the terminal.
+    #[error("the terminal went away: {0}")]
+    TerminalGone(std::io::Error),
+    /// Anything else (set-up failed, the poller stopped).
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+/// Runs the board until the user quits (`Ok`), a signal ends it (`Ok`; SIGHUP is logged
+/// as the terminal going away) or [`RunError`].
+pub async fn run(
+    settings: Settings,
+    theme: Theme,
+    source: Arc<dyn FleetSource>,
+) -> Result<(), RunError> {
     run_with(settings, theme, source, None).await
 }
 
@@ -32,7 +51,7 @@ pub async fn run_with(
     theme: Theme,
     source: Arc<dyn FleetSource>,
     exit_after: Option<u32>,
-) -> Result<()> {
+) -> Result<(), RunError> {
     let metrics = Arc::new(settings.metrics.clone());
     let mut app = App::new(
         metrics.clone(),
@@ -60,17 +79,19 @@ pub async fn run_with(
     app.page_flipped_at = app.now;
     app.only_problems = settings.only_problems;
     app.ascii = settings.ascii;
+    app.keymap = Arc::new(settings.keymap.clone());
     app.sparkline_metric = settings.sparkline.as_ref().map(|s| s.metric.clone());
     app.links = crate::links::LinksUi::new(settings.links.clone(), settings.read_only);
     let mut notifier = crate::notify::Notifier::new(settings.notify.clone());
     let in_tmux = crate::terminal::in_tmux();
     // Bytes for the terminal besides the frame (notifications), written after it.
     let mut extra: Vec<u8> = Vec::new();
-    // Hyperlinks last written over the panel: written again only when they change.
-    let mut drawn_links = Vec::new();
+    // Hyperlinks last written over the panel, and the screen size then: written again only
+    // when they change (a resize clears the screen).
+    let mut drawn_links = (ratatui::layout::Rect::default(), Vec::new());
     let (res_tx, mut res_rx) = mpsc::unbounded_channel::<Action>();
 
-    let (up_tx, mut up_rx) = mpsc::unbounded_channel();
+    let (up_tx, mut up_rx) = poller::update_channel();
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let mut merger = Merger::new(
         metrics.clone(),
@@ -99,10 +120,18 @@ pub async fn run_with(
     ));
 
     let mut guard = TerminalGuard::enter().context("cannot set up the terminal")?;
-    let backend = CrosstermBackend::new(BufWriter::with_capacity(64 * 1024, io::stdout()));
-    let mut terminal = Terminal::new(backend)?;
-    terminal.clear()?;
-    let size = terminal.size()?;
+    let backend = CrosstermBackend::new(crate::terminal::TtyWriter::new(BufWriter::with_capacity(
+        64 * 1024,
+        io::stdout(),
+    )));
+    let mut terminal = Terminal::new(backend).context("cannot set up the terminal")?;
+    // Not `Terminal::clear`: it asks the terminal where the cursor is (ESC [ 6 n) and
+    // fails when no answer comes (serial consoles, some web terminals). A full-screen
+    // board never needs the cursor: `resize` clears the screen and the back buffer.
+    let size = terminal.size().context("cannot read the terminal size")?;
+    terminal
+        .resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))
+        .context("cannot clear the terminal")?;
     app.update(Action::Resize(size.width, size.height));
 
     // Terminal input is read on its own thread and queued, so that a burst of keys (a
@@ -120,26 +149,36 @@ pub async fn run_with(
     // Ctrl-C reaches a command run from the board as SIGINT, and us with it (same
     // process group): caught, it quits the board cleanly, except while a command runs.
     let mut int = signal(tokio::signal::unix::SignalKind::interrupt())?;
+    // A dropped session can end the board while a draw is half written; the reason goes to
+    // the log, and the terminal is restored only as far as it still exists.
 
     let mut refreshes: u32 = 0;
-    let result: Result<()> = loop {
+    let result: Result<(), RunError> = loop {
         let first = tokio::select! {
             ev = ev_rx.recv() => match ev {
                 Some(ev) => Incoming::Term(ev),
                 None => Incoming::Act(Action::Quit),
             },
-            u = up_rx.recv() => match u {
-                Some(u) => {
-                    refreshes += 1;
-                    Incoming::Act(Action::Data(Box::new(u)))
+            changed = up_rx.changed() => {
+                if changed.is_err() {
+                    break Err(anyhow::anyhow!("the poller stopped").into());
                 }
-                None => break Err(anyhow::anyhow!("the poller stopped")),
+                match up_rx.borrow_and_update().clone() {
+                    Some(u) => {
+                        refreshes += 1;
+                        Incoming::Act(Action::Data(Box::new(u)))
+                    }
+                    None => Incoming::Act(Action::None),
+                }
             },
             Some(h) = hist_rx.recv() => Incoming::Act(h),
             r = res_rx.recv() => Incoming::Act(r.unwrap_or(Action::None)),
             _ = tick.tick() => Incoming::Act(Action::Tick(Utc::now())),
             _ = term.recv() => Incoming::Act(Action::Quit),
-            _ = hup.recv() => Incoming::Act(Action::Quit),
+            _ = hup.recv() => {
+                tracing::warn!("hangup (SIGHUP): the terminal went away; leaving");
+                Incoming::Act(Action::Quit)
+            }
             _ = int.recv() => Incoming::Act(Action::Quit),
         };
         let mut incoming = vec![first];
@@ -151,7 +190,7 @@ pub async fn run_with(
         let mut input_error = None;
         for inc in incoming {
             let a = match inc {
-                Incoming::Term(Ok(ev)) => map_event(&app, &ev),
+                Incoming::Term(Ok(ev)) => map_event(&ev),
                 Incoming::Term(Err(e)) => {
                     input_error = Some(e);
                     break;
@@ -210,14 +249,28 @@ pub async fn run_with(
                         while matches!(futures::FutureExt::now_or_never(int.recv()), Some(Some(())))
                         {
                         }
-                        guard.resume().context("cannot take the terminal back")?;
+                        // Back on the alternate screen, redrawn in full (not `clear`, which
+                        // asks for the cursor position, see above).
+                        let back = guard.resume().and_then(|()| {
+                            let size = terminal.size()?;
+                            terminal.resize(ratatui::layout::Rect::new(
+                                0,
+                                0,
+                                size.width,
+                                size.height,
+                            ))?;
+                            Ok(size)
+                        });
                         if let Some(i) = &input {
                             i.resume();
                         }
-                        terminal.clear()?;
-                        drawn_links.clear();
-                        let size = terminal.size()?;
-                        app.update(Action::Resize(size.width, size.height));
+                        drawn_links.1.clear();
+                        match back {
+                            Ok(size) => {
+                                app.update(Action::Resize(size.width, size.height));
+                            }
+                            Err(e) => input_error = Some(e),
+                        }
                         app.update(Action::Links(crate::links::LinkAction::Done(msg)));
                     }
                     Command::FetchHistory(fetches) => {
@@ -258,23 +311,29 @@ pub async fn run_with(
             dirty |= app.dirty;
         }
         if let Some(e) = input_error {
-            break Err(anyhow::anyhow!("cannot read the terminal: {e}"));
+            break Err(RunError::TerminalGone(e));
         }
         if app.quit {
             break Ok(());
         }
         if dirty {
-            let frame = terminal.draw(|f| {
+            let drawn = terminal.draw(|f| {
                 crate::ui::render(f, &app);
                 crate::sanitize::scrub_buffer(f.buffer_mut());
                 if app.ascii {
                     crate::ui::asciify(f.buffer_mut());
                 }
-            })?;
-            let spots = crate::ui::hyperlinks(&app, frame.area);
+            });
+            let frame = match drawn {
+                Ok(f) => f,
+                Err(e) => break Err(RunError::TerminalGone(e)),
+            };
+            let spots = (frame.area, crate::ui::hyperlinks(&app, frame.area));
             if spots != drawn_links {
-                let cells = link_cells(frame.buffer, &spots);
-                write_hyperlinks(terminal.backend_mut(), &spots, &cells)?;
+                let cells = link_cells(frame.buffer, &spots.1);
+                if let Err(e) = write_hyperlinks(terminal.backend_mut(), &spots.1, &cells) {
+                    break Err(RunError::TerminalGone(e));
+                }
                 drawn_links = spots;
             }
             app.dirty = false;
@@ -282,8 +341,9 @@ pub async fn run_with(
         if !extra.is_empty() {
             use std::io::Write as _;
             let w = terminal.backend_mut();
-            w.write_all(&extra)?;
-            w.flush()?;
+            if let Err(e) = w.write_all(&extra).and_then(|()| w.flush()) {
+                break Err(RunError::TerminalGone(e));
+            }
             extra.clear();
         }
         if exit_after.is_some_and(|n| refreshes >= n) {
@@ -294,6 +354,9 @@ pub async fn run_with(
     for t in hist_tasks {
         t.abort();
     }
+    // Shown here, where a failure is only noted: ratatui's own attempt on drop prints to
+    // stderr and would panic on a terminal that is gone (the writer now swallows it).
+    let _ = terminal.show_cursor();
     drop(terminal);
     drop(guard);
     result
@@ -316,14 +379,11 @@ fn link_cells(buf: &ratatui::buffer::Buffer, spots: &[crate::ui::host_panel::Lin
 /// Writes each hyperlink's cells again, as drawn, inside OSC 8: the screen looks the same
 /// and the terminal knows the link. ratatui rewrites a cell only when it changes, so the
 /// link stays until the text under it does.
-fn write_hyperlinks<B: ratatui::backend::Backend + std::io::Write>(
+fn write_hyperlinks<B: ratatui::backend::Backend<Error = std::io::Error> + std::io::Write>(
     backend: &mut B,
     spots: &[crate::ui::host_panel::LinkSpot],
     cells: &Cells,
-) -> Result<()>
-where
-    B::Error: Send + Sync + 'static,
-{
+) -> std::io::Result<()> {
     for (s, c) in spots.iter().zip(cells) {
         backend.write_all(crate::terminal::hyperlink_start(&s.url).as_bytes())?;
         backend.draw(c.iter().map(|(x, y, cell)| (*x, *y, cell)))?;

@@ -6,18 +6,20 @@ use std::borrow::Cow;
 
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-/// True for characters that a terminal interprets instead of printing: C0 (except
-/// none), DEL, C1, and the bidirectional overrides that can reorder what is shown.
+/// True for characters that a terminal interprets instead of printing, or that change
+/// what is shown without showing themselves: C0, DEL, C1, the bidirectional marks and
+/// overrides (U+061C, U+200E/F, U+202A–E, U+2066–9), the zero-width characters
+/// (U+200B–D) and the byte-order mark (U+FEFF). The one set every sanitiser uses.
 pub fn is_dangerous(c: char) -> bool {
     let u = c as u32;
     u < 0x20
         || u == 0x7f
         || (0x80..=0x9f).contains(&u)
+        || u == 0x061c
+        || (0x200b..=0x200f).contains(&u)
         || (0x202a..=0x202e).contains(&u)
         || (0x2066..=0x2069).contains(&u)
-        || u == 0x200e
-        || u == 0x200f
-        || u == 0x061c
+        || u == 0xfeff
 }
 
 /// Escapes control characters as `\xNN` (or `\u{NNNN}`); other text is returned as is.
@@ -81,6 +83,43 @@ pub fn fit(s: &str, max: usize) -> String {
     out
 }
 
+/// One printable line of at most `max_chars` characters, for error messages and log
+/// lines: [`is_dangerous`] characters and white space become one space (runs collapse),
+/// the ends are trimmed, and a cut ends with `…`.
+pub fn line(s: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max_chars * 4));
+    let mut count = 0;
+    let mut last_space = true;
+    for c in s.chars() {
+        let c = if is_dangerous(c) || c.is_whitespace() {
+            ' '
+        } else {
+            c
+        };
+        if c == ' ' {
+            if last_space {
+                continue;
+            }
+            last_space = true;
+        } else {
+            last_space = false;
+        }
+        if count == max_chars {
+            while out.ends_with(' ') {
+                out.pop();
+            }
+            out.push('…');
+            return out;
+        }
+        out.push(c);
+        count += 1;
+    }
+    while out.ends_with(' ') {
+        out.pop();
+    }
+    out
+}
+
 /// Last line of defence: replaces any control character left in a cell symbol.
 /// Called on every frame's buffer before it is flushed.
 pub fn scrub_buffer(buf: &mut ratatui::buffer::Buffer) {
@@ -129,7 +168,28 @@ mod tests {
         assert!(width(&fit("9\u{fe0f}9\u{fe0f}", 3)) <= 3);
     }
 
+    #[test]
+    fn one_set_of_characters_for_both_sanitisers() {
+        // Each of these was let through by one of two sanitisers that had different sets.
+        for c in [
+            '\u{061c}', '\u{200b}', '\u{200d}', '\u{feff}', '\u{1b}', '\u{9b}', '\u{202e}',
+        ] {
+            let s = format!("a{c}b");
+            assert!(!escape(&s).contains(c), "escape kept {:?}", c as u32);
+            assert_eq!(line(&s, 10), "a b", "line kept {:?}", c as u32);
+        }
+        assert_eq!(line("  two\n\tlines  ", 20), "two lines");
+        assert_eq!(line("abcdef", 3), "abc…");
+    }
+
     proptest! {
+        #[test]
+        fn line_has_no_dangerous_chars(s in any::<String>(), max in 1usize..50) {
+            let l = line(&s, max);
+            prop_assert!(!l.chars().any(is_dangerous));
+            prop_assert!(l.chars().count() <= max + 1);
+        }
+
         #[test]
         fn escaped_text_has_no_control_chars(s in any::<String>()) {
             let e = escape(&s);

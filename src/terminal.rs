@@ -147,3 +147,79 @@ pub fn spawn_input(
     })?;
     Ok(Some(InputControl { ctl, ack }))
 }
+
+/// The board's output: after the first failed write (the terminal went away) every later
+/// write is dropped and reported as done, so that clean-up on the way out (ratatui showing
+/// the cursor on drop, flushing the buffer) cannot fail a second time or panic. The first
+/// error reaches the caller, who stops drawing.
+pub struct TtyWriter<W: Write> {
+    inner: W,
+    failed: bool,
+}
+
+impl<W: Write> TtyWriter<W> {
+    pub fn new(inner: W) -> Self {
+        Self {
+            inner,
+            failed: false,
+        }
+    }
+
+    /// Whether a write has failed (the terminal is gone).
+    pub fn failed(&self) -> bool {
+        self.failed
+    }
+
+    fn guard<T>(&mut self, r: io::Result<T>, dropped: T) -> io::Result<T> {
+        match r {
+            Err(e) if !self.failed => {
+                self.failed = true;
+                Err(e)
+            }
+            Err(_) => Ok(dropped),
+            ok => ok,
+        }
+    }
+}
+
+impl<W: Write> Write for TtyWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.failed {
+            return Ok(buf.len());
+        }
+        let r = self.inner.write(buf);
+        self.guard(r, buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.failed {
+            return Ok(());
+        }
+        let r = self.inner.flush();
+        self.guard(r, ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Dead;
+    impl Write for Dead {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::from_raw_os_error(5))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Err(io::Error::from_raw_os_error(5))
+        }
+    }
+
+    #[test]
+    fn first_failure_is_reported_then_writes_are_dropped() {
+        let mut w = TtyWriter::new(Dead);
+        assert!(w.write_all(b"frame").is_err());
+        assert!(w.failed());
+        assert!(w.write_all(b"\x1b[?25h").is_ok());
+        assert!(w.flush().is_ok());
+    }
+}

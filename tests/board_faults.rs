@@ -43,8 +43,16 @@ async fn poller_reports_failures_then_recovers() {
         .await;
     let s = settings(&server.uri(), 2000);
     let source = setup::make_source(&s).unwrap();
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, mut rx) = poller::update_channel();
     let (ctx, crx) = mpsc::unbounded_channel();
+    // The newest refresh, once it is there.
+    async fn next(rx: &mut poller::UpdateReceiver) -> fleetboard::model::Update {
+        tokio::time::timeout(Duration::from_secs(5), rx.changed())
+            .await
+            .unwrap()
+            .unwrap();
+        rx.borrow_and_update().clone().unwrap()
+    }
     let merger = Merger::new(
         Arc::new(s.metrics.clone()),
         s.identity.clone(),
@@ -60,10 +68,7 @@ async fn poller_reports_failures_then_recovers() {
         Utc::now,
     ));
 
-    let first = tokio::time::timeout(Duration::from_secs(5), rx.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let first = next(&mut rx).await;
     let fleet = first.fleet.expect("first refresh has data");
     assert_eq!(fleet.hosts.len(), 1);
 
@@ -80,10 +85,7 @@ async fn poller_reports_failures_then_recovers() {
     let mut delays = Vec::new();
     for _ in 0..3 {
         ctx.send(poller::PollerCmd::RefreshNow).unwrap();
-        let u = tokio::time::timeout(Duration::from_secs(5), rx.recv())
-            .await
-            .unwrap()
-            .unwrap();
+        let u = next(&mut rx).await;
         assert!(u.fleet.is_none());
         let e = u.prom_error.expect("error reported").to_string();
         assert!(e.contains("bad response"), "{e}");
@@ -98,10 +100,7 @@ async fn poller_reports_failures_then_recovers() {
         .mount(&server)
         .await;
     ctx.send(poller::PollerCmd::RefreshNow).unwrap();
-    let u = tokio::time::timeout(Duration::from_secs(5), rx.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let u = next(&mut rx).await;
     assert!(u.fleet.is_some(), "recovered: {:?}", u.prom_error);
     assert_eq!(u.next_in, s.refresh);
     task.abort();

@@ -138,7 +138,7 @@ fn settings(am: &str, read_only: bool) -> Settings {
     let cli = Cli {
         prometheus: vec!["http://127.0.0.1:9".into()],
         alertmanager: vec![am.to_string()],
-        read_only,
+        read_only: Some(read_only),
         ..Cli::default()
     };
     config::resolve(&cli, &FileConfig::default(), None).unwrap()

@@ -3,8 +3,8 @@
 //!
 //! `STACK_POSTGRES=1 scripts/stack.sh start` (with one MariaDB cluster, node_exporter and
 //! VictoriaMetrics off) brings up, on 127.0.0.1 only: MariaDB `payments` = db1 -> db2, db3,
-//! and PostgreSQL `ledger` = pg1 -> pg2, pg3 (initdb + `pg_basebackup -R`, a slot each), one
-//! postgres_exporter per server. Each fault comes from `scripts/stack.sh fault`; every check
+//! and PostgreSQL `ledger` = pg1 -> pg2, pg3, and pg4 cascading from pg2 (initdb +
+//! `pg_basebackup -R`, a slot each), one postgres_exporter per server. Each fault comes from `scripts/stack.sh fault`; every check
 //! polls `fleetboard snapshot --preset mixed --format json` and prints the time from the
 //! fault to the board showing it.
 //!
@@ -29,6 +29,7 @@ const SCENARIOS: &[&str] = &[
     "pg_replay_paused",
     "pg_inactive_slot",
     "pg_server_stopped",
+    "pg_cascade_upstream_stopped",
 ];
 
 /// Lag thresholds low enough that a paused replay shows within seconds.
@@ -70,6 +71,7 @@ impl Stack {
             .env("STACK_VM", "0")
             .env("STACK_NODE", "0")
             .env("STACK_POSTGRES", "1")
+            .env("STACK_PG_CASCADE", "1")
             .env("STACK_OWNER_PID", std::process::id().to_string())
             .output()
             .unwrap();
@@ -267,14 +269,22 @@ fn all_healthy(j: &Value) -> Result<(), String> {
         ("pg1", "postgres", "primary"),
         ("pg2", "postgres", "replica"),
         ("pg3", "postgres", "replica"),
+        ("pg4", "postgres", "replica"),
     ] {
         let h = host(j, name)?;
         want(h, "health", "OK")?;
         want(h, "engine", engine)?;
         want(h, "role", role)?;
+        let (source, cascading) = if name == "pg4" {
+            ("pg2", true)
+        } else {
+            ("pg1", false)
+        };
         if engine == "postgres"
             && role == "replica"
-            && (h["replication"]["streaming"] != true || h["replication"]["source"] != "pg1")
+            && (h["replication"]["streaming"] != true
+                || h["replication"]["source"] != source
+                || (h["replication"]["cascading"] == true) != cascading)
         {
             return Err(format!("{name}: replication {}", h["replication"]));
         }
@@ -369,5 +379,27 @@ fn e2e_postgres() {
         });
         let t0 = st.fault(&["pg-start", "pg3"]);
         st.poll("pg3 back and streaming", t0, slow, all_healthy);
+    }
+
+    if run("pg_cascade_upstream_stopped") {
+        let t0 = st.fault(&["pg-stop", "pg2"]);
+        st.poll(
+            "pg2 stopped: its cascading replica pg4 CRIT",
+            t0,
+            slow,
+            |j| {
+                want(host(j, "pg2")?, "health", "DOWN")?;
+                let h = host(j, "pg4")?;
+                want(h, "health", "CRIT")?;
+                reason_has(h, "not streaming")
+            },
+        );
+        let t0 = st.fault(&["pg-start", "pg2"]);
+        st.poll(
+            "pg2 back, pg4 streaming from it again",
+            t0,
+            slow,
+            all_healthy,
+        );
     }
 }

@@ -6,13 +6,14 @@
 //! `agg1` (multi-source replica of both, connections 'a' and 'b'), `dr1` (MASTER_DELAY replica
 //! of src1), pt-heartbeat on src1, a mysqld_exporter per server with `--collect.heartbeat`, and
 //! fixture exporters (MySQL 8.4 replica names, Group Replication, Galera: exporter text written
-//! from the documented metric names) scraped with `honor_labels`. Faults come from
+//! from the documented metric names) scraped with `honor_labels`, and a three-node MariaDB
+//! Galera cluster `g1`..`g3` (galera-4, rsync state transfer). Faults come from
 //! `scripts/stack.sh fault`; every check polls `fleetboard snapshot --format json`.
 //!
 //! Knobs: `FLEETBOARD_SKIP_E2E=1` skips (loudly); `FLEETBOARD_E2E_SCENARIOS=a,b` runs only the
 //! named scenarios (and nothing at all when it names none of these);
 //! `FLEETBOARD_E2E_REPL_STACK=DIR` uses a stack already started that way (left running).
-//! About 90 s, most of it waiting for dr1 to reach its intended delay.
+//! About 2 minutes (the stack starts in 30-50 s, dr1 needs its intended delay to settle).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
@@ -30,6 +31,7 @@ const SCENARIOS: &[&str] = &[
     "delayed_replica",
     "heartbeat_lag",
     "exporter_down",
+    "galera",
 ];
 /// The intended delay of dr1, seconds (REPL_DELAY of the stack).
 const DELAY: u64 = 20;
@@ -448,6 +450,40 @@ fn e2e_replication_variants() {
             } else {
                 Err("still exporter down".into())
             }
+        });
+    }
+    if run("galera") {
+        // A real three-node MariaDB Galera cluster (galera-4). Last: it is not healed.
+        stack.poll("galera synced", "", limit, |j| {
+            for n in ["g1", "g2", "g3"] {
+                let h = host(j, "galera", n)?;
+                want(h, "role", "galera_node")?;
+                want(h, "health", "OK")?;
+                if h["galera"]["state_name"] != "Synced" || h["galera"]["cluster_size"] != 3.0 {
+                    return Err(format!("{n}: {}", h["galera"]));
+                }
+            }
+            Ok(())
+        });
+        stack.fault(&["sql", "g2", "SET GLOBAL wsrep_desync=ON"]);
+        stack.poll("g2 desynced: WARN", "", limit, |j| {
+            let g2 = host(j, "galera", "g2")?;
+            want(g2, "health", "WARN")?;
+            reason_has(g2, "Donor/Desynced")
+        });
+        stack.fault(&["sql", "g2", "SET GLOBAL wsrep_desync=OFF"]);
+        stack.poll("g2 synced again", "", limit, |j| {
+            want(host(j, "galera", "g2")?, "health", "OK")
+        });
+        // Two of three killed: g1 is left outside the primary component.
+        stack.fault(&["kill", "g3"]);
+        stack.fault(&["kill", "g2"]);
+        stack.poll("g1 non-primary: CRIT; g2, g3 DOWN", "", limit, |j| {
+            let g1 = host(j, "galera", "g1")?;
+            want(g1, "health", "CRIT")?;
+            reason_has(g1, "not in the primary component")?;
+            want(host(j, "galera", "g2")?, "health", "DOWN")?;
+            want(host(j, "galera", "g3")?, "health", "DOWN")
         });
     }
     eprintln!("e2e-repl: done in {:.1}s", t0.elapsed().as_secs_f64());

@@ -181,6 +181,15 @@ async fn per_refresh(s: &Stack, sources: &[String], servers: &[&str], n: usize) 
     out
 }
 
+/// The newest update (older ones are dropped: the poller keeps only the newest).
+async fn next(rx: &mut poller::UpdateReceiver, secs: u64) -> fleetboard::model::Update {
+    tokio::time::timeout(Duration::from_secs(secs), rx.changed())
+        .await
+        .unwrap()
+        .unwrap();
+    rx.borrow_and_update().clone().unwrap()
+}
+
 fn by_cluster(f: &Fleet, cluster: &str) -> Vec<Health> {
     f.hosts
         .iter()
@@ -255,7 +264,7 @@ async fn several_prometheus_servers_one_board() {
         st.identity.clone(),
         st.forget_after,
     );
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, mut rx) = poller::update_channel();
     let (_ctx, crx) = mpsc::unbounded_channel();
     let task = tokio::spawn(poller::run(
         source,
@@ -270,10 +279,7 @@ async fn several_prometheus_servers_one_board() {
     // regions' Watchdog in Alertmanager.
     let deadline = Instant::now() + Duration::from_secs(60);
     let live = loop {
-        let u = tokio::time::timeout(Duration::from_secs(10), rx.recv())
-            .await
-            .unwrap()
-            .unwrap();
+        let u = next(&mut rx, 10).await;
         if let Some(f) = u.fleet {
             let ok = f.hosts.len() == 5
                 // DOWN is allowed: on a loaded machine an exporter's scrape can time out.
@@ -337,10 +343,7 @@ async fn several_prometheus_servers_one_board() {
         .unwrap()
         .success());
     let stale_after = loop {
-        let u = tokio::time::timeout(Duration::from_secs(15), rx.recv())
-            .await
-            .unwrap()
-            .unwrap();
+        let u = next(&mut rx, 15).await;
         let Some(f) = u.fleet else { continue };
         let eu_h = by_cluster(&f, "payments");
         let us_h = by_cluster(&f, "orders");
@@ -370,10 +373,7 @@ async fn several_prometheus_servers_one_board() {
     let _ = Command::new("kill").args(["-CONT", &eu_pid]).status();
     let resumed = Instant::now();
     let live_after = loop {
-        let u = tokio::time::timeout(Duration::from_secs(70), rx.recv())
-            .await
-            .unwrap()
-            .unwrap();
+        let u = next(&mut rx, 70).await;
         let Some(f) = u.fleet else { continue };
         if by_cluster(&f, "payments")
             .iter()

@@ -656,7 +656,7 @@ fn screen_only_hosts(s: &Screen, want: &[&str]) -> Result<(), String> {
 }
 
 fn screen_no_help(s: &Screen) -> Result<(), String> {
-    if s.has("any key closes") {
+    if s.has("key closes") {
         Err("the help is still open".into())
     } else {
         Ok(())
@@ -858,7 +858,7 @@ fn board_prometheus_down(ctx: &mut Ctx) {
             &["?"],
             &format!("help opens (Prometheus {what})"),
             |s| {
-                if s.has("any key closes") {
+                if s.has("key closes") {
                     Ok(())
                 } else {
                     Err("no help".into())

@@ -80,7 +80,11 @@ fn select(sel: &str, db: &[Sample]) -> Vec<Sample> {
 /// The subset of PromQL the preset's replication and topology queries (and the heartbeat
 /// snippet) use; any other expression (rates, joins of node metrics) gets an empty answer.
 fn eval(expr: &str, db: &[Sample]) -> Vec<Sample> {
-    if expr.contains("rate(") || expr.contains(" / ") || expr.contains("count by") {
+    if expr.contains("rate(")
+        || expr.contains(" / ")
+        || expr.contains("count by(")
+        || expr.contains("count by (")
+    {
         return Vec::new();
     }
     if let Some((a, b)) = expr.split_once(" - ") {
@@ -103,9 +107,9 @@ fn eval(expr: &str, db: &[Sample]) -> Vec<Sample> {
             .collect();
     }
     let mut out: Vec<Sample> = Vec::new();
-    for branch in expr.split(" or ") {
+    for branch in split_or(expr) {
         let left = out.len();
-        for s in select(branch, db) {
+        for s in branch_eval(branch, db) {
             // `or` keeps a right-hand series only when no left-hand one has its labels.
             let same = |o: &Sample| {
                 o.labels
@@ -119,6 +123,61 @@ fn eval(expr: &str, db: &[Sample]) -> Vec<Sample> {
         }
     }
     out
+}
+
+/// Top-level ` or ` branches (not inside parentheses or braces).
+fn split_or(expr: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0i32, 0usize);
+    let b = expr.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'(' | b'{' => depth += 1,
+            b')' | b'}' => depth -= 1,
+            _ if depth == 0 && expr[i..].starts_with(" or ") => {
+                out.push(&expr[start..i]);
+                i += 4;
+                start = i;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out.push(&expr[start..]);
+    out
+}
+
+/// One branch: `(A and on(l, m) B)`, `A > 0`, `A == 0` or a selector.
+fn branch_eval(branch: &str, db: &[Sample]) -> Vec<Sample> {
+    let b = branch.trim();
+    if let Some(inner) = b.strip_prefix('(').and_then(|x| x.strip_suffix(')')) {
+        let (a, rest) = inner.split_once(" and on(").unwrap();
+        let (on, right) = rest.split_once(") ").unwrap();
+        let keys: Vec<&str> = on.split(',').map(str::trim).collect();
+        let key = |s: &Sample| -> Vec<Option<String>> {
+            keys.iter().map(|k| s.labels.get(*k).cloned()).collect()
+        };
+        let rights: Vec<_> = select(right, db).iter().map(key).collect();
+        return select(a, db)
+            .into_iter()
+            .filter(|s| rights.contains(&key(s)))
+            .collect();
+    }
+    if let Some(x) = b.strip_suffix(" > 0") {
+        return select(x, db)
+            .into_iter()
+            .filter(|s| s.value > 0.0)
+            .collect();
+    }
+    if let Some(x) = b.strip_suffix(" == 0") {
+        return select(x, db)
+            .into_iter()
+            .filter(|s| s.value == 0.0)
+            .collect();
+    }
+    select(b, db)
 }
 
 fn settings(config_text: &str) -> MetricSet {
@@ -405,6 +464,21 @@ fn group_replication_members() {
         .contains("applier queue"));
     let gr = f.hosts.iter().find(|h| h.id.name == "gr1").unwrap();
     assert_eq!(gr.role, Role::GroupPrimary);
+
+    // Without the member table (collector off): still members, UNKNOWN naming the flag.
+    let db: Vec<Sample> = fixture("group_replication.prom")
+        .into_iter()
+        .filter(|s| s.labels["__name__"] != "mysql_perf_schema_replication_group_member_info")
+        .collect();
+    let f = build(&set, &db, None);
+    let gr2 = f.hosts.iter().find(|h| h.id.name == "gr2").unwrap();
+    assert_eq!(gr2.role, Role::GroupSecondary);
+    assert_eq!(gr2.health, Health::Unknown);
+    assert!(
+        gr2.reasons[0].contains("--collect.perf_schema.replication_group_members"),
+        "{:?}",
+        gr2.reasons
+    );
 }
 
 #[test]

@@ -498,3 +498,84 @@ fn mixed_board_judges_each_host_by_its_engine() {
             .len()
     );
 }
+
+#[test]
+fn without_the_receiver_collector_a_healthy_replica_stays_ok_refresh_after_refresh() {
+    // postgres_exporter without --collector.stat_wal_receiver: the walsender rows alone say
+    // streaming; the next refresh must not read the absent receiver as "gone"
+    let set = postgres_preset("instance", "cluster");
+    let r = answers(
+        &set,
+        &[("pg1", 1.0, 0.0), ("pg2", 1.0, 1.0)],
+        &[],
+        &[("pg1", "pg2", "streaming")],
+        &[("pg1", 0.0), ("pg2", 0.0)],
+        &[],
+    );
+    let first = build_answers(&set, &r);
+    assert_eq!(host(&first, "pg2").health, Health::Ok);
+    let mut prev = first;
+    for _ in 0..3 {
+        let next = build(
+            &set,
+            &Identity::default(),
+            &BuildInput {
+                results: &r,
+                alerts: &[],
+                taken_at: Some(t0()),
+                forget_after: None,
+                sources: &[],
+            },
+            Some(&prev),
+        );
+        let pg2 = host(&next, "pg2");
+        assert_eq!(pg2.health, Health::Ok, "{:?}", pg2.reasons);
+        prev = next;
+    }
+}
+
+#[test]
+fn a_receiver_that_vanishes_is_news_but_a_failed_query_is_not() {
+    let set = postgres_preset("instance", "cluster");
+    let servers = [("pg1", 1.0, 0.0), ("pg2", 1.0, 1.0)];
+    let lag = [("pg1", 0.0), ("pg2", 0.0)];
+    // rows that name no host: only the receiver can tell
+    let rows = [("pg1", "walreceiver", "streaming")];
+    let streaming = answers(&set, &servers, &[("pg2", 1.0)], &rows, &lag, &[]);
+    let first = build_answers(&set, &streaming);
+    assert_eq!(host(&first, "pg2").health, Health::Ok);
+    let with = |results: &[Result<Vector, SourceError>], prev: &Fleet| {
+        build(
+            &set,
+            &Identity::default(),
+            &BuildInput {
+                results,
+                alerts: &[],
+                taken_at: Some(t0()),
+                forget_after: None,
+                sources: &[],
+            },
+            Some(prev),
+        )
+    };
+    // the receiver query fails: nothing new is known
+    let mut failed = streaming.clone();
+    let si = set.index("streaming").unwrap();
+    failed[si] = Err(SourceError::Timeout(std::time::Duration::from_secs(5)));
+    let f = with(&failed, &first);
+    assert_ne!(
+        host(&f, "pg2").health,
+        Health::Crit,
+        "{:?}",
+        host(&f, "pg2").reasons
+    );
+    // the receiver's series vanish: it stopped
+    let gone = answers(&set, &servers, &[], &rows, &lag, &[]);
+    let f = with(&gone, &f);
+    assert_eq!(
+        host(&f, "pg2").health,
+        Health::Crit,
+        "{:?}",
+        host(&f, "pg2").reasons
+    );
+}

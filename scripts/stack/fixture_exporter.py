@@ -5,7 +5,8 @@ Usage: fixture_exporter.py [--listen 127.0.0.1] --port P [--cluster-prefix fx-] 
 
 The files (tests/fixtures/exporters/*.prom) carry their own cluster/instance/job labels, so
 Prometheus scrapes this target with honor_labels: true, as the synthetic fleet. Each
-cluster="X" becomes cluster="<prefix>X" so fixture hosts never collide with the stack's.
+cluster="X" becomes cluster="<prefix>X" and every job label job="fixtures", so fixture hosts
+never collide with the stack's (nor count among its job="mysql" servers).
 GET /set?files=a.prom,b.prom serves only those of the given files (by base name);
 GET /set?files= serves nothing at all (every fixture series vanishes).
 """
@@ -19,7 +20,9 @@ def load(path, prefix):
         for line in f:
             if line.startswith("#") or not line.strip():
                 continue
-            out.append(re.sub(r'\bcluster="', 'cluster="' + prefix, line.rstrip("\n")))
+            line = re.sub(r'\bcluster="', 'cluster="' + prefix, line.rstrip("\n"))
+            # their own job, so the stack's readiness count of job="mysql" stays the real servers'
+            out.append(re.sub(r'\bjob="[^"]*"', 'job="fixtures"', line))
     return out
 
 

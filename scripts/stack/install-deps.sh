@@ -10,7 +10,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 
-# command -> Debian package
+# command (or absolute path of a file) -> Debian package
 NEEDS=(
   "prometheus prometheus"
   "promtool prometheus"
@@ -29,11 +29,14 @@ NEEDS=(
   "openssl openssl"
   "htpasswd apache2-utils"
   "pt-heartbeat percona-toolkit"
+  "rsync rsync"
+  "/usr/lib/galera/libgalera_smm.so galera-4"
 )
+have() { if [[ $1 == /* ]]; then [ -e "$1" ]; else command -v "$1" >/dev/null 2>&1; fi; }
 missing=()
 for spec in "${NEEDS[@]}"; do
   read -r cmd pkg <<<"$spec"
-  if ! command -v "$cmd" >/dev/null 2>&1; then
+  if ! have "$cmd"; then
     [[ " ${missing[*]-} " == *" $pkg "* ]] || missing+=("$pkg")
   fi
 done
@@ -81,7 +84,7 @@ T0=$(now_ms)
 still=()
 for spec in "${NEEDS[@]}"; do
   read -r cmd pkg <<<"$spec"
-  command -v "$cmd" >/dev/null 2>&1 || still+=("$cmd")
+  have "$cmd" || still+=("$cmd")
 done
 if [ ${#still[@]} -gt 0 ]; then
   echo "install-deps: FAILED: still missing after apt-get install: ${still[*]}" >&2

@@ -14,7 +14,11 @@
 # replica names, Group Replication, Galera: servers Debian does not ship), scraped by the
 # same Prometheus with honor_labels, so the board reads them through the real query path.
 #
-# Knobs: REPL_DELAY=20 (seconds), REPL_FIXTURES="c01_mysql84_replica_names.prom
+# Cluster `galera` (REPL_GALERA=1): MariaDB Galera g1, g2, g3 (galera-4) on loopback, run as
+#   the `mysql` user (the rsync SST daemon would drop to `nobody` under root and fail), g1
+#   bootstrapping, g2 and g3 joining by rsync SST; one mysqld_exporter each. DIR is opened for
+#   traversal (711) so that user reaches its directories.
+# Knobs: REPL_DELAY=20 (seconds), REPL_GALERA=1, REPL_FIXTURES="c01_mysql84_replica_names.prom
 #        group_replication.prom galera.prom" (empty: no fixture exporter)
 # Functions used by start.sh: repl_plan (after free ports are known), repl_scrape_configs,
 # repl_start (after Prometheus started), repl_env (inside write_env).
@@ -23,14 +27,17 @@
 
 REPL_DELAY=${REPL_DELAY:-20}
 REPL_FIXTURES=${REPL_FIXTURES-"c01_mysql84_replica_names.prom group_replication.prom galera.prom"}
+REPL_GALERA=${REPL_GALERA:-1}
 REPL_DBS="src1 src2 agg1 dr1"
-declare -A R_PORT R_EXP R_SID
+GALERA_DBS=""
+if [ "$REPL_GALERA" = 1 ]; then GALERA_DBS="g1 g2 g3"; fi
+declare -A R_PORT R_EXP R_SID R_GCOMM R_IST R_SST
 REPL_TARGETS=0
 
 repl_plan() {
   local ports n i=0 nf=0
   [ -n "$REPL_FIXTURES" ] && nf=1
-  read -r -a ports <<<"$(free_ports $((8 + nf)))"
+  read -r -a ports <<<"$(free_ports $((8 + nf + 15)))"
   for n in $REPL_DBS; do
     R_PORT[$n]=${ports[$i]}
     R_EXP[$n]=${ports[$((i + 1))]}
@@ -39,7 +46,16 @@ repl_plan() {
   R_SID=([src1]=11 [src2]=12 [agg1]=21 [dr1]=31)
   REPL_FIXTURE_PORT=""
   if [ "$nf" = 1 ]; then REPL_FIXTURE_PORT=${ports[$i]}; fi
-  REPL_TARGETS=$((4 + nf))
+  i=$((i + nf))
+  for n in $GALERA_DBS; do
+    R_PORT[$n]=${ports[$i]}
+    R_EXP[$n]=${ports[$((i + 1))]}
+    R_GCOMM[$n]=${ports[$((i + 2))]}
+    R_IST[$n]=${ports[$((i + 3))]}
+    R_SST[$n]=${ports[$((i + 4))]}
+    i=$((i + 5))
+  done
+  REPL_TARGETS=$((4 + nf + ${#R_GCOMM[@]}))
   log "replication variants: src1=${R_PORT[src1]} src2=${R_PORT[src2]} agg1=${R_PORT[agg1]} dr1=${R_PORT[dr1]} fixtures=$REPL_FIXTURE_PORT"
 }
 
@@ -51,6 +67,14 @@ repl_scrape_configs() {
     echo "      - targets: ['127.0.0.1:${R_EXP[$n]}']"
     echo "        labels: {cluster: hub, instance: $n}"
   done
+  if [ -n "$GALERA_DBS" ]; then
+    echo "  - job_name: galera"
+    echo "    static_configs:"
+    for n in $GALERA_DBS; do
+      echo "      - targets: ['127.0.0.1:${R_EXP[$n]}']"
+      echo "        labels: {cluster: galera, instance: $n}"
+    done
+  fi
   if [ -n "$REPL_FIXTURE_PORT" ]; then
     echo "  - job_name: fixtures"
     echo "    honor_labels: true"
@@ -85,6 +109,7 @@ GRANT $EXPORTER_GRANTS ON *.* TO 'exporter'@'127.0.0.1';
 CREATE USER 'repl'@'127.0.0.1' IDENTIFIED BY '$REPL_PW';
 GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1';
 EOF
+  if [ -n "$GALERA_DBS" ]; then galera_prepare "$tpl"; fi
   for n in $REPL_DBS; do
     mkdir -p "$DIR/$n/tmp"
     cp -a "$tpl" "$DIR/$n/data"
@@ -170,7 +195,74 @@ EOF
     sleep 0.2
   done
   [ "$running" = 6 ] || { echo "stack start: replication variants not running ($running/6 threads)" >&2; false; }
+  if [ -n "$GALERA_DBS" ]; then galera_start; fi
   log "replication variants running (agg1 a+b, dr1 delayed ${REPL_DELAY}s, pt-heartbeat on src1)"
+}
+
+galera_prepare() { # TEMPLATE_DATADIR
+  local n a=""
+  chmod 711 "$DIR"
+  for n in $GALERA_DBS; do a="$a${a:+,}127.0.0.1:${R_GCOMM[$n]}"; done
+  for n in $GALERA_DBS; do
+    mkdir -p "$DIR/$n/tmp"
+    cp -a "$1" "$DIR/$n/data"
+    cat >"$DIR/$n/run.sh" <<EOF
+#!/usr/bin/env bash
+exec mariadbd --no-defaults --user=mysql --datadir=$DIR/$n/data --tmpdir=$DIR/$n/tmp \\
+  --socket=$DIR/$n/mysqld.sock --pid-file=$DIR/$n/mysqld.pid --log-error=$DIR/$n/error.log \\
+  --skip-networking=0 --bind-address=127.0.0.1 --port=${R_PORT[$n]} --server-id=${n#g} \\
+  --binlog-format=ROW --default-storage-engine=InnoDB --innodb-autoinc-lock-mode=2 $MARIADB_COMMON \\
+  --wsrep-on=ON --wsrep-provider=/usr/lib/galera/libgalera_smm.so --wsrep-cluster-name=fleetboard \\
+  --wsrep-cluster-address=gcomm://$a --wsrep-node-address=127.0.0.1:${R_GCOMM[$n]} --wsrep-node-name=$n \\
+  --wsrep-provider-options="gmcast.listen_addr=tcp://127.0.0.1:${R_GCOMM[$n]};ist.recv_addr=127.0.0.1:${R_IST[$n]};gcache.size=16M" \\
+  --wsrep-sst-method=rsync --wsrep-sst-receive-address=127.0.0.1:${R_SST[$n]} "\$@"
+EOF
+    chmod +x "$DIR/$n/run.sh"
+    chown -R mysql:mysql "$DIR/$n"
+  done
+}
+
+galera_start() {
+  local n i size s2 s3
+  launch g1 "$DIR/g1/run.sh" --wsrep-new-cluster
+  for ((i = 0; i < 300; i++)); do
+    if repl_sql g1 "SELECT 1" >/dev/null 2>&1; then break; fi
+    pidfile_alive "$DIR/pids/g1.pid" || { echo "stack start: galera g1 died; see $DIR/g1/error.log" >&2; false; }
+    sleep 0.1
+  done
+  launch g2 "$DIR/g2/run.sh"
+  launch g3 "$DIR/g3/run.sh"
+  for ((i = 0; i < 450; i++)); do
+    size=$(repl_sql g1 "SHOW STATUS LIKE 'wsrep_cluster_size'" 2>/dev/null | awk '{print $2}' || true)
+    s2=$(repl_sql g2 "SHOW STATUS LIKE 'wsrep_local_state'" 2>/dev/null | awk '{print $2}' || true)
+    s3=$(repl_sql g3 "SHOW STATUS LIKE 'wsrep_local_state'" 2>/dev/null | awk '{print $2}' || true)
+    if [ "$size" = 3 ] && [ "$s2" = 4 ] && [ "$s3" = 4 ]; then break; fi
+    sleep 0.2
+  done
+  if [ "$size" != 3 ] || [ "$s2" != 4 ] || [ "$s3" != 4 ]; then
+    echo "stack start: galera not synced (size=$size g2=$s2 g3=$s3); see $DIR/g*/error.log" >&2
+    false
+  fi
+  for n in $GALERA_DBS; do
+    cat >"$DIR/$n/exporter.my.cnf" <<EOF
+[client]
+user=exporter
+password=$EXPORTER_PW
+host=127.0.0.1
+port=${R_PORT[$n]}
+EOF
+    chmod 600 "$DIR/$n/exporter.my.cnf"
+    cat >"$DIR/$n/exporter-run.sh" <<EOF
+#!/usr/bin/env bash
+exec prometheus-mysqld-exporter --config.my-cnf=$DIR/$n/exporter.my.cnf \\
+  --web.listen-address=127.0.0.1:${R_EXP[$n]} --collect.global_status --collect.global_variables \\
+  --no-collect.info_schema.query_response_time --no-collect.info_schema.innodb_cmp \\
+  --no-collect.info_schema.innodb_cmpmem
+EOF
+    chmod +x "$DIR/$n/exporter-run.sh"
+    launch "$n-exporter" "$DIR/$n/exporter-run.sh"
+  done
+  log "galera: g1 g2 g3 synced"
 }
 
 repl_env() {
@@ -178,6 +270,14 @@ repl_env() {
   echo "REPL_DBS=\"$REPL_DBS\""
   echo "REPL_DELAY=$REPL_DELAY"
   if [ -n "$REPL_FIXTURE_PORT" ]; then echo "REPL_FIXTURE_URL=http://127.0.0.1:$REPL_FIXTURE_PORT/metrics"; fi
+  echo "GALERA_DBS=\"$GALERA_DBS\""
+  for n in $GALERA_DBS; do
+    u=$(echo "$n" | tr '[:lower:]' '[:upper:]')
+    echo "${u}_CLUSTER=galera"
+    echo "${u}_PORT=${R_PORT[$n]}"
+    echo "${u}_SOCKET=$DIR/$n/mysqld.sock"
+    echo "${u}_EXPORTER_PORT=${R_EXP[$n]}"
+  done
   for n in $REPL_DBS; do
     u=$(echo "$n" | tr '[:lower:]' '[:upper:]')
     echo "${u}_CLUSTER=hub"

@@ -6,8 +6,8 @@
 //! [`AlertAction`]. Read-only mode refuses every write here, with a message.
 
 use chrono::{DateTime, Utc};
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::line_edit::{self, Edit};
 use super::{App, Command, Screen};
 use crate::action::Action;
 use crate::model::{Alert, HostId, Matcher, NewSilence, Silence, SilenceState};
@@ -18,8 +18,6 @@ pub const F_MATCHERS: usize = 0;
 pub const F_DURATION: usize = 1;
 pub const F_COMMENT: usize = 2;
 pub const F_AUTHOR: usize = 3;
-/// Longest value of one form field.
-const FIELD_MAX: usize = 1000;
 
 /// What the alerts screens can be asked to do, and the results of their commands.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +59,18 @@ pub enum AlertAction {
         id: String,
         result: Result<(), String>,
     },
+}
+
+impl AlertAction {
+    /// The line edit a typing action stands for.
+    fn edit(&self) -> Option<Edit> {
+        match self {
+            AlertAction::FilterChar(c) | AlertAction::FormChar(c) => Some(Edit::Type(*c)),
+            AlertAction::FilterBackspace | AlertAction::FormBackspace => Some(Edit::Backspace),
+            AlertAction::FilterClear | AlertAction::FormClear => Some(Edit::Clear),
+            _ => None,
+        }
+    }
 }
 
 /// A line for the status bar.
@@ -287,95 +297,6 @@ fn is_user_action(a: &Action) -> bool {
     )
 }
 
-/// Keys of the alerts screens, the form and the confirmation. `None` leaves the key to
-/// the main keymap.
-pub fn map_key(app: &App, k: KeyEvent) -> Option<Action> {
-    let ui = &app.alerts;
-    let ctrl = k.modifiers.contains(KeyModifiers::CONTROL);
-    let act = |a| Some(Action::Alerts(a));
-    if ui.form.is_some() {
-        return match k.code {
-            KeyCode::Enter => act(AlertAction::FormSubmit),
-            KeyCode::Esc => act(AlertAction::FormCancel),
-            KeyCode::Tab | KeyCode::Down => act(AlertAction::FormNext),
-            KeyCode::BackTab | KeyCode::Up => act(AlertAction::FormPrev),
-            KeyCode::Backspace => act(AlertAction::FormBackspace),
-            KeyCode::Char('u') if ctrl => act(AlertAction::FormClear),
-            KeyCode::Char(c) if !ctrl => act(AlertAction::FormChar(c)),
-            _ => Some(Action::None),
-        };
-    }
-    if ui.confirm.is_some() {
-        return match k.code {
-            KeyCode::Char('y' | 'Y') => act(AlertAction::Confirm(true)),
-            KeyCode::Char('n' | 'N') | KeyCode::Esc => act(AlertAction::Confirm(false)),
-            _ => Some(Action::None),
-        };
-    }
-    if app.help || app.filter_edit.is_some() {
-        return None;
-    }
-    match app.screen {
-        Screen::Alerts => {
-            if ui.filter_edit.is_some() {
-                return match k.code {
-                    KeyCode::Enter => act(AlertAction::FilterApply),
-                    KeyCode::Esc => act(AlertAction::FilterCancel),
-                    KeyCode::Backspace => act(AlertAction::FilterBackspace),
-                    KeyCode::Char('u') if ctrl => act(AlertAction::FilterClear),
-                    KeyCode::Char(c) if !ctrl => act(AlertAction::FilterChar(c)),
-                    KeyCode::Up => act(AlertAction::Move(-1)),
-                    KeyCode::Down => act(AlertAction::Move(1)),
-                    _ => Some(Action::None),
-                };
-            }
-            match k.code {
-                KeyCode::Esc | KeyCode::Backspace | KeyCode::Char('a') => act(AlertAction::Close),
-                KeyCode::Enter => act(AlertAction::Jump),
-                KeyCode::Char('/') => act(AlertAction::FilterStart),
-                KeyCode::Char('S') => act(AlertAction::NewSilence),
-                KeyCode::Tab | KeyCode::Char('A') => act(AlertAction::OpenSilences),
-                _ => list_keys(app, k),
-            }
-        }
-        Screen::Silences => match k.code {
-            KeyCode::Esc | KeyCode::Backspace | KeyCode::Char('A') => act(AlertAction::Close),
-            KeyCode::Tab | KeyCode::Char('a') => act(AlertAction::OpenAlerts),
-            KeyCode::Char('x') => act(AlertAction::Expire),
-            KeyCode::Char('r') => act(AlertAction::ReloadSilences),
-            _ => list_keys(app, k),
-        },
-        Screen::Host(_) => match k.code {
-            KeyCode::Char('S') => act(AlertAction::NewSilence),
-            KeyCode::Char('a') => act(AlertAction::OpenAlerts),
-            KeyCode::Char('A') => act(AlertAction::OpenSilences),
-            KeyCode::Esc | KeyCode::Backspace if ui.from_alerts => act(AlertAction::OpenAlerts),
-            _ => None,
-        },
-        Screen::Grid => match k.code {
-            KeyCode::Char('a') => act(AlertAction::OpenAlerts),
-            KeyCode::Char('A') => act(AlertAction::OpenSilences),
-            // Nothing to silence on the grid: the update says where `S` works.
-            KeyCode::Char('S') => act(AlertAction::NewSilence),
-            _ => None,
-        },
-    }
-}
-
-fn list_keys(app: &App, k: KeyEvent) -> Option<Action> {
-    let page = i32::from(app.height.saturating_sub(6)).max(1);
-    let m = match k.code {
-        KeyCode::Up | KeyCode::Char('k') => -1,
-        KeyCode::Down | KeyCode::Char('j') => 1,
-        KeyCode::PageUp => -page,
-        KeyCode::PageDown | KeyCode::Char(' ') => page,
-        KeyCode::Home | KeyCode::Char('g') => i32::MIN,
-        KeyCode::End | KeyCode::Char('G') => i32::MAX,
-        _ => return None,
-    };
-    Some(Action::Alerts(AlertAction::Move(m)))
-}
-
 fn step(i: usize, d: i32, len: usize) -> usize {
     if len == 0 {
         return 0;
@@ -537,21 +458,11 @@ impl App {
             AlertAction::FilterStart => {
                 self.alerts.filter_edit = Some(self.alerts.filter.clone());
             }
-            AlertAction::FilterChar(c) => {
-                if let Some(f) = &mut self.alerts.filter_edit {
-                    if f.chars().count() < 200 {
-                        f.push(c);
-                    }
-                }
-            }
-            AlertAction::FilterBackspace => {
-                if let Some(f) = &mut self.alerts.filter_edit {
-                    f.pop();
-                }
-            }
-            AlertAction::FilterClear => {
-                if let Some(f) = &mut self.alerts.filter_edit {
-                    f.clear();
+            AlertAction::FilterChar(_)
+            | AlertAction::FilterBackspace
+            | AlertAction::FilterClear => {
+                if let (Some(f), Some(e)) = (&mut self.alerts.filter_edit, a.edit()) {
+                    line_edit::apply(f, e);
                 }
             }
             AlertAction::FilterApply => {
@@ -564,22 +475,10 @@ impl App {
                 self.alerts.filter.clear();
             }
             AlertAction::NewSilence => self.open_form(),
-            AlertAction::FormChar(c) => {
-                if let Some(f) = self.alerts.form.as_mut().filter(|f| !f.sending) {
-                    let v = &mut f.fields[f.focus];
-                    if v.chars().count() < FIELD_MAX {
-                        v.push(c);
-                    }
-                }
-            }
-            AlertAction::FormBackspace => {
-                if let Some(f) = self.alerts.form.as_mut().filter(|f| !f.sending) {
-                    f.fields[f.focus].pop();
-                }
-            }
-            AlertAction::FormClear => {
-                if let Some(f) = self.alerts.form.as_mut().filter(|f| !f.sending) {
-                    f.fields[f.focus].clear();
+            AlertAction::FormChar(_) | AlertAction::FormBackspace | AlertAction::FormClear => {
+                let e = a.edit();
+                if let (Some(f), Some(e)) = (self.alerts.form.as_mut().filter(|f| !f.sending), e) {
+                    line_edit::apply(&mut f.fields[f.focus], e);
                 }
             }
             AlertAction::FormNext => {
@@ -854,6 +753,14 @@ mod tests {
         a
     }
 
+    fn key(c: crossterm::event::KeyCode) -> Action {
+        Action::Key(crossterm::event::KeyEvent::new(
+            c,
+            crossterm::event::KeyModifiers::NONE,
+        ))
+    }
+    use crossterm::event::KeyCode;
+
     fn alerts(a: AlertAction) -> Action {
         Action::Alerts(a)
     }
@@ -907,9 +814,7 @@ mod tests {
         assert_eq!(a.screen, Screen::Host(host.clone()));
         assert_eq!(a.selected, Some(host));
         // Esc goes back to the alerts view, filter kept; Esc again clears it, then leaves.
-        let k = |c| KeyEvent::new(c, KeyModifiers::NONE);
-        let back = map_key(&a, k(KeyCode::Esc)).unwrap();
-        a.update(back);
+        a.update(key(KeyCode::Esc));
         assert_eq!(a.screen, Screen::Alerts);
         assert_eq!(a.alerts.filter, "stopPED");
         a.update(alerts(AlertAction::Close));
@@ -1135,14 +1040,14 @@ mod tests {
         let mut a = app();
         a.update(alerts(AlertAction::OpenAlerts));
         a.update(alerts(AlertAction::NewSilence));
-        let k = |c| KeyEvent::new(c, KeyModifiers::NONE);
         for c in ['q', 'a', '?', '/', 'r'] {
-            let act = map_key(&a, k(KeyCode::Char(c))).unwrap();
-            assert!(matches!(act, Action::Alerts(AlertAction::FormChar(x)) if x == c));
+            let before = a.alerts.form.clone().unwrap().fields[F_COMMENT].clone();
+            assert!(a.update(key(KeyCode::Char(c))).is_empty());
+            assert!(!a.quit && a.screen == Screen::Alerts);
+            let after = &a.alerts.form.as_ref().unwrap().fields[F_COMMENT];
+            assert_eq!(*after, format!("{before}{c}"));
         }
-        assert!(matches!(
-            map_key(&a, k(KeyCode::Esc)),
-            Some(Action::Alerts(AlertAction::FormCancel))
-        ));
+        a.update(key(KeyCode::Esc));
+        assert!(a.alerts.form.is_none());
     }
 }

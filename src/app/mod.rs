@@ -2,6 +2,8 @@
 //! here: time arrives inside actions, side effects leave as [`Command`]s.
 
 pub mod history;
+pub mod keymap;
+pub mod line_edit;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -171,6 +173,8 @@ pub struct App {
     pub replay: Option<DateTime<Utc>>,
     /// Links and commands of the host panel.
     pub links: crate::links::LinksUi,
+    /// What each key does on each screen (defaults, or rebound by `[keys]`).
+    pub keymap: Arc<keymap::Keymap>,
 }
 
 /// The visible hosts, grouped by cluster, and their layout.
@@ -229,6 +233,7 @@ impl App {
             sparkline_metric: None,
             replay: None,
             links: crate::links::LinksUi::default(),
+            keymap: Arc::new(keymap::Keymap::default()),
         };
         a.rebuild_view();
         a
@@ -500,14 +505,20 @@ impl App {
         }
     }
 
+    /// Columns of one chart's plot in the host panel at the current size (`None` when no
+    /// chart fits); the step of the chart queries follows it.
+    fn chart_width(&self) -> Option<u16> {
+        let n = self.metrics.metrics.iter().filter(|m| m.chart).count();
+        let (_, charts) = layout::panel_split(layout::panel_inner(self.width, self.height), n);
+        charts.first().map(|c| layout::chart_plot_width(*c))
+    }
+
     /// Range queries for the open panel's charts (none when no chart fits).
     fn fetch_history(&mut self) -> Vec<Command> {
         let Screen::Host(id) = &self.screen else {
             return Vec::new();
         };
-        let n = self.metrics.metrics.iter().filter(|m| m.chart).count();
-        let (_, charts) = layout::panel_split(layout::panel_inner(self.width, self.height), n);
-        let Some(first) = charts.first() else {
+        let Some(width) = self.chart_width() else {
             return Vec::new();
         };
         let mut fetches = history::requests(
@@ -517,7 +528,7 @@ impl App {
             self.window_secs(),
             self.chart_end(),
             self.replay.is_some(),
-            layout::chart_plot_width(*first),
+            width,
         );
         // Each host's charts come from its own source (several Prometheus servers).
         let source = self.fleet.find(id).and_then(|h| h.source.clone());
@@ -531,16 +542,24 @@ impl App {
     /// Applies one action. Returns the side effects to perform.
     #[allow(clippy::too_many_lines)]
     pub fn update(&mut self, action: Action) -> Vec<Command> {
-        let before = (self.screen.clone(), self.window, self.replay);
+        let before = (
+            self.screen.clone(),
+            self.window,
+            self.replay,
+            self.chart_width(),
+        );
         let is_data = matches!(action, Action::Data(_));
         let mut cmds = self.apply(action);
-        let after = (&self.screen, self.window, self.replay);
+        let after = (&self.screen, self.window, self.replay, self.chart_width());
         if let (Screen::Host(_), Screen::Grid) = (&before.0, after.0) {
             self.history.cancel_loading();
             cmds.push(Command::CancelHistory);
         }
-        let changed = before.0 != *after.0 || before.1 != after.1 || before.2 != after.2;
-        // Charts follow the panel's host, window and replay time, and live data.
+        let changed = before.0 != *after.0
+            || before.1 != after.1
+            || before.2 != after.2
+            || before.3 != after.3;
+        // Charts follow the panel's host, window, replay time and width, and live data.
         if matches!(self.screen, Screen::Host(_)) && (changed || (is_data && self.replay.is_none()))
         {
             cmds.extend(self.fetch_history());
@@ -554,6 +573,10 @@ impl App {
         self.alerts_note_action(&action);
         self.dirty = true;
         match action {
+            Action::Key(k) => {
+                let a = self.key_action(&k);
+                return self.apply(a);
+            }
             Action::Alerts(a) => cmds = self.update_alerts(a),
             Action::Links(a) => cmds = crate::links::update(self, a),
             Action::Tick(now) => {
@@ -663,24 +686,20 @@ impl App {
             Action::StartFilter => {
                 self.filter_edit = Some(self.filter.clone());
             }
-            Action::FilterChar(c) => {
-                if let Some(f) = &mut self.filter_edit {
-                    if f.chars().count() < 200 {
-                        f.push(c);
-                    }
+            Action::FilterChar(_) | Action::FilterBackspace | Action::FilterClear => {
+                let e = match action {
+                    Action::FilterChar(c) => line_edit::Edit::Type(c),
+                    Action::FilterBackspace => line_edit::Edit::Backspace,
+                    _ => line_edit::Edit::Clear,
+                };
+                let changed = self
+                    .filter_edit
+                    .as_mut()
+                    .is_some_and(|f| line_edit::apply(f, e));
+                if changed {
                     self.rebuild_view();
-                }
-            }
-            Action::FilterBackspace => {
-                if let Some(f) = &mut self.filter_edit {
-                    f.pop();
-                    self.rebuild_view();
-                }
-            }
-            Action::FilterClear => {
-                if let Some(f) = &mut self.filter_edit {
-                    f.clear();
-                    self.rebuild_view();
+                } else {
+                    self.dirty = false;
                 }
             }
             Action::FilterApply => {
@@ -826,17 +845,26 @@ impl App {
     fn apply_update(&mut self, u: Update) {
         let at = u.received_at;
         self.now = self.now.max(at);
+        // A query the server rejects fails the same way on every refresh: say that
+        // retrying cannot help, so nobody waits for it to pass.
+        let describe = |e: &crate::model::SourceError| {
+            if e.is_transient() {
+                e.to_string()
+            } else {
+                format!("query rejected (fix it; polling goes on): {e}")
+            }
+        };
         self.prom.record(
             at,
             u.prom_error
                 .as_ref()
                 .filter(|_| u.fleet.is_none())
-                .map(ToString::to_string),
+                .map(describe),
         );
         if let Some(f) = u.fleet {
             if let Some(e) = &u.prom_error {
                 // Partial failure: data arrived, but some queries failed.
-                self.prom.error = Some(format!("partial: {e}"));
+                self.prom.error = Some(format!("partial: {}", describe(e)));
             }
             self.fleet = f;
         }

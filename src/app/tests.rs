@@ -183,3 +183,43 @@ fn natural_order() {
     v.sort_by(|a, b| natural_cmp(a, b));
     assert_eq!(v, vec!["a", "db1", "db2", "db02x", "db10"]);
 }
+
+#[test]
+fn a_resize_refetches_the_charts_for_the_new_width() {
+    let mut app = demo_app(120, 40);
+    // In replay, data does not refetch: only the resize can.
+    app.update(Action::ReplayAt(Some(fixed_time())));
+    app.update(Action::Open);
+    let step_of = |cmds: &[Command]| {
+        cmds.iter().find_map(|c| match c {
+            Command::FetchHistory(f) => f.first().map(|f| f.req.step),
+            _ => None,
+        })
+    };
+    let narrow = step_of(&app.update(Action::Resize(120, 40))).is_none();
+    assert!(narrow, "same size: nothing to fetch");
+    let wide = app.update(Action::Resize(240, 60));
+    let step = step_of(&wide).expect("a wider panel asks again");
+    assert!(step < history::step_for(app.window_secs(), 100), "{step:?}");
+}
+
+#[test]
+fn a_rejected_query_says_retrying_cannot_help() {
+    let mut app = demo_app(80, 24);
+    let t = fixed_time() + chrono::Duration::seconds(5);
+    app.update(Action::Data(Box::new(Update {
+        received_at: t,
+        fleet: Some(demo_fleet(t).into()),
+        prom_error: Some(crate::model::SourceError::Http {
+            status: 400,
+            body: "bad_data: parse error".into(),
+        }),
+        alert_sources: vec![],
+        next_in: Duration::from_secs(5),
+    })));
+    let e = app.prom.error.clone().unwrap();
+    assert!(
+        e.contains("query rejected") && e.contains("HTTP 400"),
+        "{e}"
+    );
+}

@@ -66,11 +66,20 @@ pub fn explain(
     s: &Settings,
 ) -> String {
     let fname = path.map_or_else(String::new, |p| p.display().to_string());
+    // Booleans have a `--no-` twin; the later of the two on the command line wins.
+    const TWINS: [&str; 5] = ["demo", "read_only", "wall", "only_problems", "ascii"];
     let from = |id: &str, in_file: bool| -> String {
         let env = format!("FLEETBOARD_{}", id.to_ascii_uppercase().replace('-', "_"));
-        match source_of(id) {
-            Some(ValueSource::CommandLine) => format!("flag --{}", id.replace('_', "-")),
-            Some(ValueSource::EnvVariable) => format!("env {env}"),
+        let no = format!("no_{id}");
+        let twin = TWINS.contains(&id).then(|| source_of(&no)).flatten();
+        match (source_of(id), twin) {
+            (_, Some(ValueSource::CommandLine))
+                if !matches!(source_of(id), Some(ValueSource::CommandLine)) =>
+            {
+                format!("flag --no-{}", id.replace('_', "-"))
+            }
+            (Some(ValueSource::CommandLine), _) => format!("flag --{}", id.replace('_', "-")),
+            (Some(ValueSource::EnvVariable), _) => format!("env {env}"),
             _ if in_file => format!("file {fname}"),
             _ => "default".into(),
         }
@@ -185,7 +194,7 @@ pub fn explain(
             format!("file {fname}")
         },
     );
-    let wall_on = cli.wall || file.wall.unwrap_or(false);
+    let wall_on = cli.wall().or(file.wall).unwrap_or(false);
     o.row(
         "read_only",
         s.read_only.to_string(),
@@ -225,7 +234,7 @@ pub fn explain(
     o.row(
         "ascii",
         s.ascii.to_string(),
-        if cli.ascii || file.ascii.is_some() {
+        if cli.ascii().is_some() || file.ascii.is_some() {
             from("ascii", file.ascii.is_some())
         } else {
             "default (from the locale: LC_ALL, LC_CTYPE, LANG)".into()

@@ -196,6 +196,17 @@ pub struct FileConfig {
     pub overrides: Vec<OverrideFile>,
     pub notify: Option<crate::notify::NotifyFile>,
     pub links: Option<crate::links::LinksFile>,
+    /// `[keys]`: `command = "key"` or `command = ["key", "key"]`, e.g. `silence = "ctrl-s"`.
+    #[serde(default)]
+    pub keys: BTreeMap<String, Spanned<KeysFile>>,
+}
+
+/// One `[keys]` value: a key or a list of keys.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum KeysFile {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// The annotated example config: `fleetboard config --example` prints it, the README
@@ -324,6 +335,8 @@ pub struct Settings {
     pub notify: crate::notify::NotifyConfig,
     /// `[links]`: URL templates and commands of the host panel.
     pub links: crate::links::LinksConfig,
+    /// The keymap with `[keys]` applied.
+    pub keymap: crate::app::keymap::Keymap,
 }
 
 /// One data source endpoint.
@@ -445,25 +458,16 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
                           env: &Option<String>,
                           key: &str|
              -> Result<Option<Secret>, ConfigError> {
+                // One loader for files and variables (sources::http::Secret): trailing
+                // line breaks dropped, empty is an error naming the file or variable.
+                let at = |suffix: &str, e: crate::model::SourceError| {
+                    err_at(None, &format!("{what}.{key}_{suffix}"), e.to_string())
+                };
                 if let Some(p) = file_ {
-                    let s = std::fs::read_to_string(p).map_err(|e| {
-                        err_at(
-                            None,
-                            &format!("{what}.{key}_file"),
-                            format!("cannot read {}: {e}", p.display()),
-                        )
-                    })?;
-                    return Ok(Some(Secret::new(s.trim_end_matches(['\n', '\r']))));
+                    return Secret::from_file(p).map(Some).map_err(|e| at("file", e));
                 }
                 if let Some(v) = env {
-                    let s = std::env::var(v).map_err(|_| {
-                        err_at(
-                            None,
-                            &format!("{what}.{key}_env"),
-                            format!("environment variable {v} is not set"),
-                        )
-                    })?;
-                    return Ok(Some(Secret::new(s)));
+                    return Secret::from_env(v).map(Some).map_err(|e| at("env", e));
                 }
                 Ok(inline.as_ref().map(Secret::new))
             };
@@ -596,7 +600,7 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
         .map(crate::cli::Preset::as_str)
         .or_else(|| file.preset.as_ref().map(|p| p.get_ref().as_str()))
         // the demo fleet has MySQL and PostgreSQL clusters
-        .or_else(|| cli.demo.then_some("mixed"));
+        .or_else(|| cli.demo().unwrap_or(false).then_some("mixed"));
     let (hl, cl) = (&identity.host_label, &identity.cluster_label);
     let mut set = match preset {
         None | Some("mysql") => metrics::mysql_preset(hl, cl),
@@ -736,7 +740,27 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
         }
         None => crate::links::LinksConfig::default(),
     };
-    if !cli.demo && prometheus.is_some() && set.metrics.iter().all(|m| m.kind != Kind::Up) {
+    let demo = cli.demo().unwrap_or(false);
+    let wall = cli.wall().or(file.wall).unwrap_or(false);
+    let rebind: BTreeMap<String, Vec<String>> = file
+        .keys
+        .iter()
+        .map(|(k, v)| {
+            let keys = match v.get_ref() {
+                KeysFile::One(x) => vec![x.clone()],
+                KeysFile::Many(xs) => xs.clone(),
+            };
+            (k.clone(), keys)
+        })
+        .collect();
+    let keymap = crate::app::keymap::Keymap::with_bindings(&rebind).map_err(|e| {
+        let name = e.key.trim_start_matches("keys.");
+        let span = file.keys.get(name).map(Spanned::span);
+        let mut ce = err_at(span, &e.key, e.message);
+        ce.suggestion = e.suggestion;
+        ce
+    })?;
+    if !demo && prometheus.is_some() && set.metrics.iter().all(|m| m.kind != Kind::Up) {
         warnings.push("no metric of kind `up`: hosts cannot be shown DOWN".into());
     }
 
@@ -766,24 +790,21 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
         },
         identity,
         metrics: set,
-        demo: cli.demo,
+        demo,
         at: cli.at,
         // A wall monitor never writes.
-        read_only: cli.read_only
-            || file.read_only.unwrap_or(false)
-            || cli.wall
-            || file.wall.unwrap_or(false),
-        wall: cli.wall || file.wall.unwrap_or(false),
+        read_only: cli.read_only().or(file.read_only).unwrap_or(false) || wall,
+        wall,
         wall_page: match cli.wall_page {
             Some(d) => d,
             None => dur(&file.wall_page, "wall_page")?.unwrap_or(Duration::from_secs(10)),
         },
-        only_problems: cli.only_problems || file.only_problems.unwrap_or(false),
+        only_problems: cli.only_problems().or(file.only_problems).unwrap_or(false),
         sparkline,
-        ascii: cli.ascii
-            || file
-                .ascii
-                .unwrap_or_else(|| !locale_is_utf8(&|k| std::env::var(k).ok())),
+        ascii: cli
+            .ascii()
+            .or(file.ascii)
+            .unwrap_or_else(|| !locale_is_utf8(&|k| std::env::var(k).ok())),
         color: cli
             .color
             .or(file.color)
@@ -796,6 +817,7 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
         warnings,
         notify,
         links,
+        keymap,
     })
 }
 

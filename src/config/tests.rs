@@ -254,10 +254,55 @@ fn read_only_from_file_or_command_line() {
     let off = parse("", Path::new("c.toml")).unwrap();
     assert!(!resolve(&Cli::default(), &off, None).unwrap().read_only);
     let cli = Cli {
-        read_only: true,
+        read_only: Some(true),
         ..Cli::default()
     };
     assert!(resolve(&cli, &off, None).unwrap().read_only);
     let e = parse("read_onyl = true\n", Path::new("c.toml")).unwrap_err();
     assert_eq!(e.suggestion.as_deref(), Some("read_only"));
+}
+
+#[test]
+fn keys_rebind_and_conflicts_name_both_bindings() {
+    let f = parse(
+        "[keys]\nsilence = \"ctrl-s\"\nquit = [\"q\", \"Q\"]\n",
+        Path::new("c.toml"),
+    )
+    .unwrap();
+    let s = resolve(&Cli::default(), &f, None).unwrap();
+    use crate::app::keymap::{Cmd, Ctx, Key};
+    assert_eq!(
+        s.keymap.key_of(Ctx::Alerts, Cmd::Silence),
+        Some(Key::parse("ctrl-s").unwrap())
+    );
+    let text = "refresh = \"5s\"\n\n[keys]\nsilence = \"s\"\n";
+    let p = Path::new("c.toml");
+    let e = resolve(&Cli::default(), &parse(text, p).unwrap(), None).unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("keys.silence"));
+    assert!(
+        e.message.contains("keys.silence") && e.message.contains("sort (default)"),
+        "{e}"
+    );
+    let e = resolve(
+        &Cli::default(),
+        &parse("[keys]\nsilense = \"x\"\n", p).unwrap(),
+        None,
+    )
+    .unwrap_err();
+    assert_eq!(e.suggestion.as_deref(), Some("silence"));
+}
+
+#[test]
+fn an_empty_secret_file_is_an_error_as_an_empty_variable_is() {
+    let d = tempfile::tempdir().unwrap();
+    let pw = d.path().join("pw");
+    std::fs::write(&pw, "\n").unwrap();
+    let text = format!(
+        "[prometheus]\nurl = \"https://p\"\nusername = \"board\"\npassword_file = \"{}\"\n",
+        pw.display()
+    );
+    let f = parse(&text, Path::new("c.toml")).unwrap();
+    let e = resolve(&Cli::default(), &f, None).unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("prometheus.password_file"), "{e}");
+    assert!(e.message.contains("is empty"), "{e}");
 }

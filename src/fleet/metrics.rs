@@ -186,7 +186,7 @@ pub fn mysql_preset(host_label: &str, cluster_label: &str) -> MetricSet {
             m(
                 super::roles::TOPOLOGY_KEY,
                 "topology",
-                super::roles::topology_expr(&sel),
+                super::roles::topology_expr(&sel, &by),
                 Unit::None,
                 Kind::Info,
                 Higher,
@@ -455,8 +455,11 @@ mod tests {
             );
         }
         let topo = p.by_signal(Signal::Topology).expect("topology query");
-        assert!(p.metrics[topo]
-            .expr
-            .starts_with("{__name__=~\"up|mysql_version_info|"));
+        let topo = &p.metrics[topo].expr;
+        // Only targets that are down, and only delays that are set.
+        assert!(topo.contains(" or up{cluster=~\"$cluster\",instance=~\"$host\"} == 0"));
+        assert!(topo.contains(
+            " or mysql_slave_status_sql_delay{cluster=~\"$cluster\",instance=~\"$host\"} > 0"
+        ));
     }
 }

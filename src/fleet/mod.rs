@@ -473,11 +473,19 @@ pub fn build<'a>(
         };
         let replicating = role == Role::Replica || !chans.is_empty();
         // PostgreSQL: streaming judged from the receiver and the upstream's walsenders.
+        // The receiver's own series this refresh; `failed` when its query failed (then it
+        // tells nothing, and whether it was seen carries over).
+        let (receiver_now, receiver_failed) =
+            stream_i.map_or((None, false), |i| (vals[i], failed(i)));
+        let receiver_seen_before = prev
+            .and_then(|p| p.replication.as_ref())
+            .is_some_and(|r| r.receiver_seen);
         let verdict = (pg && pg_evidence && role == Role::Replica && !no_data).then(|| {
-            let seen_before = stream_i
-                .and_then(|i| prev.and_then(|p| p.readings.get(i)))
-                .is_some_and(|r| r.value.is_some() && !r.stale);
-            let recv = postgres::receiver(stream_i.and_then(|i| value_of(i).0), seen_before);
+            let recv = if receiver_failed {
+                postgres::Evidence::Unknown
+            } else {
+                postgres::receiver(receiver_now, receiver_seen_before)
+            };
             let empty = (Vec::new(), false);
             let (cluster_hosts, reporting) = pg_clusters.get(&id.cluster).unwrap_or(&empty);
             let names: Vec<&str> = cluster_hosts.iter().map(String::as_str).collect();
@@ -616,6 +624,11 @@ pub fn build<'a>(
                 health = health.max(h);
                 reasons.push((h, why));
             }
+            if group.is_none() && matches!(role, Role::GroupPrimary | Role::GroupSecondary) {
+                // Known by its group channels only: its state in the group is not collected.
+                health = health.max(Health::Unknown);
+                reasons.push((Health::Unknown, roles::GROUP_MEMBERS_HINT.to_string()));
+            }
         }
         if exporter_down {
             let why = if ev.targets_down.is_empty() {
@@ -679,6 +692,11 @@ pub fn build<'a>(
                 r.sql_running = None;
                 r.streaming = v.streaming;
                 r.behind_bytes = v.behind_bytes;
+                r.receiver_seen = if receiver_failed {
+                    receiver_seen_before
+                } else {
+                    receiver_now.is_some()
+                };
                 r.source = v
                     .source
                     .clone()

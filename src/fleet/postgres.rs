@@ -130,7 +130,7 @@ pub fn upstream<'a>(
         return (Evidence::Unknown, None);
     }
     (
-        Evidence::NotStreaming("not streaming: no walsender on its primary streams to it"),
+        Evidence::NotStreaming("not streaming: no walsender on its upstream streams to it"),
         None,
     )
 }

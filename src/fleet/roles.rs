@@ -243,23 +243,29 @@ impl Evidence {
 }
 
 /// The topology query of the preset: every series role detection reads beyond the
-/// displayed metrics, in one request (a name regex; the answer keeps each series' name).
-pub fn topology_expr(sel: &str) -> String {
+/// displayed metrics, in one request; each series keeps its name. `by` is the
+/// `cluster, instance` pair of labels.
+///
+/// Only what can matter comes back, so a large fleet pays about one series per host
+/// (`mysql_version_info`): wsrep status only from Galera nodes (Debian's MariaDB reports
+/// `wsrep_cluster_status` and friends without Galera), `sql_delay` only where a delay is
+/// set, Prometheus' `up` only for targets that are down. The Galera branch comes first: `or`
+/// drops a later series whose labels (name aside) equal an earlier one's, and on a Galera
+/// node the wsrep series share their labels with `super_read_only`.
+pub fn topology_expr(sel: &str, by: &str) -> String {
+    let names = [
+        "mysql_version_info",
+        "mysql_global_variables_super_read_only",
+        "mysql_perf_schema_replication_group_member_info",
+        "mysql_perf_schema_transactions_remote_in_applier_queue",
+    ]
+    .join("|");
     format!(
-        "{{__name__=~\"{}\",{sel}}}",
-        [
-            "up",
-            "mysql_version_info",
-            "mysql_global_variables_super_read_only",
-            "mysql_slave_status_sql_delay",
-            "mysql_perf_schema_replication_group_member_info",
-            "mysql_perf_schema_transactions_remote_in_applier_queue",
-            "mysql_global_status_wsrep_local_state",
-            "mysql_global_status_wsrep_cluster_status",
-            "mysql_global_status_wsrep_ready",
-            "mysql_global_status_wsrep_cluster_size",
-        ]
-        .join("|")
+        "({{__name__=~\"mysql_global_status_wsrep_(local_state|cluster_status|ready|cluster_size)\",{sel}}} \
+         and on({by}) mysql_global_status_wsrep_local_state{{{sel}}}) \
+         or {{__name__=~\"{names}\",{sel}}} \
+         or mysql_slave_status_sql_delay{{{sel}}} > 0 \
+         or up{{{sel}}} == 0"
     )
 }
 
@@ -271,12 +277,28 @@ pub type Why = &'static str;
 
 /// 1. Group Replication: this member's own row of the group table.
 pub fn group_replication_role(ev: &Evidence, host: &str) -> Option<(Role, Why)> {
-    let me = own_group_row(ev, host)?;
+    let writable = ev.super_read_only.or(ev.read_only).is_some_and(|v| v < 1.0);
+    let Some(me) = own_group_row(ev, host) else {
+        // No member table (its collector is off), but Group Replication's own channels
+        // show in the replica status: a member all the same, never an async replica.
+        let group_channels = ev.channels.iter().any(|c| is_group_channel(&c.name));
+        return (group_channels && ev.replica_channels().next().is_none()).then_some(if writable {
+            (
+                Role::GroupPrimary,
+                "group_replication channels, read_only=0",
+            )
+        } else {
+            (
+                Role::GroupSecondary,
+                "group_replication channels, read_only=1",
+            )
+        });
+    };
     Some(if me.role == "PRIMARY" {
         (Role::GroupPrimary, "group replication member_role")
     } else if me.role == "SECONDARY" {
         (Role::GroupSecondary, "group replication member_role")
-    } else if ev.super_read_only.or(ev.read_only).is_some_and(|v| v < 1.0) {
+    } else if writable {
         // 8.0 before 8.0.2 has no member_role: a writable member is the primary.
         (Role::GroupPrimary, "group replication member, read_only=0")
     } else {
@@ -346,6 +368,9 @@ fn own_group_row<'a>(ev: &'a Evidence, host: &str) -> Option<&'a GroupRow> {
             _ => None,
         })
 }
+
+/// Why a Group Replication member known only by its channels is UNKNOWN.
+pub const GROUP_MEMBERS_HINT: &str = "group member state unknown: mysqld_exporter needs --collect.perf_schema.replication_group_members (and --collect.perf_schema.replication_group_member_stats for the applier queue)";
 
 /// Group Replication applier backlog, transactions: WARN from here...
 pub const APPLIER_QUEUE_WARN: f64 = 1000.0;
@@ -417,6 +442,7 @@ pub fn galera_node(ev: &Evidence) -> Option<GaleraNode> {
     Some(GaleraNode {
         local_state,
         state_name: match local_state {
+            Some(0) => "Initialized",
             Some(1) => "Joining",
             Some(2) => "Donor/Desynced",
             Some(3) => "Joined",
@@ -567,6 +593,12 @@ mod tests {
         assert_eq!(
             detect(&ev, "gr1", false).map(|r| r.0),
             Some(Role::GroupPrimary)
+        );
+        // without the member table, the group channels still make a member
+        ev.group_rows.clear();
+        assert_eq!(
+            detect(&ev, "gr2", false).map(|r| r.0),
+            Some(Role::GroupSecondary)
         );
         // wsrep compiled in but no provider (plain MariaDB): no Galera node
         let mut ev = ev_ro(0.0);

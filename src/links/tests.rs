@@ -137,6 +137,7 @@ fn config_refuses_templated_programs_and_unknown_placeholders() {
 mod panel {
     use super::*;
     use crate::testing;
+    use crossterm::event::KeyModifiers;
 
     fn app_with_links(read_only: bool, allow: bool, commands: usize) -> App {
         let mut app = testing::demo_app(120, 40);
@@ -168,7 +169,7 @@ mod panel {
     }
 
     fn press(app: &mut App, c: char) -> Vec<Command> {
-        let a = crate::action::map_event(app, &crossterm::event::Event::Key(key(c)));
+        let a = crate::action::map_event(&crossterm::event::Event::Key(key(c)));
         app.update(a)
     }
 
@@ -194,10 +195,10 @@ mod panel {
         assert_eq!(app.links.picking, None);
         // Esc cancels a pick and stays in the panel.
         press(&mut app, 'x');
-        let a = crate::action::map_event(
-            &app,
-            &crossterm::event::Event::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
-        );
+        let a = crate::action::map_event(&crossterm::event::Event::Key(KeyEvent::new(
+            KeyCode::Esc,
+            KeyModifiers::NONE,
+        )));
         assert!(app.update(a).is_empty());
         assert!(matches!(app.screen, Screen::Host(_)));
     }
@@ -234,5 +235,26 @@ mod panel {
         // Covered by the help: no hyperlink may be written over it.
         app.update(Action::Help);
         assert!(crate::ui::hyperlinks(&app, buf.area).is_empty());
+    }
+
+    #[test]
+    fn open_link_and_run_command_can_be_rebound() {
+        let mut app = app_with_links(false, false, 1);
+        let rebind = std::collections::BTreeMap::from([
+            ("open_link".to_string(), vec!["O".to_string()]),
+            ("run_command".to_string(), vec!["ctrl-x".to_string()]),
+        ]);
+        app.keymap =
+            std::sync::Arc::new(crate::app::keymap::Keymap::with_bindings(&rebind).unwrap());
+        assert!(press(&mut app, 'o').is_empty());
+        assert!(matches!(
+            press(&mut app, 'O').as_slice(),
+            [Command::OpenUrl(_)]
+        ));
+        let ctrl_x = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::CONTROL);
+        let a = crate::action::map_event(&crossterm::event::Event::Key(ctrl_x));
+        assert!(matches!(app.update(a).as_slice(), [Command::RunCommand(_)]));
+        let text = testing::buffer_text(&testing::render(&app));
+        assert!(text.contains("O open · Ctrl-X run"), "{text}");
     }
 }

@@ -137,6 +137,10 @@ pub struct Replication {
     /// PostgreSQL: bytes its replay is behind its source, from the source's walsender.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub behind_bytes: Option<f64>,
+    /// PostgreSQL: the replica's WAL receiver had series in this refresh (so their
+    /// vanishing in the next one is news).
+    #[serde(skip)]
+    pub receiver_seen: bool,
     /// Intended delay (`MASTER_DELAY` / `SOURCE_DELAY`), seconds, when one is set.
     pub delay_seconds: Option<f64>,
     /// Seconds behind beyond the intended delay: what lag thresholds judge.

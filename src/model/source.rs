@@ -83,12 +83,16 @@ impl SourceError {
         }
     }
 
-    /// Whether trying again later may help: timeouts, connection failures, 429 and 5xx.
+    /// Whether trying again later may help: timeouts, connection failures, 429 and 5xx,
+    /// and answers that do not parse (cut short, or an error page from a proxy in between).
+    /// Not a query the server rejects (HTTP 400/422, a PromQL error), an answer over the
+    /// size limit, or a configuration error: those fail the same way every time.
     pub fn is_transient(&self) -> bool {
         match self {
-            SourceError::Timeout(_) | SourceError::Connect(_) | SourceError::RetryLater { .. } => {
-                true
-            }
+            SourceError::Timeout(_)
+            | SourceError::Connect(_)
+            | SourceError::RetryLater { .. }
+            | SourceError::BadResponse(_) => true,
             SourceError::Http { status, .. } => *status == 429 || *status >= 500,
             SourceError::Api { kind, .. } => kind == "timeout" || kind == "unavailable",
             _ => false,

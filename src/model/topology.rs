@@ -73,7 +73,8 @@ pub struct GroupMember {
 /// A Galera (MariaDB Galera Cluster, Percona XtraDB Cluster) node as the board shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GaleraNode {
-    /// `wsrep_local_state`: 1 Joining, 2 Donor/Desynced, 3 Joined, 4 Synced.
+    /// `wsrep_local_state`: 0 Initialized (outside the primary component), 1 Joining,
+    /// 2 Donor/Desynced, 3 Joined, 4 Synced.
     pub local_state: Option<u8>,
     pub state_name: &'static str,
     /// `wsrep_cluster_status` is `Primary` (the node is in the primary component).

@@ -138,7 +138,7 @@ impl AmClient {
 /// characters removed, at most [`FORM_ERROR_CHARS`] characters.
 fn am_error_text(body: &[u8]) -> String {
     if let Ok(s) = serde_json::from_slice::<String>(body) {
-        return http::sanitize_line(&s, FORM_ERROR_CHARS);
+        return crate::sanitize::line(&s, FORM_ERROR_CHARS);
     }
     #[derive(Deserialize)]
     struct Obj {
@@ -153,7 +153,7 @@ fn am_error_text(body: &[u8]) -> String {
     }) = serde_json::from_slice::<Obj>(body)
     {
         if let Some(text) = m.or(e) {
-            return http::sanitize_line(&text, FORM_ERROR_CHARS);
+            return crate::sanitize::line(&text, FORM_ERROR_CHARS);
         }
     }
     http::snippet(body, FORM_ERROR_CHARS)
@@ -211,7 +211,7 @@ fn json_error(e: &serde_json::Error, body: &[u8]) -> SourceError {
             http::snippet(body, 80)
         ));
     }
-    let msg = http::sanitize_line(&e.to_string(), 160);
+    let msg = crate::sanitize::line(&e.to_string(), 160);
     if e.is_eof() {
         SourceError::BadResponse(format!("truncated JSON ({msg})"))
     } else if e.is_syntax() {
@@ -233,7 +233,7 @@ pub fn parse_alerts(body: &[u8]) -> Result<Vec<Alert>, SourceError> {
                 "suppressed" => AlertState::Suppressed,
                 "unprocessed" => AlertState::Unprocessed,
                 other => {
-                    tracing::debug!(state = %http::sanitize_line(other, 40), "unknown alert state");
+                    tracing::debug!(state = %crate::sanitize::line(other, 40), "unknown alert state");
                     AlertState::Unprocessed
                 }
             };
@@ -283,8 +283,8 @@ pub fn parse_silences(body: &[u8]) -> Result<Vec<Silence>, SourceError> {
                 parse_time(v).ok_or_else(|| {
                     SourceError::BadResponse(format!(
                         "silence {}: invalid {what} {:?}",
-                        http::sanitize_line(&s.id, 40),
-                        http::sanitize_line(v, 40)
+                        crate::sanitize::line(&s.id, 40),
+                        crate::sanitize::line(v, 40)
                     ))
                 })
             };

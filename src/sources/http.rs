@@ -150,7 +150,10 @@ pub fn build_client(cfg: &HttpConfig) -> Result<reqwest::Client, SourceError> {
     let mut headers = HeaderMap::new();
     for (name, value) in &cfg.headers {
         let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| {
-            SourceError::Config(format!("invalid header name {:?}", sanitize_line(name, 60)))
+            SourceError::Config(format!(
+                "invalid header name {:?}",
+                crate::sanitize::line(name, 60)
+            ))
         })?;
         let mut value = HeaderValue::from_str(value.trim()).map_err(|_| {
             // The value may be a secret (an API key): name the header only.
@@ -421,14 +424,14 @@ pub(crate) fn parse_base_url(
         };
         SourceError::Config(format!(
             "invalid URL {}: {e}{hint}",
-            redact_userinfo(&sanitize_line(base, 200))
+            redact_userinfo(&crate::sanitize::line(base, 200))
         ))
     })?;
     if url.scheme() != "http" && url.scheme() != "https" {
         return Err(SourceError::Config(format!(
             "unsupported URL scheme {:?} in {}: use http or https",
             url.scheme(),
-            redact_userinfo(&sanitize_line(base, 200))
+            redact_userinfo(&crate::sanitize::line(base, 200))
         )));
     }
     if url.host().is_none() {
@@ -614,8 +617,8 @@ pub(crate) fn prometheus_error(body: &[u8]) -> Option<SourceError> {
         return None;
     }
     Some(SourceError::Api {
-        kind: sanitize_line(e.error_type.as_deref().unwrap_or("unknown"), 40),
-        error: sanitize_line(e.error.as_deref().unwrap_or(""), 500),
+        kind: crate::sanitize::line(e.error_type.as_deref().unwrap_or("unknown"), 40),
+        error: crate::sanitize::line(e.error.as_deref().unwrap_or(""), 500),
     })
 }
 
@@ -691,7 +694,7 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     if parts.is_empty() {
         parts.push(e.to_string());
     }
-    redact_userinfo(&sanitize_line(&parts.join(": "), 300))
+    redact_userinfo(&crate::sanitize::line(&parts.join(": "), 300))
 }
 
 /// A short, printable, one-line view of an untrusted body: control characters (C0, C1, ESC,
@@ -707,7 +710,7 @@ pub fn snippet(body: &[u8], max_chars: usize) -> String {
     } else {
         text.into_owned()
     };
-    redact_userinfo(&sanitize_line(&text, max_chars))
+    redact_userinfo(&crate::sanitize::line(&text, max_chars))
 }
 
 /// The `<title>` of an HTML page, or its text with tags removed.
@@ -736,45 +739,6 @@ fn html_text(html: &str) -> String {
             _ if !in_tag => out.push(c),
             _ => {}
         }
-    }
-    out
-}
-
-/// One printable line: control and bidi characters become spaces, white space collapses, at most
-/// `max_chars` characters.
-pub fn sanitize_line(s: &str, max_chars: usize) -> String {
-    let mut out = String::with_capacity(s.len().min(max_chars * 4));
-    let mut count = 0;
-    let mut last_space = true;
-    for c in s.chars() {
-        let c = if c.is_control()
-            || c.is_whitespace()
-            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
-        {
-            ' '
-        } else {
-            c
-        };
-        if c == ' ' {
-            if last_space {
-                continue;
-            }
-            last_space = true;
-        } else {
-            last_space = false;
-        }
-        if count == max_chars {
-            while out.ends_with(' ') {
-                out.pop();
-            }
-            out.push('…');
-            return out;
-        }
-        out.push(c);
-        count += 1;
-    }
-    while out.ends_with(' ') {
-        out.pop();
     }
     out
 }

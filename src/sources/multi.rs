@@ -343,7 +343,7 @@ pub fn monitoring_from(v: &[Vector]) -> Monitoring {
                 v.iter()
                     .filter(|s| s.value().is_finite() && s.value() > 0.0)
                     .map(|s| JobCount {
-                        job: super::http::sanitize_line(s.label("job").unwrap_or("(no job)"), 60),
+                        job: crate::sanitize::line(s.label("job").unwrap_or("(no job)"), 60),
                         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
                         count: s.value().round().max(1.0) as u64,
                     })

@@ -56,7 +56,7 @@ impl Completeness {
                 .push("the engine marked the answer partial (isPartial): some storage nodes did not answer".into());
         }
         for w in warnings {
-            let line = http::sanitize_line(&w, 300);
+            let line = crate::sanitize::line(&w, 300);
             // Prometheus prefixes its PromQL annotations; anything else (a store, a remote
             // read, a replica) is data the engine could not reach.
             if w.starts_with("PromQL ") {
@@ -66,7 +66,7 @@ impl Completeness {
             }
         }
         c.notices
-            .extend(infos.iter().map(|i| http::sanitize_line(i, 300)));
+            .extend(infos.iter().map(|i| crate::sanitize::line(i, 300)));
         c
     }
 
@@ -400,14 +400,14 @@ fn parse_body(body: &[u8], mode: Mode) -> Result<(ResultType, Collect, Completen
         Some("success") => {}
         Some("error") => {
             return Err(SourceError::Api {
-                kind: http::sanitize_line(env.error_type.as_deref().unwrap_or("unknown"), 40),
-                error: http::sanitize_line(env.error.as_deref().unwrap_or(""), 500),
+                kind: crate::sanitize::line(env.error_type.as_deref().unwrap_or("unknown"), 40),
+                error: crate::sanitize::line(env.error.as_deref().unwrap_or(""), 500),
             })
         }
         Some(other) => {
             return Err(SourceError::BadResponse(format!(
                 "unexpected status {:?}",
-                http::sanitize_line(other, 40)
+                crate::sanitize::line(other, 40)
             )))
         }
         None => {
@@ -446,7 +446,7 @@ fn parse_body(body: &[u8], mode: Mode) -> Result<(ResultType, Collect, Completen
     if !consistent {
         return Err(SourceError::BadResponse(format!(
             "resultType {:?} does not match the shape of \"result\"",
-            http::sanitize_line(data.result_type.as_deref().unwrap_or(""), 20)
+            crate::sanitize::line(data.result_type.as_deref().unwrap_or(""), 20)
         )));
     }
     if rt == ResultType::Matrix && c.instant_only {
@@ -458,7 +458,7 @@ fn parse_body(body: &[u8], mode: Mode) -> Result<(ResultType, Collect, Completen
 }
 
 fn json_error(e: serde_json::Error) -> SourceError {
-    let msg = http::sanitize_line(&e.to_string(), 160);
+    let msg = crate::sanitize::line(&e.to_string(), 160);
     if e.is_eof() {
         SourceError::BadResponse(format!("truncated JSON ({msg})"))
     } else if e.is_syntax() {
@@ -816,7 +816,7 @@ pub fn parse_value(s: &str) -> Option<f64> {
 fn bad_value(v: &str) -> SourceError {
     SourceError::BadResponse(format!(
         "invalid sample value {:?}",
-        http::sanitize_line(v, 40)
+        crate::sanitize::line(v, 40)
     ))
 }
 
@@ -863,7 +863,7 @@ impl<'de> Deserialize<'de> for Value {
                 parse_value(v).map(Value).ok_or_else(|| {
                     E::custom(format_args!(
                         "invalid sample value {:?}",
-                        http::sanitize_line(v, 40)
+                        crate::sanitize::line(v, 40)
                     ))
                 })
             }

@@ -10,6 +10,7 @@
 //! └──────────────────────────────────────────────────────────────────┘
 //! ```
 
+use crate::app::keymap::{self, Ctx};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders};
@@ -165,10 +166,9 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     let body_h = usize::from(inner.height.saturating_sub(1));
     let scroll = sel_line.saturating_sub(body_h.saturating_sub(1));
     let visible: Vec<Line<'_>> = lines.into_iter().skip(scroll).take(body_h).collect();
-    let hint = if ui.read_only {
-        " Enter host panel · Tab silences · / filter · Esc back · read-only"
-    } else {
-        " Enter host panel · S silence · Tab silences · / filter · Esc back"
-    };
-    super::body_with_footer(f, inner, visible, hint, app);
+    let mut hint = keymap::hint_line(&app.keymap.hints(Ctx::Alerts, ui.read_only));
+    if ui.read_only {
+        hint.push_str(" · read-only");
+    }
+    super::body_with_footer(f, inner, visible, &hint, app);
 }

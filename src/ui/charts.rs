@@ -37,6 +37,20 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, host: &HostId, def: &Met
     if entry.is_some_and(|e| e.loading) {
         title.push(Span::styled("… ", t.dim()));
     }
+    // postgres_exporter's lag reads 0 on a replica that receives nothing: its history
+    // cannot show the break, so the chart says so
+    let cut = app.fleet.find(host).is_some_and(|h| {
+        h.engine == Some(crate::model::Engine::Postgres)
+            && h.replication
+                .as_ref()
+                .is_some_and(|r| r.streaming == Some(false))
+    });
+    if cut && def.signal == Some(crate::model::Signal::ReplicationLag) {
+        title.push(Span::styled(
+            "exporter reads 0 while not streaming ",
+            t.error(),
+        ));
+    }
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border(false))

@@ -1,25 +1,45 @@
-//! The `?` help popup: every key, and what the symbols mean.
+//! The `?` help popup: every key of every screen, read from the keymap in force (so a
+//! `[keys]` rebinding shows here), and what the symbols mean.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use ratatui::Frame;
 
-use crate::action::KEYS;
+use crate::app::keymap::Ctx;
 use crate::app::App;
 use crate::model::Health;
 
 pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     let t = &app.theme;
-    let mut lines: Vec<Line<'_>> = KEYS
-        .iter()
-        .map(|(k, d)| {
-            Line::from(vec![
-                Span::styled(format!(" {k:<14}"), t.key()),
-                Span::styled(*d, t.text()),
-            ])
-        })
-        .collect();
+    let mut lines: Vec<Line<'_>> = Vec::new();
+    for ctx in [
+        Ctx::Grid,
+        Ctx::Panel,
+        Ctx::Alerts,
+        Ctx::Silences,
+        Ctx::Form,
+        Ctx::Confirm,
+    ] {
+        lines.push(Line::styled(format!(" {}", ctx.title()), t.title()));
+        for (k, d) in app.keymap.help_rows(ctx) {
+            lines.push(Line::from(vec![
+                Span::styled(format!("   {k:<16} "), t.key()),
+                Span::styled(d, t.text()),
+            ]));
+        }
+    }
+    lines.push(Line::from(vec![
+        Span::styled(format!("   {:<16} ", "mouse"), t.key()),
+        Span::styled(
+            "click selects a tile; click it again or double-click opens it; wheel scrolls",
+            t.text(),
+        ),
+    ]));
+    lines.push(Line::from(vec![
+        Span::styled(format!("   {:<16} ", "Ctrl-C"), t.key()),
+        Span::styled("quit, on any screen", t.text()),
+    ]));
     lines.push(Line::raw(""));
     let mut legend = vec![Span::styled(" states ", t.title())];
     for h in Health::ALL {

@@ -78,9 +78,20 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
             t.dim(),
         ),
     ];
-    if let Some(src) = host.replication.as_ref().and_then(|r| r.source.as_ref()) {
+    // One source, or every channel's for a multi-source replica.
+    let sources = host.replication.as_ref().and_then(|r| {
+        r.source.clone().or_else(|| {
+            let all: Vec<&str> = r
+                .channels
+                .iter()
+                .filter_map(|c| c.source.as_deref())
+                .collect();
+            (!all.is_empty()).then(|| all.join(", "))
+        })
+    });
+    if let Some(src) = sources {
         title.push(Span::styled(
-            format!(" of {}", sanitize::fit(src, 40)),
+            format!(" of {}", sanitize::fit(&src, 40)),
             t.dim(),
         ));
     }
@@ -638,13 +649,19 @@ fn links_row(app: &App) -> Vec<(String, ratatui::style::Style, Option<String>)> 
             out.push(("  ".into(), t.dim(), None));
         }
     }
-    let hint = match ask {
-        Some(_) => "Esc cancels",
-        None if cfg.urls.is_empty() => "x run",
-        None if cfg.commands.is_empty() => "o open",
-        None => "o open · x run",
+    let key = |c| {
+        app.keymap
+            .key_of(crate::app::keymap::Ctx::Panel, c)
+            .map_or_else(String::new, |k| k.to_string())
     };
-    out.push((hint.to_string(), t.dim(), None));
+    use crate::app::keymap::Cmd;
+    let hint = match ask {
+        Some(_) => "any other key cancels".to_string(),
+        None if cfg.urls.is_empty() => format!("{} run", key(Cmd::RunCommand)),
+        None if cfg.commands.is_empty() => format!("{} open", key(Cmd::OpenLink)),
+        None => format!("{} open · {} run", key(Cmd::OpenLink), key(Cmd::RunCommand)),
+    };
+    out.push((hint, t.dim(), None));
     out
 }
 

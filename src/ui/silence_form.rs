@@ -13,6 +13,7 @@
 //! └───────────────────────────────────────────────────────┘
 //! ```
 
+use crate::app::keymap::{self, Ctx};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
@@ -108,12 +109,12 @@ fn render_form(f: &mut Frame<'_>, area: Rect, app: &App) {
             t.error(),
         ));
     }
-    let hint = " Enter create · Tab/↑↓ field · Ctrl-U clear field · Esc cancel";
+    let hint = keymap::hint_line(&app.keymap.hints(Ctx::Form, false));
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(t.border(true))
         .title(Span::styled(" new silence ", t.title()))
-        .title_bottom(Span::styled(sanitize::fit(hint, w), t.dim()));
+        .title_bottom(Span::styled(sanitize::fit(&hint, w), t.dim()));
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(lines)

@@ -8,6 +8,7 @@
 //! └──────────────────────────────────────────────────────────────────┘
 //! ```
 
+use crate::app::keymap::{self, Cmd, Ctx};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders};
@@ -122,12 +123,13 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
         }
         lines.push(Line::from(spans));
     }
-    let hint = if ui.read_only {
-        " r reload · Tab alerts · Esc back · read-only: x is disabled"
-    } else {
-        " x expire · r reload · Tab alerts · Esc back"
-    };
-    super::body_with_footer(f, inner, lines, hint, app);
+    let mut hint = keymap::hint_line(&app.keymap.hints(Ctx::Silences, ui.read_only));
+    if ui.read_only {
+        if let Some(k) = app.keymap.key_of(Ctx::Silences, Cmd::Expire) {
+            hint.push_str(&format!(" · read-only: {k} is disabled"));
+        }
+    }
+    super::body_with_footer(f, inner, lines, &hint, app);
 }
 
 #[cfg(test)]

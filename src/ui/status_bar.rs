@@ -6,6 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
+use crate::app::keymap::Ctx;
 use crate::app::{App, SourceStatus};
 use crate::sanitize;
 
@@ -106,7 +107,14 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
         ));
     }
     spans.extend(am);
-    let hint = "  ? help  / filter  q quit ";
+    let hint: String = app
+        .keymap
+        .hints(Ctx::Grid, false)
+        .iter()
+        .map(|(k, w)| format!("  {k} {w}"))
+        .chain(std::iter::once(" ".to_string()))
+        .collect();
+    let hint = hint.as_str();
     let used: usize = spans.iter().map(|s| sanitize::width(&s.content)).sum();
     if used + hint.len() <= w {
         spans.push(Span::styled(" ".repeat(w - used - hint.len()), t.status()));
