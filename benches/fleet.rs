@@ -137,6 +137,7 @@ fn merge(c: &mut Criterion) {
                 alerts: &alerts,
                 taken_at: Some(r.taken_at),
                 forget_after: Some(chrono::Duration::hours(1)),
+                sources: &[],
             };
             fleetboard::fleet::build(&set, &ident, &input, Some(black_box(&prev)))
         });

@@ -46,15 +46,17 @@ impl Preset {
 #[derive(Debug, Parser, Clone, Default)]
 #[command(name = "fleetboard", version, about, after_help = EXAMPLES)]
 pub struct Cli {
-    /// Prometheus-compatible query API (Prometheus, VictoriaMetrics, Thanos, Mimir).
+    /// Prometheus-compatible query API (Prometheus, VictoriaMetrics, Thanos, Mimir);
+    /// repeat for several sources, `NAME=URL` to name one (the same name twice: an HA pair).
     #[arg(
         short,
         long,
-        value_name = "URL",
+        value_name = "[NAME=]URL",
         env = "FLEETBOARD_PROMETHEUS",
+        value_delimiter = ',',
         global = true
     )]
-    pub prometheus: Option<String>,
+    pub prometheus: Vec<String>,
 
     /// Alertmanager API base URL; repeat for an HA pair.
     #[arg(

@@ -51,7 +51,7 @@ impl Level {
             Health::Crit => Some(Some(Level::Crit)),
             Health::Down => Some(Some(Level::Down)),
             // No judgement: neither a problem nor a recovery.
-            Health::Unknown => None,
+            Health::Unknown | Health::Stale => None,
         }
     }
 }

@@ -44,8 +44,13 @@ pub async fn bench_refresh(s: &Settings, runs: usize) -> Result<String, String> 
     for a in &s.alertmanagers {
         ams.push(AmClient::new(&a.url, &a.http).map_err(|e| format!("alertmanager: {e}"))?);
     }
-    let exprs = s.metrics.metrics.iter().map(|m| m.expr.clone()).collect();
-    let src = PromSource::new(prom, ams, exprs);
+    let parts = s
+        .metrics
+        .metrics
+        .iter()
+        .map(|m| (m.key.clone(), m.expr.clone()))
+        .collect();
+    let src = PromSource::new(prom, ams, parts);
     let mut merger = Merger::new(
         Arc::new(s.metrics.clone()),
         s.identity.clone(),

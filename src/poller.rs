@@ -75,6 +75,7 @@ impl Merger {
                     alerts: &alerts,
                     taken_at: Some(r.taken_at),
                     forget_after: chrono::Duration::from_std(self.forget_after).ok(),
+                    sources: &r.sources,
                 };
                 let mut f = fleet::build(
                     &self.metrics,
@@ -92,6 +93,7 @@ impl Merger {
                     let start = end - (n - 1) as f64 * step;
                     fleet::attach_sparks(&mut f, &self.identity, series, start, step, n);
                 }
+                f.dead_mans_switch = r.dead_mans_switch;
                 let f = Arc::new(f);
                 self.previous = Some(Arc::clone(&f));
                 let partial = results.iter().find_map(|x| x.as_ref().err().cloned());
@@ -263,6 +265,8 @@ mod tests {
                     metrics: Err(e),
                     alerts: None,
                     sparks: None,
+                    sources: Vec::new(),
+                    dead_mans_switch: None,
                 }
             })
         }

@@ -10,7 +10,9 @@ use serde::Serialize;
 use crate::fleet::health::nagios;
 use crate::model::format::format_value;
 use crate::model::{AlertState, SourceError};
-use crate::model::{Fleet, Health, Identity, MetricSet, MetricState, Replication};
+use crate::model::{
+    DeadMansSwitch, Fleet, Health, Identity, MetricSet, MetricState, Monitoring, Replication,
+};
 use crate::model::{Kind, Unit};
 use crate::sanitize;
 
@@ -23,11 +25,14 @@ pub struct Report {
     pub counts: BTreeMap<&'static str, usize>,
     pub sources: Vec<SourceReport>,
     pub hosts: Vec<HostReport>,
-    /// Explanations of dropped or merged data (missing labels, duplicates, failed queries).
+    /// Explanations of dropped or merged data (missing labels, duplicates, failed queries,
+    /// partial answers).
     pub notes: Vec<String>,
     /// Alerts attached to no host, each with the reason (fleet-wide alerts, hosts not on
     /// the board, a host name found in several clusters while the alert names none).
     pub unattached_alerts: Vec<UnattachedReport>,
+    /// The dead man's switch (`null` when not checked: no Alertmanager, or `watchdog = []`).
+    pub dead_mans_switch: Option<DeadMansSwitch>,
 }
 
 #[derive(Debug, Serialize)]
@@ -44,10 +49,38 @@ pub struct UnattachedReport {
 
 #[derive(Debug, Serialize)]
 pub struct SourceReport {
+    /// The kind of source: `prometheus` or `alertmanager`.
     pub name: &'static str,
+    /// A metrics source's name (`-p NAME=URL`, `[[prometheus]] name`); hosts name it too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
     pub url: String,
     pub ok: bool,
     pub error: Option<String>,
+    /// Metrics sources: servers in the group (2 for an HA pair).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub members: Option<usize>,
+    /// Metrics sources: why the answer may lack hosts (empty: complete).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partial: Option<Vec<String>>,
+    /// Metrics sources: warnings and infos about complete data, fallbacks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notices: Option<Vec<String>>,
+    /// Metrics sources: metric key → why its query failed while others answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_metrics: Option<BTreeMap<String, String>>,
+    /// Metrics sources: the monitoring's own health (`null` when not asked, e.g. replay).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monitoring: Option<MonitoringReport>,
+}
+
+/// The monitoring's own health behind one source; `ok` is false when anything is wrong.
+#[derive(Debug, Serialize)]
+pub struct MonitoringReport {
+    pub ok: bool,
+    #[serde(flatten)]
+    pub detail: Monitoring,
+    pub problems: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -72,6 +105,8 @@ pub struct HostReport {
     pub metrics: Vec<MetricReport>,
     pub alerts: Vec<AlertReport>,
     pub labels: crate::model::HostLabels,
+    /// The metrics source that reported the host (`null` for the demo).
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -109,18 +144,57 @@ pub fn build(
     now: DateTime<Utc>,
     at: Option<DateTime<Utc>>,
 ) -> Report {
-    let mut sources = vec![SourceReport {
-        name: "prometheus",
-        url: prom.0.to_string(),
-        ok: fleet.is_some(),
-        error: prom.1.map(ToString::to_string),
-    }];
+    let statuses = fleet.map_or(&[][..], |f| &f.sources[..]);
+    let mut sources: Vec<SourceReport> = statuses
+        .iter()
+        .map(|st| SourceReport {
+            name: "prometheus",
+            source: Some(st.name.clone()),
+            url: st.url.clone(),
+            ok: st.error.is_none() && st.partial.is_empty(),
+            error: st.error.as_ref().map(ToString::to_string),
+            members: Some(st.members),
+            partial: Some(st.partial.clone()),
+            notices: Some(st.notices.clone()),
+            failed_metrics: Some(
+                st.metric_errors
+                    .iter()
+                    .map(|(k, e)| (k.clone(), e.to_string()))
+                    .collect(),
+            ),
+            monitoring: st.monitoring.as_ref().map(|m| MonitoringReport {
+                ok: m.is_healthy(),
+                detail: m.clone(),
+                problems: m.problems(),
+            }),
+        })
+        .collect();
+    if sources.is_empty() {
+        sources.push(SourceReport {
+            name: "prometheus",
+            source: None,
+            url: prom.0.to_string(),
+            ok: fleet.is_some(),
+            error: prom.1.map(ToString::to_string),
+            members: None,
+            partial: None,
+            notices: None,
+            failed_metrics: None,
+            monitoring: None,
+        });
+    }
     for (url, e) in ams {
         sources.push(SourceReport {
             name: "alertmanager",
+            source: None,
             url: url.clone(),
             ok: e.is_none(),
             error: e.as_ref().map(ToString::to_string),
+            members: None,
+            partial: None,
+            notices: None,
+            failed_metrics: None,
+            monitoring: None,
         });
     }
     let mut counts: BTreeMap<&'static str, usize> =
@@ -175,6 +249,7 @@ pub fn build(
                     })
                     .collect(),
                 labels: h.labels.clone(),
+                source: h.source.clone(),
             });
         }
     }
@@ -185,14 +260,45 @@ pub fn build(
             .iter()
             .map(|h| h.health)
             .chain((f.unplaced_health > Health::Ok).then_some(f.unplaced_health))
-            .filter(|h| *h != Health::Unknown)
+            .filter(|h| !matches!(h, Health::Unknown | Health::Stale))
             .max()
     });
-    let any_unknown = fleet.is_none_or(|f| f.hosts.iter().any(|h| h.health == Health::Unknown));
+    // What is not known: UNKNOWN and STALE hosts, a source that failed or answered
+    // partially (its missing hosts cannot even be named in one snapshot), a broken
+    // alerting pipeline. Any of them is UNKNOWN unless something known is worse.
+    let incomplete = statuses
+        .iter()
+        .any(|s| s.error.is_some() || !s.partial.is_empty());
+    let dms = fleet.and_then(|f| f.dead_mans_switch.clone());
+    let any_unknown = fleet.is_none_or(|f| {
+        f.hosts
+            .iter()
+            .any(|h| matches!(h.health, Health::Unknown | Health::Stale))
+    }) || incomplete
+        || dms.as_ref().is_some_and(DeadMansSwitch::broken);
     let (mut code, mut status) = nagios(worst, any_unknown);
     let am_failed = ams.iter().any(|(_, e)| e.is_some());
     if fleet.is_none() || (am_failed && code == 0) {
         (code, status) = (3, "UNKNOWN");
+    }
+    let mut notes = fleet.map(|f| f.notes.clone()).unwrap_or_default();
+    for st in statuses {
+        if let Some(r) = st.incomplete_reason() {
+            notes.push(format!(
+                "{r}; hosts missing from it are not listed here (a running board keeps them, stale)"
+            ));
+        }
+        for (k, e) in &st.metric_errors {
+            notes.push(format!("source {}: metric `{k}` failed: {e}", st.name));
+        }
+        if let Some(m) = &st.monitoring {
+            for p in m.problems() {
+                notes.push(format!("source {}: monitoring: {p}", st.name));
+            }
+        }
+    }
+    if let Some(d) = dms.as_ref().filter(|d| d.broken()) {
+        notes.insert(0, d.message());
     }
     Report {
         generated_at: rfc3339(now),
@@ -202,7 +308,8 @@ pub fn build(
         counts,
         sources,
         hosts,
-        notes: fleet.map(|f| f.notes.clone()).unwrap_or_default(),
+        notes,
+        dead_mans_switch: dms,
         unattached_alerts: fleet.map_or_else(Vec::new, |f| {
             f.other_alerts
                 .iter()

@@ -10,6 +10,7 @@ use crate::poller::Merger;
 use crate::report;
 use crate::sources::alertmanager::AmClient;
 use crate::sources::demo::DemoSource;
+use crate::sources::multi::Member;
 use crate::sources::prometheus::PromClient;
 use crate::sources::{FleetSource, PollRequest, PromSource};
 
@@ -23,16 +24,40 @@ pub fn make_source(s: &Settings) -> Result<Arc<dyn FleetSource>, String> {
             &s.identity.cluster_label,
         )));
     }
-    let Some(p) = &s.prometheus else {
+    if s.sources.is_empty() {
         return Err("no Prometheus URL: pass -p URL (or FLEETBOARD_PROMETHEUS, or `url` under [prometheus] in the config file), or try --demo".into());
-    };
-    let prom = PromClient::new(&p.url, &p.http).map_err(|e| format!("prometheus: {e}"))?;
+    }
+    // Servers with the same name are one HA group (adjacent after config resolution).
+    let mut members: Vec<Member> = Vec::new();
+    for p in &s.sources {
+        let client = PromClient::new(&p.endpoint.url, &p.endpoint.http)
+            .map_err(|e| format!("prometheus {}: {e}", p.name))?
+            .with_deny_partial(p.deny_partial);
+        match members.last_mut() {
+            Some(m) if m.name == p.name => {
+                m.clients.push(client);
+                for (k, v) in &p.labels {
+                    if !m.labels.iter().any(|(x, _)| x == k) {
+                        m.labels.push((k.clone(), v.clone()));
+                    }
+                }
+            }
+            _ => members.push(Member::new(p.name.clone(), vec![client], p.labels.clone())),
+        }
+    }
     let mut ams = Vec::new();
     for a in &s.alertmanagers {
         ams.push(AmClient::new(&a.url, &a.http).map_err(|e| format!("alertmanager: {e}"))?);
     }
-    let exprs = s.metrics.metrics.iter().map(|m| m.expr.clone()).collect();
-    Ok(Arc::new(PromSource::new(prom, ams, exprs)))
+    let parts = s
+        .metrics
+        .metrics
+        .iter()
+        .map(|m| (m.key.clone(), m.expr.clone()))
+        .collect();
+    Ok(Arc::new(
+        PromSource::with_members(members, ams, parts).with_watchdog(s.watchdog.clone()),
+    ))
 }
 
 /// Output of `fleetboard snapshot`.
@@ -81,6 +106,16 @@ pub async fn snapshot(s: &Settings, source: &dyn FleetSource, format: Format) ->
     for (url, e) in &ams {
         if let Some(e) = e {
             stderr.push_str(&format!("alertmanager {url}: {e}\n"));
+        }
+    }
+    if let Some(f) = &fleet {
+        for st in &f.sources {
+            if let Some(r) = st.incomplete_reason() {
+                stderr.push_str(&format!("{r}\n"));
+            }
+        }
+        if let Some(d) = f.dead_mans_switch.as_ref().filter(|d| d.broken()) {
+            stderr.push_str(&format!("{}\n", d.message()));
         }
     }
     let stdout = match format {

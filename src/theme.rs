@@ -165,8 +165,8 @@ const UI_KEYS: &[&str] = &[
 pub struct Theme {
     pub name: String,
     pub description: String,
-    health: [Style; 5],
-    health_text: [Style; 5],
+    health: [Style; 6],
+    health_text: [Style; 6],
     stale: Style,
     ui: BTreeMap<&'static str, Style>,
     /// No colours at all (`NO_COLOR`): meaning is carried by symbols and modifiers.
@@ -180,6 +180,7 @@ fn hidx(h: Health) -> usize {
         Health::Crit => 2,
         Health::Down => 3,
         Health::Unknown => 4,
+        Health::Stale => 5,
     }
 }
 
@@ -267,6 +268,7 @@ impl Theme {
             get(&f.health, "crit", "health")?,
             get(&f.health, "down", "health")?,
             get(&f.health, "unknown", "health")?,
+            get(&f.health, "stale", "health")?,
         ];
         let health_text = [
             get(&f.health, "ok_text", "health")?,
@@ -274,6 +276,10 @@ impl Theme {
             get(&f.health, "crit_text", "health")?,
             get(&f.health, "down_text", "health")?,
             get(&f.health, "unknown_text", "health")?,
+            Style {
+                bg: None,
+                ..get(&f.health, "stale", "health")?
+            },
         ];
         let stale = get(&f.health, "stale", "health")?;
         let mut ui = BTreeMap::new();
@@ -311,6 +317,7 @@ impl Theme {
             t.health[hidx(Health::Down)].add_modifier(Modifier::BOLD | Modifier::UNDERLINED);
         t.health[hidx(Health::Ok)] = Style::default();
         t.stale = Style::default().add_modifier(Modifier::DIM);
+        t.health[hidx(Health::Stale)] = t.stale;
         for (k, s) in &mut t.ui {
             *s = strip(*s);
             if *k == "selected" {
@@ -425,8 +432,8 @@ impl Default for Theme {
         Theme::builtin("default").unwrap_or_else(|| Theme {
             name: "fallback".into(),
             description: String::new(),
-            health: [Style::default(); 5],
-            health_text: [Style::default(); 5],
+            health: [Style::default(); 6],
+            health_text: [Style::default(); 6],
             stale: Style::default(),
             ui: BTreeMap::new(),
             monochrome: true,

@@ -3,6 +3,9 @@
 //! pair with one member down still serves alerts while the status bar names the failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/united.rs"]
+mod united;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -102,7 +105,7 @@ async fn ha_pair_with_one_down_serves_alerts_and_reports_the_down_one() {
     let prom = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/api/v1/query"))
-        .respond_with(json(DB4.as_bytes()))
+        .respond_with(united::EveryPart(DB4.to_string()))
         .mount(&prom)
         .await;
     let am = MockServer::start().await;
@@ -119,7 +122,7 @@ async fn ha_pair_with_one_down_serves_alerts_and_reports_the_down_one() {
         .await;
     let down = closed_port_url();
     let cli = Cli {
-        prometheus: Some(prom.uri()),
+        prometheus: vec![prom.uri()],
         alertmanager: vec![down.clone(), am.uri()],
         timeout: Some(Duration::from_secs(2)),
         ..Cli::default()

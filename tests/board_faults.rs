@@ -2,6 +2,9 @@
 //! backs off, and recovers by itself; the snapshot exits UNKNOWN with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/united.rs"]
+mod united;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +23,7 @@ const ONE_HOST: &str = r#"{"status":"success","data":{"resultType":"vector","res
 
 fn settings(uri: &str, timeout_ms: u64) -> config::Settings {
     let cli = Cli {
-        prometheus: Some(uri.to_string()),
+        prometheus: vec![uri.to_string()],
         timeout: Some(Duration::from_millis(timeout_ms)),
         refresh: Some(Duration::from_millis(100)),
         ..Cli::default()
@@ -33,7 +36,7 @@ async fn poller_reports_failures_then_recovers() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/api/v1/query"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(ONE_HOST))
+        .respond_with(united::EveryPart(ONE_HOST.to_string()))
         .up_to_n_times(10)
         .with_priority(1)
         .mount(&server)
@@ -93,7 +96,7 @@ async fn poller_reports_failures_then_recovers() {
     server.reset().await;
     Mock::given(method("POST"))
         .and(path("/api/v1/query"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(ONE_HOST))
+        .respond_with(united::EveryPart(ONE_HOST.to_string()))
         .mount(&server)
         .await;
     ctx.send(poller::PollerCmd::RefreshNow).unwrap();
@@ -141,7 +144,7 @@ async fn snapshot_of_a_healthy_host_is_ok() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/api/v1/query"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(ONE_HOST))
+        .respond_with(united::EveryPart(ONE_HOST.to_string()))
         .mount(&server)
         .await;
     let s = settings(&server.uri(), 2000);

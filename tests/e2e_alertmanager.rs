@@ -136,7 +136,7 @@ async fn start(bin: &PathBuf) -> Am {
 
 fn settings(am: &str, read_only: bool) -> Settings {
     let cli = Cli {
-        prometheus: Some("http://127.0.0.1:9".into()),
+        prometheus: vec!["http://127.0.0.1:9".into()],
         alertmanager: vec![am.to_string()],
         read_only: Some(read_only),
         ..Cli::default()

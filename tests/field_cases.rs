@@ -201,6 +201,7 @@ fn build(set: &MetricSet, db: &[Sample], prev: Option<&Fleet>) -> Fleet {
             alerts: &[],
             taken_at: Some(Utc.timestamp_opt(1_795_554_331, 0).unwrap()),
             forget_after: None,
+            sources: &[],
         },
         prev,
     )

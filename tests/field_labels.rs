@@ -51,6 +51,7 @@ fn build(s: &Settings, results: &[Result<Vector, SourceError>], alerts: &[Alert]
             alerts,
             taken_at: Some(Utc.timestamp_opt(1_796_020_438, 0).unwrap()),
             forget_after: None,
+            sources: &[],
         },
         None,
     )

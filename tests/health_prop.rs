@@ -294,6 +294,7 @@ proptest! {
             alerts: &al,
             taken_at: Some(t(0)),
             forget_after: forget.map(chrono::Duration::seconds),
+            sources: &[],
         }, None);
         check_host_health(&set, &f1)?;
         let f2 = fleet::build(&set, &ident, &BuildInput {
@@ -301,6 +302,7 @@ proptest! {
             alerts: &al,
             taken_at: Some(t(later)),
             forget_after: forget.map(chrono::Duration::seconds),
+            sources: &[],
         }, Some(&f1));
         check_host_health(&set, &f2)?;
     }
@@ -322,6 +324,7 @@ proptest! {
             alerts: &[],
             taken_at: Some(t(0)),
             forget_after: None,
+            sources: &[],
         }, None);
         check_host_health(&set, &f)?;
     }
@@ -357,7 +360,7 @@ proptest! {
         let mut rs: Results = (0..set.metrics.len()).map(|_| Ok(Vector::default())).collect();
         rs[up] = Ok(vec![sample(&a, 1.0)].into());
         rs[load] = Ok(vec![sample(&b, 0.5)].into());
-        let input = BuildInput { results: &rs, alerts: &[], taken_at: Some(t(0)), forget_after: None };
+        let input = BuildInput { results: &rs, alerts: &[], taken_at: Some(t(0)), forget_after: None, sources: &[] };
         let f = fleet::build(&set, &ident, &input, None);
         prop_assert_eq!(f.hosts.len(), 1);
         prop_assert_eq!(&f.hosts[0].id.name, &name);

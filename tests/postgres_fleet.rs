@@ -65,6 +65,7 @@ fn build_state(state: &str, prev: Option<&Fleet>) -> Fleet {
             alerts: &[],
             taken_at: Some(t0()),
             forget_after: None,
+            sources: &[],
         },
         prev,
     )
@@ -253,6 +254,7 @@ fn build_answers(set: &MetricSet, results: &[Result<Vector, SourceError>]) -> Fl
             alerts: &[],
             taken_at: Some(t0()),
             forget_after: None,
+            sources: &[],
         },
         None,
     )
@@ -392,6 +394,7 @@ crit = 0.9
             alerts: &[],
             taken_at: Some(t0()),
             forget_after: None,
+            sources: &[],
         },
         None,
     );
@@ -521,6 +524,7 @@ fn without_the_receiver_collector_a_healthy_replica_stays_ok_refresh_after_refre
                 alerts: &[],
                 taken_at: Some(t0()),
                 forget_after: None,
+                sources: &[],
             },
             Some(&prev),
         );
@@ -549,6 +553,7 @@ fn a_receiver_that_vanishes_is_news_but_a_failed_query_is_not() {
                 alerts: &[],
                 taken_at: Some(t0()),
                 forget_after: None,
+                sources: &[],
             },
             Some(prev),
         )

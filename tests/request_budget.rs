@@ -1,6 +1,11 @@
-//! The cost of a refresh does not depend on the size of the fleet: one instant query per
-//! metric plus one call per Alertmanager, whether there are 10 hosts, 1,000 or 10,000.
+//! The cost of a refresh does not depend on the size of the fleet: one united instant query
+//! per source (every metric and the monitoring's own health) plus one call per
+//! Alertmanager, whether there are 10 hosts, 1,000 or 10,000, and whatever the number of
+//! metrics. An HA pair costs one request, not two.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/united.rs"]
+mod united;
 
 use std::time::Duration;
 
@@ -12,12 +17,23 @@ use fleetboard::sources::PollRequest;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-/// Answers every instant query with one series per host, like a real fleet would.
-struct Fleet(usize);
+/// Answers every instant query with one series per host (for every part of a united query),
+/// like a real fleet would; queries containing `fail_on` answer 422 (a limit hit).
+struct Fleet {
+    hosts: usize,
+    fail_on: Option<&'static str>,
+}
 
 impl Respond for Fleet {
-    fn respond(&self, _: &Request) -> ResponseTemplate {
-        let result: Vec<serde_json::Value> = (0..self.0)
+    fn respond(&self, r: &Request) -> ResponseTemplate {
+        let q = united::query_of(r);
+        if self.fail_on.is_some_and(|f| q.contains(f)) {
+            return ResponseTemplate::new(422).set_body_json(serde_json::json!({
+                "status": "error", "errorType": "execution",
+                "error": "the query exceeded the maximum number of series (limit: 100)"
+            }));
+        }
+        let result: Vec<serde_json::Value> = (0..self.hosts)
             .map(|i| {
                 serde_json::json!({
                     "metric": {"cluster": format!("c{}", i % 7), "instance": format!("db{i}:9104"), "job": "mysql"},
@@ -27,24 +43,16 @@ impl Respond for Fleet {
             .collect();
         ResponseTemplate::new(200).set_body_json(serde_json::json!({
             "status": "success",
-            "data": {"resultType": "vector", "result": result}
+            "data": {"resultType": "vector", "result": united::answer_for(&q, &result)}
         }))
     }
 }
 
-async fn requests_for(hosts: usize, clusters: Vec<String>) -> (usize, usize, Vec<String>) {
-    requests_with(hosts, clusters, None).await
-}
-
-async fn requests_with(
-    hosts: usize,
-    clusters: Vec<String>,
-    preset: Option<Preset>,
-) -> (usize, usize, Vec<String>) {
+async fn prom(hosts: usize, fail_on: Option<&'static str>) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/api/v1/query"))
-        .respond_with(Fleet(hosts))
+        .respond_with(Fleet { hosts, fail_on })
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -52,12 +60,36 @@ async fn requests_with(
         .respond_with(ResponseTemplate::new(200).set_body_string("[]"))
         .mount(&server)
         .await;
+    server
+}
+
+struct Refresh {
+    /// Requests per server, in the order of `-p`.
+    requests: Vec<usize>,
+    hosts: usize,
+    queries: Vec<String>,
+    poll: fleetboard::sources::PollResult,
+}
+
+async fn refresh(servers: &[&MockServer], names: &[&str], clusters: Vec<String>) -> Refresh {
+    refresh_with(servers, names, clusters, None).await
+}
+
+async fn refresh_with(
+    servers: &[&MockServer],
+    names: &[&str],
+    clusters: Vec<String>,
+    preset: Option<Preset>,
+) -> Refresh {
     let cli = Cli {
-        prometheus: Some(server.uri()),
-        alertmanager: vec![server.uri()],
+        prometheus: servers
+            .iter()
+            .zip(names)
+            .map(|(s, n)| format!("{n}={}", s.uri()))
+            .collect(),
+        alertmanager: vec![servers[0].uri()],
         cluster: clusters,
-        // The test counts requests; building 10,000-series answers for a dozen concurrent
-        // queries on a loaded machine may take longer than a refresh would allow.
+        // Generous: the mock builds 10,000 hosts × every metric in a debug build.
         timeout: Some(Duration::from_secs(60)),
         preset,
         ..Cli::default()
@@ -69,85 +101,169 @@ async fn requests_with(
         clusters: settings.clusters.clone(),
         sparkline: None,
     };
-    let r = source.poll(&req, Utc::now()).await;
-    let results = r.metrics.expect("metrics");
-    let seen = results[0].as_ref().expect("up").len();
-    let received = server.received_requests().await.unwrap();
-    let queries = received
-        .iter()
-        .filter(|r| r.url.path() == "/api/v1/query")
-        .map(|r| {
-            url::form_urlencoded::parse(&r.body)
-                .find(|(k, _)| k == "query")
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default()
-        })
-        .collect();
-    assert_eq!(settings.metrics.metrics.len() + 1, received.len());
-    (received.len(), seen, queries)
+    let poll = source.poll(&req, Utc::now()).await;
+    let hosts = poll
+        .metrics
+        .as_ref()
+        .ok()
+        .and_then(|m| m[0].as_ref().ok())
+        .map_or(0, fleetboard::model::Vector::len);
+    let mut requests = Vec::new();
+    let mut queries = Vec::new();
+    for s in servers {
+        let received = s.received_requests().await.unwrap();
+        requests.push(received.len());
+        queries.extend(
+            received
+                .iter()
+                .filter(|r| r.url.path() == "/api/v1/query")
+                .map(united::query_of),
+        );
+    }
+    Refresh {
+        requests,
+        hosts,
+        queries,
+        poll,
+    }
 }
 
 #[tokio::test]
-async fn requests_per_refresh_do_not_grow_with_the_fleet() {
-    let (small, seen_small, _) = requests_for(10, vec![]).await;
-    let (large, seen_large, _) = requests_for(2_000, vec![]).await;
-    assert_eq!(seen_small, 10);
-    assert_eq!(seen_large, 2_000);
-    assert_eq!(
-        small, large,
-        "10 hosts: {small} requests, 2,000 hosts: {large}"
-    );
-}
-
-#[tokio::test]
-async fn requests_per_refresh_are_the_same_at_10_1000_and_10000_hosts() {
+async fn one_request_per_source_plus_one_per_alertmanager_at_any_fleet_size() {
     let mut counts = Vec::new();
     for hosts in [10, 1_000, 10_000] {
-        let (requests, seen, _) = requests_for(hosts, vec![]).await;
-        assert_eq!(seen, hosts);
-        counts.push(requests);
+        let s = prom(hosts, None).await;
+        let r = refresh(&[&s], &["main"], vec![]).await;
+        assert_eq!(r.hosts, hosts, "{:?}", r.poll.sources);
+        // One united query and one Alertmanager call, whatever the number of metrics.
+        assert_eq!(r.requests, vec![2], "{hosts} hosts");
+        assert_eq!(r.queries.len(), 1);
+        counts.push(r.requests[0]);
     }
     assert!(counts.iter().all(|&c| c == counts[0]), "{counts:?}");
 }
 
 #[tokio::test]
-async fn cluster_filter_is_sent_to_the_server_escaped() {
-    let evil = "pay\"ments|x".to_string();
-    let (_, _, queries) = requests_for(10, vec!["orders".into(), evil]).await;
-    let up = queries
-        .iter()
-        .find(|q| q.starts_with("mysql_up"))
-        .expect("up query");
-    // The quote is escaped for PromQL, the pipe for the regex: nothing can break out.
-    assert_eq!(
-        up,
-        r#"mysql_up{cluster=~"orders|pay\"ments\\|x",instance=~".*"}"#
-    );
-    for q in &queries {
-        assert!(!q.contains("$cluster"), "{q}");
+async fn several_sources_cost_one_request_each() {
+    for n in [2usize, 4] {
+        let servers: Vec<MockServer> =
+            futures::future::join_all((0..n).map(|_| prom(5, None))).await;
+        let refs: Vec<&MockServer> = servers.iter().collect();
+        let names: Vec<String> = (0..n).map(|i| format!("r{i}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let r = refresh(&refs, &names, vec![]).await;
+        // The first server also plays the Alertmanager.
+        let mut want = vec![1; n];
+        want[0] = 2;
+        assert_eq!(r.requests, want, "{n} sources");
+        // Every source's hosts, each tagged with its source.
+        assert_eq!(r.hosts, 5 * n);
+        assert_eq!(r.poll.sources.len(), n);
+        assert!(r.poll.sources.iter().all(|s| s.error.is_none()));
     }
 }
 
 #[tokio::test]
-async fn a_mixed_board_asks_each_metric_once_for_the_whole_fleet() {
-    let (small, _, queries) = requests_with(10, vec![], Some(Preset::Mixed)).await;
-    let (large, seen, _) = requests_with(2_000, vec![], Some(Preset::Mixed)).await;
-    assert_eq!(seen, 2_000);
-    assert_eq!(small, large);
-    // MySQL and PostgreSQL metrics both engines have are one query each
-    let up: Vec<_> = queries.iter().filter(|q| q.contains("pg_up{")).collect();
-    assert!(
-        queries
-            .iter()
-            .any(|q| q.starts_with("(mysql_up{") && q.contains(") or (pg_up{")),
-        "{queries:?}"
+async fn an_ha_pair_costs_one_request_and_never_doubles_hosts() {
+    let a = prom(5, None).await;
+    let b = prom(5, None).await;
+    let r = refresh(&[&a, &b], &["eu", "eu"], vec![]).await;
+    assert_eq!(
+        r.requests,
+        vec![2, 0],
+        "the second member is not asked while the first answers"
     );
-    assert!(!up.is_empty());
-    let (mysql_only, _, _) = requests_with(10, vec![], Some(Preset::Mysql)).await;
-    let (pg_only, _, _) = requests_with(10, vec![], Some(Preset::Postgres)).await;
+    assert_eq!(r.hosts, 5);
+    assert_eq!(r.poll.sources.len(), 1);
+    assert_eq!(r.poll.sources[0].members, 2);
+}
+
+#[tokio::test]
+async fn an_ha_pair_fails_over_to_the_member_that_answers() {
+    let down = MockServer::start().await; // answers 404 to everything: a broken member
+    let b = prom(5, None).await;
+    let r = refresh(&[&down, &b], &["eu", "eu"], vec![]).await;
+    assert_eq!(r.hosts, 5);
+    let st = &r.poll.sources[0];
+    assert!(st.error.is_none(), "{st:?}");
+    assert_eq!(st.url, b.uri());
+}
+
+#[tokio::test]
+async fn a_metric_failing_alone_blanks_no_other_metric() {
+    // The lag expression hits a series limit: the united query fails as a whole, the
+    // fallback asks each metric alone and only lag is missing.
+    let s = prom(5, Some("seconds_behind")).await;
+    let r = refresh(&[&s], &["main"], vec![]).await;
+    let metrics = r.poll.metrics.as_ref().expect("the source answered");
+    let failed: Vec<usize> = metrics
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.is_err())
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(failed.len(), 1, "only the lag metric fails: {failed:?}");
+    assert!(metrics
+        .iter()
+        .filter(|m| m.is_ok())
+        .all(|m| m.as_ref().unwrap().len() == 5));
+    let st = &r.poll.sources[0];
+    assert_eq!(st.metric_errors.len(), 1);
+    assert_eq!(st.metric_errors[0].0, "lag");
     assert!(
-        small < mysql_only + pg_only,
-        "{small} vs {mysql_only} + {pg_only}"
+        st.metric_errors[0]
+            .1
+            .to_string()
+            .contains("maximum number of series"),
+        "{:?}",
+        st.metric_errors
     );
-    eprintln!("requests per refresh: mysql {mysql_only}, postgres {pg_only}, mixed {small}");
+    assert!(
+        st.notices.iter().any(|n| n.contains("united query failed")),
+        "{:?}",
+        st.notices
+    );
+    // united + one per metric + one for the monitoring + the Alertmanager.
+    let metrics_n = metrics.len();
+    assert_eq!(r.requests, vec![1 + metrics_n + 1 + 1]);
+}
+
+#[tokio::test]
+async fn cluster_filter_is_sent_to_the_server_escaped() {
+    let evil = "pay\"ments|x".to_string();
+    let s = prom(10, None).await;
+    let r = refresh(&[&s], &["main"], vec!["orders".into(), evil]).await;
+    assert_eq!(r.queries.len(), 1);
+    let q = &r.queries[0];
+    // The quote is escaped for PromQL, the pipe for the regex: nothing can break out.
+    assert!(
+        q.contains(r#"label_replace(mysql_up{cluster=~"orders|pay\"ments\\|x",instance=~".*"}, "fb_metric", "up", "", "")"#),
+        "{q}"
+    );
+    assert!(!q.contains("$cluster"), "{q}");
+}
+
+#[tokio::test]
+async fn a_mixed_board_is_one_query_too() {
+    let mut counts = Vec::new();
+    for preset in [Preset::Mysql, Preset::Postgres, Preset::Mixed] {
+        let s = prom(10, None).await;
+        let r = refresh_with(&[&s], &["main"], vec![], Some(preset)).await;
+        assert_eq!(r.hosts, 10, "{preset:?}");
+        assert_eq!(
+            r.requests,
+            vec![2],
+            "{preset:?}: one united query and one Alertmanager call"
+        );
+        counts.push(r.requests[0]);
+        if preset == Preset::Mixed {
+            // Both engines' up series, in the one query.
+            assert!(
+                r.queries[0].contains("mysql_up{") && r.queries[0].contains("pg_up{"),
+                "{}",
+                r.queries[0]
+            );
+        }
+    }
+    eprintln!("requests per refresh (query + Alertmanager): mysql, postgres, mixed = {counts:?}");
 }

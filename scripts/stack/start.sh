@@ -24,6 +24,7 @@
 #   STACK_MARIADB=1 STACK_ORDERS=1 STACK_VM=1 STACK_NODE=1 SCRAPE_INTERVAL=1s STACK_WAIT_S=90
 #   FAKE_FLEET_HOSTS=0 FAKE_FLEET_CLUSTERS=0 (= hosts/3) FAKE_FLEET_INTERVAL=15s
 #   EXPORTER_GRANTS="PROCESS, REPLICATION CLIENT, SELECT, SLAVE MONITOR, REPLICATION MASTER ADMIN"
+#   STACK_REGIONS=0          1: also start scripts/stack/regions.sh (two regions and an HA pair)
 #   STACK_POSTGRES=0         1: add PostgreSQL (cluster ledger, scripts/stack/postgres.sh)
 #   STACK_INSTALL=1          install missing Debian packages first (scripts/stack/install-deps.sh);
 #                            0: only check, and fail if any is missing
@@ -484,6 +485,8 @@ if [ "${STACK_PMM:-0}" = 1 ]; then "$HERE/pmm.sh" "$DIR" >>"$DIR/stack.env.tmp";
 STARTUP=$(elapsed "$T0" "$(now_ms)")
 echo "STARTUP_SECONDS=$STARTUP" >>"$DIR/stack.env.tmp"
 mv "$DIR/stack.env.tmp" "$DIR/stack.env"
+# more Prometheus servers (two regions, an HA pair): scripts/stack/regions.sh
+if [ "${STACK_REGIONS:-0}" = 1 ]; then "$HERE/regions.sh" "$DIR"; fi
 READY=1
 log "READY: $NTARGETS targets up, mysql_up=$NDB/$NDB, replicas running=$NREPL/$NREPL"
 echo "STACK_DIR=$DIR"

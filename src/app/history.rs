@@ -107,6 +107,7 @@ pub fn requests(
                     expr,
                     cluster: host.cluster.clone(),
                     host: host.name.clone(),
+                    source: None,
                     start,
                     end,
                     step,

@@ -491,7 +491,11 @@ fn grid() -> Vec<Binding> {
             &[c('c')],
             "cycle the cluster shown: all → each cluster → all",
         ),
-        b(Cmd::Sort, &[c('s')], "cycle sort: severity first / name"),
+        b(
+            Cmd::Sort,
+            &[c('s')],
+            "cycle sort: severity first / name / source",
+        ),
         b(
             Cmd::Alerts,
             &[c('a')],
@@ -551,7 +555,11 @@ fn panel() -> Vec<Binding> {
             &[c('c')],
             "back to the grid, showing the next cluster",
         ),
-        b(Cmd::Sort, &[c('s')], "cycle sort: severity first / name"),
+        b(
+            Cmd::Sort,
+            &[c('s')],
+            "cycle sort: severity first / name / source",
+        ),
         b(
             Cmd::OpenLink,
             &[c('o')],

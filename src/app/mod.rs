@@ -53,6 +53,9 @@ pub enum Sort {
     /// Worst first, clusters with problems first.
     Severity,
     Name,
+    /// Clusters grouped by the metrics source that reports them (several Prometheus
+    /// servers), then by name.
+    Source,
 }
 
 impl Sort {
@@ -60,6 +63,7 @@ impl Sort {
         match self {
             Sort::Severity => "severity",
             Sort::Name => "name",
+            Sort::Source => "source",
         }
     }
 }
@@ -304,6 +308,9 @@ impl App {
         needle.is_empty()
             || h.id.name.to_lowercase().contains(needle)
             || h.id.cluster.to_lowercase().contains(needle)
+            || h.source
+                .as_deref()
+                .is_some_and(|s| s.to_lowercase().contains(needle))
     }
 
     /// Recomputes the visible host list and its layout.
@@ -349,6 +356,24 @@ impl App {
             Sort::Name => idx.sort_unstable_by(|&a, &b| {
                 cluster_of[a].cmp(&cluster_of[b]).then_with(|| name(a, b))
             }),
+            Sort::Source => {
+                // A cluster sorts under the first of its hosts' sources.
+                let mut src: Vec<Option<&str>> = vec![None; n_clusters as usize + 1];
+                for &i in &idx {
+                    let s = &mut src[cluster_of[i] as usize];
+                    let h = hosts[i].source.as_deref();
+                    if s.is_none() || (h.is_some() && h < *s) {
+                        *s = h;
+                    }
+                }
+                idx.sort_unstable_by(|&a, &b| {
+                    let (ca, cb) = (cluster_of[a], cluster_of[b]);
+                    src[ca as usize]
+                        .cmp(&src[cb as usize])
+                        .then(ca.cmp(&cb))
+                        .then_with(|| name(a, b))
+                });
+            }
         }
         let mut groups: Vec<(String, usize, usize)> = Vec::new();
         for (pos, &i) in idx.iter().enumerate() {
@@ -519,7 +544,7 @@ impl App {
         let Some(width) = self.chart_width() else {
             return Vec::new();
         };
-        let fetches = history::requests(
+        let mut fetches = history::requests(
             &self.metrics,
             &self.identity,
             id,
@@ -534,7 +559,10 @@ impl App {
                 .count()
                 == 1,
         );
-        for f in &fetches {
+        // Each host's charts come from its own source (several Prometheus servers).
+        let source = self.fleet.find(id).and_then(|h| h.source.clone());
+        for f in &mut fetches {
+            f.req.source.clone_from(&source);
             self.history.start(&f.key);
         }
         vec![Command::FetchHistory(fetches)]
@@ -720,7 +748,8 @@ impl App {
             Action::CycleSort => {
                 self.sort = match self.sort {
                     Sort::Severity => Sort::Name,
-                    Sort::Name => Sort::Severity,
+                    Sort::Name if self.fleet.sources.len() > 1 => Sort::Source,
+                    Sort::Name | Sort::Source => Sort::Severity,
                 };
                 self.rebuild_view();
             }
@@ -885,7 +914,7 @@ impl App {
     }
 
     /// Hosts per health among the visible ones.
-    pub fn visible_counts(&self) -> [usize; 5] {
+    pub fn visible_counts(&self) -> [usize; 6] {
         Health::count(self.view.hosts.iter().map(|&i| self.fleet.hosts[i].health))
     }
 }

@@ -91,7 +91,8 @@ pub fn explain(
         None => ("(none)".into(), "default".into()),
     };
     o.row("prometheus.url", prom_url, prom_from);
-    if let (Some(p), Some(sf)) = (&s.prometheus, &file.prometheus) {
+    let first_file = file.prometheus.as_ref().and_then(|p| p.0.first());
+    if let (Some(p), Some(sf)) = (&s.prometheus, first_file) {
         auth_rows(&mut o, "prometheus", sf, &fname);
         o.row(
             "prometheus.timeout",

@@ -72,6 +72,47 @@ pub struct SourceFile {
     pub insecure_skip_verify: bool,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// `[[prometheus]]` only: the source's name (default: the URL's host). Entries with
+    /// the same name form an HA group: the same targets scraped twice, asked with failover.
+    pub name: Option<String>,
+    /// `[[prometheus]]` only: labels added to every series of this source (`region = "eu"`);
+    /// a series' own label of the same name wins.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// `[[prometheus]]` only: ask the engine to fail rather than answer with part of the
+    /// data (Thanos `partial_response=false`, VictoriaMetrics `deny_partial_response=1`).
+    pub deny_partial: Option<bool>,
+}
+
+/// `[prometheus]` (one source) or `[[prometheus]]` (several).
+#[derive(Debug, Clone, Default)]
+pub struct PromFiles(pub Vec<SourceFile>);
+
+impl<'de> Deserialize<'de> for PromFiles {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = PromFiles;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a [prometheus] table or a [[prometheus]] list of tables")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<PromFiles, A::Error> {
+                SourceFile::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(|f| PromFiles(vec![f]))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<PromFiles, A::Error> {
+                Vec::<SourceFile>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+                    .map(PromFiles)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// `[identity]`: which labels name a host and its cluster.
@@ -149,8 +190,11 @@ pub struct FileConfig {
     pub ascii: Option<bool>,
     /// auto, truecolor, 256, 16 or none.
     pub color: Option<crate::cli::ColorChoice>,
-    pub prometheus: Option<SourceFile>,
+    pub prometheus: Option<PromFiles>,
     pub alertmanager: Option<SourceFile>,
+    /// Names of the always-firing alert whose absence from Alertmanager means the alerting
+    /// pipeline is broken (default `Watchdog` and `DeadMansSwitch`); `[]` turns the check off.
+    pub watchdog: Option<Vec<String>>,
     pub identity: Option<IdentityFile>,
     #[serde(default)]
     pub metrics: BTreeMap<String, Spanned<MetricFile>>,
@@ -263,7 +307,12 @@ pub fn closest(bad: &str, candidates: &[&str]) -> Option<String> {
 /// Everything the board needs, resolved from the command line, environment and file.
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// The first metrics source's endpoint (see `sources` for all of them).
     pub prometheus: Option<Endpoint>,
+    /// Every metrics source, in order; members of an HA group are adjacent.
+    pub sources: Vec<PromEndpoint>,
+    /// Alert names of the dead man's switch; empty: not checked.
+    pub watchdog: Vec<String>,
     pub alertmanagers: Vec<Endpoint>,
     pub refresh: Duration,
     pub stale_after: u32,
@@ -303,6 +352,32 @@ pub struct Settings {
 pub struct Endpoint {
     pub url: String,
     pub http: HttpConfig,
+}
+
+/// One Prometheus-compatible server and the source it belongs to.
+#[derive(Debug, Clone)]
+pub struct PromEndpoint {
+    /// The source's name; servers with the same name form an HA group.
+    pub name: String,
+    pub endpoint: Endpoint,
+    /// Labels added to every series of this source.
+    pub labels: Vec<(String, String)>,
+    pub deny_partial: bool,
+}
+
+/// Splits `NAME=URL` (a name is letters, digits, `-`, `_` and `.`, before any `://`).
+pub fn split_named(arg: &str) -> (Option<&str>, &str) {
+    if let Some((name, url)) = arg.split_once('=') {
+        let ok = !name.is_empty()
+            && !name.contains("://")
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if ok {
+            return (Some(name), url);
+        }
+    }
+    (None, arg)
 }
 
 /// Loads the config file named on the command line (must exist) or the default one
@@ -445,14 +520,64 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
         Ok(Endpoint { url, http })
     };
 
-    let prom_url = cli
-        .prometheus
-        .clone()
-        .or_else(|| file.prometheus.as_ref().and_then(|p| p.url.clone()));
-    let prometheus = match prom_url {
-        Some(u) => Some(endpoint(u, file.prometheus.as_ref(), "prometheus")?),
-        None => None,
-    };
+    let prom_files: &[SourceFile] = file.prometheus.as_ref().map_or(&[], |p| &p.0[..]);
+    let mut sources = Vec::new();
+    if cli.prometheus.iter().any(|u| !u.trim().is_empty()) {
+        // The command line replaces the file's sources; one `[prometheus]` table still
+        // supplies auth and timeouts, as it always did for `-p`.
+        let shared = match prom_files {
+            [one] => Some(one),
+            _ => None,
+        };
+        for arg in cli.prometheus.iter().filter(|u| !u.trim().is_empty()) {
+            let (name, url) = split_named(arg.trim());
+            let ep = endpoint(url.to_string(), shared, "prometheus")?;
+            sources.push(PromEndpoint {
+                name: name.map_or_else(
+                    || crate::sources::multi::default_name(&ep.url),
+                    str::to_owned,
+                ),
+                endpoint: ep,
+                labels: shared
+                    .map(|f| f.labels.clone().into_iter().collect())
+                    .unwrap_or_default(),
+                deny_partial: shared.and_then(|f| f.deny_partial).unwrap_or(false),
+            });
+        }
+    } else {
+        for (i, f) in prom_files.iter().enumerate() {
+            let Some(url) = f.url.clone() else {
+                if prom_files.len() > 1 {
+                    return Err(err_at(
+                        None,
+                        "prometheus.url",
+                        format!("[[prometheus]] entry {} has no `url`", i + 1),
+                    ));
+                }
+                continue;
+            };
+            let ep = endpoint(url, Some(f), "prometheus")?;
+            sources.push(PromEndpoint {
+                name: f
+                    .name
+                    .clone()
+                    .filter(|n| !n.trim().is_empty())
+                    .unwrap_or_else(|| crate::sources::multi::default_name(&ep.url)),
+                endpoint: ep,
+                labels: f.labels.clone().into_iter().collect(),
+                deny_partial: f.deny_partial.unwrap_or(false),
+            });
+        }
+    }
+    // Members of one HA group side by side, in the order their names first appear.
+    let mut order: Vec<String> = Vec::new();
+    for s in &sources {
+        if !order.contains(&s.name) {
+            order.push(s.name.clone());
+        }
+    }
+    sources.sort_by_key(|s| order.iter().position(|n| *n == s.name));
+    let prometheus = sources.first().map(|s| s.endpoint.clone());
     let am_urls: Vec<String> = if cli.alertmanager.is_empty() {
         file.alertmanager
             .iter()
@@ -648,6 +773,14 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
 
     Ok(Settings {
         prometheus,
+        sources,
+        watchdog: file
+            .watchdog
+            .clone()
+            .unwrap_or_else(|| vec!["Watchdog".into(), "DeadMansSwitch".into()])
+            .into_iter()
+            .filter(|n| !n.trim().is_empty())
+            .collect(),
         alertmanagers,
         refresh,
         stale_after: file.stale_after.unwrap_or(3).max(1),

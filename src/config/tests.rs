@@ -91,10 +91,8 @@ fn annotated_example_in_readme_is_valid() {
     let f = parse(&readme[start..end], Path::new("README.md")).unwrap();
     // Secrets in the example come from files/env that do not exist here: drop them.
     let mut f = f;
-    for s in [&mut f.prometheus, &mut f.alertmanager]
-        .into_iter()
-        .flatten()
-    {
+    let proms = f.prometheus.iter_mut().flat_map(|p| p.0.iter_mut());
+    for s in proms.chain(f.alertmanager.iter_mut()) {
         s.password_file = None;
         s.password_env = None;
         s.bearer_token_file = None;
@@ -118,7 +116,7 @@ fn precedence_cli_over_file_over_default() {
         Duration::from_secs(8)
     );
     let cli = Cli {
-        prometheus: Some("http://cli:9090".into()),
+        prometheus: vec!["http://cli:9090".into()],
         refresh: Some(Duration::from_secs(2)),
         theme: Some("default".into()),
         cluster: vec!["b".into()],

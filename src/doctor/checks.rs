@@ -419,6 +419,7 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
             alerts: &facts.alerts,
             taken_at: None,
             forget_after: None,
+            sources: &[],
         },
         None,
     );

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use crate::model::{
     Alert, AppliesTo, Channel, Direction, Engine, Fleet, Health, Host, HostId, HostLabels,
     Identity, Kind, MetricDef, MetricSet, MetricState, RangeSeries, Reading, Replication, Role,
-    Signal, SourceError, Vector, NO_CLUSTER,
+    Signal, SourceError, SourceStatus, Vector, NO_CLUSTER, SOURCE_LABEL,
 };
 
 /// Strings for host labels: the previous refresh's where the host had the same label, else
@@ -65,6 +65,9 @@ pub struct BuildInput<'a> {
     pub taken_at: Option<DateTime<Utc>>,
     /// Hosts not seen for longer than this are dropped (a decommissioned server).
     pub forget_after: Option<chrono::Duration>,
+    /// How each source answered: hosts of a source that failed or answered partially
+    /// keep their last data, marked STALE, instead of turning DOWN.
+    pub sources: &'a [SourceStatus],
 }
 
 /// A host while a refresh is merged: its values per metric and its labels, borrowed from
@@ -77,6 +80,7 @@ struct Row<'a> {
     hist: Option<Vec<bool>>,
     /// Folded into another row, or dropped (see [`join`]).
     gone: bool,
+    source: Option<&'a str>,
     /// What the series say about the host's topology (channels, group, Galera, targets).
     ev: roles::Evidence,
     /// From the metric name of the host's `up` series (`mysql_up`, `pg_up`).
@@ -125,6 +129,7 @@ pub fn build<'a>(
                     labels: Vec::new(),
                     hist: None,
                     gone: false,
+                    source: None,
                     ev: roles::Evidence::default(),
                     engine: None,
                 });
@@ -206,6 +211,12 @@ pub fn build<'a>(
             // A channel's name is the channel's, not the host's.
             let scan = row.labels.len() < 64;
             for (k, v) in s.labels() {
+                if k == SOURCE_LABEL {
+                    if row.source.is_none() {
+                        row.source = Some(v);
+                    }
+                    continue;
+                }
                 if k != "__name__"
                     && !(channel_field.is_some() && (k == "channel_name" || k == "connection_name"))
                     && !(scan && row.labels.iter().any(|(x, _)| *x == k))
@@ -242,10 +253,22 @@ pub fn build<'a>(
         .map(|p| p.hosts.iter().map(|h| (&h.id, h)).collect())
         .unwrap_or_default();
 
-    // Hosts that vanished completely are kept (judged "exporter down") until forgotten.
+    // Sources whose answer may lack hosts: failed as a whole, or partial.
+    let incomplete: HashMap<&str, String> = input
+        .sources
+        .iter()
+        .filter_map(|s| Some((s.name.as_str(), s.incomplete_reason()?)))
+        .collect();
+    let gap_of = |source: Option<&str>| source.and_then(|s| incomplete.get(s));
+
+    // Hosts that vanished completely are kept (and judged DOWN) until forgotten; those of
+    // an incomplete source are kept stale, however long the source stays away.
     for h in previous.map_or(&[][..], |p| &p.hosts[..]) {
+        // A host kept stale through a long outage is judged once its source answers
+        // again (DOWN if it is still missing) before it can be forgotten.
+        let keep = gap_of(h.source.as_deref()).is_some() || h.health == Health::Stale;
         if let Some(f) = input.forget_after {
-            if now - h.last_seen > f {
+            if now - h.last_seen > f && !keep {
                 continue;
             }
         }
@@ -253,6 +276,7 @@ pub fn build<'a>(
         let r = find_or_add(&mut rows, &h.id.cluster, &h.id.name);
         if r == before {
             rows[r].labels = h.labels.iter().collect();
+            rows[r].source = h.source.as_deref();
         }
     }
     rows.retain(|r| !r.gone);
@@ -297,7 +321,11 @@ pub fn build<'a>(
                                 name: name.to_owned(),
                             },
                             vals: vec![None; n],
-                            labels: s.labels().filter(|(k, _)| *k != "__name__").collect(),
+                            labels: s
+                                .labels()
+                                .filter(|(k, _)| *k != "__name__" && *k != SOURCE_LABEL)
+                                .collect(),
+                            source: s.label(SOURCE_LABEL),
                             ev: roles::Evidence::default(),
                             hist: None,
                             gone: false,
@@ -412,11 +440,19 @@ pub fn build<'a>(
             vals,
             labels,
             hist,
+            source,
             ev,
             engine: up_engine,
             ..
         } = row;
         let prev = prev_hosts.get(&id).copied();
+        let gap = gap_of(source);
+        let seen_now = vals.iter().any(Option::is_some);
+        if let (Some(reason), Some(p), false) = (gap, prev, seen_now) {
+            // Missing from an incomplete answer: not evidence of anything. Last data, stale.
+            hosts.push(stale_host(p, reason));
+            continue;
+        }
         let engine = up_engine
             .or_else(|| {
                 set.metrics
@@ -450,10 +486,11 @@ pub fn build<'a>(
                 None
             }
         };
-        // Values of failed queries come from the previous refresh, marked stale.
+        // Values of failed queries (and, from an incomplete source, missing values) come
+        // from the previous refresh, marked stale.
         let failed = |i: usize| matches!(input.results.get(i), Some(Err(_)) | None);
         let value_of = |i: usize| -> (Option<f64>, bool) {
-            if failed(i) {
+            if failed(i) || (gap.is_some() && vals[i].is_none()) {
                 let pv = prev.and_then(|p| p.readings.get(i)).and_then(|r| r.value);
                 (pv, true)
             } else if let Some((v, _)) = agg_of(i) {
@@ -733,8 +770,8 @@ pub fn build<'a>(
             (r, _) => r,
         };
 
-        let seen_now = vals.iter().any(Option::is_some);
         hosts.push(Host {
+            source: source.map(str::to_owned),
             labels: host_labels,
             engine,
             role,
@@ -796,7 +833,34 @@ pub fn build<'a>(
         unplaced_health: unattached.ambiguous_health,
         notes,
         taken_at: input.taken_at,
+        sources: input.sources.to_vec(),
+        dead_mans_switch: None,
     }
+}
+
+/// A host missing from an incomplete answer: its last data, every reading stale, health
+/// STALE with the source's reason first and what was known before after it.
+fn stale_host(prev: &Host, reason: &str) -> Host {
+    let mut h = prev.clone();
+    h.alerts.clear();
+    for r in &mut h.readings {
+        r.stale = true;
+    }
+    let first = format!("stale: {reason}");
+    if prev.health == Health::Stale {
+        // Already stale: what was known before stays as it was said the first time.
+        match h.reasons.first_mut() {
+            Some(r) => *r = first,
+            None => h.reasons.push(first),
+        }
+        return h;
+    }
+    h.reasons = std::iter::once(first)
+        .chain((prev.health != Health::Ok).then(|| format!("last known: {}", prev.health.as_str())))
+        .chain(prev.reasons.iter().map(|r| format!("last known: {r}")))
+        .collect();
+    h.health = Health::Stale;
+    h
 }
 
 /// Attaches tile sparklines: each series to its host, sampled on the query's steps

@@ -138,6 +138,7 @@ fn build_plain(set: &MetricSet, results: &[Result<Vec<Sample>, SourceError>]) ->
             alerts: &[],
             taken_at: Some(t0()),
             forget_after: None,
+            sources: &[],
         },
         None,
     )
@@ -154,6 +155,7 @@ fn build_from(st: &Stack, alerts: &[Alert], prev: Option<&Fleet>) -> Fleet {
             alerts,
             taken_at: Some(t0()),
             forget_after: None,
+            sources: &[],
         },
         prev,
     )
@@ -308,6 +310,7 @@ fn vanished_host_is_exporter_down_then_forgotten() {
             alerts: &[],
             taken_at: Some(t0() + chrono::Duration::hours(2)),
             forget_after: Some(chrono::Duration::hours(1)),
+            sources: &[],
         },
         Some(&f),
     );
@@ -425,6 +428,7 @@ fn failed_metric_keeps_previous_values_marked_stale() {
             alerts: &[],
             taken_at: Some(t0()),
             forget_after: None,
+            sources: &[],
         },
         Some(&before),
     );
@@ -524,4 +528,217 @@ fn a_host_with_thousands_of_labels_is_merged_in_one_sort() {
     let h = host(&f, "db1");
     assert_eq!(h.labels.len(), 20_002);
     assert_eq!(h.labels.get("l12345"), Some("first"));
+}
+
+/// The stack split over two sources: payments from `eu`, orders from `us`.
+fn two_sources(
+    st: &Stack,
+    set: &MetricSet,
+    keep: &[&str],
+) -> Vec<Result<Vec<Sample>, SourceError>> {
+    st.results(set)
+        .into_iter()
+        .map(|r| {
+            r.map(|v| {
+                v.into_iter()
+                    .filter_map(|mut s| {
+                        let src = if s.labels["cluster"] == "payments" {
+                            "eu"
+                        } else {
+                            "us"
+                        };
+                        s.labels.insert(SOURCE_LABEL.into(), src.into());
+                        keep.contains(&src).then_some(s)
+                    })
+                    .collect()
+            })
+        })
+        .collect()
+}
+
+fn status(name: &str, partial: Option<&str>, error: Option<SourceError>) -> SourceStatus {
+    SourceStatus {
+        name: name.into(),
+        partial: partial.map(|p| vec![p.to_string()]).unwrap_or_default(),
+        error,
+        ..SourceStatus::default()
+    }
+}
+
+fn build_sources(
+    set: &MetricSet,
+    results: &[Result<Vec<Sample>, SourceError>],
+    sources: &[SourceStatus],
+    prev: Option<&Fleet>,
+    at: DateTime<Utc>,
+) -> Fleet {
+    build(
+        set,
+        &Identity::default(),
+        &BuildInput {
+            results: &vectors(results),
+            alerts: &[],
+            taken_at: Some(at),
+            forget_after: Some(chrono::Duration::minutes(5)),
+            sources,
+        },
+        prev,
+    )
+}
+
+#[test]
+fn hosts_missing_from_a_partial_or_failed_source_are_stale_never_down() {
+    let set = mysql_preset("instance", "cluster");
+    let st = Stack::healthy();
+    let ok = [status("eu", None, None), status("us", None, None)];
+    let f1 = build_sources(
+        &set,
+        &two_sources(&st, &set, &["eu", "us"]),
+        &ok,
+        None,
+        t0(),
+    );
+    assert_eq!(f1.hosts.len(), 5);
+    assert!(
+        f1.hosts.iter().all(|h| h.health == Health::Ok),
+        "{:?}",
+        f1.hosts
+    );
+    let db1 = f1
+        .find(&HostId {
+            cluster: "payments".into(),
+            name: "db1".into(),
+        })
+        .unwrap();
+    assert_eq!(db1.source.as_deref(), Some("eu"));
+    assert!(
+        db1.labels.get(SOURCE_LABEL).is_none(),
+        "the tag is not a host label"
+    );
+
+    // eu's store fails: Thanos answers 200 with us's series only and a warning.
+    let why = "receive series from Addr: sidecar-eu:10901: connection refused";
+    let partial = [status("eu", Some(why), None), status("us", None, None)];
+    let us_only = two_sources(&st, &set, &["us"]);
+    let later = t0() + chrono::Duration::seconds(10);
+    let f2 = build_sources(&set, &us_only, &partial, Some(&f1), later);
+    assert_eq!(f2.hosts.len(), 5, "no host dropped");
+    for h in &f2.hosts {
+        if h.id.cluster == "payments" {
+            assert_eq!(h.health, Health::Stale, "{}: {:?}", h.id.name, h.reasons);
+            assert!(
+                h.reasons[0].contains("partially") && h.reasons[0].contains(why),
+                "{:?}",
+                h.reasons
+            );
+            assert!(h.readings.iter().all(|r| r.stale));
+            assert_eq!(h.last_seen, t0(), "last good data keeps its time");
+            // The last good values are still there.
+            assert_eq!(h.reading(&set, "up").and_then(|r| r.value), Some(1.0));
+        } else {
+            assert_eq!(h.health, Health::Ok, "{}: {:?}", h.id.name, h.reasons);
+        }
+    }
+
+    // eu down as a whole for longer than forget_after: still stale, with the source's error.
+    let down = [
+        status(
+            "eu",
+            None,
+            Some(SourceError::Connect("connection refused".into())),
+        ),
+        status("us", None, None),
+    ];
+    let much_later = t0() + chrono::Duration::minutes(30);
+    let f3 = build_sources(&set, &us_only, &down, Some(&f2), much_later);
+    assert_eq!(f3.hosts.len(), 5);
+    let db2 = f3
+        .find(&HostId {
+            cluster: "payments".into(),
+            name: "db2".into(),
+        })
+        .unwrap();
+    assert_eq!(db2.health, Health::Stale);
+    assert!(
+        db2.reasons[0].contains("source eu failed: cannot connect"),
+        "{:?}",
+        db2.reasons
+    );
+
+    // eu answers completely again without db3: that is evidence about db3.
+    let mut st2 = Stack::healthy();
+    st2.up.retain(|u| u.1 != "db3");
+    st2.lag.retain(|u| u.1 != "db3");
+    st2.io.retain(|u| u.1 != "db3");
+    st2.sql.retain(|u| u.1 != "db3");
+    let f4 = build_sources(
+        &set,
+        &two_sources(&st2, &set, &["eu", "us"]),
+        &ok,
+        Some(&f3),
+        much_later,
+    );
+    let db3 = f4
+        .find(&HostId {
+            cluster: "payments".into(),
+            name: "db3".into(),
+        })
+        .unwrap();
+    // Judged again on evidence (its series vanished from a complete answer), not stale.
+    assert_ne!(db3.health, Health::Stale, "{:?}", db3.reasons);
+    assert!(db3.reasons[0].contains("vanished"), "{:?}", db3.reasons);
+    let db1 = f4
+        .find(&HostId {
+            cluster: "payments".into(),
+            name: "db1".into(),
+        })
+        .unwrap();
+    assert_eq!(db1.health, Health::Ok);
+}
+
+#[test]
+fn a_stale_host_says_what_was_known_before() {
+    let set = mysql_preset("instance", "cluster");
+    let mut st = Stack::healthy();
+    st.lag[0].2 = 400.0; // db2 CRIT on lag
+    let ok = [status("eu", None, None), status("us", None, None)];
+    let f1 = build_sources(
+        &set,
+        &two_sources(&st, &set, &["eu", "us"]),
+        &ok,
+        None,
+        t0(),
+    );
+    let partial = [
+        status("eu", Some("store down"), None),
+        status("us", None, None),
+    ];
+    let f2 = build_sources(
+        &set,
+        &two_sources(&st, &set, &["us"]),
+        &partial,
+        Some(&f1),
+        t0(),
+    );
+    let f3 = build_sources(
+        &set,
+        &two_sources(&st, &set, &["us"]),
+        &partial,
+        Some(&f2),
+        t0(),
+    );
+    let db2 = f3
+        .find(&HostId {
+            cluster: "payments".into(),
+            name: "db2".into(),
+        })
+        .unwrap();
+    assert_eq!(db2.health, Health::Stale);
+    assert_eq!(db2.reasons[1], "last known: CRIT", "{:?}", db2.reasons);
+    assert!(
+        db2.reasons[2].starts_with("last known: lag"),
+        "{:?}",
+        db2.reasons
+    );
+    assert_eq!(db2.reasons.len(), 3, "{:?}", db2.reasons);
 }

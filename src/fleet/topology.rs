@@ -199,6 +199,7 @@ mod tests {
             group: None,
             galera: None,
             exporter_down: false,
+            source: None,
             last_seen: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
             spark: Vec::new(),
         }

@@ -11,6 +11,10 @@ pub enum Health {
     /// No data, or data that cannot be judged (replication status unreadable).
     #[serde(rename = "UNKNOWN")]
     Unknown,
+    /// Its source failed or answered partially without it: the last good data is shown,
+    /// marked stale. Never judged DOWN on the strength of a missing answer.
+    #[serde(rename = "STALE")]
+    Stale,
     #[serde(rename = "WARN")]
     Warn,
     #[serde(rename = "CRIT")]
@@ -20,10 +24,11 @@ pub enum Health {
 }
 
 impl Health {
-    pub const ALL: [Health; 5] = [
+    pub const ALL: [Health; 6] = [
         Health::Down,
         Health::Crit,
         Health::Warn,
+        Health::Stale,
         Health::Unknown,
         Health::Ok,
     ];
@@ -32,6 +37,7 @@ impl Health {
         match self {
             Health::Ok => "OK",
             Health::Unknown => "UNKNOWN",
+            Health::Stale => "STALE",
             Health::Warn => "WARN",
             Health::Crit => "CRIT",
             Health::Down => "DOWN",
@@ -39,8 +45,8 @@ impl Health {
     }
 
     /// Hosts per state, in the order of [`Health::ALL`].
-    pub fn count(states: impl IntoIterator<Item = Health>) -> [usize; 5] {
-        let mut c = [0usize; 5];
+    pub fn count(states: impl IntoIterator<Item = Health>) -> [usize; 6] {
+        let mut c = [0usize; 6];
         for h in states {
             if let Some(k) = Health::ALL.iter().position(|x| *x == h) {
                 c[k] += 1;
@@ -55,8 +61,9 @@ impl Health {
             Health::Down => 0,
             Health::Crit => 1,
             Health::Warn => 2,
-            Health::Unknown => 3,
-            Health::Ok => 4,
+            Health::Stale => 3,
+            Health::Unknown => 4,
+            Health::Ok => 5,
         }
     }
 }

@@ -177,6 +177,9 @@ impl Reading {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Host {
     pub id: HostId,
+    /// Name of the metrics source that reported the host (`None`: a source without names,
+    /// such as the demo).
+    pub source: Option<String>,
     pub labels: HostLabels,
     /// The database engine, from the host's series (`None` when they do not tell).
     pub engine: Option<Engine>,
@@ -241,6 +244,11 @@ pub struct Fleet {
     pub notes: Vec<String>,
     /// When the data was taken (the query time in replay mode).
     pub taken_at: Option<DateTime<Utc>>,
+    /// How each metrics source answered this refresh (partial answers, failures, failed
+    /// metrics, the monitoring's own health).
+    pub sources: Vec<super::status::SourceStatus>,
+    /// Whether Alertmanager holds the always-firing alert, when checked.
+    pub dead_mans_switch: Option<super::status::DeadMansSwitch>,
 }
 
 impl Fleet {

@@ -14,6 +14,7 @@ pub mod host;
 pub mod labels;
 pub mod metric;
 pub mod source;
+pub mod status;
 pub mod topology;
 pub mod update;
 pub mod vector;
@@ -26,6 +27,7 @@ pub use metric::{
     AppliesTo, Direction, Engine, Kind, MetricDef, MetricSet, Override, Signal, Unit,
 };
 pub use source::{RangeRequest, RangeSeries, Sample, SourceError};
+pub use status::{DeadMansSwitch, JobCount, Monitoring, SourceStatus, SOURCE_LABEL};
 pub use topology::{Channel, GaleraNode, GroupMember, Naming};
 pub use update::Update;
 pub use vector::{SampleRef, Vector, VectorBuilder};

@@ -28,6 +28,8 @@ pub struct RangeRequest {
     pub expr: String,
     pub cluster: String,
     pub host: String,
+    /// The host's source (its name); `None`: the first source.
+    pub source: Option<String>,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub step: std::time::Duration,

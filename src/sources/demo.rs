@@ -371,6 +371,8 @@ impl DemoSource {
                 .sparkline
                 .as_ref()
                 .map(|sq| Ok(self.sparks(sq, at, &req.clusters))),
+            sources: Vec::new(),
+            dead_mans_switch: None,
         }
     }
 
@@ -391,6 +393,7 @@ impl DemoSource {
                     expr: String::new(),
                     cluster: h.cluster.to_string(),
                     host: h.name.clone(),
+                    source: None,
                     start,
                     end,
                     step: sq.step,

@@ -5,9 +5,11 @@
 
 pub mod alertmanager;
 pub mod http;
+pub mod multi;
 pub mod prometheus;
 pub mod query;
 pub mod silences;
+pub mod united;
 
 pub mod demo;
 

@@ -1,6 +1,6 @@
-//! One refresh of the whole fleet: one instant query per metric plus one call per
-//! Alertmanager, all concurrent. The number of requests never depends on the number
-//! of hosts.
+//! One refresh of the whole fleet: one united instant query per source (every metric and
+//! the monitoring's own health; one query per metric when that fails) plus one call per
+//! Alertmanager, all concurrent. The number of requests never depends on the number of hosts.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,8 +10,12 @@ use chrono::{DateTime, Utc};
 use futures::future::{join_all, BoxFuture};
 
 use super::alertmanager::AmClient;
+use super::multi::Member;
 use super::prometheus::PromClient;
-use crate::model::{Alert, AlertState, Labels, RangeRequest, RangeSeries, SourceError, Vector};
+use crate::model::{
+    Alert, AlertState, DeadMansSwitch, Labels, RangeRequest, RangeSeries, SourceError,
+    SourceStatus, Vector,
+};
 
 /// What to fetch.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -61,6 +65,10 @@ pub struct PollResult {
     pub alerts: Option<AlertsResult>,
     /// Tile sparklines, when asked for.
     pub sparks: Option<Result<Vec<RangeSeries>, SourceError>>,
+    /// How each metrics source answered (empty for sources without such a notion: demo).
+    pub sources: Vec<SourceStatus>,
+    /// The dead man's switch, when Alertmanager is configured and the check is on.
+    pub dead_mans_switch: Option<DeadMansSwitch>,
 }
 
 /// A source of fleet data (Prometheus-compatible engines, the demo).
@@ -107,23 +115,49 @@ pub fn fnv1a(s: &str) -> u64 {
     })
 }
 
-/// Prometheus (or VictoriaMetrics, Thanos, Mimir) plus zero or more Alertmanagers.
+/// Prometheus (or VictoriaMetrics, Thanos, Mimir) servers plus zero or more Alertmanagers.
 pub struct PromSource {
-    prom: PromClient,
+    members: Vec<Member>,
     ams: Vec<AmClient>,
-    /// Expression templates, one per metric, with `$cluster` still in them.
-    exprs: Vec<String>,
+    /// `(metric key, expression template with `$cluster` still in it)`, in metric order.
+    parts: Vec<(String, String)>,
+    /// Alert names of the dead man's switch; empty: not checked.
+    watchdog: Vec<String>,
     requests: Arc<AtomicUsize>,
 }
 
 impl PromSource {
-    pub fn new(prom: PromClient, ams: Vec<AmClient>, exprs: Vec<String>) -> Self {
-        Self {
-            prom,
+    /// One source. `metrics` are `(key, expression template)` in metric order.
+    pub fn new(prom: PromClient, ams: Vec<AmClient>, metrics: Vec<(String, String)>) -> Self {
+        let name = super::multi::default_name(prom.base_url());
+        Self::with_members(
+            vec![Member::new(name, vec![prom], Vec::new())],
             ams,
-            exprs,
+            metrics,
+        )
+    }
+
+    /// Several named sources (each one server or an HA group).
+    pub fn with_members(
+        members: Vec<Member>,
+        ams: Vec<AmClient>,
+        metrics: Vec<(String, String)>,
+    ) -> Self {
+        Self {
+            members,
+            ams,
+            parts: metrics,
+            watchdog: Vec::new(),
             requests: Arc::new(AtomicUsize::new(0)),
         }
+    }
+
+    /// Checks that one of these always-firing alerts is in Alertmanager (the dead man's
+    /// switch); an empty list turns the check off.
+    #[must_use]
+    pub fn with_watchdog(mut self, names: Vec<String>) -> Self {
+        self.watchdog = names;
+        self
     }
 
     /// Requests sent so far (every query and every Alertmanager call).
@@ -131,8 +165,13 @@ impl PromSource {
         self.requests.load(Ordering::Relaxed)
     }
 
+    /// The first server of the first source.
     pub fn prometheus(&self) -> &PromClient {
-        &self.prom
+        &self.members[0].clients[0]
+    }
+
+    pub fn members(&self) -> &[Member] {
+        &self.members
     }
 
     pub fn alertmanagers(&self) -> &[AmClient] {
@@ -142,7 +181,16 @@ impl PromSource {
 
 impl FleetSource for PromSource {
     fn describe(&self) -> String {
-        self.prom.base_url().to_string()
+        if let [m] = &self.members[..] {
+            if let [c] = &m.clients[..] {
+                return c.base_url().to_string();
+            }
+        }
+        self.members
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     fn silences(&self) -> Option<Arc<dyn super::silences::SilenceBackend>> {
@@ -153,18 +201,39 @@ impl FleetSource for PromSource {
     fn poll<'a>(&'a self, req: &'a PollRequest, now: DateTime<Utc>) -> BoxFuture<'a, PollResult> {
         Box::pin(async move {
             let taken_at = req.at.unwrap_or(now);
-            let queries = self.exprs.iter().map(|e| {
-                let q = crate::sources::query::expand(e, &req.clusters);
-                self.requests.fetch_add(1, Ordering::Relaxed);
-                async move { self.prom.query(&q, req.at).await }
-            });
+            let parts: Vec<(String, String)> = self
+                .parts
+                .iter()
+                .map(|(k, e)| (k.clone(), crate::sources::query::expand(e, &req.clusters)))
+                .collect();
+            // The monitoring's health is about now; in replay it would describe the present
+            // next to data of the past.
+            let with_monitoring = req.at.is_none();
+            let polls = self
+                .members
+                .iter()
+                .map(|m| super::multi::poll_member(m, &parts, with_monitoring, req.at));
             let alerts = async {
                 if req.at.is_some() {
-                    // Replay: one query for the alerts firing at that time.
-                    self.requests.fetch_add(1, Ordering::Relaxed);
-                    let r = self.prom.query(REPLAY_ALERTS_EXPR, req.at).await;
-                    let url = format!("{} (ALERTS)", self.prom.base_url());
-                    return Some(merge_alerts(vec![(url, r.map(|v| alerts_from_series(&v)))]));
+                    // Replay: one query per source for the alerts firing at that time.
+                    let calls = self.members.iter().map(|m| {
+                        self.requests.fetch_add(1, Ordering::Relaxed);
+                        let c = m.order().next().map(|(_, c)| c);
+                        async move {
+                            let Some(c) = c else {
+                                return (
+                                    m.name.clone(),
+                                    Err(SourceError::Other("no server".into())),
+                                );
+                            };
+                            let r = c.query(REPLAY_ALERTS_EXPR, req.at).await;
+                            (
+                                format!("{} (ALERTS)", c.base_url()),
+                                r.map(|v| alerts_from_series(&v)),
+                            )
+                        }
+                    });
+                    return Some(merge_alerts(join_all(calls).await));
                 }
                 if self.ams.is_empty() {
                     return None;
@@ -177,26 +246,65 @@ impl FleetSource for PromSource {
             };
             let sparks = async {
                 let sq = req.sparkline.as_ref()?;
-                self.requests.fetch_add(1, Ordering::Relaxed);
                 let expr = crate::sources::query::expand(&sq.expr, &req.clusters);
                 let start = taken_at - chrono::Duration::from_std(sq.window).unwrap_or_default();
-                Some(self.prom.query_range(&expr, start, taken_at, sq.step).await)
-            };
-            let (results, alerts, sparks) = futures::join!(join_all(queries), alerts, sparks);
-            let metrics = if !results.is_empty() && results.iter().all(Result::is_err) {
-                // Every query failed the same way (server down): one error says it.
-                Err(results
+                let calls = self.members.iter().map(|m| {
+                    self.requests.fetch_add(1, Ordering::Relaxed);
+                    let c = m.order().next().map(|(_, c)| c);
+                    let expr = &expr;
+                    async move {
+                        match c {
+                            Some(c) => c.query_range(expr, start, taken_at, sq.step).await,
+                            None => Ok(Vec::new()),
+                        }
+                    }
+                });
+                let all = join_all(calls).await;
+                if all.iter().all(Result::is_err) {
+                    return all.into_iter().next();
+                }
+                Some(Ok(all
                     .into_iter()
-                    .find_map(Result::err)
-                    .unwrap_or_else(|| SourceError::Other("no result".into())))
-            } else {
-                Ok(results)
+                    .filter_map(Result::ok)
+                    .flatten()
+                    .collect()))
+            };
+            let (mut polls, alerts, sparks) = futures::join!(join_all(polls), alerts, sparks);
+            for p in &polls {
+                self.requests
+                    .fetch_add(p.status.requests, Ordering::Relaxed);
+            }
+            let keys: Vec<String> = self.parts.iter().map(|(k, _)| k.clone()).collect();
+            super::multi::note_metric_errors(&mut polls, &keys);
+            let combined = super::multi::combine(&mut polls, self.parts.len());
+            let sources: Vec<SourceStatus> = polls.into_iter().map(|p| p.status).collect();
+            let metrics = match combined {
+                None => Err(sources
+                    .iter()
+                    .find_map(|s| s.error.clone())
+                    .unwrap_or_else(|| SourceError::Other("no source".into()))),
+                Some(results) if !results.is_empty() && results.iter().all(Result::is_err) => {
+                    // Every query failed the same way: one error says it.
+                    Err(results
+                        .into_iter()
+                        .find_map(Result::err)
+                        .unwrap_or_else(|| SourceError::Other("no result".into())))
+                }
+                Some(results) => Ok(results),
+            };
+            let dead_mans_switch = match &alerts {
+                Some(a) if req.at.is_none() && !self.watchdog.is_empty() => {
+                    Some(dead_mans_switch(a, &self.watchdog))
+                }
+                _ => None,
             };
             PollResult {
                 taken_at,
                 metrics,
                 alerts,
                 sparks,
+                sources,
+                dead_mans_switch,
             }
         })
     }
@@ -205,21 +313,29 @@ impl FleetSource for PromSource {
         &'a self,
         req: &'a RangeRequest,
     ) -> BoxFuture<'a, Result<Vec<RangeSeries>, SourceError>> {
-        self.range(req)
+        Box::pin(super::multi::history(
+            &self.members,
+            req.source.as_deref(),
+            &req.expr,
+            req.start,
+            req.end,
+            req.step,
+            &self.requests,
+        ))
     }
 }
 
-impl PromSource {
-    fn range<'a>(
-        &'a self,
-        req: &'a RangeRequest,
-    ) -> BoxFuture<'a, Result<Vec<RangeSeries>, SourceError>> {
-        Box::pin(async move {
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            self.prom
-                .query_range(&req.expr, req.start, req.end, req.step)
-                .await
-        })
+/// Whether the always-firing alert is in Alertmanager (any state: a silenced or inhibited
+/// Watchdog still proves that rules are evaluated and alerts delivered).
+pub fn dead_mans_switch(a: &AlertsResult, names: &[String]) -> DeadMansSwitch {
+    let present = if a.all_failed() {
+        None
+    } else {
+        Some(a.alerts.iter().any(|x| names.iter().any(|n| n == x.name())))
+    };
+    DeadMansSwitch {
+        names: names.to_vec(),
+        present,
     }
 }
 

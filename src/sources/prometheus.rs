@@ -26,6 +26,68 @@ pub const MAX_POINTS_PER_SERIES: u64 = 11_000;
 #[derive(Debug, Clone)]
 pub struct PromClient {
     ep: Endpoint,
+    deny_partial: bool,
+}
+
+/// An instant answer and what its envelope said about it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Answer {
+    pub vector: Vector,
+    pub completeness: Completeness,
+}
+
+/// What an answer's envelope says beyond the series (all text sanitised, one line each).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Completeness {
+    /// Why series may be missing: VictoriaMetrics' `isPartial`, or a warning that is not a
+    /// PromQL annotation (Thanos puts an unreachable StoreAPI there, Prometheus a failed
+    /// remote read). Empty when the answer is complete.
+    pub partial: Vec<String>,
+    /// Warnings and infos about complete data (PromQL annotations such as "metric might
+    /// not be a counter"): worth a note, never a reason to distrust the series.
+    pub notices: Vec<String>,
+}
+
+impl Completeness {
+    fn from_envelope(warnings: Vec<String>, infos: Vec<String>, is_partial: bool) -> Self {
+        let mut c = Self::default();
+        if is_partial {
+            c.partial
+                .push("the engine marked the answer partial (isPartial): some storage nodes did not answer".into());
+        }
+        for w in warnings {
+            let line = crate::sanitize::line(&w, 300);
+            // Prometheus prefixes its PromQL annotations; anything else (a store, a remote
+            // read, a replica) is data the engine could not reach.
+            if w.starts_with("PromQL ") {
+                c.notices.push(line);
+            } else {
+                c.partial.push(line);
+            }
+        }
+        c.notices
+            .extend(infos.iter().map(|i| crate::sanitize::line(i, 300)));
+        c
+    }
+
+    /// The answer may lack series.
+    pub fn is_partial(&self) -> bool {
+        !self.partial.is_empty()
+    }
+
+    /// Adds another answer's words, without repeating a line.
+    pub fn absorb(&mut self, other: Completeness) {
+        for p in other.partial {
+            if !self.partial.contains(&p) {
+                self.partial.push(p);
+            }
+        }
+        for n in other.notices {
+            if !self.notices.contains(&n) {
+                self.notices.push(n);
+            }
+        }
+    }
 }
 
 impl PromClient {
@@ -35,6 +97,7 @@ impl PromClient {
     pub fn new(base: &str, cfg: &HttpConfig) -> Result<Self, SourceError> {
         Ok(Self {
             ep: Endpoint::new(base, cfg)?,
+            deny_partial: false,
         })
     }
 
@@ -81,6 +144,16 @@ impl PromClient {
         expr: &str,
         at: Option<DateTime<Utc>>,
     ) -> Result<Vector, SourceError> {
+        self.query_answer(expr, at).await.map(|a| a.vector)
+    }
+
+    /// [`PromClient::query`] with the envelope's word on completeness (warnings, infos,
+    /// `isPartial`): an engine may answer 200 with only some of the series.
+    pub async fn query_answer(
+        &self,
+        expr: &str,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Answer, SourceError> {
         let mut form = vec![("query", expr.to_owned())];
         if let Some(at) = at {
             form.push(("time", unix_seconds(at)));
@@ -88,8 +161,21 @@ impl PromClient {
         if let Some(t) = self.server_timeout() {
             form.push(("timeout", t));
         }
+        if self.deny_partial {
+            // Thanos reads the first, VictoriaMetrics the second; each ignores the other.
+            form.push(("partial_response", "false".into()));
+            form.push(("deny_partial_response", "1".into()));
+        }
         let body = self.post_form("query", &form).await?;
-        parse_instant(&body)
+        parse_instant_answer(&body)
+    }
+
+    /// Asks the engine to fail rather than answer with part of the data (Thanos
+    /// `partial_response=false`, VictoriaMetrics `deny_partial_response=1`).
+    #[must_use]
+    pub fn with_deny_partial(mut self, deny: bool) -> Self {
+        self.deny_partial = deny;
+        self
     }
 
     /// Runs a range query (`POST /api/v1/query_range`). `step` must be positive and give at most
@@ -162,7 +248,20 @@ fn seconds(d: Duration) -> String {
 /// Parses an instant query answer: a vector, or a scalar (one sample with empty labels).
 /// A matrix or string result is [`SourceError::Api`] with kind `bad_result_type`.
 pub fn parse_instant(body: &[u8]) -> Result<Vector, SourceError> {
-    let (rt, c) = parse_body(body, Mode::Instant)?;
+    parse_instant_answer(body).map(|a| a.vector)
+}
+
+/// Parses an instant query answer with what the envelope says about its completeness.
+pub fn parse_instant_answer(body: &[u8]) -> Result<Answer, SourceError> {
+    let (rt, c, completeness) = parse_body(body, Mode::Instant)?;
+    let vector = instant_vector(rt, c)?;
+    Ok(Answer {
+        vector,
+        completeness,
+    })
+}
+
+fn instant_vector(rt: ResultType, c: Collect) -> Result<Vector, SourceError> {
     if rt == ResultType::Matrix {
         return Err(matrix_error());
     }
@@ -204,7 +303,7 @@ fn matrix_error() -> SourceError {
 
 /// Parses a range query answer (a matrix). Points keep the server's order.
 pub fn parse_range(body: &[u8]) -> Result<Vec<RangeSeries>, SourceError> {
-    let (_, c) = parse_body(body, Mode::Range)?;
+    let (_, c, _) = parse_body(body, Mode::Range)?;
     if c.pair.is_some() {
         return Err(SourceError::BadResponse(
             "range query answered with a scalar or string instead of a matrix".into(),
@@ -260,6 +359,9 @@ struct Envelope {
     error_type: Option<String>,
     error: Option<String>,
     warnings: Option<Vec<String>>,
+    infos: Option<Vec<String>>,
+    /// VictoriaMetrics cluster: some `vmstorage` nodes did not answer.
+    is_partial: Option<bool>,
 }
 
 #[derive(Default)]
@@ -268,7 +370,7 @@ struct DataInfo {
     result_present: bool,
 }
 
-fn parse_body(body: &[u8], mode: Mode) -> Result<(ResultType, Collect), SourceError> {
+fn parse_body(body: &[u8], mode: Mode) -> Result<(ResultType, Collect, Completeness), SourceError> {
     let trimmed = body.trim_ascii_start();
     if trimmed.is_empty() {
         return Err(SourceError::BadResponse("empty body".into()));
@@ -313,9 +415,11 @@ fn parse_body(body: &[u8], mode: Mode) -> Result<(ResultType, Collect), SourceEr
             ))
         }
     }
-    if let Some(w) = env.warnings.as_ref().filter(|w| !w.is_empty()) {
-        tracing::debug!(warnings = ?w, "query warnings");
-    }
+    let completeness = Completeness::from_envelope(
+        env.warnings.unwrap_or_default(),
+        env.infos.unwrap_or_default(),
+        env.is_partial.unwrap_or(false),
+    );
     let data = env
         .data
         .ok_or_else(|| SourceError::BadResponse("status success but no \"data\"".into()))?;
@@ -349,7 +453,7 @@ fn parse_body(body: &[u8], mode: Mode) -> Result<(ResultType, Collect), SourceEr
             "resultType matrix with instant samples".into(),
         ));
     }
-    Ok((rt, c))
+    Ok((rt, c, completeness))
 }
 
 fn json_error(e: serde_json::Error) -> SourceError {
@@ -377,6 +481,10 @@ enum Key {
     Error,
     #[serde(rename = "warnings")]
     Warnings,
+    #[serde(rename = "infos")]
+    Infos,
+    #[serde(rename = "isPartial")]
+    IsPartial,
     #[serde(rename = "resultType")]
     ResultType,
     #[serde(rename = "result")]
@@ -422,6 +530,8 @@ impl<'de> Visitor<'de> for EnvelopeSeed<'_> {
                 Key::ErrorType => env.error_type = map.next_value()?,
                 Key::Error => env.error = map.next_value()?,
                 Key::Warnings => env.warnings = map.next_value()?,
+                Key::Infos => env.infos = map.next_value()?,
+                Key::IsPartial => env.is_partial = map.next_value()?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }

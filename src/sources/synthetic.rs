@@ -309,6 +309,8 @@ impl SyntheticSource {
                 Ok(self.alerts(at, &req.clusters)),
             )])),
             sparks: None,
+            sources: Vec::new(),
+            dead_mans_switch: None,
         }
     }
 

@@ -6,8 +6,39 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use crate::app::App;
-use crate::model::Health;
+use crate::model::{Health, SourceStatus};
 use crate::sanitize;
+
+/// What is wrong with the sources and the monitoring behind them, shortest first: a source
+/// that failed or answered partially, a metric that failed for a whole source, the
+/// monitoring's own problems.
+pub fn source_problems(sources: &[SourceStatus]) -> Vec<String> {
+    let named = sources.len() > 1;
+    let who = |s: &SourceStatus| {
+        if named {
+            format!("{}: ", s.name)
+        } else {
+            String::new()
+        }
+    };
+    let mut out = Vec::new();
+    for s in sources {
+        if let Some(e) = &s.error {
+            out.push(format!("✖ source {} down: {e}", s.name));
+        } else if let Some(p) = s.partial.first() {
+            out.push(format!("{} {}PARTIAL: {p}", super::STALE_SYMBOL, who(s)));
+        }
+        for (k, e) in &s.metric_errors {
+            out.push(format!("✖ {}{k} failed: {e}", who(s)));
+        }
+        if let Some(m) = &s.monitoring {
+            for p in m.problems() {
+                out.push(format!("▲ {}{p}", who(s)));
+            }
+        }
+    }
+    out
+}
 
 pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     let t = &app.theme;
@@ -33,6 +64,11 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     }
     if app.is_stale() {
         spans.push(Span::raw(" "));
+    }
+    // The alerting pipeline being broken is the loudest thing on the screen: a green board
+    // means nothing while alerts cannot reach anyone.
+    if let Some(d) = app.fleet.dead_mans_switch.as_ref().filter(|d| d.broken()) {
+        spans.push(Span::styled(format!(" ✖ {} ", d.message()), t.error()));
     }
     // Problems the screen does not name (strip, list and tiles all full): first, so a
     // narrow header never cuts it off.
@@ -60,6 +96,12 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     let total: usize = counts.iter().sum();
     spans.push(Span::styled(format!("  {total} hosts"), t.dim()));
 
+    for p in source_problems(&app.fleet.sources) {
+        spans.push(Span::styled(
+            format!("  {}", sanitize::fit(&p, 60)),
+            t.error(),
+        ));
+    }
     if let Some(c) = &app.cluster {
         spans.push(Span::styled("  cluster ", t.dim()));
         spans.push(Span::styled(sanitize::fit(c, 24), t.title()));

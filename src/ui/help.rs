@@ -49,10 +49,6 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
         ));
         legend.push(Span::raw(" "));
     }
-    legend.push(Span::styled(
-        format!(" {} STALE ", super::STALE_SYMBOL),
-        t.stale(),
-    ));
     lines.push(Line::from(legend));
     lines.push(Line::from(vec![
         Span::styled(" badges  ", t.title()),

@@ -155,6 +155,29 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
         ));
     }
     lines.push(Line::from(verdict));
+    if let Some(src) = &host.source {
+        let mut l = vec![Span::styled(
+            format!("source {}", sanitize::fit(src, 30)),
+            t.dim(),
+        )];
+        if let Some(st) = app.fleet.sources.iter().find(|s| &s.name == src) {
+            l.push(Span::styled(
+                format!("  {}", sanitize::fit(&st.url, 40)),
+                t.dim(),
+            ));
+            let problems = super::header::source_problems(std::slice::from_ref(st));
+            if !problems.is_empty() {
+                l.push(Span::styled(
+                    format!(
+                        "  {}",
+                        sanitize::fit(&problems.join("; "), w.saturating_sub(40))
+                    ),
+                    t.error(),
+                ));
+            }
+        }
+        lines.push(Line::from(l));
+    }
     if stale {
         let age = app.data_age().map_or_else(|| "never".into(), super::ago);
         lines.push(Line::styled(

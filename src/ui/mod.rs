@@ -219,6 +219,7 @@ pub fn symbol(h: Health) -> &'static str {
         Health::Crit => "✖",
         Health::Down => "▼",
         Health::Unknown => "?",
+        Health::Stale => STALE_SYMBOL,
     }
 }
 

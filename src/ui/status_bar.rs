@@ -37,6 +37,37 @@ fn source_spans(app: &App, label: &str, s: &SourceStatus, max_err: usize) -> Vec
     v
 }
 
+/// What is missing from the last refresh, source by source: `partial eu: why` or
+/// `eu ✖ why` (several sources: `2/3 sources …`).
+fn source_gaps(app: &App) -> Option<String> {
+    let srcs = &app.fleet.sources;
+    let bad: Vec<String> = srcs
+        .iter()
+        .filter_map(|s| {
+            if let Some(e) = &s.error {
+                Some(format!("{} ✖ {e}", s.name))
+            } else {
+                s.partial
+                    .first()
+                    .map(|p| format!("{} {} partial: {p}", super::STALE_SYMBOL, s.name))
+            }
+        })
+        .collect();
+    if bad.is_empty() {
+        return None;
+    }
+    let mut out = String::new();
+    if srcs.len() > 1 {
+        out.push_str(&format!(
+            "· {}/{} sources complete · ",
+            srcs.len() - bad.len(),
+            srcs.len()
+        ));
+    }
+    out.push_str(&bad.join(" · "));
+    Some(out)
+}
+
 pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     let t = &app.theme;
     let w = usize::from(area.width);
@@ -69,6 +100,12 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     let err_room = w.saturating_sub(am_w + fixed).max(12);
     let mut spans = vec![Span::styled(" ", t.status())];
     spans.extend(source_spans(app, "prometheus", &app.prom, err_room));
+    if let Some(gap) = source_gaps(app) {
+        spans.push(Span::styled(
+            format!(" {}", sanitize::fit(&gap, err_room)),
+            t.error(),
+        ));
+    }
     spans.extend(am);
     let hint: String = app
         .keymap

@@ -1,0 +1,160 @@
+//! One query per source and refresh: every metric's expression, and the monitoring's own
+//! health, united with `or` into one instant query, each part tagged by `label_replace`
+//! with the key it answers for, and split back into one vector per part.
+//!
+//! At small fleets the fixed cost of a request (connection, server-side parse, planning,
+//! JSON envelope) dominates a refresh; one request instead of a dozen is most of the saving.
+//! When the united query fails (a scalar expression, an engine without `label_replace`, a
+//! series limit hit by the sum of all parts), the caller falls back to one query per part,
+//! so that one failing metric never blanks the others.
+
+use crate::model::{SampleRef, Vector, VectorBuilder};
+
+/// Label that tags each series of the united query with the part it belongs to. Chosen to
+/// collide with no exporter's label; it is removed when the answer is split.
+pub const PART_LABEL: &str = "fb_metric";
+
+/// A PromQL string literal: double-quoted, with `\` and `"` escaped.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The united expression of `(key, expr)` parts:
+/// `label_replace(e1, "fb_metric", "k1", "", "") or label_replace(e2, ...) or ...`.
+///
+/// `or` keeps every series of both sides whose label sets differ; the tag makes every part's
+/// label sets differ from every other part's, so no series is lost to the union.
+pub fn united_expr<'a>(parts: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let label = quote(PART_LABEL);
+    parts
+        .into_iter()
+        .map(|(key, expr)| {
+            format!(
+                "label_replace({}, {label}, {}, \"\", \"\")",
+                expr.trim(),
+                quote(key)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
+/// Splits a united answer into one vector per key (same order as `keys`), without the tag,
+/// adding `extra` labels to every series that does not have them already (a source's
+/// configured labels: the series' own value wins, as with Prometheus' external labels).
+/// Series whose tag names no key are counted in the second value and dropped.
+pub fn split(v: &Vector, keys: &[&str], extra: &[(&str, &str)]) -> (Vec<Vector>, usize) {
+    let mut builders: Vec<VectorBuilder> = keys.iter().map(|_| VectorBuilder::default()).collect();
+    let mut stray = 0;
+    for s in v.iter() {
+        let Some(i) = s
+            .label(PART_LABEL)
+            .and_then(|tag| keys.iter().position(|k| *k == tag))
+        else {
+            stray += 1;
+            continue;
+        };
+        let b = &mut builders[i];
+        push_with(b, s, Some(PART_LABEL), extra);
+        b.close(s.value(), s.ts());
+    }
+    (
+        builders.into_iter().map(VectorBuilder::finish).collect(),
+        stray,
+    )
+}
+
+/// A copy of `v` with `extra` labels added where missing (answers of the per-part fallback).
+pub fn with_labels(v: &Vector, extra: &[(&str, &str)]) -> Vector {
+    if extra.is_empty() {
+        return v.clone();
+    }
+    let mut b = VectorBuilder::default();
+    for s in v.iter() {
+        push_with(&mut b, s, None, extra);
+        b.close(s.value(), s.ts());
+    }
+    b.finish()
+}
+
+fn push_with(b: &mut VectorBuilder, s: SampleRef<'_>, skip: Option<&str>, extra: &[(&str, &str)]) {
+    let labels = || s.labels().filter(|(k, _)| Some(*k) != skip);
+    for (k, val) in labels() {
+        let pos = b.open_len();
+        let (k, val) = (b.intern_at(k, pos, true), b.intern_at(val, pos, false));
+        b.label_ids(k, val);
+    }
+    for (k, val) in extra {
+        if !labels().any(|(x, _)| x == *k) {
+            b.label(k, val);
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::model::Sample;
+
+    fn sample(pairs: &[(&str, &str)], value: f64) -> Sample {
+        Sample {
+            labels: pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            value,
+            ts: 1.0,
+        }
+    }
+
+    #[test]
+    fn united_expression_tags_every_part() {
+        let e = united_expr([
+            ("up", "mysql_up"),
+            ("lag", " max by (instance) (x{a=\"b\"}) "),
+        ]);
+        assert_eq!(
+            e,
+            "label_replace(mysql_up, \"fb_metric\", \"up\", \"\", \"\") or \
+             label_replace(max by (instance) (x{a=\"b\"}), \"fb_metric\", \"lag\", \"\", \"\")"
+        );
+        assert_eq!(quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
+    }
+
+    #[test]
+    fn split_routes_series_drops_the_tag_and_adds_labels_where_missing() {
+        let v = Vector::from(vec![
+            sample(
+                &[("fb_metric", "up"), ("instance", "db1"), ("region", "us")],
+                1.0,
+            ),
+            sample(&[("instance", "db2"), ("fb_metric", "lag")], 5.0),
+            sample(&[("fb_metric", "gone"), ("instance", "db3")], 7.0),
+            sample(&[("instance", "db4")], 7.0),
+        ]);
+        let (parts, stray) = split(&v, &["up", "lag"], &[("region", "eu")]);
+        assert_eq!(stray, 2);
+        assert_eq!(
+            parts[0].to_samples(),
+            vec![sample(&[("instance", "db1"), ("region", "us")], 1.0)]
+        );
+        assert_eq!(
+            parts[1].to_samples(),
+            vec![sample(&[("instance", "db2"), ("region", "eu")], 5.0)]
+        );
+        let w = with_labels(&parts[1], &[("site", "x")]);
+        assert_eq!(w.get(0).unwrap().label("site"), Some("x"));
+    }
+}
