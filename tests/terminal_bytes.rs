@@ -11,7 +11,10 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, MockServer};
+
+#[path = "support/united.rs"]
+mod united;
 
 /// `(cluster, host, up)` as a Prometheus instant vector.
 fn answer(hosts: &[(&str, &str, u8)]) -> String {
@@ -35,7 +38,7 @@ async fn serve(server: &MockServer, hosts: &[(&str, &str, u8)]) {
     server.reset().await;
     Mock::given(method("POST"))
         .and(path("/api/v1/query"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(answer(hosts)))
+        .respond_with(united::EveryPart(answer(hosts)))
         .mount(server)
         .await;
 }

@@ -146,7 +146,7 @@ fn cells_match(a: &App) {
     let v = a.view();
     let l = &v.layout;
     let top = 1u16; // the header row
-    let mut seen = [0usize; 5];
+    let mut seen = [0usize; Health::ALL.len()];
     for &k in &l.order[l.first_visible(a.scroll)..] {
         let t = l.tiles[k];
         if t.y >= a.scroll + u32::from(a.canvas_height()) {
