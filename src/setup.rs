@@ -56,7 +56,9 @@ pub fn make_source(s: &Settings) -> Result<Arc<dyn FleetSource>, String> {
         .map(|m| (m.key.clone(), m.expr.clone()))
         .collect();
     Ok(Arc::new(
-        PromSource::with_members(members, ams, parts).with_watchdog(s.watchdog.clone()),
+        PromSource::with_members(members, ams, parts)
+            .with_watchdog(s.watchdog.clone())
+            .watchdog_required(s.watchdog_configured),
     ))
 }
 

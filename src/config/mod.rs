@@ -313,6 +313,8 @@ pub struct Settings {
     pub sources: Vec<PromEndpoint>,
     /// Alert names of the dead man's switch; empty: not checked.
     pub watchdog: Vec<String>,
+    /// `watchdog` was set in the config: the alert must be there from the first refresh.
+    pub watchdog_configured: bool,
     pub alertmanagers: Vec<Endpoint>,
     pub refresh: Duration,
     pub stale_after: u32,
@@ -774,6 +776,7 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
     Ok(Settings {
         prometheus,
         sources,
+        watchdog_configured: file.watchdog.as_ref().is_some_and(|w| !w.is_empty()),
         watchdog: file
             .watchdog
             .clone()

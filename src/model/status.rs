@@ -118,7 +118,8 @@ pub struct DeadMansSwitch {
     /// Alert names looked for (`Watchdog`, `DeadMansSwitch` by default).
     pub names: Vec<String>,
     /// `Some(true)`: present; `Some(false)`: missing, the alerting pipeline is broken;
-    /// `None`: not known (no Alertmanager answered).
+    /// `None`: not known (no Alertmanager answered, or the switch is not armed: the alert was
+    /// never seen and `watchdog` is not set in the config).
     pub present: Option<bool>,
 }
 

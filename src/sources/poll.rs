@@ -123,6 +123,10 @@ pub struct PromSource {
     parts: Vec<(String, String)>,
     /// Alert names of the dead man's switch; empty: not checked.
     watchdog: Vec<String>,
+    /// Whether the switch is armed: named in the config, or one of the default names has
+    /// been seen. Many fleets have no such rule; a board that cried "pipeline broken" forever
+    /// on them would be a healthy fleet shown broken.
+    watchdog_armed: std::sync::atomic::AtomicBool,
     requests: Arc<AtomicUsize>,
 }
 
@@ -148,6 +152,7 @@ impl PromSource {
             ams,
             parts: metrics,
             watchdog: Vec::new(),
+            watchdog_armed: std::sync::atomic::AtomicBool::new(false),
             requests: Arc::new(AtomicUsize::new(0)),
         }
     }
@@ -157,6 +162,14 @@ impl PromSource {
     #[must_use]
     pub fn with_watchdog(mut self, names: Vec<String>) -> Self {
         self.watchdog = names;
+        self
+    }
+
+    /// Arms the dead man's switch from the first refresh (the names were configured, so the
+    /// rule is known to exist). Otherwise it arms itself once one of the alerts is seen.
+    #[must_use]
+    pub fn watchdog_required(self, required: bool) -> Self {
+        self.watchdog_armed.store(required, Ordering::Relaxed);
         self
     }
 
@@ -294,7 +307,14 @@ impl FleetSource for PromSource {
             };
             let dead_mans_switch = match &alerts {
                 Some(a) if req.at.is_none() && !self.watchdog.is_empty() => {
-                    Some(dead_mans_switch(a, &self.watchdog))
+                    let mut d = dead_mans_switch(a, &self.watchdog);
+                    if d.present == Some(true) {
+                        self.watchdog_armed.store(true, Ordering::Relaxed);
+                    } else if !self.watchdog_armed.load(Ordering::Relaxed) {
+                        // Never seen and not configured: no verdict.
+                        d.present = None;
+                    }
+                    Some(d)
                 }
                 _ => None,
             };
