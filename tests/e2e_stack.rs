@@ -1070,7 +1070,8 @@ fn board_history_chart(ctx: &mut Ctx) {
     let want = before.max(5.0) + 3.0;
 
     let t0 = Instant::now();
-    ctx.stack.fault(&["delay", "db2", "30"]);
+    // A held read lock makes real lag; a MASTER_DELAY would be intended and judged net of it.
+    ctx.stack.fault(&["hold", "db2", "120"]);
     let (s, rose) = b.tmux.wait(
         &format!("db2 lag chart top label past {want}s"),
         t0,
@@ -1087,11 +1088,13 @@ fn board_history_chart(ctx: &mut Ctx) {
     );
     let after = lag_chart_top(&s).unwrap_or(0.0);
     eprintln!(
-        "e2e:   db2 lag chart: top label {before}s -> {after}s, {:.2}s after MASTER_DELAY=30",
+        "e2e:   db2 lag chart: top label {before}s -> {after}s, {:.2}s after a held lock on db2",
         secs(rose)
     );
-    ctx.timings
-        .push(("board: delay db2 30 -> lag chart rises".into(), secs(rose)));
+    ctx.timings.push((
+        "board: lock held on db2 -> lag chart rises".into(),
+        secs(rose),
+    ));
     let during = ctx.poll(
         "db2 lag above 5 s (live)",
         t0,
@@ -1132,7 +1135,7 @@ fn board_history_chart(ctx: &mut Ctx) {
     assert_eq!(code, 0, "exit code after q\n{}", b.tmux.capture());
 
     let t1 = Instant::now();
-    ctx.stack.fault(&["delay", "db2", "0"]);
+    ctx.stack.fault(&["release", "db2"]);
     ctx.poll(
         "all OK after MASTER_DELAY=0 on db2",
         t1,
