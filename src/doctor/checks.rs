@@ -8,7 +8,8 @@ use serde::Serialize;
 
 use crate::fleet::{self, BuildInput};
 use crate::model::{
-    Alert, AppliesTo, Fleet, Identity, Kind, MetricSet, Role, Signal, SourceError, Vector,
+    Alert, AppliesTo, Engine as DbEngine, Fleet, Host, Identity, Kind, MetricSet, Role, Signal,
+    SourceError, Vector,
 };
 
 /// How much a finding asks of the operator.
@@ -476,7 +477,8 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
                 ident.host_label
             ),
             Some(format!(
-                "check that mysqld_exporter is scraped and that `{}` names the host (query: {hint}); PMM: [identity] preset = \"pmm\"",
+                "check that {} is scraped and that `{}` names the host (query: {hint}); PMM: [identity] preset = \"pmm\"",
+                exporter_of(set),
                 ident.host_label
             )),
         ));
@@ -505,6 +507,9 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
             .map_or(0, Vector::len);
         let expected: Vec<&&crate::model::Host> = hosts
             .iter()
+            // Several series per host (walsender rows) give no per-host value to miss; on a
+            // mixed board one engine's metrics are not expected of the other's hosts.
+            .filter(|h| def.kind != Kind::Detail && def.fits(h.engine))
             .filter(|h| def.applies_to == AppliesTo::All || h.role == Role::Replica)
             .collect();
         let missing: Vec<String> = expected
@@ -557,7 +562,8 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
     if let Some(v) = &facts.names {
         let mut seen: BTreeMap<String, f64> = BTreeMap::new();
         for s in v.iter() {
-            if let Some(n) = s.label("__name__") {
+            // The generations are mysqld_exporter's (`pg_replication_*` says "replica" too).
+            if let Some(n) = s.label("__name__").filter(|n| n.starts_with("mysql_")) {
                 seen.insert(n.to_string(), s.value());
             }
         }
@@ -610,7 +616,8 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
         let ro = val(ro_i).is_some_and(|v| v >= 1.0);
         let up = val(up_i).is_some_and(|v| v >= 1.0);
         let no_status = repl_idx.iter().all(|&i| val(Some(i)).is_none());
-        if ro && up && no_status && !repl_idx.is_empty() {
+        let mysql = h.engine != Some(DbEngine::Postgres);
+        if mysql && ro && up && no_status && !repl_idx.is_empty() {
             let version = facts
                 .versions
                 .as_ref()
@@ -656,6 +663,8 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
             Some(fix),
         ));
     }
+
+    out.extend(postgres_findings(set, ident, facts, &hosts));
 
     // node_exporter.
     let node_idx: Vec<usize> = set
@@ -772,6 +781,155 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
     }
     let hosts_n = hosts.len();
     finish(out, e.clone(), hosts_n, presence, facts.ams.clone())
+}
+
+/// The exporter(s) a metric set reads, for hints.
+fn exporter_of(set: &MetricSet) -> &'static str {
+    let has = |e: DbEngine| set.metrics.iter().any(|m| m.engine == Some(e));
+    match (has(DbEngine::Mysql), has(DbEngine::Postgres)) {
+        (true, true) => "mysqld_exporter (or postgres_exporter)",
+        (false, true) => "postgres_exporter",
+        _ => "mysqld_exporter",
+    }
+}
+
+/// PostgreSQL: what keeps the board from judging a replica's stream, and what Patroni adds.
+///
+/// A replica is judged streaming from its WAL receiver (`--collector.stat_wal_receiver`,
+/// off by default), from its upstream's `pg_stat_replication` rows (which name it only when
+/// its `application_name` is its host name) and from Patroni. Each finding names what is
+/// missing and the one setting that brings it.
+fn postgres_findings(
+    set: &MetricSet,
+    ident: &Identity,
+    facts: &Facts,
+    hosts: &[&Host],
+) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let pg: Vec<&&Host> = hosts
+        .iter()
+        .filter(|h| h.engine == Some(DbEngine::Postgres))
+        .collect();
+    if pg.is_empty() {
+        return out;
+    }
+    let replicas: Vec<&&&Host> = pg.iter().filter(|h| h.role == Role::Replica).collect();
+    let answer = |sig: Signal| {
+        set.by_signal(sig)
+            .and_then(|i| facts.results.get(i))
+            .and_then(|r| r.as_ref().ok())
+    };
+    let label = |h: &Host| format!("{}/{}", h.id.cluster, h.id.name);
+
+    // The WAL receiver: collected on which replicas?
+    if let Some(v) = answer(Signal::WalReceiver) {
+        let with: BTreeSet<(&str, &str)> = v
+            .iter()
+            .filter_map(|s| ident.key_parts(|k| s.label(k)))
+            .collect();
+        let without: Vec<String> = replicas
+            .iter()
+            .filter(|h| !with.contains(&(h.id.cluster.as_str(), h.id.name.as_str())))
+            .map(|h| label(h))
+            .collect();
+        if !without.is_empty() {
+            out.push(find(
+                Level::Fix,
+                "postgres receiver",
+                format!(
+                    "WAL receiver not collected on {} of {} PostgreSQL replicas ({}): a replica cut from its primary still reads lag 0, and only its primary's rows can tell",
+                    without.len(),
+                    replicas.len(),
+                    names(&without, 5)
+                ),
+                Some("receiver not running in the exporter: run postgres_exporter 0.15 or later with --collector.stat_wal_receiver".into()),
+            ));
+        }
+    }
+
+    // Walsender rows that name no host of their cluster.
+    if let Some(v) = answer(Signal::Walsenders) {
+        let mut by_cluster: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for h in &pg {
+            by_cluster
+                .entry(h.id.cluster.as_str())
+                .or_default()
+                .insert(h.id.name.as_str());
+        }
+        let mut anonymous: BTreeSet<String> = BTreeSet::new();
+        for s in v.iter() {
+            let Some((cluster, sender)) = ident.key_parts(|k| s.label(k)) else {
+                continue;
+            };
+            let hosts_of = by_cluster.get(cluster);
+            let names_host = |x: Option<&str>| {
+                x.filter(|x| !x.is_empty())
+                    .is_some_and(|x| hosts_of.is_some_and(|hs| hs.contains(ident.host_name_ref(x))))
+            };
+            if !names_host(s.label("application_name")) && !names_host(s.label("client_addr")) {
+                anonymous.insert(format!(
+                    "{cluster}/{sender} → application_name={:?} client_addr={:?}",
+                    s.label("application_name").unwrap_or(""),
+                    s.label("client_addr").unwrap_or("")
+                ));
+            }
+        }
+        if !anonymous.is_empty() {
+            let rows: Vec<String> = anonymous.into_iter().collect();
+            out.push(find(
+                Level::Fix,
+                "postgres application_name",
+                format!(
+                    "{} pg_stat_replication rows name no host of their cluster: {}; the primary cannot tell which replica stopped streaming",
+                    rows.len(),
+                    names(&rows, 3)
+                ),
+                Some("set application_name to the replica's host name (as the `host` label has it) in each replica's primary_conninfo, or set cluster_name; the default `walreceiver` names nobody".into()),
+            ));
+        }
+    }
+
+    // Replicas nothing can judge.
+    let blind: Vec<String> = replicas
+        .iter()
+        .filter(|h| {
+            h.replication
+                .as_ref()
+                .is_some_and(|r| r.streaming.is_none())
+                && h.health != crate::model::Health::Down
+        })
+        .map(|h| label(h))
+        .collect();
+    if !blind.is_empty() {
+        out.push(find(
+            Level::Fix,
+            "postgres replication",
+            format!(
+                "{} PostgreSQL replicas cannot be judged streaming or not and are shown UNKNOWN: {}",
+                blind.len(),
+                names(&blind, 5)
+            ),
+            Some("give the board one of: the WAL receiver (--collector.stat_wal_receiver), walsender rows that name the replica (application_name), or Patroni's /metrics scraped with the same host and cluster labels".into()),
+        ));
+    }
+
+    // Patroni.
+    let by_patroni = pg
+        .iter()
+        .filter(|h| h.role_evidence.is_some_and(|w| w.starts_with("patroni")))
+        .count();
+    if by_patroni > 0 {
+        out.push(find(
+            Level::Info,
+            "patroni",
+            format!(
+                "Patroni's /metrics name the role of {by_patroni} of {} PostgreSQL hosts (patroni_primary / patroni_replica; a cluster without leader is CRIT)",
+                pg.len()
+            ),
+            None,
+        ));
+    }
+    out
 }
 
 /// Replication series names the metric set reads (lag, threads, source id).

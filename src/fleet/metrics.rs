@@ -376,6 +376,26 @@ pub fn postgres_preset(host_label: &str, cluster_label: &str) -> MetricSet {
             false,
             Some(IntendedDelay),
         ),
+        // Patroni's view of each node (roles, streaming, a cluster without leader) and the
+        // scrape targets Prometheus finds down: read by name, never shown as a figure.
+        MetricDef {
+            key: super::roles::TOPOLOGY_KEY.into(),
+            label: "topology".into(),
+            expr: format!(
+                "{{__name__=~\"{}\",{sel}}} or up{{{sel}}} == 0",
+                super::roles::PATRONI_SERIES
+            ),
+            unit: Unit::None,
+            kind: Kind::Info,
+            direction: Direction::Higher,
+            warn: None,
+            crit: None,
+            applies_to: All,
+            on_tile: false,
+            chart: false,
+            signal: Some(Signal::Topology),
+            engine: Some(Engine::Postgres),
+        },
         m(
             "replay_age",
             "last replay",

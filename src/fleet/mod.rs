@@ -297,6 +297,9 @@ pub fn build<'a>(
     // nothing else is known of it: its exporter's series are gone (a one-shot snapshot has
     // no earlier refresh to remember it by).
     if let Some(Some(Ok(samples))) = topology_i.map(|i| input.results.get(i)) {
+        // A series without the cluster label (Patroni's REST API scraped by a job of its
+        // own) belongs to the host of that name when only one cluster has it.
+        let mut unique: Option<hashbrown::HashMap<String, Option<HostId>>> = None;
         for s in samples.iter() {
             let (Some((cluster, name)), Some(metric)) =
                 (ident.key_parts(|k| s.label(k)), s.label("__name__"))
@@ -333,6 +336,25 @@ pub fn build<'a>(
                         },
                     );
                     at
+                }
+                Err(_) if cluster == NO_CLUSTER => {
+                    let by_name = unique.get_or_insert_with(|| {
+                        let mut m: hashbrown::HashMap<String, Option<HostId>> =
+                            hashbrown::HashMap::new();
+                        for r in &rows {
+                            m.entry(r.id.name.clone())
+                                .and_modify(|v| *v = None)
+                                .or_insert_with(|| Some(r.id.clone()));
+                        }
+                        m
+                    });
+                    let Some(Some(id)) = by_name.get(name) else {
+                        continue;
+                    };
+                    match rows.binary_search_by(|x| x.id.cmp(id)) {
+                        Ok(r) => r,
+                        Err(_) => continue,
+                    }
                 }
                 Err(_) => continue,
             };
@@ -538,7 +560,14 @@ pub fn build<'a>(
                 Some(rows) => postgres::upstream(&id.name, &id.cluster, rows, &names, *reporting),
                 None => (postgres::Evidence::Unknown, None),
             };
-            postgres::judge(&recv, &up_ev, row)
+            let patroni = match roles::patroni_streaming(&ev) {
+                Some(true) => postgres::Evidence::Streaming,
+                Some(false) => postgres::Evidence::NotStreaming(
+                    "not streaming: Patroni reports postgres_streaming 0",
+                ),
+                None => postgres::Evidence::Unknown,
+            };
+            postgres::judge(&[&recv, &up_ev, &patroni], row)
         });
         let not_streaming = verdict.as_ref().is_some_and(|v| v.streaming == Some(false));
         let pg_delay = delay_i.and_then(|i| value_of(i).0).filter(|_| pg);
@@ -672,6 +701,19 @@ pub fn build<'a>(
             {
                 health = health.max(h);
                 reasons.push((h, why));
+            }
+            if ev.patroni.unlocked.is_some_and(|v| v >= 1.0) {
+                // Nobody holds the leader lock: no primary to write to, no failover owner.
+                let why = match &ev.patroni.scope {
+                    Some(scope) => format!(
+                        "patroni: cluster {scope} has no leader (patroni_cluster_unlocked=1)"
+                    ),
+                    None => {
+                        "patroni: cluster has no leader (patroni_cluster_unlocked=1)".to_string()
+                    }
+                };
+                health = health.max(Health::Crit);
+                reasons.push((Health::Crit, why));
             }
             if group.is_none() && matches!(role, Role::GroupPrimary | Role::GroupSecondary) {
                 // Known by its group channels only: its state in the group is not collected.

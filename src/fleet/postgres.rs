@@ -135,20 +135,25 @@ pub fn upstream<'a>(
     )
 }
 
-/// Combines the evidence: any "not streaming" wins; a replica nothing can judge is unknown.
-pub fn judge(receiver: &Evidence, upstream: &Evidence, row: Option<&Walsender>) -> Verdict {
+/// Why a replica's stream cannot be judged: every kind of evidence is missing.
+pub const UNKNOWN_WHY: &str =
+    "unknown: no WAL receiver series (postgres_exporter --collector.stat_wal_receiver) \
+     and no walsender row naming it (set application_name to the host name)";
+
+/// Combines the evidence (the replica's receiver, its upstream's walsenders, Patroni's
+/// `postgres_streaming`): any "not streaming" wins, in that order; a replica nothing can
+/// judge is unknown.
+pub fn judge(evidence: &[&Evidence], row: Option<&Walsender>) -> Verdict {
     let source = row.map(|w| w.sender.clone());
     let behind_bytes = row.map(|w| w.behind_bytes).filter(|b| b.is_finite());
-    let (streaming, why) = match (receiver, upstream) {
-        (Evidence::NotStreaming(w), _) | (_, Evidence::NotStreaming(w)) => (Some(false), Some(*w)),
-        (Evidence::Streaming, _) | (_, Evidence::Streaming) => (Some(true), None),
-        (Evidence::Unknown, Evidence::Unknown) => (
-            None,
-            Some(
-                "unknown: no WAL receiver series (postgres_exporter --collector.stat_wal_receiver) \
-                 and no walsender row naming it (set application_name to the host name)",
-            ),
-        ),
+    let not = evidence.iter().find_map(|e| match e {
+        Evidence::NotStreaming(w) => Some(*w),
+        _ => None,
+    });
+    let (streaming, why) = match not {
+        Some(w) => (Some(false), Some(w)),
+        None if evidence.iter().any(|e| **e == Evidence::Streaming) => (Some(true), None),
+        None => (None, Some(UNKNOWN_WHY)),
     };
     Verdict {
         streaming,
@@ -261,19 +266,16 @@ mod tests {
     #[test]
     fn any_not_streaming_wins() {
         let no = Evidence::NotStreaming("x");
+        let (yes, unknown) = (Evidence::Streaming, Evidence::Unknown);
+        assert_eq!(judge(&[&yes, &no], None).streaming, Some(false));
+        assert_eq!(judge(&[&no, &yes], None).streaming, Some(false));
+        assert_eq!(judge(&[&unknown, &yes], None).streaming, Some(true));
+        // Patroni's word alone decides when the exporter has no receiver series
         assert_eq!(
-            judge(&Evidence::Streaming, &no, None).streaming,
+            judge(&[&unknown, &unknown, &no], None).streaming,
             Some(false)
         );
-        assert_eq!(
-            judge(&no, &Evidence::Streaming, None).streaming,
-            Some(false)
-        );
-        assert_eq!(
-            judge(&Evidence::Unknown, &Evidence::Streaming, None).streaming,
-            Some(true)
-        );
-        let v = judge(&Evidence::Unknown, &Evidence::Unknown, None);
+        let v = judge(&[&unknown, &unknown, &unknown], None);
         assert_eq!(v.streaming, None);
         assert!(v.why.is_some());
     }

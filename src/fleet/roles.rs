@@ -128,7 +128,44 @@ pub struct Evidence {
     pub version: Option<String>,
     /// Prometheus' `up` of this host's scrape targets that failed (`up == 0`), by job.
     pub targets_down: Vec<String>,
+    /// Patroni's own view of this PostgreSQL node, from its REST API's `/metrics`.
+    pub patroni: Patroni,
 }
+
+/// What Patroni's `/metrics` says of one node (each 1 or 0; `None` when the series is
+/// absent: no Patroni, or a version without it).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Patroni {
+    /// `patroni_primary` (3.0+; `patroni_master` before): this node holds the leader lock.
+    pub primary: Option<f64>,
+    /// `patroni_replica`: a running replica.
+    pub replica: Option<f64>,
+    /// `patroni_standby_leader`: leader of a standby cluster (a replica of a remote primary).
+    pub standby_leader: Option<f64>,
+    /// `patroni_postgres_streaming`: this replica's WAL receiver streams (2.1+).
+    pub streaming: Option<f64>,
+    /// `patroni_cluster_unlocked`: nobody holds the leader lock.
+    pub unlocked: Option<f64>,
+    /// `patroni_is_paused`: maintenance mode (no automatic failover).
+    pub paused: Option<f64>,
+    /// `scope` of the series: the Patroni cluster's name.
+    pub scope: Option<String>,
+}
+
+impl Patroni {
+    /// Whether any Patroni series was seen for the node.
+    pub fn seen(&self) -> bool {
+        self.primary.is_some()
+            || self.replica.is_some()
+            || self.standby_leader.is_some()
+            || self.streaming.is_some()
+            || self.unlocked.is_some()
+    }
+}
+
+/// Patroni series the topology query reads (PostgreSQL preset).
+pub const PATRONI_SERIES: &str =
+    "patroni_(primary|master|replica|standby_leader|postgres_streaming|cluster_unlocked|is_paused)";
 
 impl Evidence {
     /// Records one value of a per-channel metric. Returns `true` when that channel already
@@ -221,11 +258,30 @@ impl Evidence {
                     self.version = Some(v);
                 }
             }
+            "patroni_primary" | "patroni_master" => {
+                // Both names on one node (mid-upgrade exporter relabelling): either says leader.
+                self.patroni.primary = Some(self.patroni.primary.map_or(value, |v| v.max(value)));
+                self.patroni_scope(label);
+            }
+            "patroni_replica" => {
+                set(&mut self.patroni.replica);
+                self.patroni_scope(label);
+            }
+            "patroni_standby_leader" => set(&mut self.patroni.standby_leader),
+            "patroni_postgres_streaming" => set(&mut self.patroni.streaming),
+            "patroni_cluster_unlocked" => set(&mut self.patroni.unlocked),
+            "patroni_is_paused" => set(&mut self.patroni.paused),
             "up" if value < 1.0 => {
                 self.targets_down
                     .push(label("job").unwrap_or_else(|| "?".into()));
             }
             _ => {}
+        }
+    }
+
+    fn patroni_scope(&mut self, label: &dyn Fn(&str) -> Option<String>) {
+        if self.patroni.scope.is_none() {
+            self.patroni.scope = label("scope").filter(|s| !s.is_empty());
         }
     }
 
@@ -340,6 +396,34 @@ pub fn read_only_role(ev: &Evidence) -> Option<(Role, Why)> {
     })
 }
 
+/// PostgreSQL under Patroni: the cluster manager's own view of the node, stronger than
+/// `pg_is_in_recovery()` alone because it also names the standby leader of a standby
+/// cluster. A node Patroni calls neither (PostgreSQL stopped, starting) proves nothing.
+pub fn patroni_role(ev: &Evidence) -> Option<(Role, Why)> {
+    let p = &ev.patroni;
+    let on = |v: Option<f64>| v.is_some_and(|v| v >= 1.0);
+    if on(p.primary) {
+        Some((Role::Primary, "patroni: leader (patroni_primary=1)"))
+    } else if on(p.standby_leader) {
+        Some((
+            Role::Replica,
+            "patroni: standby leader (patroni_standby_leader=1)",
+        ))
+    } else if on(p.replica) {
+        Some((Role::Replica, "patroni: replica (patroni_replica=1)"))
+    } else {
+        None
+    }
+}
+
+/// Patroni's word on a replica's stream: `patroni_postgres_streaming` 1 or 0, `None` when
+/// the node is no replica to Patroni or the series is absent (Patroni before 2.1).
+pub fn patroni_streaming(ev: &Evidence) -> Option<bool> {
+    let p = &ev.patroni;
+    let replica = p.replica.is_some_and(|v| v >= 1.0) || p.standby_leader.is_some_and(|v| v >= 1.0);
+    p.streaming.filter(|_| replica).map(|v| v >= 1.0)
+}
+
 /// 5. Source join: another host of the cluster replicates from this one.
 pub fn source_join_role(is_someones_source: bool) -> Option<(Role, Why)> {
     is_someones_source.then_some((Role::Primary, "source of a replica (server_id join)"))
@@ -349,6 +433,7 @@ pub fn source_join_role(is_someones_source: bool) -> Option<(Role, Why)> {
 pub fn detect(ev: &Evidence, host: &str, is_someones_source: bool) -> Option<(Role, Why)> {
     group_replication_role(ev, host)
         .or_else(|| galera_role(ev))
+        .or_else(|| patroni_role(ev))
         .or_else(|| replica_status_role(ev))
         .or_else(|| read_only_role(ev))
         .or_else(|| source_join_role(is_someones_source))

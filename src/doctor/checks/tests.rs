@@ -365,3 +365,116 @@ fn partial_answers_are_named() {
     assert!(to_text(&r).contains("the answer for `up` was partial: isPartial: true"));
     assert_eq!(r.exit_code, 1);
 }
+
+/// A healthy PostgreSQL cluster (pg1 → pg2) in the postgres preset's shape; `receiver` and
+/// `app` are the replica's WAL receiver value (None: not collected) and the
+/// `application_name` of the primary's row for it.
+fn pg_facts(set: &MetricSet, receiver: Option<f64>, app: &str) -> Facts {
+    let pg = |h: &str, v: f64| {
+        s(
+            &[("cluster", "ledger"), ("instance", &format!("{h}:9187"))],
+            v,
+        )
+    };
+    let results = set
+        .metrics
+        .iter()
+        .map(|m| {
+            let v: Vec<Sample> = match m.key.as_str() {
+                "up" | "connections" | "load" | "qps" => vec![pg("pg1", 1.0), pg("pg2", 1.0)],
+                "read_only" => vec![pg("pg1", 0.0), pg("pg2", 1.0)],
+                "lag" => vec![pg("pg1", 0.0), pg("pg2", 0.0)],
+                "slots_inactive" => vec![pg("pg1", 0.0), pg("pg2", 0.0)],
+                "streaming" => receiver.map(|v| pg("pg2", v)).into_iter().collect(),
+                "walsenders" => vec![s(
+                    &[
+                        ("cluster", "ledger"),
+                        ("instance", "pg1:9187"),
+                        ("application_name", app),
+                        ("client_addr", "10.1.0.2"),
+                        ("state", "streaming"),
+                    ],
+                    0.0,
+                )],
+                _ => Vec::new(),
+            };
+            Ok(Vector::from(v))
+        })
+        .collect();
+    let mut f = healthy(set);
+    f.results = results;
+    f.names = Some(Vector::from(vec![s(
+        &[("__name__", "pg_replication_lag_seconds")],
+        2.0,
+    )]));
+    f
+}
+
+#[test]
+fn postgres_fleet_healthy_is_ok_and_not_judged_by_mysql_rules() {
+    let set = crate::fleet::metrics::postgres_preset("instance", "cluster");
+    let r = analyze(
+        &set,
+        &Identity::default(),
+        &pg_facts(&set, Some(1.0), "pg2"),
+    );
+    assert_eq!(r.exit_code, 0, "{}", to_text(&r));
+    let text = to_text(&r);
+    assert!(
+        !text.contains("8.4"),
+        "pg_replication_* is no MySQL generation: {text}"
+    );
+    assert!(!text.contains("mysqld_exporter"), "{text}");
+}
+
+#[test]
+fn postgres_receiver_not_collected_names_the_flag() {
+    let set = crate::fleet::metrics::postgres_preset("instance", "cluster");
+    let r = analyze(&set, &Identity::default(), &pg_facts(&set, None, "pg2"));
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.topic == "postgres receiver")
+        .unwrap_or_else(|| panic!("{}", to_text(&r)));
+    assert_eq!(f.level, Level::Fix);
+    assert!(f.message.contains("ledger/pg2"), "{}", f.message);
+    assert!(f
+        .fix
+        .as_deref()
+        .unwrap()
+        .contains("--collector.stat_wal_receiver"));
+    // the primary's row still names pg2: judged, so not blind
+    assert!(!r.findings.iter().any(|f| f.topic == "postgres replication"));
+}
+
+#[test]
+fn postgres_rows_naming_no_host_ask_for_application_name_and_blind_replicas_are_named() {
+    let set = crate::fleet::metrics::postgres_preset("instance", "cluster");
+    let r = analyze(
+        &set,
+        &Identity::default(),
+        &pg_facts(&set, None, "walreceiver"),
+    );
+    let text = to_text(&r);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.topic == "postgres application_name")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(f.message.contains("walreceiver"), "{}", f.message);
+    assert!(f.fix.as_deref().unwrap().contains("primary_conninfo"));
+    let blind = r
+        .findings
+        .iter()
+        .find(|f| f.topic == "postgres replication")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(blind.message.contains("ledger/pg2"), "{}", blind.message);
+    assert_eq!(r.exit_code, 1);
+    // with a receiver the rows still name nobody, but the replica is judged
+    let r = analyze(
+        &set,
+        &Identity::default(),
+        &pg_facts(&set, Some(1.0), "walreceiver"),
+    );
+    assert!(!r.findings.iter().any(|f| f.topic == "postgres replication"));
+}
