@@ -52,6 +52,11 @@ finish() {
     echo "test.sh: PASSED (${PASSED[*]}) in ${total}s"
     exit 0
   fi
+  if [ -n "${TEST_LOG:-}" ] && [ -s "$TEST_LOG" ] && grep -qE '^test .* FAILED$|^error: ' "$TEST_LOG"; then
+    echo "test.sh: what failed in the test step (full output above):"
+    grep -E '^test .* FAILED$|^     Running |panicked at|^error: |test result: FAILED' "$TEST_LOG" |
+      grep -B1 -E 'FAILED|panicked|^error' | grep -v '^--$' | head -60
+  fi
   echo "test.sh: FAILED (${FAILED[*]}; passed: ${PASSED[*]-none}) in ${total}s"
   exit 1
 }
@@ -98,7 +103,12 @@ fi
 step fmt cargo fmt --check
 step clippy cargo clippy --all-targets -- -D warnings
 step deny cargo deny check licenses bans sources
-step test cargo test --all-targets
+# --no-fail-fast: one failing test binary must not hide the others' results. The output is
+# kept so that the last lines of the run (all a CI page may show) name what failed.
+TEST_LOG=$(mktemp -t fleetboard-test.XXXXXX)
+trap 'rm -f "$TEST_LOG"' EXIT
+run_tests() { cargo test --all-targets --no-fail-fast 2>&1 | tee "$TEST_LOG"; return "${PIPESTATUS[0]}"; }
+step test run_tests
 if [ "${FLEETBOARD_SKIP_PACKAGE:-0}" = 1 ]; then
   echo "test.sh: FLEETBOARD_SKIP_PACKAGE=1: the Debian package is not built or installed"
 else
