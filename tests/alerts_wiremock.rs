@@ -35,12 +35,13 @@ fn json(body: &[u8]) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(body.to_vec(), "application/json")
 }
 
-/// A URL where nothing listens.
-fn closed_port_url() -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = l.local_addr().unwrap().port();
-    drop(l);
-    format!("http://127.0.0.1:{port}")
+#[path = "support/ports.rs"]
+mod ports;
+
+/// A URL that refuses connections while the returned socket lives.
+fn closed_port_url() -> (socket2::Socket, String) {
+    let (held, port) = ports::refusing_port();
+    (held, format!("http://127.0.0.1:{port}"))
 }
 
 async fn run(app: &mut App, ex: &Executor, a: AlertAction) {
@@ -120,7 +121,7 @@ async fn ha_pair_with_one_down_serves_alerts_and_reports_the_down_one() {
         .expect(1)
         .mount(&am)
         .await;
-    let down = closed_port_url();
+    let (_held, down) = closed_port_url();
     let cli = Cli {
         prometheus: vec![prom.uri()],
         alertmanager: vec![down.clone(), am.uri()],

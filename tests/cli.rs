@@ -1,13 +1,25 @@
 //! The binary as scripts and monitors call it: exit codes and output.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::path::Path;
 use std::process::Command;
 
+/// The binary with nothing of the developer's environment: no `FLEETBOARD_*`, `NO_COLOR` or
+/// locale of theirs, and no config file (HOME and XDG_CONFIG_HOME point into `home`, empty).
+fn fleetboard(home: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_fleetboard"));
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("LANG", "C.UTF-8");
+    c
+}
+
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_fleetboard"))
+    let home = tempfile::tempdir().unwrap();
+    let out = fleetboard(home.path())
         .args(args)
-        .env_remove("FLEETBOARD_PROMETHEUS")
-        .env_remove("FLEETBOARD_CONFIG")
         .output()
         .expect("run fleetboard");
     (
@@ -124,7 +136,8 @@ bearer_token = "s3cret-inline"
         ),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_fleetboard"))
+    let home = tempfile::tempdir().unwrap();
+    let out = fleetboard(home.path())
         .args([
             "config",
             "-c",
@@ -133,8 +146,6 @@ bearer_token = "s3cret-inline"
             "http://u:pw-in-url@flag-prom:9090",
         ])
         .env("FLEETBOARD_REFRESH", "9s")
-        .env_remove("FLEETBOARD_PROMETHEUS")
-        .env_remove("FLEETBOARD_CONFIG")
         .output()
         .unwrap();
     let s = String::from_utf8_lossy(&out.stdout);

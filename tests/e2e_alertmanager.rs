@@ -69,10 +69,8 @@ fn binary() -> Option<PathBuf> {
     );
 }
 
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
+#[path = "support/ports.rs"]
+mod ports;
 
 async fn wait_for<T, F, Fut>(what: &str, am: &Am, mut f: F) -> T
 where
@@ -93,7 +91,18 @@ where
     }
 }
 
+/// Starts Alertmanager on a free port; another port is tried when the one picked was taken
+/// before Alertmanager could bind it.
 async fn start(bin: &PathBuf) -> Am {
+    for _ in 0..5 {
+        if let Some(am) = try_start(bin).await {
+            return am;
+        }
+    }
+    panic!("alertmanager found its port taken five times in a row");
+}
+
+async fn try_start(bin: &PathBuf) -> Option<Am> {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("alertmanager.yml");
     std::fs::write(
@@ -101,7 +110,7 @@ async fn start(bin: &PathBuf) -> Am {
         "route:\n  receiver: blackhole\n  group_wait: 1s\nreceivers:\n  - name: blackhole\n",
     )
     .unwrap();
-    let port = free_port();
+    let port = ports::candidate_port();
     let log = dir.path().join("am.log");
     let out = std::fs::File::create(&log).unwrap();
     let child = Proc::new(bin)
@@ -118,7 +127,7 @@ async fn start(bin: &PathBuf) -> Am {
         .stderr(out)
         .spawn()
         .expect("start alertmanager");
-    let am = Am {
+    let mut am = Am {
         child,
         url: format!("http://127.0.0.1:{port}"),
         log,
@@ -126,12 +135,31 @@ async fn start(bin: &PathBuf) -> Am {
     };
     let http = reqwest::Client::new();
     let ready = format!("{}/-/ready", am.url);
-    wait_for("alertmanager to be ready", &am, || {
-        let r = http.get(&ready).send();
-        async move { r.await.ok().filter(|r| r.status().is_success()).map(|_| ()) }
-    })
-    .await;
-    am
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        // Ready, and from our process: a server that took the port first may answer too.
+        let ok = http
+            .get(&ready)
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        let exited = am.child.try_wait().ok().flatten().is_some();
+        if exited {
+            if ports::in_use(&am.log()) {
+                return None;
+            }
+            panic!("alertmanager exited at start; its log:\n{}", am.log());
+        }
+        if ok {
+            return Some(am);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for alertmanager to be ready; its log:\n{}",
+            am.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 fn settings(am: &str, read_only: bool) -> Settings {

@@ -25,6 +25,7 @@ use serde_json::Value;
 const BIN: &str = env!("CARGO_BIN_EXE_fleetboard");
 const SCENARIOS: &[&str] = &[
     "pg_mixed_healthy",
+    "pg_doctor",
     "pg_replica_cut",
     "pg_replay_paused",
     "pg_inactive_slot",
@@ -132,6 +133,28 @@ impl Stack {
             )
         })?;
         Ok((out.status.code().unwrap_or(-1), j))
+    }
+
+    /// `fleetboard doctor --format json` on the stack, with the board's config.
+    fn doctor(&self, preset: &str) -> Value {
+        let cfg = self.dir.join("fb-pg.toml");
+        std::fs::write(&cfg, CONFIG).unwrap();
+        let out = Command::new(BIN)
+            .args(["doctor", "--format", "json", "--preset", preset, "-p"])
+            .arg(self.var("PROM_URL"))
+            .arg("-a")
+            .arg(self.var("AM_URL"))
+            .arg("-c")
+            .arg(&cfg)
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "doctor: not JSON ({e}): {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
     }
 
     /// Polls snapshots until `check` passes, for at most `limit`; prints the time since `t0`.
@@ -320,6 +343,33 @@ fn e2e_postgres() {
             .unwrap()
             .iter()
             .all(|n| !n.as_str().unwrap().contains("failed")));
+    }
+
+    if run("pg_doctor") {
+        // Every replica's receiver is collected and every walsender row is named after its
+        // replica (application_name = cluster_name = pgN): nothing to fix for PostgreSQL,
+        // and no MySQL rule misreads the PostgreSQL series.
+        for preset in ["postgres", "mixed"] {
+            let d = st.doctor(preset);
+            let findings = d["findings"].as_array().unwrap();
+            let topics: Vec<&str> = findings
+                .iter()
+                .map(|f| f["topic"].as_str().unwrap())
+                .collect();
+            for bad in [
+                "postgres receiver",
+                "postgres application_name",
+                "postgres replication",
+                "replication",
+                "naming",
+            ] {
+                assert!(
+                    !topics.contains(&bad) || (bad == "naming" && preset == "mixed"),
+                    "doctor --preset {preset}: unexpected [{bad}]: {d:#}"
+                );
+            }
+            assert!(d["hosts"].as_u64().unwrap() >= 4, "{d:#}");
+        }
     }
 
     if run("pg_replica_cut") {

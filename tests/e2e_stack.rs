@@ -6,24 +6,26 @@
 //! The scenarios below break things with `scripts/stack.sh fault` and check what
 //! `fleetboard snapshot --format json` reports, polling with deadlines.
 //!
-//! The scenarios change the shared stack, so they run one after another inside the single
-//! `#[test]` below. A scenario that fails is reported (with the last snapshot it saw), the
-//! stack is healed, and the next one still runs; the test fails at the end if any failed.
+//! Each scenario is a `#[test]` of its own (module `scenario`); they share one stack and take
+//! turns on it. A scenario that fails is reported (with the last snapshot it saw) under its
+//! own name, the stack is healed, and the next one still runs.
 //!
 //! Knobs (environment):
 //! * `FLEETBOARD_SKIP_E2E=1` skips these tests (loudly). Without it, missing stack packages
 //!   are installed (`scripts/stack.sh install`, root), and if that is impossible the test fails.
-//! * `FLEETBOARD_E2E_SCENARIOS=healthy_fleet,primary_killed` runs only the named scenarios.
+//! * `cargo test --test e2e_stack primary_killed` runs only the scenarios whose name matches.
 //! * `FLEETBOARD_E2E_STACK=DIR` uses a stack already started with `scripts/stack.sh start DIR`
 //!   (left running afterwards) instead of starting a new one.
 //! * `FLEETBOARD_E2E_KEEP=1` keeps the stack's directory (logs, data) after stopping it; it is
-//!   kept anyway when the test fails.
+//!   kept anyway when a scenario fails. The stack is stopped by its owner watchdog
+//!   (`STACK_OWNER_PID`) once the test process has exited.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -62,113 +64,115 @@ const FLEET: &[(&str, &str, &str, Option<&str>)] = &[
     ("db3", "payments", "replica", Some("db1")),
 ];
 
-type Scenario = (&'static str, fn(&mut Ctx));
+/// One `#[test]` per scenario, all on one stack (started by the first, stopped when the test
+/// process exits): a failure names its scenario, and the others still run. The scenarios
+/// change the shared stack, so they take turns (a lock); each leaves it healthy, and one that
+/// fails has it healed before the next. `cargo test --test e2e_stack primary_killed` runs one.
+mod scenario {
+    macro_rules! scenarios {
+        ($($name:ident),* $(,)?) => {
+            $(
+                #[test]
+                fn $name() {
+                    super::run_scenario(stringify!($name), super::$name);
+                }
+            )*
+        };
+    }
+    // Snapshot scenarios: `fleetboard snapshot` against the stack.
+    scenarios!(
+        healthy_fleet,
+        victoriametrics_same_fleet,
+        sql_thread_stopped,
+        replication_delay,
+        primary_killed,
+        prometheus_unreachable,
+    );
+    // Interactive scenarios: the board in a real terminal (tmux `new-session -d` with a fixed
+    // size, `send-keys` to type, `capture-pane -p` to read the screen). tmux is installed by
+    // `scripts/test.sh`.
+    scenarios!(
+        board_keys,
+        board_prometheus_down,
+        board_signals,
+        board_history_chart,
+        board_silence_by_keys,
+        board_wall_mode,
+        board_replay_keys,
+    );
+}
 
-/// Snapshot scenarios, run in this order on one stack. Each leaves the stack healthy.
-const SNAPSHOT_SCENARIOS: &[Scenario] = &[
-    ("healthy_fleet", healthy_fleet),
-    ("victoriametrics_same_fleet", victoriametrics_same_fleet),
-    ("sql_thread_stopped", sql_thread_stopped),
-    ("replication_delay", replication_delay),
-    ("primary_killed", primary_killed),
-    ("prometheus_unreachable", prometheus_unreachable),
-];
+/// The stack and what the scenarios measured, shared by the tests of this file. `Err` holds
+/// why the stack could not start, so that every scenario fails at once with that reason.
+static SHARED: Mutex<Option<Result<Ctx, String>>> = Mutex::new(None);
 
-/// Interactive scenarios: the board running in a real terminal (tmux `new-session -d` with a
-/// fixed size, `send-keys` to type, `capture-pane -p` to read the screen), against the same
-/// stack. They are added to this list and run after the snapshot scenarios, with the same
-/// `Ctx` (stack URLs, faults, timings). tmux is installed by `scripts/test.sh`.
-const INTERACTIVE_SCENARIOS: &[Scenario] = &[
-    ("board_keys", board_keys),
-    ("board_prometheus_down", board_prometheus_down),
-    ("board_signals", board_signals),
-    ("board_history_chart", board_history_chart),
-    ("board_silence_by_keys", board_silence_by_keys),
-    ("board_wall_mode", board_wall_mode),
-    ("board_replay_keys", board_replay_keys),
-];
-
-#[test]
-fn e2e_real_stack() {
+fn run_scenario(name: &str, scenario: fn(&mut Ctx)) {
     if std::env::var("FLEETBOARD_SKIP_E2E").as_deref() == Ok("1") {
-        loud(
+        loud(&format!(
             "\n##################################################################\n\
-             ##  FLEETBOARD_SKIP_E2E=1: the end-to-end tests were SKIPPED.    ##\n\
+             ##  FLEETBOARD_SKIP_E2E=1: end-to-end scenario {name} SKIPPED.\n\
              ##  Nothing was checked against a real Prometheus/Alertmanager.  ##\n\
              ##################################################################\n",
-        );
+        ));
         return;
     }
-    let only: Option<Vec<String>> = std::env::var("FLEETBOARD_E2E_SCENARIOS")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-        .map(|s| s.split(',').map(|x| x.trim().to_string()).collect());
-    let all: Vec<Scenario> = SNAPSHOT_SCENARIOS
-        .iter()
-        .chain(INTERACTIVE_SCENARIOS)
-        .copied()
-        .collect();
-    if let Some(only) = &only {
-        for name in only {
-            assert!(
-                all.iter().any(|(n, _)| n == name),
-                "FLEETBOARD_E2E_SCENARIOS names an unknown scenario `{name}`; known: {:?}",
-                all.iter().map(|(n, _)| *n).collect::<Vec<_>>()
-            );
-        }
-    }
-
-    let stack = Stack::start();
-    let mut ctx = Ctx {
-        stack,
-        timings: Vec::new(),
-        key_latencies: Vec::new(),
+    // A scenario that failed poisons the lock; the stack is healed below all the same.
+    let mut shared = SHARED.lock().unwrap_or_else(PoisonError::into_inner);
+    let ctx = shared.get_or_insert_with(|| {
+        panic::catch_unwind(Stack::start)
+            .map(|stack| Ctx {
+                stack,
+                timings: Vec::new(),
+                key_latencies: Vec::new(),
+                healthy: true,
+                ready_at: Instant::now(),
+            })
+            .map_err(|e| panic_text(&*e))
+    });
+    let ctx = match ctx {
+        Ok(ctx) => ctx,
+        Err(why) => panic!("the end-to-end stack did not start: {why}"),
     };
-    let mut failed = Vec::new();
-    let mut ran = 0;
-    for (name, scenario) in all {
-        if let Some(only) = &only {
-            if !only.iter().any(|n| n == name) {
-                continue;
-            }
-        }
-        ran += 1;
-        eprintln!("e2e: --- scenario {name}");
-        let t = Instant::now();
-        let result = panic::catch_unwind(AssertUnwindSafe(|| scenario(&mut ctx)));
-        match result {
-            Ok(()) => eprintln!("e2e: --- scenario {name}: ok in {:.1}s", secs(t.elapsed())),
-            Err(_) => {
-                eprintln!(
-                    "e2e: --- scenario {name}: FAILED after {:.1}s (details above); healing the stack",
-                    secs(t.elapsed())
-                );
-                failed.push(name);
-                ctx.stack.heal();
-            }
-        }
+    if !ctx.healthy {
+        ctx.stack.heal();
+        ctx.healthy = true;
     }
-    let mut table = String::from(
-        "e2e: seconds from each step (a fault, or the start of a check) to the first snapshot showing its result:\n",
+    ctx.timings.clear();
+    ctx.key_latencies.clear();
+    eprintln!("e2e: --- scenario {name}");
+    let t = Instant::now();
+    let result = panic::catch_unwind(AssertUnwindSafe(|| scenario(ctx)));
+    let mut table = format!(
+        "e2e: {name}: seconds from each step (a fault, or the start of a check) to the first snapshot showing its result:\n"
     );
     for (what, s) in &ctx.timings {
         table.push_str(&format!("e2e:   {s:6.2}  {what}\n"));
     }
     if !ctx.key_latencies.is_empty() {
-        table.push_str("e2e: milliseconds from a key sent to the board (tmux send-keys) to the screen showing its effect:\n");
+        table.push_str(&format!("e2e: {name}: milliseconds from a key sent to the board (tmux send-keys) to the screen showing its effect:\n"));
         for (what, s) in &ctx.key_latencies {
             table.push_str(&format!("e2e:   {:6.0}  {what}\n", s * 1000.0));
         }
     }
     loud(&table);
-    if !failed.is_empty() {
+    if let Err(e) = result {
+        eprintln!(
+            "e2e: --- scenario {name}: FAILED after {:.1}s (details above); the stack is healed before the next",
+            secs(t.elapsed())
+        );
+        ctx.healthy = false;
         ctx.stack.keep_on_drop();
+        drop(shared);
+        panic::resume_unwind(e);
     }
-    assert!(
-        failed.is_empty(),
-        "{} of {ran} end-to-end scenarios failed: {failed:?} (each one's details are printed above)",
-        failed.len()
-    );
+    eprintln!("e2e: --- scenario {name}: ok in {:.1}s", secs(t.elapsed()));
+}
+
+fn panic_text(e: &(dyn std::any::Any + Send)) -> String {
+    e.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_string()))
+        .unwrap_or_else(|| "a panic without text".into())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1895,6 +1899,11 @@ fn replay_time(s: &Screen) -> Result<chrono::DateTime<chrono::Utc>, String> {
 /// (g) Replay by keys: `[` ten times steps ten refresh intervals (10 s) back, the header
 /// says `◀◀ REPLAY <time> UTC` and the fleet still shows; `.` returns to live.
 fn board_replay_keys(ctx: &mut Ctx) {
+    // Ten seconds back must be inside the stack's history, whichever scenario ran first.
+    let age = ctx.ready_at.elapsed();
+    if age < secs_d(15) {
+        thread::sleep(secs_d(15) - age);
+    }
     let b = ctx.board("board-replay", "", "");
     b.tmux
         .wait("the full grid", Instant::now(), BOARD_UP, screen_full_grid);
@@ -2329,6 +2338,10 @@ impl std::fmt::Display for Snap {
 
 struct Ctx {
     stack: Stack,
+    /// The last scenario failed: heal the stack before the next.
+    healthy: bool,
+    /// When the stack became ready (scenarios that look back in time wait for history).
+    ready_at: Instant,
     /// (what, seconds from the fault to the first snapshot or screen showing it)
     timings: Vec<(String, f64)>,
     /// (what, seconds from a key sent to the board to the screen showing its effect)
@@ -2470,8 +2483,11 @@ impl Stack {
         self.get("VM_URL")
     }
 
+    /// Keeps the stack's logs and data when it stops: when dropped, and when its owner
+    /// watchdog stops it after the test process exited (the `keep` file tells it).
     fn keep_on_drop(&mut self) {
         self.keep = true;
+        let _ = std::fs::write(self.dir.join("keep"), "a scenario failed\n");
     }
 
     /// A file in the stack's directory (config files for the binary).

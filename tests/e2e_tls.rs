@@ -9,7 +9,7 @@
 //! `FLEETBOARD_SKIP_E2E=1` skips it (loudly); otherwise a missing tool fails it.
 
 use std::io::Write;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::thread;
@@ -150,11 +150,51 @@ impl Drop for Proc {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind 127.0.0.1:0")
+#[path = "support/ports.rs"]
+mod ports;
+
+/// Starts vmauth (HTTPS) on a free port and waits until it listens; another port is tried
+/// when the one picked was taken before vmauth could bind it.
+fn start_vmauth(dir: &Path, auth_cfg: &Path) -> (Proc, u16) {
+    let d = dir.display();
+    for _ in 0..5 {
+        let port = ports::candidate_port();
+        let log = std::fs::File::create(dir.join("vmauth.log")).expect("vmauth.log");
+        let child = Command::new("vmauth")
+            .arg(format!("-auth.config={}", auth_cfg.display()))
+            .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
+            .arg("-tls")
+            .arg(format!("-tlsCertFile={d}/server.pem"))
+            .arg(format!("-tlsKeyFile={d}/server.key"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start vmauth");
+        let mut p = Proc(child);
+        let t = Instant::now();
+        loop {
+            let log = std::fs::read_to_string(dir.join("vmauth.log")).unwrap_or_default();
+            if p.0.try_wait().ok().flatten().is_some() {
+                assert!(ports::in_use(&log), "vmauth exited at start:\n{log}");
+                break; // taken: another port
+            }
+            // listening, and still ours (a process that took the port would make it exit)
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                thread::sleep(Duration::from_millis(200));
+                if p.0.try_wait().ok().flatten().is_none() {
+                    return (p, port);
+                }
+                continue;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(15),
+                "vmauth is not listening on 127.0.0.1:{port}:\n{log}"
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+    panic!("vmauth found its port taken five times in a row");
 }
 
 struct Snap {
@@ -430,7 +470,6 @@ fn e2e_tls_basic_auth_bearer() {
 
     // bearer token: vmauth (HTTPS, same certificate) in front of VictoriaMetrics; its only
     // route is the /prometheus prefix, which VictoriaMetrics also serves its API under
-    let port = free_port();
     let auth_cfg = dir.join("vmauth.yml");
     std::fs::write(
         &auth_cfg,
@@ -440,28 +479,7 @@ fn e2e_tls_basic_auth_bearer() {
         ),
     )
     .expect("write vmauth.yml");
-    let log = std::fs::File::create(dir.join("vmauth.log")).expect("vmauth.log");
-    let child = Command::new("vmauth")
-        .arg(format!("-auth.config={}", auth_cfg.display()))
-        .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
-        .arg("-tls")
-        .arg(format!("-tlsCertFile={d}/server.pem"))
-        .arg(format!("-tlsKeyFile={d}/server.key"))
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log"))
-        .stderr(log)
-        .spawn()
-        .expect("start vmauth");
-    let _vmauth = Proc(child);
-    let t = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(15),
-            "vmauth is not listening on 127.0.0.1:{port}:\n{}",
-            std::fs::read_to_string(dir.join("vmauth.log")).unwrap_or_default()
-        );
-        thread::sleep(Duration::from_millis(50));
-    }
+    let (_vmauth, port) = start_vmauth(&dir, &auth_cfg);
     let base = format!("https://127.0.0.1:{port}");
     let prefixed = format!("{base}/prometheus");
     let token = format!("bearer_token_file = \"{d}/token\"\n");

@@ -29,6 +29,7 @@
 #   STACK_INSTALL=1          install missing Debian packages first (scripts/stack/install-deps.sh);
 #                            0: only check, and fail if any is missing
 #   STACK_OWNER_PID=PID      stop and purge the stack by itself once that process has exited
+#                            (stop only, keeping logs and data, when DIR/keep exists)
 #   STACK_PROM_WEB_CONFIG=F  pass --web.config.file=F to Prometheus (TLS / basic auth); then
 #   STACK_PROM_SCHEME=https  (default: https when F has tls_server_config, else http)
 #   STACK_PROM_CACERT=F      CA to check Prometheus' certificate (default with https: not checked)
@@ -282,6 +283,8 @@ if [ -n "$STACK_OWNER_PID" ]; then
     while pid_alive "$2" "$3"; do sleep 1; done
     rm -f "$4/pids/owner-watch.pid"
     echo "owner $2 gone, stopping the stack"
+    # a test that failed leaves a `keep` file: its logs and data stay for a post-mortem
+    if [ -e "$4/keep" ]; then exec "$1/stop.sh" "$4"; fi
     exec "$1/stop.sh" "$4" --purge' owner-watch "$HERE" "$STACK_OWNER_PID" "$OWNER_START" "$DIR"
 fi
 
