@@ -7,6 +7,7 @@
 #   scripts/stack.sh fault DIR ACTION [DB] [ARG]  stop-sql|stop-io|start-slave|delay DB SECS|hold DB SECS|release|kill|stop|
 #                                                 start|kill-exporter|start-exporter|sql|status DB,
 #                                                 prom-stop|prom-cont|prom-kill|prom-start, heal
+#                                                 (pg-* and `patroni ACTION [NAME]`: see stack/fault.sh)
 #   scripts/stack.sh wait DIR [SECS]              wait until the stack is ready again (after faults)
 #   scripts/stack.sh wait-alert DIR ALERTNAME [INSTANCE] [--gone] [--t0 EPOCH] [--timeout S]
 #                                                 time until an alert reaches (or leaves) Alertmanager
@@ -18,7 +19,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 S=$ROOT/stack
-usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 cmd=${1:-}
 [ -n "$cmd" ] || usage
 shift

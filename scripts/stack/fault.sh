@@ -27,6 +27,8 @@
 #                      returns once it is ready and has scraped every target again
 # PostgreSQL (STACK_POSTGRES=1): pg-stop|pg-start|pg-cut|pg-uncut|pg-pause|pg-resume NAME,
 #   pg-slot, pg-drop-slot, pg-sql NAME "SQL", pg-status, pg-heal (see scripts/stack/postgres.sh)
+# Patroni (STACK_PATRONI=1): patroni stop-leader|start NAME|pause|resume|no-leader|heal|status
+#   (see scripts/stack/patroni.sh)
 # Everything:
 #   heal               undo all of the above (cont/start Prometheus, start stopped dbs and exporters,
 #                      MASTER_DELAY=0 and START SLAVE on every replica), then wait until ready
@@ -34,7 +36,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
-usage() { sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,34p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 DIR=${1:-}
 ACTION=${2:-}
 [ -n "$DIR" ] && [ -n "$ACTION" ] || usage
@@ -121,6 +123,7 @@ prom_start() {
 
 case $ACTION in
   pg-*) exec "$HERE/postgres.sh" fault "$DIR" "${ACTION#pg-}" "$DB" "$ARG" ;;
+  patroni) exec "$HERE/patroni.sh" fault "$DIR" "${DB:?usage: fault DIR patroni ACTION [NAME]}" "$ARG" ;;
   stop-sql) need_db; sql "STOP SLAVE SQL_THREAD" ;;
   stop-io) need_db; sql "STOP SLAVE IO_THREAD" ;;
   start-slave) need_db; sql "START SLAVE" ;;

@@ -79,6 +79,8 @@ pg_scrape_configs() {
     echo "      - targets: ['127.0.0.1:${PG_EXP_PORT[$n]}']"
     echo "        labels: {cluster: $PG_CLUSTER, instance: $n}"
   done
+  # the Patroni cluster's exporters and hosts share these jobs (STACK_PATRONI=1, patroni.sh)
+  if [ "${STACK_PATRONI:-0}" = 1 ]; then patroni_postgres_targets; fi
   if [ "$STACK_NODE" = 1 ]; then
     echo "  - job_name: node-postgres"
     echo "    static_configs:"
@@ -86,6 +88,7 @@ pg_scrape_configs() {
       echo "      - targets: ['127.0.0.1:$NODE_PORT']"
       echo "        labels: {cluster: $PG_CLUSTER, instance: $n}"
     done
+    if [ "${STACK_PATRONI:-0}" = 1 ]; then patroni_node_targets; fi
   fi
 }
 
@@ -238,13 +241,14 @@ pg_role_of() {
 # pg_wait_ready TIMEOUT: Prometheus sees pg_up == 1 on every server and every replica streaming
 # (a WAL receiver with status="streaming" and its upstream's walsender row in state streaming)
 pg_wait_ready() {
-  python3 - "$PROM_URL" "$PG_COUNT" "${PG_REPLICAS:-${PG_REPLICA_COUNT:-0}}" "${1:-90}" <<'EOF'
+  python3 - "$PROM_URL" "$PG_COUNT" "${PG_REPLICAS:-${PG_REPLICA_COUNT:-0}}" "${1:-90}" "$PG_CLUSTER" <<'EOF'
 import json, sys, time, urllib.parse, urllib.request
-prom, n, r, timeout = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+prom, n, r, timeout, c = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+# job postgres also holds the Patroni cluster's exporters (STACK_PATRONI=1): count this cluster only
 checks = {
-    "pg_up": ('count(pg_up{job="postgres"} == 1)', n),
-    "receivers": ('count(pg_stat_wal_receiver_received_tli{job="postgres",status="streaming"})', r),
-    "walsenders": ('count(pg_stat_replication_pg_current_wal_lsn_bytes{job="postgres",state="streaming"})', r),
+    "pg_up": ('count(pg_up{job="postgres",cluster="%s"} == 1)' % c, n),
+    "receivers": ('count(pg_stat_wal_receiver_received_tli{job="postgres",cluster="%s",status="streaming"})' % c, r),
+    "walsenders": ('count(pg_stat_replication_pg_current_wal_lsn_bytes{job="postgres",cluster="%s",state="streaming"})' % c, r),
 }
 def q(e):
     u = prom + "/api/v1/query?" + urllib.parse.urlencode({"query": e})

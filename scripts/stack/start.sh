@@ -16,6 +16,8 @@
 #   * one prometheus-mysqld-exporter per MariaDB server (--collect.slave_status)
 #   * PostgreSQL streaming replication and one postgres_exporter per server (STACK_POSTGRES=1;
 #     see scripts/stack/postgres.sh)
+#   * a Patroni cluster of three PostgreSQL nodes, scraped through Patroni's /metrics and one
+#     postgres_exporter per node (STACK_PATRONI=1; see scripts/stack/patroni.sh)
 # Writes DIR/stack.env (sourceable) and returns once Prometheus (and VictoriaMetrics) see every
 # target up, every mysql_up == 1 and every replica's IO and SQL threads running. If that does
 # not happen within STACK_WAIT_S seconds, or anything fails, it stops what it started and exits 1.
@@ -26,6 +28,8 @@
 #   EXPORTER_GRANTS="PROCESS, REPLICATION CLIENT, SELECT, SLAVE MONITOR, REPLICATION MASTER ADMIN"
 #   STACK_REGIONS=0          1: also start scripts/stack/regions.sh (two regions and an HA pair)
 #   STACK_POSTGRES=0         1: add PostgreSQL (cluster ledger, scripts/stack/postgres.sh)
+#   STACK_PATRONI=0          1: add a Patroni-managed PostgreSQL cluster (cluster billing, raft DCS,
+#                            scripts/stack/patroni.sh)
 #   STACK_INSTALL=1          install missing Debian packages first (scripts/stack/install-deps.sh);
 #                            0: only check, and fail if any is missing
 #   STACK_OWNER_PID=PID      stop and purge the stack by itself once that process has exited
@@ -58,6 +62,11 @@ STACK_POSTGRES=${STACK_POSTGRES:-0}
 if [ "$STACK_POSTGRES" = 1 ]; then
   # shellcheck source=postgres.sh
   . "$HERE/postgres.sh"
+fi
+STACK_PATRONI=${STACK_PATRONI:-0}
+if [ "$STACK_PATRONI" = 1 ]; then
+  # shellcheck source=patroni.sh
+  . "$HERE/patroni.sh"
 fi
 STACK_ORDERS=${STACK_ORDERS:-1}
 STACK_VM=${STACK_VM:-1}
@@ -175,6 +184,7 @@ for spec in "${DBS[@]}"; do
 done
 DB_NAMES=${DB_NAMES# }
 if [ "$STACK_POSTGRES" = 1 ]; then pg_plan; fi
+if [ "$STACK_PATRONI" = 1 ]; then patroni_plan; fi
 PROM_URL=$PROM_SCHEME://127.0.0.1:$PROM_PORT
 AM_URL=http://127.0.0.1:$AM_PORT
 VM_URL=""
@@ -187,6 +197,7 @@ PROM_SELF_SCRAPE=1
 if [ -n "$STACK_PROM_WEB_CONFIG" ]; then PROM_SELF_SCRAPE=0; fi # a TLS/auth Prometheus is not scraped
 NTARGETS=$((PROM_SELF_SCRAPE + NDB + (STACK_NODE == 1 ? (NDB > 0 ? NDB : 1) : 0) + (FAKE_FLEET_HOSTS > 0 ? 1 : 0)))
 if [ "$STACK_POSTGRES" = 1 ]; then NTARGETS=$((NTARGETS + $(pg_ntargets))); fi
+if [ "$STACK_PATRONI" = 1 ]; then NTARGETS=$((NTARGETS + $(patroni_ntargets))); fi
 NTARGETS=$((NTARGETS + ${REPL_TARGETS:-0}))
 scrape_configs() {
   echo "scrape_configs:"
@@ -224,6 +235,7 @@ scrape_configs() {
     echo "    static_configs: [{targets: ['127.0.0.1:$FAKE_FLEET_PORT']}]"
   fi
   if [ "$STACK_POSTGRES" = 1 ]; then pg_scrape_configs; fi
+  if [ "$STACK_PATRONI" = 1 ]; then patroni_scrape_configs; fi
   if [ "$STACK_REPLICATION" = 1 ]; then repl_scrape_configs; fi
 }
 
@@ -263,6 +275,7 @@ write_env() {
       echo "${u}_EXPORTER_URL=http://127.0.0.1:${DB_EXP_PORT[$n]}/metrics"
     done
     if [ "$STACK_POSTGRES" = 1 ]; then pg_env; fi
+    if [ "$STACK_PATRONI" = 1 ]; then patroni_env; fi
     # PIDs as launched (a restart by `stack.sh fault` updates them here and in pids/)
     local f name
     for f in "$DIR"/pids/*.pid; do
@@ -465,6 +478,8 @@ EOF
     launch "$n-exporter" "$DIR/$n/exporter-run.sh"
   done
 fi
+# Patroni first: its nodes bootstrap on their own while pg_start sets up its servers one by one
+if [ "$STACK_PATRONI" = 1 ]; then patroni_start; fi
 if [ "$STACK_POSTGRES" = 1 ]; then pg_start; fi
 if [ "$STACK_REPLICATION" = 1 ]; then repl_start; fi
 write_env
@@ -482,6 +497,10 @@ if ! python3 "$HERE/ready.py" "${READY_ARGS[@]}" --timeout "$STACK_WAIT_S"; then
 fi
 if [ "$STACK_POSTGRES" = 1 ] && ! pg_wait_ready "$STACK_WAIT_S"; then
   echo "stack start: postgres not ready after ${STACK_WAIT_S}s" >&2
+  false
+fi
+if [ "$STACK_PATRONI" = 1 ] && ! patroni_wait_ready "$STACK_WAIT_S"; then
+  echo "stack start: patroni not ready after ${STACK_WAIT_S}s" >&2
   false
 fi
 if [ "${STACK_PMM:-0}" = 1 ]; then "$HERE/pmm.sh" "$DIR" >>"$DIR/stack.env.tmp"; fi

@@ -63,6 +63,31 @@ if [ -d "$DIR/pids" ]; then
 else
   echo "stack stop: no $DIR/pids, nothing to stop"
 fi
+# PostgreSQL servers started by Patroni run in a session of their own, not as children of a
+# recorded PID. Patroni stops its server when it stops, except in maintenance mode (paused) or
+# when it was killed: stop what is left by its postmaster.pid (fast shutdown, SIGKILL after the timeout).
+declare -A PM=()
+for f in "$DIR"/patroni/*/data/postmaster.pid; do
+  [ -r "$f" ] || continue
+  p=$(sed -n 1p "$f")
+  d=$(sed -n 2p "$f")
+  if ! [[ $p =~ ^[0-9]+$ ]] || [ ! -r "/proc/$p/cmdline" ]; then continue; fi
+  # only a postgres whose command line names this data directory
+  if tr '\0' ' ' <"/proc/$p/cmdline" | grep -qF -- "$d" && [ "$(proc_state "$p")" != Z ]; then
+    kill -INT "$p" 2>/dev/null && echo "stack stop: INT postgres pid=$p ($d, left by Patroni)"
+    PM[$p]=$(proc_start "$p")
+  fi
+done
+deadline=$(($(date +%s) + STOP_TIMEOUT_S))
+while [ ${#PM[@]} -gt 0 ]; do
+  for p in "${!PM[@]}"; do pid_alive "$p" "${PM[$p]}" || unset "PM[$p]"; done
+  [ ${#PM[@]} -eq 0 ] && break
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    for p in "${!PM[@]}"; do echo "stack stop: KILL postgres pid=$p"; kill -KILL "$p" 2>/dev/null; done
+    break
+  fi
+  sleep 0.05
+done
 rm -f "$DIR/stack.env" "$DIR/stack.env.tmp"
 echo "stack stop: all stopped in $(elapsed "$T0" "$(now_ms)")s"
 if [ "$PURGE" = --purge ]; then
