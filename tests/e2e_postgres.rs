@@ -31,6 +31,9 @@ const SCENARIOS: &[&str] = &[
     "pg_inactive_slot",
     "pg_server_stopped",
     "pg_cascade_upstream_stopped",
+    "patroni_healthy",
+    "patroni_failover",
+    "patroni_no_leader",
 ];
 
 /// Lag thresholds low enough that a paused replay shows within seconds.
@@ -73,6 +76,7 @@ impl Stack {
             .env("STACK_NODE", "0")
             .env("STACK_POSTGRES", "1")
             .env("STACK_PG_CASCADE", "1")
+            .env("STACK_PATRONI", "1")
             .env("STACK_OWNER_PID", std::process::id().to_string())
             .output()
             .unwrap();
@@ -97,6 +101,11 @@ impl Stack {
 
     /// Runs a fault and returns when it has been applied.
     fn fault(&self, args: &[&str]) -> Instant {
+        self.fault_out(args).0
+    }
+
+    /// Runs a fault; returns when it has been applied, and what it printed on stdout.
+    fn fault_out(&self, args: &[&str]) -> (Instant, String) {
         let out = Command::new("bash")
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/stack.sh"))
             .arg("fault")
@@ -110,7 +119,10 @@ impl Stack {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        Instant::now()
+        (
+            Instant::now(),
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        )
     }
 
     fn snapshot(&self) -> Result<(i32, Value), String> {
@@ -315,6 +327,39 @@ fn all_healthy(j: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// The Patroni cluster `billing` healthy: one leader named by Patroni, two replicas streaming
+/// from it. Returns the leader.
+fn billing_ok(j: &Value) -> Result<String, String> {
+    let nodes = ["pgp1", "pgp2", "pgp3"];
+    let mut leader = None;
+    for n in nodes {
+        let h = host(j, n)?;
+        want(h, "health", "OK")?;
+        want(h, "engine", "postgres")?;
+        if !h["role_evidence"]
+            .as_str()
+            .is_some_and(|w| w.starts_with("patroni"))
+        {
+            return Err(format!("{n}: role evidence {}", h["role_evidence"]));
+        }
+        if h["role"] == "primary" {
+            if leader.is_some() {
+                return Err(format!("two leaders: {leader:?} and {n}"));
+            }
+            leader = Some(n.to_string());
+        }
+    }
+    let leader = leader.ok_or("no leader")?;
+    for n in nodes.iter().filter(|n| **n != leader) {
+        let h = host(j, n)?;
+        want(h, "role", "replica")?;
+        if h["replication"]["streaming"] != true || h["replication"]["source"] != leader.as_str() {
+            return Err(format!("{n}: replication {}", h["replication"]));
+        }
+    }
+    Ok(leader)
+}
+
 #[test]
 fn e2e_postgres() {
     if std::env::var("FLEETBOARD_SKIP_E2E").as_deref() == Ok("1") {
@@ -451,5 +496,67 @@ fn e2e_postgres() {
             slow,
             all_healthy,
         );
+    }
+
+    if run("patroni_healthy") {
+        let j = st.poll(
+            "Patroni cluster billing healthy",
+            Instant::now(),
+            slow,
+            |j| billing_ok(j).map(|_| ()),
+        );
+        eprintln!("e2e-pg: billing's leader: {:?}", billing_ok(&j));
+    }
+
+    if run("patroni_failover") {
+        let (t0, old) = st.fault_out(&["patroni", "stop-leader"]);
+        assert!(old.starts_with("pgp"), "stop-leader printed {old:?}");
+        st.poll(
+            "billing's leader stopped: DOWN, another node leads",
+            t0,
+            slow,
+            |j| {
+                want(host(j, &old)?, "health", "DOWN")?;
+                let others: Vec<&Value> = ["pgp1", "pgp2", "pgp3"]
+                    .iter()
+                    .filter(|n| **n != old)
+                    .map(|n| host(j, n))
+                    .collect::<Result<_, _>>()?;
+                let leaders = others.iter().filter(|h| h["role"] == "primary").count();
+                if leaders != 1 {
+                    return Err(format!("{leaders} leaders among the survivors"));
+                }
+                for h in others {
+                    want(h, "health", "OK")?;
+                }
+                Ok(())
+            },
+        );
+        let t0 = st.fault(&["patroni", "start", &old]);
+        st.poll("the old leader back as a replica", t0, slow, |j| {
+            let leader = billing_ok(j)?;
+            if leader == old {
+                return Err(format!("{old} leads again"));
+            }
+            Ok(())
+        });
+    }
+
+    if run("patroni_no_leader") {
+        let (t0, old) = st.fault_out(&["patroni", "no-leader"]);
+        assert!(old.starts_with("pgp"), "no-leader printed {old:?}");
+        st.poll("billing without leader: CRIT", t0, slow, |j| {
+            want(host(j, &old)?, "health", "DOWN")?;
+            for n in ["pgp1", "pgp2", "pgp3"].iter().filter(|n| **n != old) {
+                let h = host(j, n)?;
+                want(h, "health", "CRIT")?;
+                reason_has(h, "billing has no leader")?;
+            }
+            Ok(())
+        });
+        let t0 = st.fault(&["patroni", "heal"]);
+        st.poll("billing has a leader again", t0, slow, |j| {
+            billing_ok(j).map(|_| ())
+        });
     }
 }

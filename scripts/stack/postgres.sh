@@ -211,6 +211,15 @@ EOF
     u=${PG_UP[$n]}
     r=$(pg_primary_name)
     pg_psql "$r" "CREATE ROLE repl_$n REPLICATION LOGIN" >/dev/null
+    # a cascading replica's upstream is itself a replica: the role reaches it by replay
+    if [ "$u" != "$r" ]; then
+      local tries=0
+      until [ "$(pg_psql "$u" "SELECT count(*) FROM pg_roles WHERE rolname = 'repl_$n'" 2>/dev/null)" = 1 ]; do
+        tries=$((tries + 1))
+        [ "$tries" -lt 300 ] || { echo "stack start: repl_$n never replayed on $u" >&2; return 1; }
+        sleep 0.1
+      done
+    fi
     # -C -S: a slot per replica on its upstream; -R: standby.signal + primary_conninfo
     as_pg "$bin/pg_basebackup" -D "$DIR/$n/data" -X stream -C -S "slot_$n" -R --no-sync \
       -d "host=127.0.0.1 port=${PG_PORT[$u]} user=repl_$n application_name=$n" >"$DIR/logs/$n-basebackup.log" 2>&1

@@ -148,6 +148,9 @@ pub struct Patroni {
     pub unlocked: Option<f64>,
     /// `patroni_is_paused`: maintenance mode (no automatic failover).
     pub paused: Option<f64>,
+    /// `patroni_postgres_running`: PostgreSQL runs. When 0, Patroni 3.0 still reports the
+    /// node's last role, which is then no evidence.
+    pub running: Option<f64>,
     /// `scope` of the series: the Patroni cluster's name.
     pub scope: Option<String>,
 }
@@ -165,7 +168,7 @@ impl Patroni {
 
 /// Patroni series the topology query reads (PostgreSQL preset).
 pub const PATRONI_SERIES: &str =
-    "patroni_(primary|master|replica|standby_leader|postgres_streaming|cluster_unlocked|is_paused)";
+    "patroni_(primary|master|replica|standby_leader|postgres_streaming|postgres_running|cluster_unlocked|is_paused)";
 
 impl Evidence {
     /// Records one value of a per-channel metric. Returns `true` when that channel already
@@ -271,6 +274,7 @@ impl Evidence {
             "patroni_postgres_streaming" => set(&mut self.patroni.streaming),
             "patroni_cluster_unlocked" => set(&mut self.patroni.unlocked),
             "patroni_is_paused" => set(&mut self.patroni.paused),
+            "patroni_postgres_running" => set(&mut self.patroni.running),
             "up" if value < 1.0 => {
                 self.targets_down
                     .push(label("job").unwrap_or_else(|| "?".into()));
@@ -398,10 +402,14 @@ pub fn read_only_role(ev: &Evidence) -> Option<(Role, Why)> {
 
 /// PostgreSQL under Patroni: the cluster manager's own view of the node, stronger than
 /// `pg_is_in_recovery()` alone because it also names the standby leader of a standby
-/// cluster. A node Patroni calls neither (PostgreSQL stopped, starting) proves nothing.
+/// cluster. A node Patroni calls neither, or whose PostgreSQL is not running (Patroni 3.0
+/// then still reports the last role it had), proves nothing.
 pub fn patroni_role(ev: &Evidence) -> Option<(Role, Why)> {
     let p = &ev.patroni;
     let on = |v: Option<f64>| v.is_some_and(|v| v >= 1.0);
+    if p.running.is_some_and(|v| v < 1.0) {
+        return None;
+    }
     if on(p.primary) {
         Some((Role::Primary, "patroni: leader (patroni_primary=1)"))
     } else if on(p.standby_leader) {
@@ -801,5 +809,27 @@ mod tests {
         };
         assert_eq!(c.behind(), None);
         assert!(c.thread_stopped());
+    }
+
+    #[test]
+    fn patroni_roles_and_the_last_role_of_a_stopped_server() {
+        let mut ev = Evidence::default();
+        let none = |_: &str| None;
+        ev.record_topology("patroni_master", &none, 1.0);
+        ev.record_topology("patroni_replica", &none, 0.0);
+        assert_eq!(patroni_role(&ev).map(|r| r.0), Some(Role::Primary));
+        // the server is stopped: Patroni 3.0 keeps saying "primary", which proves nothing
+        ev.record_topology("patroni_postgres_running", &none, 0.0);
+        assert_eq!(patroni_role(&ev), None);
+        let mut ev = Evidence::default();
+        ev.record_topology("patroni_standby_leader", &none, 1.0);
+        assert_eq!(patroni_role(&ev).map(|r| r.0), Some(Role::Replica));
+        // no streaming series (Patroni 3.0.2 has none): no word on streaming
+        assert_eq!(patroni_streaming(&ev), None);
+        ev.record_topology("patroni_postgres_streaming", &none, 0.0);
+        assert_eq!(patroni_streaming(&ev), Some(false));
+        // detect() puts Patroni before read_only
+        ev.read_only = Some(0.0);
+        assert_eq!(detect(&ev, "pg1", false).map(|r| r.0), Some(Role::Replica));
     }
 }
