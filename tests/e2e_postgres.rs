@@ -509,7 +509,8 @@ fn e2e_postgres() {
     }
 
     if run("patroni_failover") {
-        let (t0, old) = st.fault_out(&["patroni", "stop-leader"]);
+        let (t0, out) = st.fault_out(&["patroni", "stop-leader"]);
+        let old = out.lines().last().unwrap_or_default().trim().to_string();
         assert!(old.starts_with("pgp"), "stop-leader printed {old:?}");
         st.poll(
             "billing's leader stopped: DOWN, another node leads",
@@ -543,7 +544,9 @@ fn e2e_postgres() {
     }
 
     if run("patroni_no_leader") {
-        let (t0, old) = st.fault_out(&["patroni", "no-leader"]);
+        let (t0, out) = st.fault_out(&["patroni", "no-leader"]);
+        // patronictl's own words come first; the old leader's name is the last line
+        let old = out.lines().last().unwrap_or_default().trim().to_string();
         assert!(old.starts_with("pgp"), "no-leader printed {old:?}");
         st.poll("billing without leader: CRIT", t0, slow, |j| {
             want(host(j, &old)?, "health", "DOWN")?;
