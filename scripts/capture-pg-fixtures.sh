@@ -15,7 +15,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=$ROOT/tests/fixtures/postgres/$STATE
 mkdir -p "$OUT"
 cd "$ROOT"
-cargo test -q --test postgres_fleet print_postgres_queries -- --ignored --nocapture 2>/dev/null | grep '^QUERY' |
+cargo test -q --test suite postgres_fleet::print_postgres_queries -- --ignored --nocapture 2>/dev/null | grep '^QUERY' |
   while IFS=$'\t' read -r _ key expr; do
     # the test machine's load says nothing about the databases (the tests leave it out)
     [ "$key" != load ] || continue

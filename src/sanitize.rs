@@ -159,7 +159,7 @@ mod tests {
 
     #[test]
     fn fit_measures_sequences_as_the_terminal_does() {
-        // Found by tests/health_prop.rs: the escaped tab ends in `9`, which with U+FE0F is a
+        // Found by tests/suite/health_prop.rs: the escaped tab ends in `9`, which with U+FE0F is a
         // 2-column emoji; fit counted it as 1 column and overflowed its box.
         let f = fit("\t\u{fe0f}\u{1b}aa", 5);
         assert!(width(&f) <= 5, "{f:?} is {} columns", width(&f));

@@ -153,7 +153,7 @@ fn settings(sources: &[String], am: &str, extra: &str, timeout: Duration) -> con
 
 /// Queries per refresh each server received, over `n` refreshes. (Alertmanager 0.25 counts
 /// no API v2 requests on its `/metrics`; its one call per refresh is checked in
-/// `tests/request_budget.rs`.)
+/// `tests/suite/request_budget.rs`.)
 async fn per_refresh(s: &Stack, sources: &[String], servers: &[&str], n: usize) -> Vec<f64> {
     let am = &s.env["AM_URL"];
     // Generous: the count is the point, and a shared build machine can be slow to answer.

@@ -464,7 +464,7 @@ fn host_names_strip_ports() {
 
 #[test]
 fn more_results_than_metrics_do_not_panic() {
-    // Found by tests/health_prop.rs: a failed result past the last metric indexed the
+    // Found by tests/suite/health_prop.rs: a failed result past the last metric indexed the
     // metric list out of bounds while writing its note.
     let set = mysql_preset("instance", "cluster");
     let mut results: Vec<Result<Vec<Sample>, SourceError>> =

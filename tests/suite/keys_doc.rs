@@ -5,7 +5,7 @@ use fleetboard::app::keymap::{Ctx, Keymap};
 
 /// The README's `## Keys` section, up to the next section.
 fn keys_section() -> &'static str {
-    let readme = include_str!("../README.md");
+    let readme = include_str!("../../README.md");
     let from = readme
         .find("\n## Keys\n")
         .expect("README has a Keys section");

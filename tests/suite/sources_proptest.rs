@@ -6,16 +6,16 @@ use fleetboard::sources::prometheus::{parse_instant, parse_range};
 use proptest::prelude::*;
 
 const BODIES: &[&[u8]] = &[
-    include_bytes!("fixtures/prom_vector.json"),
-    include_bytes!("fixtures/vm_vector.json"),
-    include_bytes!("fixtures/prom_vector_special_values.json"),
-    include_bytes!("fixtures/prom_scalar.json"),
-    include_bytes!("fixtures/prom_error.json"),
-    include_bytes!("fixtures/prom_matrix.json"),
-    include_bytes!("fixtures/am_alerts.json"),
-    include_bytes!("fixtures/am_alerts_silenced.json"),
-    include_bytes!("fixtures/am_silences.json"),
-    include_bytes!("fixtures/am_silence_created.json"),
+    include_bytes!("../fixtures/prom_vector.json"),
+    include_bytes!("../fixtures/vm_vector.json"),
+    include_bytes!("../fixtures/prom_vector_special_values.json"),
+    include_bytes!("../fixtures/prom_scalar.json"),
+    include_bytes!("../fixtures/prom_error.json"),
+    include_bytes!("../fixtures/prom_matrix.json"),
+    include_bytes!("../fixtures/am_alerts.json"),
+    include_bytes!("../fixtures/am_alerts_silenced.json"),
+    include_bytes!("../fixtures/am_silences.json"),
+    include_bytes!("../fixtures/am_silence_created.json"),
 ];
 
 fn parse_all(body: &[u8]) {

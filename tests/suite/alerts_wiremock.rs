@@ -3,8 +3,7 @@
 //! pair with one member down still serves alerts while the status bar names the failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/united.rs"]
-mod united;
+use crate::united;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,8 +25,8 @@ use fleetboard::testing::{app_with, buffer_text, demo_app, fixed_time, render};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const AM_ALERTS: &[u8] = include_bytes!("fixtures/am_alerts_silenced.json");
-const AM_CREATED: &[u8] = include_bytes!("fixtures/am_silence_created.json");
+const AM_ALERTS: &[u8] = include_bytes!("../fixtures/am_alerts_silenced.json");
+const AM_CREATED: &[u8] = include_bytes!("../fixtures/am_silence_created.json");
 const DB4: &str = r#"{"status":"success","data":{"resultType":"vector","result":[
  {"metric":{"cluster":"orders","instance":"db4","job":"mysql"},"value":[1795554331.174,"1"]}]}}"#;
 
@@ -35,8 +34,7 @@ fn json(body: &[u8]) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_raw(body.to_vec(), "application/json")
 }
 
-#[path = "support/ports.rs"]
-mod ports;
+use crate::ports;
 
 /// A URL that refuses connections while the returned socket lives.
 fn closed_port_url() -> (socket2::Socket, String) {

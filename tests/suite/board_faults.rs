@@ -2,8 +2,7 @@
 //! backs off, and recovers by itself; the snapshot exits UNKNOWN with the reason.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/united.rs"]
-mod united;
+use crate::united;
 
 use std::sync::Arc;
 use std::time::Duration;

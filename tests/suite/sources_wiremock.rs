@@ -2,8 +2,7 @@
 //! failure gives its typed error, and the same client works again right after.
 #![allow(clippy::unwrap_used)]
 
-#[path = "support/ports.rs"]
-mod ports;
+use crate::ports;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -18,12 +17,12 @@ use wiremock::matchers::{
 };
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const PROM_VECTOR: &[u8] = include_bytes!("fixtures/prom_vector.json");
-const PROM_MATRIX: &[u8] = include_bytes!("fixtures/prom_matrix.json");
-const PROM_ERROR: &[u8] = include_bytes!("fixtures/prom_error.json");
-const AM_ALERTS: &[u8] = include_bytes!("fixtures/am_alerts_silenced.json");
-const AM_SILENCES: &[u8] = include_bytes!("fixtures/am_silences.json");
-const AM_CREATED: &[u8] = include_bytes!("fixtures/am_silence_created.json");
+const PROM_VECTOR: &[u8] = include_bytes!("../fixtures/prom_vector.json");
+const PROM_MATRIX: &[u8] = include_bytes!("../fixtures/prom_matrix.json");
+const PROM_ERROR: &[u8] = include_bytes!("../fixtures/prom_error.json");
+const AM_ALERTS: &[u8] = include_bytes!("../fixtures/am_alerts_silenced.json");
+const AM_SILENCES: &[u8] = include_bytes!("../fixtures/am_silences.json");
+const AM_CREATED: &[u8] = include_bytes!("../fixtures/am_silence_created.json");
 
 fn cfg() -> HttpConfig {
     HttpConfig {

@@ -4,8 +4,7 @@
 //! metrics. An HA pair costs one request, not two.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/united.rs"]
-mod united;
+use crate::united;
 
 use std::time::Duration;
 

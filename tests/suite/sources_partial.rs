@@ -5,8 +5,7 @@
 //! ask the engine not to answer partially.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "support/united.rs"]
-mod united;
+use crate::united;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
