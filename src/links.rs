@@ -391,7 +391,7 @@ pub fn pick_key(k: &KeyEvent) -> Action {
 
 /// Applies a links action to the app; returns what the runtime should do.
 pub fn update(app: &mut App, a: LinkAction) -> Vec<Command> {
-    let cfg = app.links.config.clone();
+    let cfg = app.panel.links.config.clone();
     let pick = match a {
         LinkAction::Open if cfg.urls.is_empty() => {
             app.message = Some("no links: add urls to [links] in the config".into());
@@ -404,27 +404,27 @@ pub fn update(app: &mut App, a: LinkAction) -> Vec<Command> {
         LinkAction::Open if cfg.urls.len() == 1 => (Picking::Url, 0),
         LinkAction::Run if cfg.commands.len() == 1 => (Picking::Command, 0),
         LinkAction::Open => {
-            app.links.picking = Some(Picking::Url);
+            app.panel.links.picking = Some(Picking::Url);
             return Vec::new();
         }
         LinkAction::Run => {
-            app.links.picking = Some(Picking::Command);
+            app.panel.links.picking = Some(Picking::Command);
             return Vec::new();
         }
         LinkAction::Cancel => {
-            app.links.picking = None;
+            app.panel.links.picking = None;
             return Vec::new();
         }
         LinkAction::Done(msg) => {
             app.message = Some(msg);
             return Vec::new();
         }
-        LinkAction::Pick(i) => match app.links.picking.take() {
+        LinkAction::Pick(i) => match app.panel.links.picking.take() {
             Some(p) => (p, i),
             None => return Vec::new(),
         },
     };
-    app.links.picking = None;
+    app.panel.links.picking = None;
     let Some(vars) = vars_of(app) else {
         return Vec::new();
     };
@@ -436,7 +436,7 @@ pub fn update(app: &mut App, a: LinkAction) -> Vec<Command> {
                 Command::OpenUrl(argv)
             })
         }),
-        (Picking::Command, _) if app.links.read_only && !cfg.allow_in_read_only => {
+        (Picking::Command, _) if app.panel.links.read_only && !cfg.allow_in_read_only => {
             Some(Err(Refusal::ReadOnly))
         }
         (Picking::Command, i) => cfg

@@ -82,17 +82,17 @@ pub async fn run_with(
     app.theme = themes[idx].clone();
     app.themes = themes;
     app.theme_index = idx;
-    app.wall = settings.wall;
-    app.page_every = settings.wall_page;
-    app.page_flipped_at = app.now;
-    app.only_problems = settings.only_problems;
+    app.wall.on = settings.wall;
+    app.wall.page_every = settings.wall_page;
+    app.wall.page_flipped_at = app.now;
+    app.grid.only_problems = settings.only_problems;
     if settings.map {
-        app.grid_mode = crate::app::map::GridMode::Map;
+        app.grid.mode = crate::app::map::GridMode::Map;
     }
     app.ascii = settings.ascii;
     app.keymap = Arc::new(settings.keymap.clone());
-    app.sparkline_metric = settings.sparkline.as_ref().map(|s| s.metric.clone());
-    app.links = crate::links::LinksUi::new(settings.links.clone(), settings.read_only);
+    app.grid.sparkline_metric = settings.sparkline.as_ref().map(|s| s.metric.clone());
+    app.panel.links = crate::links::LinksUi::new(settings.links.clone(), settings.read_only);
     let mut notifier = crate::notify::Notifier::new(settings.notify.clone());
     let in_tmux = crate::terminal::in_tmux();
     // Bytes for the terminal besides the frame (notifications), written after it.

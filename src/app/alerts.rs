@@ -589,15 +589,15 @@ impl App {
         match target {
             Some((Some(id), _)) => {
                 // The grid filter must not hide the host the panel belongs to.
-                if !self.filter.is_empty() || self.cluster.is_some() {
-                    self.filter.clear();
-                    self.cluster = None;
+                if !self.grid.filter.is_empty() || self.grid.cluster.is_some() {
+                    self.grid.filter.clear();
+                    self.grid.cluster = None;
                     self.rebuild_view();
                 }
-                self.selected = Some(id.clone());
+                self.grid.selected = Some(id.clone());
                 self.rebuild_view();
                 self.screen = Screen::Host(id);
-                self.panel_scroll = 0;
+                self.panel.scroll = 0;
                 self.alerts.from_alerts = true;
             }
             Some((None, name)) => self.say(
@@ -834,7 +834,7 @@ mod tests {
         drop(rows);
         a.update(alerts(AlertAction::Jump));
         assert_eq!(a.screen, Screen::Host(host.clone()));
-        assert_eq!(a.selected, Some(host));
+        assert_eq!(a.grid.selected, Some(host));
         // Esc goes back to the alerts view, filter kept; Esc again clears it, then leaves.
         a.update(key(KeyCode::Esc));
         assert_eq!(a.screen, Screen::Alerts);

@@ -158,7 +158,7 @@ mod panel {
         })
         .unwrap();
         cfg.allow_in_read_only = allow;
-        app.links = LinksUi::new(cfg, read_only);
+        app.panel.links = LinksUi::new(cfg, read_only);
         app.update(Action::Open);
         assert!(matches!(app.screen, Screen::Host(_)));
         app
@@ -187,12 +187,12 @@ mod panel {
         );
         // Two commands: `x` asks, a digit picks.
         assert!(press(&mut app, 'x').is_empty());
-        assert_eq!(app.links.picking, Some(Picking::Command));
+        assert_eq!(app.panel.links.picking, Some(Picking::Command));
         assert_eq!(
             press(&mut app, '2'),
             vec![Command::RunCommand(argv(&["mysql", &host]))]
         );
-        assert_eq!(app.links.picking, None);
+        assert_eq!(app.panel.links.picking, None);
         // Esc cancels a pick and stays in the panel.
         press(&mut app, 'x');
         let a = crate::action::map_event(&crossterm::event::Event::Key(KeyEvent::new(

@@ -49,7 +49,7 @@ pub fn hyperlinks(app: &App, area: Rect) -> Vec<host_panel::LinkSpot> {
 
 /// Header, body and status bar of the screen, and the header's height.
 fn regions(app: &App, area: Rect) -> (Rect, Rect, Rect, u16) {
-    let head_h = if app.wall && area.height >= 12 {
+    let head_h = if app.wall.on && area.height >= 12 {
         crate::app::WALL_HEADER
     } else {
         1
@@ -108,7 +108,7 @@ pub fn render(f: &mut Frame<'_>, app: &App) {
     }
     topology::render(f, body, app);
     silence_form::render(f, body, app);
-    if app.help {
+    if app.help.open {
         help::render(f, body, app);
     }
 }
