@@ -14,7 +14,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use serde::Deserialize;
 
 use crate::action::Action;
-use crate::app::{App, Command, Screen};
+use crate::app::{App, Command, MessageKind, Screen};
 
 /// `[links]` as written in the config file.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -394,11 +394,17 @@ pub fn update(app: &mut App, a: LinkAction) -> Vec<Command> {
     let cfg = app.panel.links.config.clone();
     let pick = match a {
         LinkAction::Open if cfg.urls.is_empty() => {
-            app.message = Some("no links: add urls to [links] in the config".into());
+            app.say(
+                "no links: add urls to [links] in the config",
+                MessageKind::Note,
+            );
             return Vec::new();
         }
         LinkAction::Run if cfg.commands.is_empty() => {
-            app.message = Some("no commands: add commands to [links] in the config".into());
+            app.say(
+                "no commands: add commands to [links] in the config",
+                MessageKind::Note,
+            );
             return Vec::new();
         }
         LinkAction::Open if cfg.urls.len() == 1 => (Picking::Url, 0),
@@ -416,7 +422,7 @@ pub fn update(app: &mut App, a: LinkAction) -> Vec<Command> {
             return Vec::new();
         }
         LinkAction::Done(msg) => {
-            app.message = Some(msg);
+            app.say(msg, MessageKind::Note);
             return Vec::new();
         }
         LinkAction::Pick(i) => match app.panel.links.picking.take() {
@@ -447,7 +453,7 @@ pub fn update(app: &mut App, a: LinkAction) -> Vec<Command> {
     match result {
         Some(Ok(c)) => vec![c],
         Some(Err(e)) => {
-            app.message = Some(e.to_string());
+            app.say(e.to_string(), MessageKind::Note);
             Vec::new()
         }
         None => Vec::new(),

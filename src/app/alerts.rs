@@ -8,8 +8,7 @@
 use chrono::{DateTime, Utc};
 
 use super::line_edit::{self, Edit};
-use super::{App, Command, Screen};
-use crate::action::Action;
+use super::{App, Command, MessageKind, Screen};
 use crate::model::{Alert, HostId, Matcher, NewSilence, Silence, SilenceState};
 
 /// Form fields, in order.
@@ -73,13 +72,6 @@ impl AlertAction {
     }
 }
 
-/// A line for the status bar.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    pub text: String,
-    pub error: bool,
-}
-
 /// The silence form. Nothing typed is lost on an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SilenceForm {
@@ -125,7 +117,6 @@ pub struct AlertsUi {
     pub form: Option<SilenceForm>,
     /// Id of the silence the user is asked to expire.
     pub confirm: Option<String>,
-    pub message: Option<Message>,
 }
 
 impl AlertsUi {
@@ -284,22 +275,6 @@ pub fn parse_matchers(s: &str) -> Result<Vec<Matcher>, String> {
     Ok(out)
 }
 
-/// Whether an action is the user doing something (which clears the status message).
-fn is_user_action(a: &Action) -> bool {
-    !matches!(
-        a,
-        Action::Tick(_)
-            | Action::Data(_)
-            | Action::Resize(..)
-            | Action::None
-            | Action::Alerts(
-                AlertAction::SilencesLoaded(_)
-                    | AlertAction::SilenceCreated(_)
-                    | AlertAction::SilenceExpired { .. }
-            )
-    )
-}
-
 fn step(i: usize, d: i32, len: usize) -> usize {
     if len == 0 {
         return 0;
@@ -392,19 +367,13 @@ impl App {
         self.alerts.selected_fp = fp;
     }
 
-    fn say(&mut self, text: impl Into<String>, error: bool) {
-        self.alerts.message = Some(Message {
-            text: text.into(),
-            error,
-        });
-    }
-
-    /// Clears the status message when the user does something else.
-    pub(crate) fn alerts_note_action(&mut self, a: &Action) {
-        if self.alerts.message.is_some() && is_user_action(a) {
-            self.alerts.message = None;
-            self.dirty = true;
-        }
+    fn say_result(&mut self, text: impl Into<String>, error: bool) {
+        let kind = if error {
+            MessageKind::Error
+        } else {
+            MessageKind::Info
+        };
+        self.say(text, kind);
     }
 
     /// Why a write is refused, if it is.
@@ -504,7 +473,7 @@ impl App {
             AlertAction::SilenceCreated(r) => match r {
                 Ok(id) => {
                     self.alerts.form = None;
-                    self.say(
+                    self.say_result(
                         format!("silence {id} created; matching alerts show as silenced after this refresh"),
                         false,
                     );
@@ -519,12 +488,12 @@ impl App {
                         f.sending = false;
                         f.error = Some(e);
                     }
-                    None => self.say(format!("silence not created: {e}"), true),
+                    None => self.say_result(format!("silence not created: {e}"), true),
                 },
             },
             AlertAction::Expire => {
                 if let Some(why) = self.write_refusal("expiring a silence") {
-                    self.say(why, true);
+                    self.say_result(why, true);
                 } else if let Some(s) = self
                     .alerts
                     .listed_silences()
@@ -532,16 +501,16 @@ impl App {
                 {
                     self.alerts.confirm = Some(s.id.clone());
                 } else {
-                    self.say("no silence selected", true);
+                    self.say_result("no silence selected", true);
                 }
             }
             AlertAction::Confirm(yes) => {
                 if let Some(id) = self.alerts.confirm.take() {
                     if yes {
                         if let Some(why) = self.write_refusal("expiring a silence") {
-                            self.say(why, true);
+                            self.say_result(why, true);
                         } else {
-                            self.say(format!("expiring silence {id}…"), false);
+                            self.say_result(format!("expiring silence {id}…"), false);
                             cmds.push(Command::ExpireSilence(id));
                         }
                     }
@@ -549,12 +518,12 @@ impl App {
             }
             AlertAction::SilenceExpired { id, result } => match result {
                 Ok(()) => {
-                    self.say(format!("silence {id} expired"), false);
+                    self.say_result(format!("silence {id} expired"), false);
                     self.alerts.silences_loading = true;
                     cmds.push(Command::FetchSilences);
                     cmds.push(Command::RefreshNow);
                 }
-                Err(e) => self.say(format!("silence {id} not expired: {e}"), true),
+                Err(e) => self.say_result(format!("silence {id} not expired: {e}"), true),
             },
             AlertAction::ReloadSilences => {
                 if self.alerts.writable {
@@ -600,7 +569,7 @@ impl App {
                 self.panel.scroll = 0;
                 self.alerts.from_alerts = true;
             }
-            Some((None, name)) => self.say(
+            Some((None, name)) => self.say_result(
                 format!("{name} names no host on the board: there is no panel to open"),
                 true,
             ),
@@ -672,7 +641,7 @@ impl App {
 
     fn open_form(&mut self) {
         if let Some(why) = self.write_refusal("creating a silence") {
-            self.say(why, true);
+            self.say_result(why, true);
             return;
         }
         let Some(matchers) = self.prefill_matchers() else {
@@ -681,7 +650,7 @@ impl App {
             } else {
                 "S silences from a host panel (Enter) or the alerts view (a)"
             };
-            self.say(msg, true);
+            self.say_result(msg, true);
             return;
         };
         self.alerts.form = Some(SilenceForm {
@@ -700,7 +669,7 @@ impl App {
     /// Validates the form; on success the create command, else the error in the form.
     fn submit_form(&mut self) -> Option<Command> {
         if let Some(why) = self.write_refusal("creating a silence") {
-            self.say(why, true);
+            self.say_result(why, true);
             return None;
         }
         let now = self.now;
@@ -766,6 +735,7 @@ pub fn build_silence(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::action::Action;
     use crate::testing::{demo_app, fixed_time};
 
     fn app() -> App {
@@ -888,7 +858,7 @@ mod tests {
         let cmds = a.update(alerts(AlertAction::SilenceCreated(Ok("abc-123".into()))));
         assert_eq!(cmds, vec![Command::RefreshNow]);
         assert!(a.alerts.form.is_none());
-        assert!(a.alerts.message.as_ref().unwrap().text.contains("abc-123"));
+        assert!(a.message.as_ref().unwrap().text.contains("abc-123"));
     }
 
     #[test]
@@ -969,13 +939,7 @@ mod tests {
         a.update(alerts(AlertAction::OpenAlerts));
         assert!(a.update(alerts(AlertAction::NewSilence)).is_empty());
         assert!(a.alerts.form.is_none());
-        assert!(a
-            .alerts
-            .message
-            .as_ref()
-            .unwrap()
-            .text
-            .contains("read-only"));
+        assert!(a.message.as_ref().unwrap().text.contains("read-only"));
         // Even a form left over, or a confirmation, sends nothing.
         a.alerts.form = Some(SilenceForm {
             fields: ["a=\"b\"".into(), "2h".into(), "c".into(), "d".into()],
@@ -997,12 +961,7 @@ mod tests {
         let mut a = demo_app(80, 24);
         a.update(Action::Open);
         assert!(a.update(alerts(AlertAction::NewSilence)).is_empty());
-        assert!(a
-            .alerts
-            .message
-            .unwrap()
-            .text
-            .contains("need an Alertmanager"));
+        assert!(a.message.unwrap().text.contains("need an Alertmanager"));
     }
 
     #[test]

@@ -133,8 +133,8 @@ pub struct App {
     /// Themes `t` cycles through, and the one in use (index into `themes`).
     pub themes: Vec<Theme>,
     pub theme_index: usize,
-    /// A short note for the status bar (theme changed, …).
-    pub message: Option<String>,
+    /// The status bar's message, one slot for every screen (see [`StatusMessage`]).
+    pub message: Option<StatusMessage>,
     /// Draw with ASCII only (`--ascii`, or a locale that is not UTF-8).
     pub ascii: bool,
     /// Replay time (`--at`, `[` `]`); `None` is live.
@@ -153,6 +153,46 @@ pub struct App {
     pub alerts: alerts::AlertsUi,
     /// A cluster's replication tree, over the grid (`T`).
     pub topology: Option<map::TopologyUi>,
+}
+
+/// How a [`StatusMessage`] is shown and how long it stays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    /// The result of something asked for (a silence created): the whole status bar, until
+    /// the user does something else.
+    Info,
+    /// A refusal or a failure: as `Info`, in the error colour.
+    Error,
+    /// A short note (theme changed, a command finished): at the right end of the status
+    /// bar, over the hints, until another message replaces it.
+    Note,
+}
+
+/// The one message of the status bar. Every screen writes the same slot: a later message
+/// replaces an earlier one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusMessage {
+    pub text: String,
+    pub kind: MessageKind,
+}
+
+impl StatusMessage {
+    pub fn new(text: impl Into<String>, kind: MessageKind) -> Self {
+        Self {
+            text: text.into(),
+            kind,
+        }
+    }
+
+    /// Drawn in the error colour.
+    pub fn is_error(&self) -> bool {
+        self.kind == MessageKind::Error
+    }
+
+    /// Gone as soon as the user does something else (`Info` and `Error`).
+    pub fn clears_on_input(&self) -> bool {
+        self.kind != MessageKind::Note
+    }
 }
 
 /// State of the grid screen: which hosts it shows, in what order, and where.
@@ -540,7 +580,25 @@ impl App {
         if self.themes.len() > 1 {
             self.theme_index = (self.theme_index + 1) % self.themes.len();
             self.theme = self.themes[self.theme_index].clone();
-            self.message = Some(format!("theme {}", self.theme.name));
+            self.say(format!("theme {}", self.theme.name), MessageKind::Note);
+        }
+    }
+
+    /// Puts `text` in the status bar's message slot, replacing whatever was there.
+    pub(crate) fn say(&mut self, text: impl Into<String>, kind: MessageKind) {
+        self.message = Some(StatusMessage::new(text, kind));
+    }
+
+    /// Clears an `Info` or `Error` message when the user does something else.
+    fn clear_message_on_input(&mut self, a: &Action) {
+        if self
+            .message
+            .as_ref()
+            .is_some_and(StatusMessage::clears_on_input)
+            && is_user_action(a)
+        {
+            self.message = None;
+            self.dirty = true;
         }
     }
 
@@ -677,7 +735,7 @@ impl App {
     #[allow(clippy::too_many_lines)]
     fn apply(&mut self, action: Action) -> Vec<Command> {
         let mut cmds = Vec::new();
-        self.alerts_note_action(&action);
+        self.clear_message_on_input(&action);
         self.dirty = true;
         match action {
             Action::Key(k) => {
@@ -1011,6 +1069,22 @@ impl App {
                 .map(|&i| self.fleet.hosts[i].health),
         )
     }
+}
+
+/// Whether an action is the user doing something (which clears the status message).
+fn is_user_action(a: &Action) -> bool {
+    !matches!(
+        a,
+        Action::Tick(_)
+            | Action::Data(_)
+            | Action::Resize(..)
+            | Action::None
+            | Action::Alerts(
+                alerts::AlertAction::SilencesLoaded(_)
+                    | alerts::AlertAction::SilenceCreated(_)
+                    | alerts::AlertAction::SilenceExpired { .. }
+            )
+    )
 }
 
 /// The digits of `s` from `k` without leading zeros, and where the run ends.

@@ -230,3 +230,38 @@ fn a_rejected_query_says_retrying_cannot_help() {
         "{e}"
     );
 }
+
+#[test]
+fn alerts_and_theme_write_the_one_message_slot() {
+    let mut app = demo_app(80, 24);
+    app.themes = vec![
+        crate::theme::Theme::default(),
+        crate::theme::Theme::builtin("light").unwrap(),
+    ];
+    // No Alertmanager: asking for a silence is refused, with an error.
+    app.update(Action::Open);
+    app.update(Action::Alerts(alerts::AlertAction::NewSilence));
+    let m = app.message.clone().unwrap();
+    assert!(
+        m.is_error() && m.text.contains("need an Alertmanager"),
+        "{m:?}"
+    );
+    // The theme's note takes the same slot: the later replaces the earlier.
+    app.update(Action::NextTheme);
+    let m = app.message.clone().unwrap();
+    assert_eq!(m, StatusMessage::new("theme light", MessageKind::Note));
+    // A note stays through other keys; an alerts error replaces it in turn.
+    app.update(Action::Move(1, 0));
+    assert_eq!(
+        app.message.as_ref().map(|m| m.kind),
+        Some(MessageKind::Note)
+    );
+    app.update(Action::Alerts(alerts::AlertAction::NewSilence));
+    let m = app.message.clone().unwrap();
+    assert!(m.is_error(), "{m:?}");
+    // An error goes with the next thing the user does; ticks and data do not clear it.
+    app.update(Action::Tick(app.now + chrono::Duration::seconds(1)));
+    assert!(app.message.is_some());
+    app.update(Action::Move(1, 0));
+    assert_eq!(app.message, None);
+}

@@ -207,7 +207,11 @@ mod panel {
     fn commands_are_refused_in_read_only_unless_allowed() {
         let mut app = app_with_links(true, false, 1);
         assert!(press(&mut app, 'x').is_empty());
-        assert!(app.message.as_deref().unwrap_or("").contains("read-only"));
+        assert!(app
+            .message
+            .as_ref()
+            .map_or("", |m| m.text.as_str())
+            .contains("read-only"));
         // Links still open: they write nothing.
         assert_eq!(press(&mut app, 'o').len(), 1);
         let mut app = app_with_links(true, true, 1);

@@ -30,7 +30,7 @@ pub mod topology;
 use ratatui::layout::Rect;
 use ratatui::Frame;
 
-use crate::app::{App, Screen};
+use crate::app::{App, MessageKind, Screen};
 use crate::model::Health;
 
 /// Smallest usable size; below it the board says how big it needs to be.
@@ -92,7 +92,12 @@ pub fn render(f: &mut Frame<'_>, app: &App) {
     if !silence_form::status_message(f, status, app) {
         status_bar::render(f, status, app);
     }
-    if let Some(m) = &app.message {
+    if let Some(m) = app
+        .message
+        .as_ref()
+        .filter(|m| m.kind == MessageKind::Note)
+        .map(|m| m.text.as_str())
+    {
         let w = u16::try_from(crate::sanitize::width(m) + 2)
             .unwrap_or(u16::MAX)
             .min(status.width);
