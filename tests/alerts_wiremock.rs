@@ -147,7 +147,8 @@ async fn ha_pair_with_one_down_serves_alerts_and_reports_the_down_one() {
 
     let mut app = app_with(Fleet::default(), 120, 30, fixed_time());
     app.alertmanagers.clear();
-    let ex = Executor::prepare(&mut app, &settings, source.as_ref());
+    let (ex, setup) = Executor::prepare(&settings, source.as_ref());
+    app.update(setup);
     assert!(app.alerts.writable && !app.alerts.read_only);
     app.alerts.author = "ops".into(); // $USER may be unset where tests run
     app.update(Action::Data(Box::new(Update {

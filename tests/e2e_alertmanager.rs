@@ -161,7 +161,8 @@ fn board(alerts: Vec<Alert>, s: &Settings) -> (App, Executor) {
     };
     let mut app = app_with(fleet, 120, 40, Utc::now());
     let source = fleetboard::setup::make_source(s).unwrap();
-    let ex = Executor::prepare(&mut app, s, source.as_ref());
+    let (ex, setup) = Executor::prepare(s, source.as_ref());
+    app.update(setup);
     app.alerts.author = "e2e-operator".into();
     (app, ex)
 }

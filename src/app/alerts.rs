@@ -49,6 +49,8 @@ pub enum AlertAction {
     /// Answer to the expire question.
     Confirm(bool),
     ReloadSilences,
+    /// Set at start, from the settings and the silence executor.
+    Setup(AlertsSetup),
     /// Result of [`Command::FetchSilences`]: who answered, and the silences or the error.
     SilencesLoaded(Result<(String, Vec<Silence>), String>),
     /// Result of [`Command::CreateSilence`]: the new id, or the error text.
@@ -58,6 +60,25 @@ pub enum AlertAction {
         id: String,
         result: Result<(), String>,
     },
+}
+
+/// What the alerts screens are told once at start ([`AlertAction::Setup`]): whether and
+/// where silences can be written, who writes them, and the labels naming hosts and
+/// clusters.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AlertsSetup {
+    /// `--read-only`: no writes at all.
+    pub read_only: bool,
+    /// Why writes are off, as the user would name it (`--read-only`, `wall mode`).
+    pub read_only_why: String,
+    /// There is somewhere to write silences (an Alertmanager, or the demo store).
+    pub writable: bool,
+    /// Default author of a silence (the login name).
+    pub author: String,
+    /// Label naming a host (`instance`), used for silence matchers.
+    pub host_label: String,
+    /// Label naming a cluster, for alerts that match no host.
+    pub cluster_label: String,
 }
 
 impl AlertAction {
@@ -397,6 +418,15 @@ impl App {
     pub(crate) fn update_alerts(&mut self, a: AlertAction) -> Vec<Command> {
         let mut cmds = Vec::new();
         match a {
+            AlertAction::Setup(s) => {
+                let ui = &mut self.alerts;
+                ui.read_only = s.read_only;
+                ui.read_only_why = s.read_only_why;
+                ui.writable = s.writable;
+                ui.author = s.author;
+                ui.host_label = s.host_label;
+                ui.cluster_label = s.cluster_label;
+            }
             AlertAction::OpenAlerts => {
                 self.screen = Screen::Alerts;
                 self.alerts.from_alerts = false;

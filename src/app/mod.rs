@@ -195,6 +195,34 @@ impl StatusMessage {
     }
 }
 
+/// What the board starts with, from the settings; applied by [`Action::Start`].
+#[derive(Debug, Clone)]
+pub struct Startup {
+    /// The clock at start.
+    pub now: DateTime<Utc>,
+    /// The metrics source, as the status bar names it.
+    pub source_name: String,
+    /// Clusters the queries are narrowed to (`--cluster`); empty is all.
+    pub server_clusters: Vec<String>,
+    /// Themes `t` cycles through, and the one to start with (index into `themes`).
+    pub themes: Vec<Theme>,
+    pub theme_index: usize,
+    /// Wall mode (`--wall`), and the time each wall page stays.
+    pub wall: bool,
+    pub wall_page_every: Duration,
+    /// Hide healthy hosts from the start (`--only-problems`).
+    pub only_problems: bool,
+    /// Start on the map instead of tiles (`--map`).
+    pub map: bool,
+    /// Draw with ASCII only.
+    pub ascii: bool,
+    pub keymap: Arc<keymap::Keymap>,
+    /// The metric tile sparklines show, if any.
+    pub sparkline_metric: Option<String>,
+    /// Links and commands of the host panel.
+    pub links: crate::links::LinksUi,
+}
+
 /// State of the grid screen: which hosts it shows, in what order, and where.
 #[derive(Debug, Clone)]
 pub struct GridUi {
@@ -575,6 +603,30 @@ impl App {
         self.keep_selection_visible();
     }
 
+    /// Takes the settings the board starts with.
+    fn start(&mut self, s: Startup) {
+        self.now = s.now;
+        self.prom.name = s.source_name;
+        self.server_clusters = s.server_clusters;
+        if let Some(t) = s.themes.get(s.theme_index) {
+            self.theme = t.clone();
+        }
+        self.themes = s.themes;
+        self.theme_index = s.theme_index;
+        self.wall.on = s.wall;
+        self.wall.page_every = s.wall_page_every;
+        self.wall.page_flipped_at = s.now;
+        self.grid.only_problems = s.only_problems;
+        if s.map {
+            self.grid.mode = map::GridMode::Map;
+        }
+        self.ascii = s.ascii;
+        self.keymap = s.keymap;
+        self.grid.sparkline_metric = s.sparkline_metric;
+        self.panel.links = s.links;
+        self.rebuild_view();
+    }
+
     /// Cycles to the next theme (`t`).
     fn next_theme(&mut self) {
         if self.themes.len() > 1 {
@@ -742,6 +794,8 @@ impl App {
                 let a = self.key_action(&k);
                 return self.apply(a);
             }
+            Action::Start(s) => self.start(*s),
+            Action::Drawn => self.dirty = false,
             Action::Alerts(a) => cmds = self.update_alerts(a),
             Action::Board(a) => self.board(a),
             Action::Links(a) => cmds = crate::links::update(self, a),
@@ -1078,9 +1132,12 @@ fn is_user_action(a: &Action) -> bool {
         Action::Tick(_)
             | Action::Data(_)
             | Action::Resize(..)
+            | Action::Start(_)
+            | Action::Drawn
             | Action::None
             | Action::Alerts(
-                alerts::AlertAction::SilencesLoaded(_)
+                alerts::AlertAction::Setup(_)
+                    | alerts::AlertAction::SilencesLoaded(_)
                     | alerts::AlertAction::SilenceCreated(_)
                     | alerts::AlertAction::SilenceExpired { .. }
             )
