@@ -358,7 +358,11 @@ pub async fn run_with(
             }
             extra.clear();
         }
-        if exit_after.is_some_and(|n| refreshes >= n) {
+        // The measurement hook leaves the way a user does: the app is told, and the board
+        // stops on its `Quit`.
+        if exit_after.is_some_and(|n| refreshes >= n)
+            && app.update(Action::Quit).contains(&Command::Quit)
+        {
             break Ok(());
         }
     };
