@@ -10,11 +10,16 @@ use crate::model::Update;
 /// Everything that can change the app.
 #[derive(Debug, Clone)]
 pub enum Action {
+    /// The settings the board starts with (sent once, before anything else).
+    Start(Box<crate::app::Startup>),
     /// A key press, looked up in the keymap of the screen shown.
     Key(KeyEvent),
     Tick(DateTime<Utc>),
     Data(Box<Update>),
+    /// The terminal's size: columns, rows.
     Resize(u16, u16),
+    /// The screen was drawn: nothing visible has changed since.
+    Drawn,
     Quit,
     Help,
     Refresh,
@@ -82,5 +87,28 @@ fn map_mouse(m: MouseEvent) -> Action {
         MouseEventKind::ScrollDown => Action::Scroll(true),
         MouseEventKind::ScrollUp => Action::Scroll(false),
         _ => Action::None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::demo_app;
+
+    #[test]
+    fn a_resize_reaches_the_app_as_an_action() {
+        let mut app = demo_app(80, 24);
+        let before = app.view().layout.clone();
+        let a = map_event(&TermEvent::Resize(160, 48));
+        assert!(matches!(a, Action::Resize(160, 48)), "{a:?}");
+        app.dirty = false;
+        assert!(app.update(a).is_empty());
+        assert_eq!((app.width, app.height), (160, 48));
+        assert!(app.dirty, "a resize is drawn");
+        assert_ne!(
+            app.view().layout.cols,
+            before.cols,
+            "the grid is laid out again for the new size"
+        );
     }
 }

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use crate::action::Action;
-use crate::app::alerts::AlertAction;
-use crate::app::{App, Command};
+use crate::app::alerts::{AlertAction, AlertsSetup};
+use crate::app::Command;
 use crate::config::Settings;
 use crate::sources::silences::SilenceBackend;
 use crate::sources::FleetSource;
@@ -24,24 +24,23 @@ impl Executor {
         Self { backend, read_only }
     }
 
-    /// The executor for `source` under `settings`, and the app told what it can do.
-    pub fn prepare(app: &mut App, settings: &Settings, source: &dyn FleetSource) -> Self {
+    /// The executor for `source` under `settings`, and the action that tells the app
+    /// what it can do (the app changes only through [`crate::app::App::update`]).
+    pub fn prepare(settings: &Settings, source: &dyn FleetSource) -> (Self, Action) {
         let ex = Self::new(source.silences(), settings.read_only);
-        app.alerts.read_only = settings.read_only;
-        app.alerts.read_only_why = if settings.wall {
-            "wall mode is read-only".into()
-        } else {
-            "--read-only".into()
+        let setup = AlertsSetup {
+            read_only: settings.read_only,
+            read_only_why: if settings.wall {
+                "wall mode is read-only".into()
+            } else {
+                "--read-only".into()
+            },
+            writable: ex.backend.is_some(),
+            author: login_name(),
+            host_label: settings.identity.host_label.clone(),
+            cluster_label: settings.identity.cluster_label.clone(),
         };
-        app.alerts.writable = ex.backend.is_some();
-        app.alerts.author = login_name();
-        app.alerts
-            .host_label
-            .clone_from(&settings.identity.host_label);
-        app.alerts
-            .cluster_label
-            .clone_from(&settings.identity.cluster_label);
-        ex
+        (ex, Action::Alerts(AlertAction::Setup(setup)))
     }
 
     /// Whether `cmd` is one of the commands this executor carries out.

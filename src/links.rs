@@ -14,7 +14,7 @@ use crossterm::event::{KeyCode, KeyEvent};
 use serde::Deserialize;
 
 use crate::action::Action;
-use crate::app::{App, Command, Screen};
+use crate::app::{App, Command, MessageKind, Screen};
 
 /// `[links]` as written in the config file.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -391,40 +391,46 @@ pub fn pick_key(k: &KeyEvent) -> Action {
 
 /// Applies a links action to the app; returns what the runtime should do.
 pub fn update(app: &mut App, a: LinkAction) -> Vec<Command> {
-    let cfg = app.links.config.clone();
+    let cfg = app.panel.links.config.clone();
     let pick = match a {
         LinkAction::Open if cfg.urls.is_empty() => {
-            app.message = Some("no links: add urls to [links] in the config".into());
+            app.say(
+                "no links: add urls to [links] in the config",
+                MessageKind::Note,
+            );
             return Vec::new();
         }
         LinkAction::Run if cfg.commands.is_empty() => {
-            app.message = Some("no commands: add commands to [links] in the config".into());
+            app.say(
+                "no commands: add commands to [links] in the config",
+                MessageKind::Note,
+            );
             return Vec::new();
         }
         LinkAction::Open if cfg.urls.len() == 1 => (Picking::Url, 0),
         LinkAction::Run if cfg.commands.len() == 1 => (Picking::Command, 0),
         LinkAction::Open => {
-            app.links.picking = Some(Picking::Url);
+            app.panel.links.picking = Some(Picking::Url);
             return Vec::new();
         }
         LinkAction::Run => {
-            app.links.picking = Some(Picking::Command);
+            app.panel.links.picking = Some(Picking::Command);
             return Vec::new();
         }
         LinkAction::Cancel => {
-            app.links.picking = None;
+            app.panel.links.picking = None;
             return Vec::new();
         }
         LinkAction::Done(msg) => {
-            app.message = Some(msg);
+            app.say(msg, MessageKind::Note);
             return Vec::new();
         }
-        LinkAction::Pick(i) => match app.links.picking.take() {
+        LinkAction::Pick(i) => match app.panel.links.picking.take() {
             Some(p) => (p, i),
             None => return Vec::new(),
         },
     };
-    app.links.picking = None;
+    app.panel.links.picking = None;
     let Some(vars) = vars_of(app) else {
         return Vec::new();
     };
@@ -436,7 +442,7 @@ pub fn update(app: &mut App, a: LinkAction) -> Vec<Command> {
                 Command::OpenUrl(argv)
             })
         }),
-        (Picking::Command, _) if app.links.read_only && !cfg.allow_in_read_only => {
+        (Picking::Command, _) if app.panel.links.read_only && !cfg.allow_in_read_only => {
             Some(Err(Refusal::ReadOnly))
         }
         (Picking::Command, i) => cfg
@@ -447,7 +453,7 @@ pub fn update(app: &mut App, a: LinkAction) -> Vec<Command> {
     match result {
         Some(Ok(c)) => vec![c],
         Some(Err(e)) => {
-            app.message = Some(e.to_string());
+            app.say(e.to_string(), MessageKind::Note);
             Vec::new()
         }
         None => Vec::new(),

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 
 use crate::action::{map_event, Action};
 use crate::app::history::{points_of, HistoryFetch};
-use crate::app::{App, Command};
+use crate::app::{App, Command, Startup};
 use crate::cli::ColorChoice;
 use crate::config::Settings;
 use crate::model::MetricSet;
@@ -67,10 +67,7 @@ pub async fn run_with(
         settings.refresh,
         settings.stale_after,
     );
-    app.server_clusters.clone_from(&settings.clusters);
-    app.prom.name = source.describe();
-    app.now = Utc::now();
-    let exec = crate::exec::Executor::prepare(&mut app, &settings, source.as_ref());
+    let (exec, alerts_setup) = crate::exec::Executor::prepare(&settings, source.as_ref());
     let depth = match settings.color {
         ColorChoice::Auto => ColorDepth::detect(|k| std::env::var(k).ok()),
         ColorChoice::Truecolor => ColorDepth::Truecolor,
@@ -78,21 +75,24 @@ pub async fn run_with(
         ColorChoice::C16 => ColorDepth::C16,
         ColorChoice::None => ColorDepth::None,
     };
-    let (themes, idx) = Theme::cycle(app.theme.clone(), settings.config_dir.as_deref(), depth);
-    app.theme = themes[idx].clone();
-    app.themes = themes;
-    app.theme_index = idx;
-    app.wall = settings.wall;
-    app.page_every = settings.wall_page;
-    app.page_flipped_at = app.now;
-    app.only_problems = settings.only_problems;
-    if settings.map {
-        app.grid_mode = crate::app::map::GridMode::Map;
-    }
-    app.ascii = settings.ascii;
-    app.keymap = Arc::new(settings.keymap.clone());
-    app.sparkline_metric = settings.sparkline.as_ref().map(|s| s.metric.clone());
-    app.links = crate::links::LinksUi::new(settings.links.clone(), settings.read_only);
+    let (themes, theme_index) =
+        Theme::cycle(app.theme.clone(), settings.config_dir.as_deref(), depth);
+    app.update(Action::Start(Box::new(Startup {
+        now: Utc::now(),
+        source_name: source.describe(),
+        server_clusters: settings.clusters.clone(),
+        themes,
+        theme_index,
+        wall: settings.wall,
+        wall_page_every: settings.wall_page,
+        only_problems: settings.only_problems,
+        map: settings.map,
+        ascii: settings.ascii,
+        keymap: Arc::new(settings.keymap.clone()),
+        sparkline_metric: settings.sparkline.as_ref().map(|s| s.metric.clone()),
+        links: crate::links::LinksUi::new(settings.links.clone(), settings.read_only),
+    })));
+    app.update(alerts_setup);
     let mut notifier = crate::notify::Notifier::new(settings.notify.clone());
     let in_tmux = crate::terminal::in_tmux();
     // Bytes for the terminal besides the frame (notifications), written after it.
@@ -348,7 +348,7 @@ pub async fn run_with(
                 }
                 drawn_links = spots;
             }
-            app.dirty = false;
+            app.update(Action::Drawn);
         }
         if !extra.is_empty() {
             use std::io::Write as _;
@@ -358,7 +358,11 @@ pub async fn run_with(
             }
             extra.clear();
         }
-        if exit_after.is_some_and(|n| refreshes >= n) {
+        // The measurement hook leaves the way a user does: the app is told, and the board
+        // stops on its `Quit`.
+        if exit_after.is_some_and(|n| refreshes >= n)
+            && app.update(Action::Quit).contains(&Command::Quit)
+        {
             break Ok(());
         }
     };

@@ -189,7 +189,8 @@ fn board(alerts: Vec<Alert>, s: &Settings) -> (App, Executor) {
     };
     let mut app = app_with(fleet, 120, 40, Utc::now());
     let source = fleetboard::setup::make_source(s).unwrap();
-    let ex = Executor::prepare(&mut app, s, source.as_ref());
+    let (ex, setup) = Executor::prepare(s, source.as_ref());
+    app.update(setup);
     app.alerts.author = "e2e-operator".into();
     (app, ex)
 }
@@ -285,8 +286,8 @@ async fn silence_and_expire_through_the_board() {
     }
     let rest = step(&mut app, &ex, AlertAction::FormSubmit).await;
     assert_eq!(rest, vec![Command::RefreshNow], "{:?}", app.alerts.form);
-    let msg = app.alerts.message.clone().unwrap();
-    assert!(!msg.error, "{msg:?}");
+    let msg = app.message.clone().unwrap();
+    assert!(!msg.is_error(), "{msg:?}");
     let id = msg.text.split_whitespace().nth(1).unwrap().to_string();
 
     let silenced = wait_for("the alert to be suppressed", &am, || async {
@@ -334,14 +335,9 @@ async fn silence_and_expire_through_the_board() {
     let rest = step(&mut app, &ex, AlertAction::Confirm(true)).await;
     assert_eq!(rest, vec![Command::RefreshNow]);
     assert!(
-        app.alerts
-            .message
-            .as_ref()
-            .unwrap()
-            .text
-            .contains("expired"),
+        app.message.as_ref().unwrap().text.contains("expired"),
         "{:?}",
-        app.alerts.message
+        app.message
     );
     assert!(app.alerts.listed_silences().is_empty(), "refetched list");
 

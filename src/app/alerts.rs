@@ -8,8 +8,7 @@
 use chrono::{DateTime, Utc};
 
 use super::line_edit::{self, Edit};
-use super::{App, Command, Screen};
-use crate::action::Action;
+use super::{App, Command, MessageKind, Screen};
 use crate::model::{Alert, HostId, Matcher, NewSilence, Silence, SilenceState};
 
 /// Form fields, in order.
@@ -50,6 +49,8 @@ pub enum AlertAction {
     /// Answer to the expire question.
     Confirm(bool),
     ReloadSilences,
+    /// Set at start, from the settings and the silence executor.
+    Setup(AlertsSetup),
     /// Result of [`Command::FetchSilences`]: who answered, and the silences or the error.
     SilencesLoaded(Result<(String, Vec<Silence>), String>),
     /// Result of [`Command::CreateSilence`]: the new id, or the error text.
@@ -59,6 +60,25 @@ pub enum AlertAction {
         id: String,
         result: Result<(), String>,
     },
+}
+
+/// What the alerts screens are told once at start ([`AlertAction::Setup`]): whether and
+/// where silences can be written, who writes them, and the labels naming hosts and
+/// clusters.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AlertsSetup {
+    /// `--read-only`: no writes at all.
+    pub read_only: bool,
+    /// Why writes are off, as the user would name it (`--read-only`, `wall mode`).
+    pub read_only_why: String,
+    /// There is somewhere to write silences (an Alertmanager, or the demo store).
+    pub writable: bool,
+    /// Default author of a silence (the login name).
+    pub author: String,
+    /// Label naming a host (`instance`), used for silence matchers.
+    pub host_label: String,
+    /// Label naming a cluster, for alerts that match no host.
+    pub cluster_label: String,
 }
 
 impl AlertAction {
@@ -71,13 +91,6 @@ impl AlertAction {
             _ => None,
         }
     }
-}
-
-/// A line for the status bar.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    pub text: String,
-    pub error: bool,
 }
 
 /// The silence form. Nothing typed is lost on an error.
@@ -125,7 +138,6 @@ pub struct AlertsUi {
     pub form: Option<SilenceForm>,
     /// Id of the silence the user is asked to expire.
     pub confirm: Option<String>,
-    pub message: Option<Message>,
 }
 
 impl AlertsUi {
@@ -284,22 +296,6 @@ pub fn parse_matchers(s: &str) -> Result<Vec<Matcher>, String> {
     Ok(out)
 }
 
-/// Whether an action is the user doing something (which clears the status message).
-fn is_user_action(a: &Action) -> bool {
-    !matches!(
-        a,
-        Action::Tick(_)
-            | Action::Data(_)
-            | Action::Resize(..)
-            | Action::None
-            | Action::Alerts(
-                AlertAction::SilencesLoaded(_)
-                    | AlertAction::SilenceCreated(_)
-                    | AlertAction::SilenceExpired { .. }
-            )
-    )
-}
-
 fn step(i: usize, d: i32, len: usize) -> usize {
     if len == 0 {
         return 0;
@@ -392,19 +388,13 @@ impl App {
         self.alerts.selected_fp = fp;
     }
 
-    fn say(&mut self, text: impl Into<String>, error: bool) {
-        self.alerts.message = Some(Message {
-            text: text.into(),
-            error,
-        });
-    }
-
-    /// Clears the status message when the user does something else.
-    pub(crate) fn alerts_note_action(&mut self, a: &Action) {
-        if self.alerts.message.is_some() && is_user_action(a) {
-            self.alerts.message = None;
-            self.dirty = true;
-        }
+    fn say_result(&mut self, text: impl Into<String>, error: bool) {
+        let kind = if error {
+            MessageKind::Error
+        } else {
+            MessageKind::Info
+        };
+        self.say(text, kind);
     }
 
     /// Why a write is refused, if it is.
@@ -428,6 +418,15 @@ impl App {
     pub(crate) fn update_alerts(&mut self, a: AlertAction) -> Vec<Command> {
         let mut cmds = Vec::new();
         match a {
+            AlertAction::Setup(s) => {
+                let ui = &mut self.alerts;
+                ui.read_only = s.read_only;
+                ui.read_only_why = s.read_only_why;
+                ui.writable = s.writable;
+                ui.author = s.author;
+                ui.host_label = s.host_label;
+                ui.cluster_label = s.cluster_label;
+            }
             AlertAction::OpenAlerts => {
                 self.screen = Screen::Alerts;
                 self.alerts.from_alerts = false;
@@ -504,7 +503,7 @@ impl App {
             AlertAction::SilenceCreated(r) => match r {
                 Ok(id) => {
                     self.alerts.form = None;
-                    self.say(
+                    self.say_result(
                         format!("silence {id} created; matching alerts show as silenced after this refresh"),
                         false,
                     );
@@ -519,12 +518,12 @@ impl App {
                         f.sending = false;
                         f.error = Some(e);
                     }
-                    None => self.say(format!("silence not created: {e}"), true),
+                    None => self.say_result(format!("silence not created: {e}"), true),
                 },
             },
             AlertAction::Expire => {
                 if let Some(why) = self.write_refusal("expiring a silence") {
-                    self.say(why, true);
+                    self.say_result(why, true);
                 } else if let Some(s) = self
                     .alerts
                     .listed_silences()
@@ -532,16 +531,16 @@ impl App {
                 {
                     self.alerts.confirm = Some(s.id.clone());
                 } else {
-                    self.say("no silence selected", true);
+                    self.say_result("no silence selected", true);
                 }
             }
             AlertAction::Confirm(yes) => {
                 if let Some(id) = self.alerts.confirm.take() {
                     if yes {
                         if let Some(why) = self.write_refusal("expiring a silence") {
-                            self.say(why, true);
+                            self.say_result(why, true);
                         } else {
-                            self.say(format!("expiring silence {id}…"), false);
+                            self.say_result(format!("expiring silence {id}…"), false);
                             cmds.push(Command::ExpireSilence(id));
                         }
                     }
@@ -549,12 +548,12 @@ impl App {
             }
             AlertAction::SilenceExpired { id, result } => match result {
                 Ok(()) => {
-                    self.say(format!("silence {id} expired"), false);
+                    self.say_result(format!("silence {id} expired"), false);
                     self.alerts.silences_loading = true;
                     cmds.push(Command::FetchSilences);
                     cmds.push(Command::RefreshNow);
                 }
-                Err(e) => self.say(format!("silence {id} not expired: {e}"), true),
+                Err(e) => self.say_result(format!("silence {id} not expired: {e}"), true),
             },
             AlertAction::ReloadSilences => {
                 if self.alerts.writable {
@@ -589,18 +588,18 @@ impl App {
         match target {
             Some((Some(id), _)) => {
                 // The grid filter must not hide the host the panel belongs to.
-                if !self.filter.is_empty() || self.cluster.is_some() {
-                    self.filter.clear();
-                    self.cluster = None;
+                if !self.grid.filter.is_empty() || self.grid.cluster.is_some() {
+                    self.grid.filter.clear();
+                    self.grid.cluster = None;
                     self.rebuild_view();
                 }
-                self.selected = Some(id.clone());
+                self.grid.selected = Some(id.clone());
                 self.rebuild_view();
                 self.screen = Screen::Host(id);
-                self.panel_scroll = 0;
+                self.panel.scroll = 0;
                 self.alerts.from_alerts = true;
             }
-            Some((None, name)) => self.say(
+            Some((None, name)) => self.say_result(
                 format!("{name} names no host on the board: there is no panel to open"),
                 true,
             ),
@@ -672,7 +671,7 @@ impl App {
 
     fn open_form(&mut self) {
         if let Some(why) = self.write_refusal("creating a silence") {
-            self.say(why, true);
+            self.say_result(why, true);
             return;
         }
         let Some(matchers) = self.prefill_matchers() else {
@@ -681,7 +680,7 @@ impl App {
             } else {
                 "S silences from a host panel (Enter) or the alerts view (a)"
             };
-            self.say(msg, true);
+            self.say_result(msg, true);
             return;
         };
         self.alerts.form = Some(SilenceForm {
@@ -700,7 +699,7 @@ impl App {
     /// Validates the form; on success the create command, else the error in the form.
     fn submit_form(&mut self) -> Option<Command> {
         if let Some(why) = self.write_refusal("creating a silence") {
-            self.say(why, true);
+            self.say_result(why, true);
             return None;
         }
         let now = self.now;
@@ -766,6 +765,7 @@ pub fn build_silence(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::action::Action;
     use crate::testing::{demo_app, fixed_time};
 
     fn app() -> App {
@@ -834,7 +834,7 @@ mod tests {
         drop(rows);
         a.update(alerts(AlertAction::Jump));
         assert_eq!(a.screen, Screen::Host(host.clone()));
-        assert_eq!(a.selected, Some(host));
+        assert_eq!(a.grid.selected, Some(host));
         // Esc goes back to the alerts view, filter kept; Esc again clears it, then leaves.
         a.update(key(KeyCode::Esc));
         assert_eq!(a.screen, Screen::Alerts);
@@ -888,7 +888,7 @@ mod tests {
         let cmds = a.update(alerts(AlertAction::SilenceCreated(Ok("abc-123".into()))));
         assert_eq!(cmds, vec![Command::RefreshNow]);
         assert!(a.alerts.form.is_none());
-        assert!(a.alerts.message.as_ref().unwrap().text.contains("abc-123"));
+        assert!(a.message.as_ref().unwrap().text.contains("abc-123"));
     }
 
     #[test]
@@ -969,13 +969,7 @@ mod tests {
         a.update(alerts(AlertAction::OpenAlerts));
         assert!(a.update(alerts(AlertAction::NewSilence)).is_empty());
         assert!(a.alerts.form.is_none());
-        assert!(a
-            .alerts
-            .message
-            .as_ref()
-            .unwrap()
-            .text
-            .contains("read-only"));
+        assert!(a.message.as_ref().unwrap().text.contains("read-only"));
         // Even a form left over, or a confirmation, sends nothing.
         a.alerts.form = Some(SilenceForm {
             fields: ["a=\"b\"".into(), "2h".into(), "c".into(), "d".into()],
@@ -997,12 +991,7 @@ mod tests {
         let mut a = demo_app(80, 24);
         a.update(Action::Open);
         assert!(a.update(alerts(AlertAction::NewSilence)).is_empty());
-        assert!(a
-            .alerts
-            .message
-            .unwrap()
-            .text
-            .contains("need an Alertmanager"));
+        assert!(a.message.unwrap().text.contains("need an Alertmanager"));
     }
 
     #[test]

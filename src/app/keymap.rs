@@ -976,9 +976,9 @@ impl super::App {
             Ctx::Form
         } else if self.alerts.confirm.is_some() {
             Ctx::Confirm
-        } else if self.filter_edit.is_some() {
+        } else if self.grid.filter_edit.is_some() {
             Ctx::Filter
-        } else if self.help {
+        } else if self.help.open {
             Ctx::Help
         } else if self.topology.is_some() {
             Ctx::Topology
@@ -1002,7 +1002,7 @@ impl super::App {
         }
         let ctx = self.key_context();
         // Which link or command: a digit, anything else cancels (fixed keys, like y/n).
-        if ctx == Ctx::Panel && self.links.picking.is_some() {
+        if ctx == Ctx::Panel && self.panel.links.picking.is_some() {
             return crate::links::pick_key(k);
         }
         let cmd = self.keymap.lookup(ctx, k);
@@ -1030,7 +1030,7 @@ impl super::App {
                 Some(Cmd::No) => Action::Alerts(AA::Confirm(false)),
                 _ => Action::None,
             },
-            Ctx::Filter if in_alerts && self.filter_edit.is_none() => match (cmd, typed) {
+            Ctx::Filter if in_alerts && self.grid.filter_edit.is_none() => match (cmd, typed) {
                 (Some(Cmd::EditApply), _) => Action::Alerts(AA::FilterApply),
                 (Some(Cmd::EditCancel), _) => Action::Alerts(AA::FilterCancel),
                 (Some(Cmd::EditDelete), _) => Action::Alerts(AA::FilterBackspace),
@@ -1305,9 +1305,9 @@ mod rebinding {
     fn grid() {
         let mut a = app_with(&[("sort", "O")]);
         press(&mut a, "s");
-        assert_eq!(a.sort, Sort::Severity, "s is no longer sort");
+        assert_eq!(a.grid.sort, Sort::Severity, "s is no longer sort");
         press(&mut a, "O");
-        assert_eq!(a.sort, Sort::Name);
+        assert_eq!(a.grid.sort, Sort::Name);
     }
 
     #[test]
@@ -1362,10 +1362,10 @@ mod rebinding {
     fn help_shows_the_keys_in_force() {
         let mut a = app_with(&[("silence", "ctrl-s"), ("help", "f2")]);
         press(&mut a, "f2");
-        assert!(a.help);
+        assert!(a.help.open);
         let text = crate::testing::buffer_text(&crate::testing::render(&a));
         assert!(text.contains("Ctrl-S"), "{text}");
         press(&mut a, "x");
-        assert!(!a.help, "any other key closes the help");
+        assert!(!a.help.open, "any other key closes the help");
     }
 }

@@ -85,17 +85,17 @@ pub fn map_pane_width(width: u16) -> u16 {
 impl App {
     /// The map is on screen: chosen with `m`, or a wall whose fleet tiles cannot hold.
     pub fn map_shown(&self) -> bool {
-        self.view.map
+        self.grid.view.map
     }
 
     /// Rows of the canvas in view: the grid less the problem strip, or the map less its
     /// info line.
     pub fn canvas_height(&self) -> u16 {
         let g = self.grid_height();
-        if self.view.map {
+        if self.grid.view.map {
             g.saturating_sub(1)
-        } else if self.view.problems.rows > 0 {
-            g.saturating_sub(self.view.problems.rows + 1)
+        } else if self.grid.view.problems.rows > 0 {
+            g.saturating_sub(self.grid.view.problems.rows + 1)
         } else {
             g
         }
@@ -104,14 +104,17 @@ impl App {
     /// Problem hosts named nowhere on the screen now (not in the strip or list, no
     /// readable tile in view).
     pub fn problems_off_screen(&self) -> usize {
-        let p = &self.view.problems;
-        let l = &self.view.layout;
+        let p = &self.grid.view.problems;
+        let l = &self.grid.view.layout;
         let named = p.named();
-        let (top, bottom) = (self.scroll, self.scroll + u32::from(self.canvas_height()));
+        let (top, bottom) = (
+            self.grid.scroll,
+            self.grid.scroll + u32::from(self.canvas_height()),
+        );
         p.hosts[named..]
             .iter()
             .filter(|&&i| {
-                self.view.map
+                self.grid.view.map
                     || l.tiles
                         .get(i)
                         .is_none_or(|t| t.y < top || t.y + u32::from(l.tile_h) > bottom)
@@ -204,7 +207,7 @@ impl App {
 
     /// Arrow keys on the grid or map: across packed blocks as the eye reads them.
     pub(super) fn board_move(&mut self, i: usize, dx: i32, dy: i32) {
-        let l = &self.view.layout;
+        let l = &self.grid.view.layout;
         let j = if dx != 0 {
             l.horizontal(i, dx > 0)
         } else {
@@ -220,14 +223,14 @@ impl App {
             return;
         };
         let h = self.canvas_height();
-        let j = self.view.layout.page(i, down, h).unwrap_or(i);
+        let j = self.grid.view.layout.page(i, down, h).unwrap_or(i);
         self.select_index(j);
         // Scroll by the page too, so the next page starts where this one ended.
-        let max = self.view.layout.height.saturating_sub(u32::from(h));
-        self.scroll = if down {
-            self.scroll.saturating_add(u32::from(h)).min(max)
+        let max = self.grid.view.layout.height.saturating_sub(u32::from(h));
+        self.grid.scroll = if down {
+            self.grid.scroll.saturating_add(u32::from(h)).min(max)
         } else {
-            self.scroll.saturating_sub(u32::from(h))
+            self.grid.scroll.saturating_sub(u32::from(h))
         };
         self.keep_selection_visible();
     }
@@ -236,8 +239,8 @@ impl App {
     /// the view index of the host it selects, if any; a click on a cluster title opens
     /// its topology.
     pub(super) fn board_click(&mut self, col: u16, r: u16) -> Option<usize> {
-        let p = &self.view.problems;
-        if !self.view.map && p.rows > 0 {
+        let p = &self.grid.view.problems;
+        if !self.grid.view.map && p.rows > 0 {
             if r == 0 {
                 return None;
             }
@@ -247,8 +250,8 @@ impl App {
                 return (col / (p.entry_w + 1) < p.per_row && k < p.named()).then(|| p.hosts[k]);
             }
         }
-        if self.view.map {
-            let map_w = self.view.layout.cols;
+        if self.grid.view.map {
+            let map_w = self.grid.view.layout.cols;
             if col > map_w {
                 // The problem list beside the map.
                 let k = usize::from(r.checked_sub(1)?);
@@ -260,11 +263,11 @@ impl App {
         if rr >= self.canvas_height() {
             return None;
         }
-        if let Some(i) = self.view.layout.hit(col, rr, self.scroll) {
+        if let Some(i) = self.grid.view.layout.hit(col, rr, self.grid.scroll) {
             return Some(i);
         }
-        if let Some(g) = self.view.layout.hit_group(col, rr, self.scroll) {
-            if let Some((name, _, _)) = self.view.groups.get(g) {
+        if let Some(g) = self.grid.view.layout.hit_group(col, rr, self.grid.scroll) {
+            if let Some((name, _, _)) = self.grid.view.groups.get(g) {
                 let name = name.clone();
                 self.board(BoardAction::Topology(name));
             }
@@ -274,8 +277,8 @@ impl App {
 
     /// Rows above the canvas inside the grid body (the problem strip and its title).
     pub fn grid_top(&self) -> u16 {
-        if !self.view.map && self.view.problems.rows > 0 {
-            self.view.problems.rows + 1
+        if !self.grid.view.map && self.grid.view.problems.rows > 0 {
+            self.grid.view.problems.rows + 1
         } else {
             0
         }
@@ -285,18 +288,18 @@ impl App {
     pub fn board(&mut self, a: BoardAction) {
         match a {
             BoardAction::ToggleMap => {
-                self.grid_mode = match self.grid_mode {
+                self.grid.mode = match self.grid.mode {
                     GridMode::Tiles => GridMode::Map,
                     GridMode::Map => GridMode::Tiles,
                 };
                 self.screen = Screen::Grid;
-                self.scroll = 0;
+                self.grid.scroll = 0;
                 self.rebuild_view();
             }
             BoardAction::OpenTopology => {
                 let id = match &self.screen {
                     Screen::Host(id) => Some(id.clone()),
-                    _ => self.selected.clone(),
+                    _ => self.grid.selected.clone(),
                 };
                 if let Some(id) = id {
                     self.board(BoardAction::Topology(id.cluster.clone()));
@@ -340,9 +343,9 @@ impl App {
                     });
                 if let Some(id) = host {
                     self.topology = None;
-                    self.selected = Some(id.clone());
+                    self.grid.selected = Some(id.clone());
                     self.screen = Screen::Host(id);
-                    self.panel_scroll = 0;
+                    self.panel.scroll = 0;
                     self.keep_selection_visible();
                 }
             }
@@ -397,7 +400,7 @@ mod tests {
     }
 
     fn cluster(app: &App) -> String {
-        app.selected.as_ref().unwrap().cluster.clone()
+        app.grid.selected.as_ref().unwrap().cluster.clone()
     }
 
     #[test]
@@ -429,12 +432,12 @@ mod tests {
         assert_eq!(at(&app), p0);
         app.update(Action::End);
         let last = *app.view().hosts.last().unwrap();
-        assert_eq!(app.selected.as_ref(), Some(&app.fleet.hosts[last].id));
-        assert!(app.scroll > 0);
+        assert_eq!(app.grid.selected.as_ref(), Some(&app.fleet.hosts[last].id));
+        assert!(app.grid.scroll > 0);
         let t = at(&app);
-        assert!(t.y >= app.scroll && t.y < app.scroll + u32::from(app.canvas_height()));
+        assert!(t.y >= app.grid.scroll && t.y < app.grid.scroll + u32::from(app.canvas_height()));
         app.update(Action::Home);
-        assert_eq!(app.scroll, 0);
+        assert_eq!(app.grid.scroll, 0);
     }
 
     #[test]
@@ -449,9 +452,9 @@ mod tests {
             p1.y > p0.y + h / 2 && p1.y <= p0.y + h,
             "{p0:?} -> {p1:?} (view {h})"
         );
-        assert!(app.scroll > 0);
+        assert!(app.grid.scroll > 0);
         let t = at(&app);
-        assert!(t.y >= app.scroll && t.y < app.scroll + h);
+        assert!(t.y >= app.grid.scroll && t.y < app.grid.scroll + h);
         app.update(Action::Page(false));
         assert_eq!(at(&app).x, p0.x);
         assert!(at(&app).y <= p0.y + h / 2);
@@ -472,7 +475,7 @@ mod tests {
         assert_eq!(app.screen, Screen::Grid);
         // A click on a tile selects it; a click on a title opens the topology.
         app.update(Action::Home);
-        assert_eq!(app.scroll, 0);
+        assert_eq!(app.grid.scroll, 0);
         let t = app.view().layout.tiles[1];
         let row = 1 + top + u16::try_from(t.y).unwrap();
         app.update(Action::Click(t.x + 2, row));
@@ -518,24 +521,24 @@ mod tests {
     #[test]
     fn wall_uses_packing_then_the_map_instead_of_pages() {
         let mut app = app_with(synthetic_fleet(150), 200, 50, fixed_time());
-        app.wall = true;
+        app.wall.on = true;
         app.rebuild_view();
         assert!(!app.map_shown());
         assert_eq!(app.shown_on_screen(), 150);
         let mut app = app_with(synthetic_fleet(5000), 240, 67, fixed_time());
-        app.wall = true;
+        app.wall.on = true;
         app.rebuild_view();
         assert!(app.map_shown());
-        assert_eq!(app.pages, 1);
+        assert_eq!(app.wall.pages, 1);
         assert_eq!(app.shown_on_screen(), 5000);
         // Far more than a screen of cells: the map flips a screen at a time.
         let mut app = app_with(synthetic_fleet(20_000), 200, 50, fixed_time());
-        app.wall = true;
+        app.wall.on = true;
         app.rebuild_view();
-        assert!(app.pages > 1);
+        assert!(app.wall.pages > 1);
         let first = app.shown_on_screen();
         app.update(Action::Page(true));
-        assert!(app.scroll > 0);
+        assert!(app.grid.scroll > 0);
         assert!(first + app.shown_on_screen() <= 20_000);
     }
 }

@@ -108,11 +108,13 @@ impl SourceStatus {
     }
 }
 
-/// Everything the screen shows.
+/// Everything the screen shows: what every screen shares, and one part per screen.
 pub struct App {
     pub metrics: Arc<MetricSet>,
     pub theme: Theme,
+    /// Time between refreshes of the fleet.
     pub refresh: Duration,
+    /// Refreshes missed before the data counts as stale.
     pub stale_after: u32,
     /// Shared with the poller (its previous refresh): replaced, never copied.
     pub fleet: Arc<Fleet>,
@@ -122,9 +124,109 @@ pub struct App {
     pub server_clusters: Vec<String>,
     pub now: DateTime<Utc>,
     pub screen: Screen,
-    pub help: bool,
-    /// First visible line of the help.
-    pub help_scroll: u16,
+    /// Terminal size, in columns and rows.
+    pub width: u16,
+    pub height: u16,
+    /// Something visible changed since the last draw.
+    pub dirty: bool,
+    pub identity: Identity,
+    /// Themes `t` cycles through, and the one in use (index into `themes`).
+    pub themes: Vec<Theme>,
+    pub theme_index: usize,
+    /// The status bar's message, one slot for every screen (see [`StatusMessage`]).
+    pub message: Option<StatusMessage>,
+    /// Draw with ASCII only (`--ascii`, or a locale that is not UTF-8).
+    pub ascii: bool,
+    /// Replay time (`--at`, `[` `]`); `None` is live.
+    pub replay: Option<DateTime<Utc>>,
+    /// What each key does on each screen (defaults, or rebound by `[keys]`).
+    pub keymap: Arc<keymap::Keymap>,
+    /// The grid of tiles or the map.
+    pub grid: GridUi,
+    /// The host panel (Enter).
+    pub panel: PanelUi,
+    /// The help popup (`?`).
+    pub help: HelpUi,
+    /// Wall mode and its pages.
+    pub wall: WallUi,
+    /// Alerts view, silences list, silence form.
+    pub alerts: alerts::AlertsUi,
+    /// A cluster's replication tree, over the grid (`T`).
+    pub topology: Option<map::TopologyUi>,
+}
+
+/// How a [`StatusMessage`] is shown and how long it stays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    /// The result of something asked for (a silence created): the whole status bar, until
+    /// the user does something else.
+    Info,
+    /// A refusal or a failure: as `Info`, in the error colour.
+    Error,
+    /// A short note (theme changed, a command finished): at the right end of the status
+    /// bar, over the hints, until another message replaces it.
+    Note,
+}
+
+/// The one message of the status bar. Every screen writes the same slot: a later message
+/// replaces an earlier one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusMessage {
+    pub text: String,
+    pub kind: MessageKind,
+}
+
+impl StatusMessage {
+    pub fn new(text: impl Into<String>, kind: MessageKind) -> Self {
+        Self {
+            text: text.into(),
+            kind,
+        }
+    }
+
+    /// Drawn in the error colour.
+    pub fn is_error(&self) -> bool {
+        self.kind == MessageKind::Error
+    }
+
+    /// Gone as soon as the user does something else (`Info` and `Error`).
+    pub fn clears_on_input(&self) -> bool {
+        self.kind != MessageKind::Note
+    }
+}
+
+/// What the board starts with, from the settings; applied by [`Action::Start`].
+#[derive(Debug, Clone)]
+pub struct Startup {
+    /// The clock at start.
+    pub now: DateTime<Utc>,
+    /// The metrics source, as the status bar names it.
+    pub source_name: String,
+    /// Clusters the queries are narrowed to (`--cluster`); empty is all.
+    pub server_clusters: Vec<String>,
+    /// Themes `t` cycles through, and the one to start with (index into `themes`).
+    pub themes: Vec<Theme>,
+    pub theme_index: usize,
+    /// Wall mode (`--wall`), and the time each wall page stays.
+    pub wall: bool,
+    pub wall_page_every: Duration,
+    /// Hide healthy hosts from the start (`--only-problems`).
+    pub only_problems: bool,
+    /// Start on the map instead of tiles (`--map`).
+    pub map: bool,
+    /// Draw with ASCII only.
+    pub ascii: bool,
+    pub keymap: Arc<keymap::Keymap>,
+    /// The metric tile sparklines show, if any.
+    pub sparkline_metric: Option<String>,
+    /// Links and commands of the host panel.
+    pub links: crate::links::LinksUi,
+}
+
+/// State of the grid screen: which hosts it shows, in what order, and where.
+#[derive(Debug, Clone)]
+pub struct GridUi {
+    /// The host the cursor is on (also the one the panel opens).
     pub selected: Option<HostId>,
     /// Applied text filter (substring of host or cluster, case-insensitive).
     pub filter: String,
@@ -133,54 +235,99 @@ pub struct App {
     /// Cluster shown alone (`c` cycles), `None` for all.
     pub cluster: Option<String>,
     pub sort: Sort,
-    pub width: u16,
-    pub height: u16,
     /// First visible row of the grid canvas.
     pub scroll: u32,
-    /// First visible line of the host panel.
-    pub panel_scroll: u16,
+    /// Index into the view's hosts of the last click, and when: two within 500 ms open.
     pub last_click: Option<(usize, DateTime<Utc>)>,
-    /// Something visible changed since the last draw.
-    pub dirty: bool,
-    /// Alerts view, silences list, silence form.
-    pub alerts: alerts::AlertsUi,
-    /// Every host visible with the current filter, sort and fleet (cached).
-    view: View,
-    pub identity: Identity,
-    /// Chart data of the host panel.
-    pub history: HistoryCache,
-    /// Index into [`WINDOWS`].
-    pub window: usize,
-    /// Wall mode: no input needed, tiles fill the screen, pages flip by themselves.
-    pub wall: bool,
     /// Hide healthy hosts (`p`).
     pub only_problems: bool,
     /// Healthy hosts hidden by `only_problems`.
     pub hidden_ok: usize,
-    /// Wall page shown, of `pages`.
-    pub page: usize,
-    pub pages: usize,
-    pub page_every: Duration,
-    pub page_flipped_at: DateTime<Utc>,
-    /// Themes `t` cycles through, and the one in use.
-    pub themes: Vec<Theme>,
-    pub theme_index: usize,
-    /// A short note for the status bar (theme changed, …).
-    pub message: Option<String>,
-    /// Draw with ASCII only (`--ascii`, or a locale that is not UTF-8).
-    pub ascii: bool,
+    /// Tiles or map (`m`, `--map`).
+    pub mode: map::GridMode,
     /// The metric tile sparklines show, if any.
     pub sparkline_metric: Option<String>,
-    /// Replay time (`--at`, `[` `]`); `None` is live.
-    pub replay: Option<DateTime<Utc>>,
-    /// Tiles or map (`m`, `--map`).
-    pub grid_mode: map::GridMode,
-    /// A cluster's replication tree, over the grid (`T`).
-    pub topology: Option<map::TopologyUi>,
+    /// Every host visible with the current filter, sort and fleet (cached).
+    view: View,
+}
+
+impl Default for GridUi {
+    fn default() -> Self {
+        Self {
+            selected: None,
+            filter: String::new(),
+            filter_edit: None,
+            cluster: None,
+            sort: Sort::Severity,
+            scroll: 0,
+            last_click: None,
+            only_problems: false,
+            hidden_ok: 0,
+            mode: map::GridMode::Tiles,
+            sparkline_metric: None,
+            view: View::default(),
+        }
+    }
+}
+
+/// State of the host panel (Enter): its scroll, charts, and links.
+#[derive(Debug)]
+pub struct PanelUi {
+    /// First visible line of the host panel.
+    pub scroll: u16,
+    /// Chart data of the host panel.
+    pub history: HistoryCache,
+    /// Chart window, as an index into [`WINDOWS`].
+    pub window: usize,
     /// Links and commands of the host panel.
     pub links: crate::links::LinksUi,
-    /// What each key does on each screen (defaults, or rebound by `[keys]`).
-    pub keymap: Arc<keymap::Keymap>,
+}
+
+impl Default for PanelUi {
+    fn default() -> Self {
+        Self {
+            scroll: 0,
+            history: HistoryCache::default(),
+            window: history::DEFAULT_WINDOW,
+            links: crate::links::LinksUi::default(),
+        }
+    }
+}
+
+/// State of the help popup (`?`).
+#[derive(Debug, Clone, Default)]
+pub struct HelpUi {
+    /// The help is shown.
+    pub open: bool,
+    /// First visible line of the help.
+    pub scroll: u16,
+}
+
+/// Wall mode: no input needed, tiles fill the screen, pages flip by themselves.
+#[derive(Debug, Clone)]
+pub struct WallUi {
+    /// The board is a wall (`--wall`).
+    pub on: bool,
+    /// Wall page shown (from 0), of `pages`.
+    pub page: usize,
+    /// Pages the wall's hosts need (at least 1).
+    pub pages: usize,
+    /// Time each page stays before the next.
+    pub page_every: Duration,
+    /// When the page shown was turned to.
+    pub page_flipped_at: DateTime<Utc>,
+}
+
+impl Default for WallUi {
+    fn default() -> Self {
+        Self {
+            on: false,
+            page: 0,
+            pages: 1,
+            page_every: Duration::from_secs(10),
+            page_flipped_at: DateTime::<Utc>::UNIX_EPOCH,
+        }
+    }
 }
 
 /// The visible hosts, grouped by cluster, and their layout.
@@ -210,54 +357,35 @@ impl App {
             server_clusters: Vec::new(),
             now: DateTime::<Utc>::UNIX_EPOCH,
             screen: Screen::Grid,
-            help: false,
-            help_scroll: 0,
-            selected: None,
-            filter: String::new(),
-            filter_edit: None,
-            cluster: None,
-            sort: Sort::Severity,
             width: 80,
             height: 24,
-            scroll: 0,
-            panel_scroll: 0,
-            last_click: None,
             dirty: true,
-            alerts: alerts::AlertsUi::new(),
-            view: View::default(),
             identity: Identity::default(),
-            history: HistoryCache::default(),
-            window: history::DEFAULT_WINDOW,
-            wall: false,
-            only_problems: false,
-            hidden_ok: 0,
-            page: 0,
-            pages: 1,
-            page_every: Duration::from_secs(10),
-            page_flipped_at: DateTime::<Utc>::UNIX_EPOCH,
             themes: Vec::new(),
             theme_index: 0,
             message: None,
             ascii: false,
-            sparkline_metric: None,
             replay: None,
-            grid_mode: map::GridMode::Tiles,
-            topology: None,
-            links: crate::links::LinksUi::default(),
             keymap: Arc::new(keymap::Keymap::default()),
+            grid: GridUi::default(),
+            panel: PanelUi::default(),
+            help: HelpUi::default(),
+            wall: WallUi::default(),
+            alerts: alerts::AlertsUi::new(),
+            topology: None,
         };
         a.rebuild_view();
         a
     }
 
     pub fn view(&self) -> &View {
-        &self.view
+        &self.grid.view
     }
 
     /// Rows of the terminal used by the grid (everything but header and status bar).
     pub fn grid_height(&self) -> u16 {
         self.height
-            .saturating_sub(2 + if self.wall { WALL_HEADER - 1 } else { 0 })
+            .saturating_sub(2 + if self.wall.on { WALL_HEADER - 1 } else { 0 })
     }
 
     /// The data is older than `stale_after` refreshes (or never arrived). In replay
@@ -284,12 +412,16 @@ impl App {
     }
 
     pub fn selected_host(&self) -> Option<&Host> {
-        self.selected.as_ref().and_then(|id| self.fleet.find(id))
+        self.grid
+            .selected
+            .as_ref()
+            .and_then(|id| self.fleet.find(id))
     }
 
     fn selected_index(&self) -> Option<usize> {
-        let id = self.selected.as_ref()?;
-        self.view
+        let id = self.grid.selected.as_ref()?;
+        self.grid
+            .view
             .hosts
             .iter()
             .position(|&i| self.fleet.hosts[i].id == *id)
@@ -297,10 +429,10 @@ impl App {
 
     /// `needle` is the filter, already lower-cased (once per rebuild, not per host).
     fn matches(&self, h: &Host, needle: &str) -> bool {
-        if self.only_problems && h.health == Health::Ok {
+        if self.grid.only_problems && h.health == Health::Ok {
             return false;
         }
-        if let Some(c) = &self.cluster {
+        if let Some(c) = &self.grid.cluster {
             if &h.id.cluster != c {
                 return false;
             }
@@ -316,9 +448,10 @@ impl App {
     /// Recomputes the visible host list and its layout.
     pub fn rebuild_view(&mut self) {
         let needle = self
+            .grid
             .filter_edit
             .as_deref()
-            .unwrap_or(&self.filter)
+            .unwrap_or(&self.grid.filter)
             .to_lowercase();
         let mut idx: Vec<usize> = (0..self.fleet.hosts.len())
             .filter(|&i| self.matches(&self.fleet.hosts[i], &needle))
@@ -341,7 +474,7 @@ impl App {
             *w = (*w).min(hosts[i].health.severity_rank());
         }
         let name = |a: usize, b: usize| natural_cmp(&hosts[a].id.name, &hosts[b].id.name);
-        match self.sort {
+        match self.grid.sort {
             Sort::Severity => idx.sort_unstable_by(|&a, &b| {
                 let (ca, cb) = (cluster_of[a], cluster_of[b]);
                 worst[ca as usize]
@@ -383,21 +516,25 @@ impl App {
                 _ => groups.push((c.clone(), pos, 1)),
             }
         }
-        self.hidden_ok = if self.only_problems {
+        self.grid.hidden_ok = if self.grid.only_problems {
             self.fleet
                 .hosts
                 .iter()
                 .filter(|h| {
                     h.health == Health::Ok
-                        && self.cluster.as_ref().is_none_or(|c| *c == h.id.cluster)
+                        && self
+                            .grid
+                            .cluster
+                            .as_ref()
+                            .is_none_or(|c| *c == h.id.cluster)
                 })
                 .count()
         } else {
             0
         };
         let sizes: Vec<usize> = groups.iter().map(|g| g.2).collect();
-        let want_map = self.grid_mode == map::GridMode::Map;
-        let (layout, problems, on_map) = if self.wall {
+        let want_map = self.grid.mode == map::GridMode::Map;
+        let (layout, problems, on_map) = if self.wall.on {
             let longest = idx
                 .iter()
                 .map(|&i| crate::sanitize::width(&self.fleet.hosts[i].id.name))
@@ -439,23 +576,25 @@ impl App {
             let (l, p) = self.lay_out(&idx, &sizes, want_map);
             (l, p, want_map)
         };
-        self.view = View {
+        self.grid.view = View {
             hosts: idx,
             groups,
             layout,
             map: on_map,
             problems,
         };
-        if self.wall {
+        if self.wall.on {
             // A wall map taller than the screen flips through it a screen at a time.
             let h = u32::from(self.canvas_height().max(1));
-            self.pages = usize::try_from(self.view.layout.height.div_ceil(h).max(1)).unwrap_or(1);
-            self.page %= self.pages;
-            self.scroll = u32::try_from(self.page).unwrap_or(0) * h;
+            self.wall.pages =
+                usize::try_from(self.grid.view.layout.height.div_ceil(h).max(1)).unwrap_or(1);
+            self.wall.page %= self.wall.pages;
+            self.grid.scroll = u32::try_from(self.wall.page).unwrap_or(0) * h;
         }
         // Keep a selection when there is something to select.
         if self.selected_index().is_none() {
-            self.selected = self
+            self.grid.selected = self
+                .grid
                 .view
                 .hosts
                 .first()
@@ -464,53 +603,97 @@ impl App {
         self.keep_selection_visible();
     }
 
+    /// Takes the settings the board starts with.
+    fn start(&mut self, s: Startup) {
+        self.now = s.now;
+        self.prom.name = s.source_name;
+        self.server_clusters = s.server_clusters;
+        if let Some(t) = s.themes.get(s.theme_index) {
+            self.theme = t.clone();
+        }
+        self.themes = s.themes;
+        self.theme_index = s.theme_index;
+        self.wall.on = s.wall;
+        self.wall.page_every = s.wall_page_every;
+        self.wall.page_flipped_at = s.now;
+        self.grid.only_problems = s.only_problems;
+        if s.map {
+            self.grid.mode = map::GridMode::Map;
+        }
+        self.ascii = s.ascii;
+        self.keymap = s.keymap;
+        self.grid.sparkline_metric = s.sparkline_metric;
+        self.panel.links = s.links;
+        self.rebuild_view();
+    }
+
     /// Cycles to the next theme (`t`).
     fn next_theme(&mut self) {
         if self.themes.len() > 1 {
             self.theme_index = (self.theme_index + 1) % self.themes.len();
             self.theme = self.themes[self.theme_index].clone();
-            self.message = Some(format!("theme {}", self.theme.name));
+            self.say(format!("theme {}", self.theme.name), MessageKind::Note);
+        }
+    }
+
+    /// Puts `text` in the status bar's message slot, replacing whatever was there.
+    pub(crate) fn say(&mut self, text: impl Into<String>, kind: MessageKind) {
+        self.message = Some(StatusMessage::new(text, kind));
+    }
+
+    /// Clears an `Info` or `Error` message when the user does something else.
+    fn clear_message_on_input(&mut self, a: &Action) {
+        if self
+            .message
+            .as_ref()
+            .is_some_and(StatusMessage::clears_on_input)
+            && is_user_action(a)
+        {
+            self.message = None;
+            self.dirty = true;
         }
     }
 
     fn keep_selection_visible(&mut self) {
         // A wall has no one at the keyboard: its pages set the scroll.
-        if self.wall {
+        if self.wall.on {
             return;
         }
         let max = self
+            .grid
             .view
             .layout
             .height
             .saturating_sub(u32::from(self.canvas_height()));
         if let Some(i) = self.selected_index() {
-            self.scroll = self
-                .view
-                .layout
-                .scroll_to(i, self.scroll, self.canvas_height());
+            self.grid.scroll =
+                self.grid
+                    .view
+                    .layout
+                    .scroll_to(i, self.grid.scroll, self.canvas_height());
         }
-        self.scroll = self.scroll.min(max);
+        self.grid.scroll = self.grid.scroll.min(max);
     }
 
     fn select_index(&mut self, i: usize) {
-        if let Some(&h) = self.view.hosts.get(i) {
-            self.selected = Some(self.fleet.hosts[h].id.clone());
+        if let Some(&h) = self.grid.view.hosts.get(i) {
+            self.grid.selected = Some(self.fleet.hosts[h].id.clone());
             self.keep_selection_visible();
         }
     }
 
     fn open_selected(&mut self) {
-        if let Some(id) = self.selected.clone() {
+        if let Some(id) = self.grid.selected.clone() {
             if self.fleet.find(&id).is_some() {
                 self.screen = Screen::Host(id);
-                self.panel_scroll = 0;
+                self.panel.scroll = 0;
             }
         }
     }
 
     /// Seconds of the chart window.
     pub fn window_secs(&self) -> u64 {
-        WINDOWS[self.window.min(WINDOWS.len() - 1)].1
+        WINDOWS[self.panel.window.min(WINDOWS.len() - 1)].1
     }
 
     /// The moment charts end at: the replay time, or the data's time.
@@ -563,7 +746,7 @@ impl App {
         let source = self.fleet.find(id).and_then(|h| h.source.clone());
         for f in &mut fetches {
             f.req.source.clone_from(&source);
-            self.history.start(&f.key);
+            self.panel.history.start(&f.key);
         }
         vec![Command::FetchHistory(fetches)]
     }
@@ -573,15 +756,20 @@ impl App {
     pub fn update(&mut self, action: Action) -> Vec<Command> {
         let before = (
             self.screen.clone(),
-            self.window,
+            self.panel.window,
             self.replay,
             self.chart_width(),
         );
         let is_data = matches!(action, Action::Data(_));
         let mut cmds = self.apply(action);
-        let after = (&self.screen, self.window, self.replay, self.chart_width());
+        let after = (
+            &self.screen,
+            self.panel.window,
+            self.replay,
+            self.chart_width(),
+        );
         if let (Screen::Host(_), Screen::Grid) = (&before.0, after.0) {
-            self.history.cancel_loading();
+            self.panel.history.cancel_loading();
             cmds.push(Command::CancelHistory);
         }
         let changed = before.0 != *after.0
@@ -599,13 +787,15 @@ impl App {
     #[allow(clippy::too_many_lines)]
     fn apply(&mut self, action: Action) -> Vec<Command> {
         let mut cmds = Vec::new();
-        self.alerts_note_action(&action);
+        self.clear_message_on_input(&action);
         self.dirty = true;
         match action {
             Action::Key(k) => {
                 let a = self.key_action(&k);
                 return self.apply(a);
             }
+            Action::Start(s) => self.start(*s),
+            Action::Drawn => self.dirty = false,
             Action::Alerts(a) => cmds = self.update_alerts(a),
             Action::Board(a) => self.board(a),
             Action::Links(a) => cmds = crate::links::update(self, a),
@@ -614,18 +804,21 @@ impl App {
                 let changed = now.timestamp() != self.now.timestamp();
                 self.now = now;
                 self.dirty = changed;
-                if self.wall
-                    && self.pages > 1
-                    && (now - self.page_flipped_at).to_std().unwrap_or_default() >= self.page_every
+                if self.wall.on
+                    && self.wall.pages > 1
+                    && (now - self.wall.page_flipped_at)
+                        .to_std()
+                        .unwrap_or_default()
+                        >= self.wall.page_every
                 {
-                    self.page = (self.page + 1) % self.pages;
-                    self.page_flipped_at = now;
+                    self.wall.page = (self.wall.page + 1) % self.wall.pages;
+                    self.wall.page_flipped_at = now;
                     self.rebuild_view();
                     self.dirty = true;
                 }
             }
             Action::OnlyProblems => {
-                self.only_problems = !self.only_problems;
+                self.grid.only_problems = !self.grid.only_problems;
                 self.rebuild_view();
             }
             Action::NextTheme => self.next_theme(),
@@ -639,32 +832,34 @@ impl App {
                 cmds.push(Command::Quit);
             }
             Action::Help => {
-                self.help = !self.help;
-                self.help_scroll = 0;
+                self.help.open = !self.help.open;
+                self.help.scroll = 0;
             }
             Action::HelpScroll(d) => {
-                self.help_scroll = if d > 0 {
-                    self.help_scroll
+                self.help.scroll = if d > 0 {
+                    self.help
+                        .scroll
                         .saturating_add(d.unsigned_abs().try_into().unwrap_or(u16::MAX))
                 } else {
-                    self.help_scroll
+                    self.help
+                        .scroll
                         .saturating_sub(d.unsigned_abs().try_into().unwrap_or(u16::MAX))
                 };
             }
             Action::Refresh => cmds.push(Command::RefreshNow),
             Action::Back => {
-                if self.help {
-                    self.help = false;
-                } else if self.filter_edit.is_some() {
-                    self.filter_edit = None;
-                    self.filter.clear();
+                if self.help.open {
+                    self.help.open = false;
+                } else if self.grid.filter_edit.is_some() {
+                    self.grid.filter_edit = None;
+                    self.grid.filter.clear();
                     self.rebuild_view();
                 } else if matches!(self.screen, Screen::Host(_)) {
                     self.screen = Screen::Grid;
                     self.keep_selection_visible();
-                } else if !self.filter.is_empty() || self.cluster.is_some() {
-                    self.filter.clear();
-                    self.cluster = None;
+                } else if !self.grid.filter.is_empty() || self.grid.cluster.is_some() {
+                    self.grid.filter.clear();
+                    self.grid.cluster = None;
                     self.rebuild_view();
                 } else {
                     self.dirty = false;
@@ -677,38 +872,38 @@ impl App {
             }
             Action::Move(dx, dy) => self.move_selection(dx, dy),
             Action::Page(down) => match self.screen {
-                Screen::Grid if self.wall && self.pages > 1 => {
-                    self.page = if down {
-                        (self.page + 1) % self.pages
+                Screen::Grid if self.wall.on && self.wall.pages > 1 => {
+                    self.wall.page = if down {
+                        (self.wall.page + 1) % self.wall.pages
                     } else {
-                        (self.page + self.pages - 1) % self.pages
+                        (self.wall.page + self.wall.pages - 1) % self.wall.pages
                     };
-                    self.page_flipped_at = self.now;
+                    self.wall.page_flipped_at = self.now;
                     self.rebuild_view();
                 }
                 Screen::Grid => self.board_page(down),
                 Screen::Alerts | Screen::Silences => {}
                 Screen::Host(_) => {
                     let d = self.height.saturating_sub(4);
-                    self.panel_scroll = if down {
-                        self.panel_scroll.saturating_add(d)
+                    self.panel.scroll = if down {
+                        self.panel.scroll.saturating_add(d)
                     } else {
-                        self.panel_scroll.saturating_sub(d)
+                        self.panel.scroll.saturating_sub(d)
                     };
                 }
             },
             Action::Home => match self.screen {
                 Screen::Grid => self.select_index(0),
-                Screen::Host(_) => self.panel_scroll = 0,
+                Screen::Host(_) => self.panel.scroll = 0,
                 Screen::Alerts | Screen::Silences => {}
             },
             Action::End => {
                 if matches!(self.screen, Screen::Grid) {
-                    self.select_index(self.view.hosts.len().saturating_sub(1));
+                    self.select_index(self.grid.view.hosts.len().saturating_sub(1));
                 }
             }
             Action::StartFilter => {
-                self.filter_edit = Some(self.filter.clone());
+                self.grid.filter_edit = Some(self.grid.filter.clone());
             }
             Action::FilterChar(_) | Action::FilterBackspace | Action::FilterClear => {
                 let e = match action {
@@ -717,6 +912,7 @@ impl App {
                     _ => line_edit::Edit::Clear,
                 };
                 let changed = self
+                    .grid
                     .filter_edit
                     .as_mut()
                     .is_some_and(|f| line_edit::apply(f, e));
@@ -727,14 +923,14 @@ impl App {
                 }
             }
             Action::FilterApply => {
-                if let Some(f) = self.filter_edit.take() {
-                    self.filter = f;
+                if let Some(f) = self.grid.filter_edit.take() {
+                    self.grid.filter = f;
                     self.rebuild_view();
                 }
             }
             Action::CycleCluster => {
                 let cl = &self.fleet.clusters;
-                self.cluster = match &self.cluster {
+                self.grid.cluster = match &self.grid.cluster {
                     None => cl.first().cloned(),
                     Some(c) => cl
                         .iter()
@@ -746,7 +942,7 @@ impl App {
                 self.rebuild_view();
             }
             Action::CycleSort => {
-                self.sort = match self.sort {
+                self.grid.sort = match self.grid.sort {
                     Sort::Severity => Sort::Name,
                     Sort::Name if self.fleet.sources.len() > 1 => Sort::Source,
                     Sort::Name | Sort::Source => Sort::Severity,
@@ -760,22 +956,22 @@ impl App {
                     cmds = self.update_alerts(alerts::AlertAction::Move(if down { 1 } else { -1 }));
                 }
                 Screen::Host(_) => {
-                    self.panel_scroll = if down {
-                        self.panel_scroll.saturating_add(3)
+                    self.panel.scroll = if down {
+                        self.panel.scroll.saturating_add(3)
                     } else {
-                        self.panel_scroll.saturating_sub(3)
+                        self.panel.scroll.saturating_sub(3)
                     };
                 }
             },
-            Action::Window(i) => self.window = i.min(WINDOWS.len() - 1),
+            Action::Window(i) => self.panel.window = i.min(WINDOWS.len() - 1),
             Action::WindowStep(d) => {
-                self.window = if d > 0 {
-                    (self.window + 1).min(WINDOWS.len() - 1)
+                self.panel.window = if d > 0 {
+                    (self.panel.window + 1).min(WINDOWS.len() - 1)
                 } else {
-                    self.window.saturating_sub(1)
+                    self.panel.window.saturating_sub(1)
                 };
             }
-            Action::History(key, result) => self.history.finish(key, result),
+            Action::History(key, result) => self.panel.history.finish(key, result),
             Action::ReplayStep(steps) => {
                 let step = chrono::Duration::from_std(self.refresh)
                     .unwrap_or(chrono::Duration::seconds(5));
@@ -804,25 +1000,25 @@ impl App {
     fn move_selection(&mut self, dx: i32, dy: i32) {
         if let Screen::Host(_) = self.screen {
             if dy != 0 {
-                self.panel_scroll = if dy > 0 {
-                    self.panel_scroll.saturating_add(1)
+                self.panel.scroll = if dy > 0 {
+                    self.panel.scroll.saturating_add(1)
                 } else {
-                    self.panel_scroll.saturating_sub(1)
+                    self.panel.scroll.saturating_sub(1)
                 };
                 return;
             }
             // Left/right walk to the neighbouring host without leaving the panel.
             if let Some(i) = self.selected_index() {
-                let n = self.view.hosts.len();
+                let n = self.grid.view.hosts.len();
                 let j = if dx > 0 {
                     (i + 1).min(n.saturating_sub(1))
                 } else {
                     i.saturating_sub(1)
                 };
                 self.select_index(j);
-                if let Some(id) = self.selected.clone() {
+                if let Some(id) = self.grid.selected.clone() {
                     self.screen = Screen::Host(id);
-                    self.panel_scroll = 0;
+                    self.panel.scroll = 0;
                 }
             }
             return;
@@ -835,7 +1031,7 @@ impl App {
     }
 
     fn click(&mut self, col: u16, row: u16) {
-        if !matches!(self.screen, Screen::Grid) || self.help {
+        if !matches!(self.screen, Screen::Grid) || self.help.open {
             self.dirty = false;
             return;
         }
@@ -849,10 +1045,11 @@ impl App {
         };
         let was_selected = self.selected_index() == Some(i);
         let double = self
+            .grid
             .last_click
             .is_some_and(|(j, t)| j == i && (self.now - t).num_milliseconds() < 500);
         self.select_index(i);
-        self.last_click = Some((i, self.now));
+        self.grid.last_click = Some((i, self.now));
         if was_selected || double {
             self.open_selected();
         }
@@ -905,8 +1102,11 @@ impl App {
 
     /// Hosts with a tile (or map cell) at least partly inside the grid's view right now.
     pub fn shown_on_screen(&self) -> usize {
-        let l = &self.view.layout;
-        let (top, bottom) = (self.scroll, self.scroll + u32::from(self.canvas_height()));
+        let l = &self.grid.view.layout;
+        let (top, bottom) = (
+            self.grid.scroll,
+            self.grid.scroll + u32::from(self.canvas_height()),
+        );
         l.tiles
             .iter()
             .filter(|t| t.y < bottom && t.y + u32::from(l.tile_h) > top)
@@ -915,8 +1115,33 @@ impl App {
 
     /// Hosts per health among the visible ones.
     pub fn visible_counts(&self) -> [usize; 6] {
-        Health::count(self.view.hosts.iter().map(|&i| self.fleet.hosts[i].health))
+        Health::count(
+            self.grid
+                .view
+                .hosts
+                .iter()
+                .map(|&i| self.fleet.hosts[i].health),
+        )
     }
+}
+
+/// Whether an action is the user doing something (which clears the status message).
+fn is_user_action(a: &Action) -> bool {
+    !matches!(
+        a,
+        Action::Tick(_)
+            | Action::Data(_)
+            | Action::Resize(..)
+            | Action::Start(_)
+            | Action::Drawn
+            | Action::None
+            | Action::Alerts(
+                alerts::AlertAction::Setup(_)
+                    | alerts::AlertAction::SilencesLoaded(_)
+                    | alerts::AlertAction::SilenceCreated(_)
+                    | alerts::AlertAction::SilenceExpired { .. }
+            )
+    )
 }
 
 /// The digits of `s` from `k` without leading zeros, and where the run ends.

@@ -4,7 +4,8 @@ use super::*;
 use crate::testing::{demo_app, demo_fleet, fixed_time};
 
 fn sel(app: &App) -> String {
-    app.selected
+    app.grid
+        .selected
         .as_ref()
         .map(|s| s.name.clone())
         .unwrap_or_default()
@@ -46,9 +47,9 @@ fn moves_follow_the_grid() {
         .clone();
     assert_eq!(sel(&app), last);
     // The packed demo fleet fits 80x24: nothing to scroll.
-    assert_eq!(app.scroll, 0);
+    assert_eq!(app.grid.scroll, 0);
     app.update(Action::Home);
-    assert_eq!(app.scroll, 0);
+    assert_eq!(app.grid.scroll, 0);
 }
 
 #[test]
@@ -78,38 +79,38 @@ fn filter_and_cluster_cycle() {
         app.update(Action::FilterChar(c));
     }
     app.update(Action::FilterApply);
-    assert_eq!(app.filter, "db0");
+    assert_eq!(app.grid.filter, "db0");
     assert!(app
         .view()
         .hosts
         .iter()
         .all(|&i| app.fleet.hosts[i].id.name.contains("db0")));
     app.update(Action::Back);
-    assert!(app.filter.is_empty());
+    assert!(app.grid.filter.is_empty());
     assert_eq!(app.view().hosts.len(), 40);
 
     app.update(Action::CycleCluster);
-    assert_eq!(app.cluster.as_deref(), Some("analytics"));
+    assert_eq!(app.grid.cluster.as_deref(), Some("analytics"));
     assert_eq!(app.view().hosts.len(), 10);
     app.update(Action::CycleCluster);
     app.update(Action::CycleCluster);
-    assert_eq!(app.cluster.as_deref(), Some("payments"));
+    assert_eq!(app.grid.cluster.as_deref(), Some("payments"));
     app.update(Action::CycleCluster);
-    assert_eq!(app.cluster, None);
+    assert_eq!(app.grid.cluster, None);
 
     // Esc while typing cancels and clears.
     app.update(Action::StartFilter);
     app.update(Action::FilterChar('z'));
     assert_eq!(app.view().hosts.len(), 0);
     app.update(Action::Back);
-    assert_eq!(app.filter_edit, None);
+    assert_eq!(app.grid.filter_edit, None);
     assert_eq!(app.view().hosts.len(), 40);
 }
 
 #[test]
 fn enter_opens_and_esc_returns() {
     let mut app = demo_app(120, 40);
-    let id = app.selected.clone().unwrap();
+    let id = app.grid.selected.clone().unwrap();
     app.update(Action::Open);
     assert_eq!(app.screen, Screen::Host(id.clone()));
     app.update(Action::Move(1, 0));
@@ -125,7 +126,7 @@ fn click_selects_and_second_click_opens() {
     let (col, row) = (t.x + 1, u16::try_from(t.y).unwrap() + 1);
     app.update(Action::Click(col, row));
     let target = app.fleet.hosts[app.view().hosts[2]].id.clone();
-    assert_eq!(app.selected.as_ref(), Some(&target));
+    assert_eq!(app.grid.selected.as_ref(), Some(&target));
     assert_eq!(app.screen, Screen::Grid);
     app.update(Action::Click(col, row));
     assert_eq!(app.screen, Screen::Host(target));
@@ -228,4 +229,39 @@ fn a_rejected_query_says_retrying_cannot_help() {
         e.contains("query rejected") && e.contains("HTTP 400"),
         "{e}"
     );
+}
+
+#[test]
+fn alerts_and_theme_write_the_one_message_slot() {
+    let mut app = demo_app(80, 24);
+    app.themes = vec![
+        crate::theme::Theme::default(),
+        crate::theme::Theme::builtin("light").unwrap(),
+    ];
+    // No Alertmanager: asking for a silence is refused, with an error.
+    app.update(Action::Open);
+    app.update(Action::Alerts(alerts::AlertAction::NewSilence));
+    let m = app.message.clone().unwrap();
+    assert!(
+        m.is_error() && m.text.contains("need an Alertmanager"),
+        "{m:?}"
+    );
+    // The theme's note takes the same slot: the later replaces the earlier.
+    app.update(Action::NextTheme);
+    let m = app.message.clone().unwrap();
+    assert_eq!(m, StatusMessage::new("theme light", MessageKind::Note));
+    // A note stays through other keys; an alerts error replaces it in turn.
+    app.update(Action::Move(1, 0));
+    assert_eq!(
+        app.message.as_ref().map(|m| m.kind),
+        Some(MessageKind::Note)
+    );
+    app.update(Action::Alerts(alerts::AlertAction::NewSilence));
+    let m = app.message.clone().unwrap();
+    assert!(m.is_error(), "{m:?}");
+    // An error goes with the next thing the user does; ticks and data do not clear it.
+    app.update(Action::Tick(app.now + chrono::Duration::seconds(1)));
+    assert!(app.message.is_some());
+    app.update(Action::Move(1, 0));
+    assert_eq!(app.message, None);
 }

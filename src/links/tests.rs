@@ -158,7 +158,7 @@ mod panel {
         })
         .unwrap();
         cfg.allow_in_read_only = allow;
-        app.links = LinksUi::new(cfg, read_only);
+        app.panel.links = LinksUi::new(cfg, read_only);
         app.update(Action::Open);
         assert!(matches!(app.screen, Screen::Host(_)));
         app
@@ -187,12 +187,12 @@ mod panel {
         );
         // Two commands: `x` asks, a digit picks.
         assert!(press(&mut app, 'x').is_empty());
-        assert_eq!(app.links.picking, Some(Picking::Command));
+        assert_eq!(app.panel.links.picking, Some(Picking::Command));
         assert_eq!(
             press(&mut app, '2'),
             vec![Command::RunCommand(argv(&["mysql", &host]))]
         );
-        assert_eq!(app.links.picking, None);
+        assert_eq!(app.panel.links.picking, None);
         // Esc cancels a pick and stays in the panel.
         press(&mut app, 'x');
         let a = crate::action::map_event(&crossterm::event::Event::Key(KeyEvent::new(
@@ -207,7 +207,11 @@ mod panel {
     fn commands_are_refused_in_read_only_unless_allowed() {
         let mut app = app_with_links(true, false, 1);
         assert!(press(&mut app, 'x').is_empty());
-        assert!(app.message.as_deref().unwrap_or("").contains("read-only"));
+        assert!(app
+            .message
+            .as_ref()
+            .map_or("", |m| m.text.as_str())
+            .contains("read-only"));
         // Links still open: they write nothing.
         assert_eq!(press(&mut app, 'o').len(), 1);
         let mut app = app_with_links(true, true, 1);

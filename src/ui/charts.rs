@@ -27,9 +27,9 @@ fn hhmm(t: f64, long: bool) -> String {
 
 pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, host: &HostId, def: &MetricDef) {
     let t = &app.theme;
-    let win = WINDOWS[app.window.min(WINDOWS.len() - 1)].0;
+    let win = WINDOWS[app.panel.window.min(WINDOWS.len() - 1)].0;
     let key = app.history_key(host, &def.key);
-    let entry = app.history.get(&key);
+    let entry = app.panel.history.get(&key);
     let mut title = vec![
         Span::styled(format!(" {} ", def.label), t.title()),
         Span::styled(format!("{win} "), t.dim()),

@@ -47,7 +47,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
         ..area
     };
     let l = &v.layout;
-    let scroll = app.scroll;
+    let scroll = app.grid.scroll;
     let bottom = scroll + u32::from(area.height);
     let stale = app.is_stale();
     let buf = f.buffer_mut();
@@ -75,7 +75,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
         }
         let host = &app.fleet.hosts[v.hosts[t.host]];
         // A wall has no one at the keyboard: no selection to show.
-        let selected = !app.wall && app.selected.as_ref() == Some(&host.id);
+        let selected = !app.wall.on && app.grid.selected.as_ref() == Some(&host.id);
         let top = i64::from(t.y) - i64::from(scroll);
         let rect = Rect::new(
             area.x + t.x,
@@ -315,6 +315,7 @@ fn draw_tile(
     // Tall tiles end with a sparkline of the configured metric (wall monitors).
     if tile_h >= 4 && !host.spark.is_empty() {
         let warn = app
+            .grid
             .sparkline_metric
             .as_deref()
             .and_then(|k| app.metrics.index(k))
@@ -477,9 +478,9 @@ fn all_ok(f: &mut Frame<'_>, area: Rect, app: &App) {
         .fleet
         .hosts
         .iter()
-        .filter(|h| app.cluster.as_ref().is_none_or(|c| *c == h.id.cluster))
+        .filter(|h| app.grid.cluster.as_ref().is_none_or(|c| *c == h.id.cluster))
         .count();
-    let clusters = if app.cluster.is_some() {
+    let clusters = if app.grid.cluster.is_some() {
         1
     } else {
         app.fleet.clusters.len()
@@ -503,18 +504,21 @@ fn all_ok(f: &mut Frame<'_>, area: Rect, app: &App) {
 
 fn empty(f: &mut Frame<'_>, area: Rect, app: &App) {
     let t = &app.theme;
-    if app.only_problems && app.hidden_ok > 0 && app.filter.is_empty() && app.filter_edit.is_none()
+    if app.grid.only_problems
+        && app.grid.hidden_ok > 0
+        && app.grid.filter.is_empty()
+        && app.grid.filter_edit.is_none()
     {
         all_ok(f, area, app);
         return;
     }
-    let filt = app.filter_edit.as_deref().unwrap_or(&app.filter);
+    let filt = app.grid.filter_edit.as_deref().unwrap_or(&app.grid.filter);
     let msg: Vec<Line<'_>> = if !app.fleet.hosts.is_empty() {
         let mut what = Vec::new();
         if !filt.is_empty() {
             what.push(format!("filter \"{}\"", sanitize::fit(filt, 40)));
         }
-        if let Some(c) = &app.cluster {
+        if let Some(c) = &app.grid.cluster {
             what.push(format!("cluster {}", sanitize::fit(c, 40)));
         }
         vec![

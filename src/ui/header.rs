@@ -102,12 +102,12 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
             t.error(),
         ));
     }
-    if let Some(c) = &app.cluster {
+    if let Some(c) = &app.grid.cluster {
         spans.push(Span::styled("  cluster ", t.dim()));
         spans.push(Span::styled(sanitize::fit(c, 24), t.title()));
     }
-    let editing = app.filter_edit.is_some();
-    let filt = app.filter_edit.as_deref().unwrap_or(&app.filter);
+    let editing = app.grid.filter_edit.is_some();
+    let filt = app.grid.filter_edit.as_deref().unwrap_or(&app.grid.filter);
     if editing || !filt.is_empty() {
         spans.push(Span::styled("  filter ", t.dim()));
         let cursor = if editing { "▏" } else { "" };
@@ -117,7 +117,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
         ));
     }
     spans.push(Span::styled(
-        format!("  sort {}", app.sort.as_str()),
+        format!("  sort {}", app.grid.sort.as_str()),
         t.dim(),
     ));
     f.render_widget(Paragraph::new(Line::from(spans)).style(t.text()), area);
@@ -161,16 +161,16 @@ pub fn render_wall(f: &mut Frame<'_>, area: Rect, app: &App) {
     f.render_widget(Paragraph::new(Line::from(fresh)), row(1));
     // Row 2: page and what is hidden.
     let mut spans = Vec::new();
-    if app.pages > 1 {
+    if app.wall.pages > 1 {
         spans.push(Span::styled(
-            format!(" page {}/{} ", app.page + 1, app.pages),
+            format!(" page {}/{} ", app.wall.page + 1, app.wall.pages),
             t.header(),
         ));
         spans.push(Span::styled(
             format!(
                 " next in {}s",
-                app.page_every.as_secs().saturating_sub(
-                    (app.now - app.page_flipped_at)
+                app.wall.page_every.as_secs().saturating_sub(
+                    (app.now - app.wall.page_flipped_at)
                         .num_seconds()
                         .max(0)
                         .unsigned_abs()
@@ -179,9 +179,9 @@ pub fn render_wall(f: &mut Frame<'_>, area: Rect, app: &App) {
             t.dim(),
         ));
     }
-    if app.only_problems {
+    if app.grid.only_problems {
         spans.push(Span::styled(
-            format!("  only problems: {} OK hidden", app.hidden_ok),
+            format!("  only problems: {} OK hidden", app.grid.hidden_ok),
             t.dim(),
         ));
     }

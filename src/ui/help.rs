@@ -61,7 +61,8 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     let total = u16::try_from(lines.len()).unwrap_or(u16::MAX);
     let h = (total + 2).min(area.height);
     let scroll = app
-        .help_scroll
+        .help
+        .scroll
         .min(total.saturating_sub(h.saturating_sub(2)));
     let title = if total + 2 > h {
         " keys — ↑↓ scroll, any other key closes "

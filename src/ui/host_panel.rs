@@ -103,7 +103,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
         .title_bottom(Line::from(vec![Span::styled(
             format!(
                 " history {} · 1-5 window · ←→ host · Esc back ",
-                crate::app::history::WINDOWS[app.window.min(4)].0
+                crate::app::history::WINDOWS[app.panel.window.min(4)].0
             ),
             t.dim(),
         )]));
@@ -343,7 +343,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
     }
 
     let total = u16::try_from(lines.len()).unwrap_or(u16::MAX);
-    let scroll = app.panel_scroll.min(total.saturating_sub(info.height));
+    let scroll = app.panel.scroll.min(total.saturating_sub(info.height));
     f.render_widget(Paragraph::new(lines).scroll((scroll, 0)), info);
 }
 
@@ -609,7 +609,7 @@ pub struct LinkSpot {
 
 /// The links row: the first line inside the panel, when links or commands are configured.
 fn links_area(app: &App, inner: Rect) -> Option<Rect> {
-    (!app.links.is_empty() && inner.height >= 4).then_some(Rect { height: 1, ..inner })
+    (!app.panel.links.is_empty() && inner.height >= 4).then_some(Rect { height: 1, ..inner })
 }
 
 /// The links row as styled segments; link names carry their URL (a template the host's
@@ -617,10 +617,10 @@ fn links_area(app: &App, inner: Rect) -> Option<Rect> {
 fn links_row(app: &App) -> Vec<(String, ratatui::style::Style, Option<String>)> {
     use crate::links::{self, Picking};
     let t = &app.theme;
-    let cfg = &app.links.config;
+    let cfg = &app.panel.links.config;
     let vars = links::vars_of(app);
     let mut out = Vec::new();
-    let ask = app.links.picking;
+    let ask = app.panel.links.picking;
     if ask != Some(Picking::Command) && !cfg.urls.is_empty() {
         let head = if ask.is_some() {
             "open which link? "
@@ -668,7 +668,7 @@ fn links_row(app: &App) -> Vec<(String, ratatui::style::Style, Option<String>)> 
 /// Where the panel's hyperlinks are on screen; `body` is the area the panel is drawn in.
 /// Empty when something covers the panel.
 pub fn link_spots(app: &App, body: Rect) -> Vec<LinkSpot> {
-    if app.help || app.alerts.form.is_some() || app.alerts.confirm.is_some() {
+    if app.help.open || app.alerts.form.is_some() || app.alerts.confirm.is_some() {
         return Vec::new();
     }
     let Screen::Host(id) = &app.screen else {

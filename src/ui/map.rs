@@ -33,7 +33,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
         height: area.height.saturating_sub(1),
         ..area
     };
-    let scroll = app.scroll;
+    let scroll = app.grid.scroll;
     let bottom = scroll + u32::from(cells.height);
     let t = &app.theme;
     let stale = app.is_stale();
@@ -52,7 +52,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
         } else {
             t.health(host.health)
         };
-        if !app.wall && app.selected.as_ref() == Some(&host.id) {
+        if !app.wall.on && app.grid.selected.as_ref() == Some(&host.id) {
             style = style.add_modifier(Modifier::REVERSED | Modifier::BOLD);
         }
         let x = cells.x + tile.x;
@@ -73,7 +73,7 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
         Rect::new(area.x, area.y + cells.height, area.width, 1),
         app,
     );
-    if l.height > u32::from(cells.height) && !app.wall {
+    if l.height > u32::from(cells.height) && !app.wall.on {
         let mut st = ScrollbarState::new(
             usize::try_from(l.height.saturating_sub(u32::from(cells.height))).unwrap_or(0),
         )
@@ -158,7 +158,7 @@ fn problem_list(buf: &mut Buffer, area: Rect, app: &App) {
             break;
         }
         let host = &app.fleet.hosts[v.hosts[k]];
-        let sel = !app.wall && app.selected.as_ref() == Some(&host.id);
+        let sel = !app.wall.on && app.grid.selected.as_ref() == Some(&host.id);
         buf.set_line(area.x, y, &entry(app, host, w, true, sel), area.width);
     }
     if named < p.hosts.len() {
@@ -208,7 +208,7 @@ pub fn problem_strip(f: &mut Frame<'_>, area: Rect, app: &App) {
             }
             if k < named {
                 let host = &app.fleet.hosts[v.hosts[p.hosts[k]]];
-                let sel = !app.wall && app.selected.as_ref() == Some(&host.id);
+                let sel = !app.wall.on && app.grid.selected.as_ref() == Some(&host.id);
                 buf.set_line(
                     x,
                     y,
@@ -232,7 +232,11 @@ pub fn problem_strip(f: &mut Frame<'_>, area: Rect, app: &App) {
 fn info_line(buf: &mut Buffer, area: Rect, app: &App) {
     let t = &app.theme;
     let w = usize::from(area.width);
-    let host = if app.wall { None } else { app.selected_host() };
+    let host = if app.wall.on {
+        None
+    } else {
+        app.selected_host()
+    };
     let mut spans: Vec<Span<'static>> = Vec::new();
     if let Some(h) = host {
         spans.push(Span::styled("▸ ", t.key()));

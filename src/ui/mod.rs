@@ -30,7 +30,7 @@ pub mod topology;
 use ratatui::layout::Rect;
 use ratatui::Frame;
 
-use crate::app::{App, Screen};
+use crate::app::{App, MessageKind, Screen};
 use crate::model::Health;
 
 /// Smallest usable size; below it the board says how big it needs to be.
@@ -49,7 +49,7 @@ pub fn hyperlinks(app: &App, area: Rect) -> Vec<host_panel::LinkSpot> {
 
 /// Header, body and status bar of the screen, and the header's height.
 fn regions(app: &App, area: Rect) -> (Rect, Rect, Rect, u16) {
-    let head_h = if app.wall && area.height >= 12 {
+    let head_h = if app.wall.on && area.height >= 12 {
         crate::app::WALL_HEADER
     } else {
         1
@@ -92,7 +92,12 @@ pub fn render(f: &mut Frame<'_>, app: &App) {
     if !silence_form::status_message(f, status, app) {
         status_bar::render(f, status, app);
     }
-    if let Some(m) = &app.message {
+    if let Some(m) = app
+        .message
+        .as_ref()
+        .filter(|m| m.kind == MessageKind::Note)
+        .map(|m| m.text.as_str())
+    {
         let w = u16::try_from(crate::sanitize::width(m) + 2)
             .unwrap_or(u16::MAX)
             .min(status.width);
@@ -108,7 +113,7 @@ pub fn render(f: &mut Frame<'_>, app: &App) {
     }
     topology::render(f, body, app);
     silence_form::render(f, body, app);
-    if app.help {
+    if app.help.open {
         help::render(f, body, app);
     }
 }

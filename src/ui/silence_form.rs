@@ -20,7 +20,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::app::alerts::{build_silence, format_matchers, FIELDS};
-use crate::app::App;
+use crate::app::{App, MessageKind};
 use crate::sanitize;
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {
@@ -174,13 +174,13 @@ fn render_confirm(f: &mut Frame<'_>, area: Rect, app: &App) {
     );
 }
 
-/// The status bar's message line, while there is one.
+/// The status bar's message line, while there is an `Info` or `Error` message.
 pub fn status_message(f: &mut Frame<'_>, area: Rect, app: &App) -> bool {
-    let Some(m) = &app.alerts.message else {
+    let Some(m) = app.message.as_ref().filter(|m| m.kind != MessageKind::Note) else {
         return false;
     };
     let t = &app.theme;
-    let style = if m.error { t.error() } else { t.status() };
+    let style = if m.is_error() { t.error() } else { t.status() };
     f.render_widget(
         Paragraph::new(Line::styled(
             format!(

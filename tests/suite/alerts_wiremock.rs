@@ -146,7 +146,8 @@ async fn ha_pair_with_one_down_serves_alerts_and_reports_the_down_one() {
 
     let mut app = app_with(Fleet::default(), 120, 30, fixed_time());
     app.alertmanagers.clear();
-    let ex = Executor::prepare(&mut app, &settings, source.as_ref());
+    let (ex, setup) = Executor::prepare(&settings, source.as_ref());
+    app.update(setup);
     assert!(app.alerts.writable && !app.alerts.read_only);
     app.alerts.author = "ops".into(); // $USER may be unset where tests run
     app.update(Action::Data(Box::new(Update {
@@ -177,9 +178,9 @@ async fn ha_pair_with_one_down_serves_alerts_and_reports_the_down_one() {
     );
     let result = ex.execute(cmds[0].clone()).await.unwrap();
     assert_eq!(app.update(result), vec![Command::RefreshNow]);
-    let msg = app.alerts.message.clone().unwrap();
+    let msg = app.message.clone().unwrap();
     assert!(
-        msg.text.contains("08e0e99c-37c1-4223-a313-2231923ba4db") && !msg.error,
+        msg.text.contains("08e0e99c-37c1-4223-a313-2231923ba4db") && !msg.is_error(),
         "{msg:?}"
     );
 }

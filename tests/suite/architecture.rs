@@ -274,3 +274,118 @@ fn the_checker_sees_each_kind_of_arrow() {
     assert_eq!(v.len(), 1);
     assert_eq!(v[0].path, "fleet::health::judge");
 }
+
+/// The files that drive the app from outside: they may read it, and change it only by
+/// `app.update(action)`.
+const DRIVERS: &[&str] = &["runtime.rs", "exec.rs", "main.rs", "setup.rs"];
+
+/// Method names that change what they are called on.
+const MUTATING: &[&str] = &[
+    "clone_from",
+    "push",
+    "clear",
+    "insert",
+    "remove",
+    "extend",
+    "retain",
+    "take",
+    "drain",
+    "truncate",
+    "rebuild_view",
+];
+
+/// Statements of `text` (a line and the `.method()` lines that continue it) that change
+/// an `App` named `app` other than through `app.update(…)`: an assignment to one of its
+/// fields (`app.width = 3`, `app.grid.scroll += 1`), a mutating call on it or a field
+/// (`app.themes.push(t)`), or lending it out as `&mut app`. Returns `(line, statement)`.
+fn direct_app_writes(text: &str) -> Vec<(usize, String)> {
+    let mut stmts: Vec<(usize, String)> = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or("").trim();
+        match stmts.last_mut() {
+            Some((_, s)) if code.starts_with('.') => s.push_str(code),
+            _ => stmts.push((n + 1, code.to_string())),
+        }
+    }
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    stmts
+        .into_iter()
+        .filter(|(_, s)| {
+            if s.contains("&mut app") && !s.contains("&mut app_") {
+                return true;
+            }
+            let mut from = 0;
+            while let Some(k) = s[from..].find("app.").map(|k| k + from) {
+                from = k + 4;
+                if s[..k].ends_with(|c: char| word(c) || c == '.') {
+                    continue;
+                }
+                let after = &s[k + 4..];
+                let len = after
+                    .find(|c: char| !(word(c) || c == '.'))
+                    .unwrap_or(after.len());
+                let (path, tail) = after.split_at(len);
+                let tail = tail.trim_start();
+                let assigns = (tail.starts_with('=') && !tail.starts_with("=="))
+                    || ["+=", "-=", "*=", "/=", "|=", "&=", "^="]
+                        .iter()
+                        .any(|op| tail.starts_with(op));
+                let last = path.rsplit('.').next().unwrap_or(path);
+                let mutates = tail.starts_with('(') && MUTATING.contains(&last);
+                if assigns || mutates {
+                    return true;
+                }
+            }
+            false
+        })
+        .collect()
+}
+
+#[test]
+fn the_runtime_changes_the_app_only_through_update() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut report = Vec::new();
+    for f in DRIVERS {
+        let text = std::fs::read_to_string(src.join(f)).expect("read");
+        for (line, stmt) in direct_app_writes(&text) {
+            report.push(format!("src/{f}:{line}: {stmt}"));
+        }
+    }
+    assert!(
+        report.is_empty(),
+        "direct writes to the app (send an Action through app.update instead):\n{}",
+        report.join("\n")
+    );
+}
+
+#[test]
+fn the_write_checker_sees_each_kind_of_write() {
+    let bad = [
+        "app.width = size.width;",
+        "app.height=24;",
+        "app.grid.scroll += 1;",
+        "app.themes.push(t);",
+        "app.alerts\n        .host_label\n        .clone_from(&settings.identity.host_label);",
+        "let ex = Executor::prepare(&mut app, &settings, source.as_ref());",
+        "app.rebuild_view();",
+        "    app.dirty = false; // after the draw",
+    ];
+    for b in bad {
+        assert_eq!(direct_app_writes(b).len(), 1, "not seen: {b}");
+    }
+    let good = [
+        "app.update(Action::Resize(size.width, size.height));",
+        "let cmds = app.update(a);",
+        "if app.replay.is_some() {",
+        "let w = app.width;",
+        "if app.now == t {",
+        "myapp.width = 3;",
+        "dirty |= app.dirty;",
+        "app.fleet.hosts.iter().map(|h| h.health)",
+        "let (themes, i) = Theme::cycle(app.theme.clone(), dir, depth);",
+        "// app.width = 3 in a comment",
+    ];
+    for g in good {
+        assert!(direct_app_writes(g).is_empty(), "wrongly seen: {g}");
+    }
+}

@@ -147,15 +147,15 @@ fn cells_match(a: &App) {
     let l = &v.layout;
     let top = 1u16; // the header row
     let mut seen = [0usize; Health::ALL.len()];
-    for &k in &l.order[l.first_visible(a.scroll)..] {
+    for &k in &l.order[l.first_visible(a.grid.scroll)..] {
         let t = l.tiles[k];
-        if t.y >= a.scroll + u32::from(a.canvas_height()) {
+        if t.y >= a.grid.scroll + u32::from(a.canvas_height()) {
             break;
         }
         let host = &a.fleet.hosts[v.hosts[t.host]];
-        let cell = &buf[(t.x, top + u16::try_from(t.y - a.scroll).unwrap())];
+        let cell = &buf[(t.x, top + u16::try_from(t.y - a.grid.scroll).unwrap())];
         let want = a.theme.health(host.health);
-        let selected = a.selected.as_ref() == Some(&host.id);
+        let selected = a.grid.selected.as_ref() == Some(&host.id);
         assert_eq!(
             cell.symbol(),
             fleetboard::ui::symbol(host.health),

@@ -230,7 +230,7 @@ fn host_panel_charts_1h_window() {
 fn chart_with_gaps_and_error() {
     use fleetboard::app::history::HistoryKey;
     let mut app = open_lagging_replica(160, 48);
-    let id = app.selected.clone().unwrap();
+    let id = app.grid.selected.clone().unwrap();
     let end = fixed_time().timestamp() as f64;
     let start = end - 900.0;
     // A stopped thread (no samples), NaN and +Inf are gaps, not zeros.
@@ -283,7 +283,7 @@ fn replay_header_is_unmistakable() {
 
 fn wall_app(w: u16, h: u16, fleet: Fleet) -> fleetboard::app::App {
     let mut app = app_with(Fleet::default(), w, h, fixed_time());
-    app.wall = true;
+    app.wall.on = true;
     app.update(Action::Data(Box::new(Update {
         received_at: fixed_time(),
         fleet: Some(fleet.into()),
@@ -341,7 +341,7 @@ fn wall_80x24_many_hosts_map() {
     // the problems named beside it, on one page.
     let app = wall_app(80, 24, many_hosts(10));
     assert!(app.map_shown());
-    assert_eq!(app.pages, 1);
+    assert_eq!(app.wall.pages, 1);
     assert_eq!(app.shown_on_screen(), app.view().hosts.len());
     let first = screen(&app);
     // The worst are named; the header counts the rest.
@@ -374,7 +374,7 @@ fn only_problems_with_problems() {
         .hosts
         .iter()
         .all(|&i| app.fleet.hosts[i].health != Health::Ok));
-    assert_eq!(app.hidden_ok, 35);
+    assert_eq!(app.grid.hidden_ok, 35);
     insta::assert_snapshot!(screen(&app));
 }
 
@@ -458,7 +458,7 @@ fn wall_tiles_with_sparklines() {
             .collect();
     }
     let mut app = wall_app(120, 40, f);
-    app.sparkline_metric = Some("lag".into());
+    app.grid.sparkline_metric = Some("lag".into());
     let text = screen(&app);
     assert!(text.contains('█') && text.contains('▁'), "{text}");
     insta::assert_snapshot!(text);
