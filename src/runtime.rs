@@ -91,6 +91,7 @@ pub async fn run_with(
         keymap: Arc::new(settings.keymap.clone()),
         sparkline_metric: settings.sparkline.as_ref().map(|s| s.metric.clone()),
         links: crate::links::LinksUi::new(settings.links.clone(), settings.read_only),
+        identity: settings.identity.clone(),
     })));
     app.update(alerts_setup);
     let mut notifier = crate::notify::Notifier::new(settings.notify.clone());

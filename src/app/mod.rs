@@ -221,6 +221,8 @@ pub struct Startup {
     pub sparkline_metric: Option<String>,
     /// Links and commands of the host panel.
     pub links: crate::links::LinksUi,
+    /// How series name hosts and clusters: chart queries narrow and filter by it.
+    pub identity: Identity,
 }
 
 /// State of the grid screen: which hosts it shows, in what order, and where.
@@ -624,6 +626,7 @@ impl App {
         self.keymap = s.keymap;
         self.grid.sparkline_metric = s.sparkline_metric;
         self.panel.links = s.links;
+        self.identity = s.identity;
         self.rebuild_view();
     }
 

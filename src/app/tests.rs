@@ -265,3 +265,45 @@ fn alerts_and_theme_write_the_one_message_slot() {
     app.update(Action::Move(1, 0));
     assert_eq!(app.message, None);
 }
+
+#[test]
+fn chart_queries_use_the_configured_host_label() {
+    // A PMM-style board: hosts by `node_name`. A chart metric without `$host` brings the
+    // whole fleet's series, which must be kept by that label, not by `instance`.
+    let mut app = demo_app(120, 40);
+    let mut metrics = (*app.metrics).clone();
+    let chart = metrics.metrics.iter_mut().find(|m| m.chart).unwrap();
+    chart.expr = "custom_metric".into();
+    app.metrics = Arc::new(metrics);
+    let identity = Identity {
+        host_label: "node_name".into(),
+        ..Identity::default()
+    };
+    app.update(Action::Start(Box::new(Startup {
+        now: fixed_time(),
+        source_name: "prometheus".into(),
+        server_clusters: Vec::new(),
+        themes: vec![app.theme.clone()],
+        theme_index: 0,
+        wall: false,
+        wall_page_every: Duration::from_secs(10),
+        only_problems: false,
+        map: false,
+        ascii: false,
+        keymap: app.keymap.clone(),
+        sparkline_metric: None,
+        links: crate::links::LinksUi::default(),
+        identity,
+    })));
+    let cmds = app.update(Action::Open);
+    let filters: Vec<String> = cmds
+        .iter()
+        .filter_map(|c| match c {
+            Command::FetchHistory(f) => Some(f),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|f| f.filter_host.as_ref().map(|(i, _)| i.host_label.clone()))
+        .collect();
+    assert_eq!(filters, vec!["node_name".to_string()]);
+}
