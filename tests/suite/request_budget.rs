@@ -11,6 +11,7 @@ use std::time::Duration;
 use chrono::Utc;
 use fleetboard::cli::{Cli, Preset};
 use fleetboard::config::{self, FileConfig};
+use fleetboard::model::SourceError;
 use fleetboard::setup;
 use fleetboard::sources::PollRequest;
 use wiremock::matchers::{method, path};
@@ -265,4 +266,104 @@ async fn a_mixed_board_is_one_query_too() {
         }
     }
     eprintln!("requests per refresh (query + Alertmanager): mysql, postgres, mixed = {counts:?}");
+}
+
+#[tokio::test]
+async fn past_the_united_limit_the_parts_go_side_by_side_and_stay_a_fixed_number() {
+    // 20,000 hosts answer every metric of the preset: the united answer holds more than
+    // UNITED_MAX_SERIES series, so the next refresh asks each part alone, in parallel.
+    let hosts = 20_000;
+    let s = prom(hosts, None).await;
+    let cli = Cli {
+        prometheus: vec![s.uri()],
+        alertmanager: vec![s.uri()],
+        timeout: Some(Duration::from_secs(120)),
+        ..Cli::default()
+    };
+    let settings = config::resolve(&cli, &FileConfig::default(), None).unwrap();
+    let source = setup::make_source(&settings).unwrap();
+    let req = PollRequest::default();
+    let first = source.poll(&req, Utc::now()).await;
+    let united_series: usize = first
+        .metrics
+        .as_ref()
+        .unwrap()
+        .iter()
+        .map(|m| m.as_ref().map_or(0, fleetboard::model::Vector::len))
+        .sum();
+    assert!(
+        fleetboard::sources::multi::too_large_to_unite(united_series),
+        "{united_series} series"
+    );
+    assert_eq!(
+        s.received_requests().await.unwrap().len(),
+        2,
+        "one united query and the Alertmanager"
+    );
+    let second = source.poll(&req, Utc::now()).await;
+    let metrics_n = settings.metrics.metrics.len();
+    // one per metric + one for the monitoring + the Alertmanager: the preset's size, not
+    // the fleet's
+    assert_eq!(
+        s.received_requests().await.unwrap().len() - 2,
+        metrics_n + 1 + 1
+    );
+    let st = &second.sources[0];
+    assert!(
+        st.notices.iter().any(|n| n.contains("in parallel")),
+        "{:?}",
+        st.notices
+    );
+    let m = second.metrics.as_ref().unwrap();
+    assert!(m.iter().all(|r| r.as_ref().is_ok_and(|v| v.len() == hosts)));
+}
+
+/// Answers the parts at once, and holds the united query past any timeout.
+struct SlowUnited(Fleet);
+
+impl Respond for SlowUnited {
+    fn respond(&self, r: &Request) -> ResponseTemplate {
+        let q = united::query_of(r);
+        let t = self.0.respond(r);
+        if q.contains("label_replace") {
+            t.set_delay(Duration::from_secs(600))
+        } else {
+            t
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_united_query_that_times_out_is_split_on_the_next_refresh() {
+    let s = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/query"))
+        .respond_with(SlowUnited(Fleet {
+            hosts: 5,
+            fail_on: None,
+        }))
+        .mount(&s)
+        .await;
+    let cli = Cli {
+        prometheus: vec![s.uri()],
+        timeout: Some(Duration::from_secs(1)),
+        ..Cli::default()
+    };
+    let settings = config::resolve(&cli, &FileConfig::default(), None).unwrap();
+    let source = setup::make_source(&settings).unwrap();
+    let req = PollRequest::default();
+    let first = source.poll(&req, Utc::now()).await;
+    assert!(
+        matches!(first.sources[0].error, Some(SourceError::Timeout(_))),
+        "{:?}",
+        first.sources[0]
+    );
+    assert_eq!(
+        s.received_requests().await.unwrap().len(),
+        1,
+        "no extra load in the refresh that timed out"
+    );
+    let second = source.poll(&req, Utc::now()).await;
+    let m = second.metrics.as_ref().expect("the parts answered");
+    assert!(m.iter().all(|r| r.as_ref().is_ok_and(|v| v.len() == 5)));
 }
