@@ -198,10 +198,13 @@ fn host_line(app: &App, h: &Host, prefix: String) -> Line<'static> {
             format!(" lag {:<7}", lag(r.lag_seconds)),
             t.text(),
         ));
-        spans.push(Span::styled(
-            format!(" io {} sql {}", yes_no(r.io_running), yes_no(r.sql_running)),
-            t.text(),
-        ));
+        // PostgreSQL has no I/O and SQL threads: its WAL receiver streams or not.
+        let threads = if h.engine == Some(crate::model::Engine::Postgres) {
+            format!(" streaming {}", yes_no(r.streaming))
+        } else {
+            format!(" io {} sql {}", yes_no(r.io_running), yes_no(r.sql_running))
+        };
+        spans.push(Span::styled(threads, t.text()));
     }
     if h.health != Health::Ok {
         if let Some(reason) = h.reasons.first() {

@@ -217,3 +217,37 @@ fn topology_popup_draws_the_tree() {
     assert!(text.contains("└─ "), "{text}");
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn postgres_topology_speaks_of_streaming_not_threads() {
+    // The demo fleet as `--demo` reads it: the mixed preset.
+    let set = std::sync::Arc::new(fleetboard::fleet::metrics::mixed_preset(
+        "instance", "cluster",
+    ));
+    let keys = set.metrics.iter().map(|m| m.key.clone()).collect();
+    let src = fleetboard::sources::demo::DemoSource::new(keys, "instance", "cluster");
+    let mut m = fleetboard::poller::Merger::new(
+        set,
+        fleetboard::model::Identity::default(),
+        std::time::Duration::from_secs(3600),
+    );
+    let at = fleetboard::testing::fixed_time();
+    let fleet = m
+        .merge(src.poll_at(&fleetboard::sources::PollRequest::default(), at))
+        .0
+        .map(std::sync::Arc::unwrap_or_clone)
+        .unwrap();
+    let mut a = fleetboard::testing::app_with(fleet, 120, 40, at);
+    let pg = a
+        .fleet
+        .hosts
+        .iter()
+        .find(|h| h.engine == Some(fleetboard::model::Engine::Postgres))
+        .map(|h| h.id.clone())
+        .expect("the demo has a PostgreSQL cluster");
+    a.grid.selected = Some(pg);
+    a.update(Action::Board(BoardAction::OpenTopology));
+    let text = screen(&a);
+    assert!(text.contains("streaming ✓"), "{text}");
+    assert!(!text.contains(" io "), "{text}");
+}
