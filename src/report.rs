@@ -278,10 +278,18 @@ pub fn build(
         || dms.as_ref().is_some_and(DeadMansSwitch::broken);
     let (mut code, mut status) = nagios(worst, any_unknown);
     let am_failed = ams.iter().any(|(_, e)| e.is_some());
-    if fleet.is_none() || (am_failed && code == 0) {
+    // No host at all is no good news: labels that match nothing, a filter that matches
+    // nothing or an empty answer look exactly like this.
+    let empty = fleet.is_some_and(|f| f.hosts.is_empty());
+    if fleet.is_none() || empty || (am_failed && code == 0) {
         (code, status) = (3, "UNKNOWN");
     }
     let mut notes = fleet.map(|f| f.notes.clone()).unwrap_or_default();
+    if empty {
+        notes.push(
+            "no host found: no series of the board's metrics carries the host label (check the labels and the cluster filter; `fleetboard doctor` says more)".into(),
+        );
+    }
     for st in statuses {
         if let Some(r) = st.incomplete_reason() {
             notes.push(format!(

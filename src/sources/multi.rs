@@ -166,14 +166,24 @@ async fn ask(
                     .chain(mon.iter().map(|(k, _)| *k))
                     .collect();
                 m.last_series.store(a.vector.len(), Ordering::Relaxed);
-                let (mut split, _) = united::split(&a.vector, &keys, &extra);
-                let mon_vectors = split.split_off(parts.len());
-                return Ok(Answered {
-                    metrics: split.into_iter().map(Ok).collect(),
-                    monitoring: with_monitoring.then(|| monitoring_from(&mon_vectors)),
-                    completeness: a.completeness,
-                    notices,
-                });
+                let (mut split, stray) = united::split(&a.vector, &keys, &extra);
+                if stray == 0 {
+                    let mon_vectors = split.split_off(parts.len());
+                    return Ok(Answered {
+                        metrics: split.into_iter().map(Ok).collect(),
+                        monitoring: with_monitoring.then(|| monitoring_from(&mon_vectors)),
+                        completeness: a.completeness,
+                        notices,
+                    });
+                }
+                // Series without their part's tag: the engine (or a proxy in front of it)
+                // did not evaluate `label_replace` as Prometheus does, and they cannot be
+                // told apart. Each metric alone says which is which.
+                tracing::info!(source = %m.name, stray, "united answer not tagged; one query per metric");
+                notices.push(format!(
+                    "the united answer had {stray} series without their metric's tag; one query per metric for the next {UNITED_RETRY_AFTER} refreshes"
+                ));
+                m.united_off.store(UNITED_RETRY_AFTER, Ordering::Relaxed);
             }
             Err(e @ SourceError::Timeout(_)) => {
                 // Too slow as one query (a large fleet on a server with several cores

@@ -69,6 +69,19 @@ pub fn split(v: &Vector, keys: &[&str], extra: &[(&str, &str)]) -> (Vec<Vector>,
         push_with(b, s, Some(PART_LABEL), extra);
         b.close(s.value(), s.ts());
     }
+    // Native-histogram samples go to their part too: the fleet says why they show no value.
+    for s in v.histograms() {
+        let Some(i) = s
+            .label(PART_LABEL)
+            .and_then(|tag| keys.iter().position(|k| *k == tag))
+        else {
+            stray += 1;
+            continue;
+        };
+        let b = &mut builders[i];
+        push_with(b, s, Some(PART_LABEL), extra);
+        b.close_histogram(s.ts());
+    }
     (
         builders.into_iter().map(VectorBuilder::finish).collect(),
         stray,
@@ -84,6 +97,10 @@ pub fn with_labels(v: &Vector, extra: &[(&str, &str)]) -> Vector {
     for s in v.iter() {
         push_with(&mut b, s, None, extra);
         b.close(s.value(), s.ts());
+    }
+    for s in v.histograms() {
+        push_with(&mut b, s, None, extra);
+        b.close_histogram(s.ts());
     }
     b.finish()
 }
@@ -156,5 +173,27 @@ mod tests {
         );
         let w = with_labels(&parts[1], &[("site", "x")]);
         assert_eq!(w.get(0).unwrap().label("site"), Some("x"));
+    }
+
+    #[test]
+    fn native_histograms_keep_their_part_and_untagged_series_are_counted() {
+        let body = br#"{"status":"success","data":{"resultType":"vector","result":[
+            {"metric":{"fb_metric":"up","instance":"db1"},"value":[1,"1"]},
+            {"metric":{"fb_metric":"latency","instance":"db1"},"histogram":[1,{"count":"3","sum":"1.5","buckets":[[0,"0","1","3"]]}]},
+            {"metric":{"instance":"db2"},"value":[1,"1"]}]}}"#;
+        let v = crate::sources::prometheus::parse_instant(body).unwrap();
+        let (parts, stray) = split(&v, &["up", "latency"], &[("fb_source", "main")]);
+        assert_eq!(stray, 1, "a series without its part's tag");
+        assert_eq!(parts[0].len(), 1);
+        assert_eq!(
+            parts[1].histograms().len(),
+            1,
+            "the histogram reaches its part"
+        );
+        let h = parts[1].histograms().next().unwrap();
+        assert_eq!(h.label("fb_source"), Some("main"));
+        assert_eq!(h.label("fb_metric"), None);
+        let again = with_labels(&parts[1], &[("region", "eu")]);
+        assert_eq!(again.histograms().len(), 1);
     }
 }
