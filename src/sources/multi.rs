@@ -395,6 +395,11 @@ pub fn monitoring_from(v: &[Vector]) -> Monitoring {
 
 /// The history of one host: from its own source (by name), trying the group's members in
 /// turn.
+///
+/// # Errors
+///
+/// [`SourceError::Config`] when `members` is empty; otherwise the error of the last server tried
+/// when every server of the member fails (see [`PromClient::query_range`]).
 pub async fn history(
     members: &[Member],
     source: Option<&str>,
