@@ -38,9 +38,11 @@ const ERROR_BODY_BYTES: u64 = 64 * 1024;
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret given in the config or on the command line.
     pub fn new(s: impl Into<String>) -> Self {
         Self(s.into())
     }
+    /// The secret itself, for the one place that sends it (a request header).
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -109,14 +111,18 @@ pub struct HttpConfig {
     pub timeout: Duration,
     /// Largest accepted body after gzip decoding.
     pub max_body_bytes: u64,
+    /// Basic auth `(user, password)`; exclusive with `bearer_token`.
     pub basic_auth: Option<(String, Secret)>,
+    /// Sent as `Authorization: Bearer …`; exclusive with `basic_auth`.
     pub bearer_token: Option<Secret>,
     /// PEM bundle (one or more certificates). When set, only these roots are trusted, as with
     /// Prometheus' own `tls_config.ca_file`.
     pub ca_file: Option<PathBuf>,
     /// PEM client certificate (chain) for mutual TLS; `client_key` may be the same file.
     pub client_cert: Option<PathBuf>,
+    /// PEM private key of `client_cert`, when it is in a file of its own.
     pub client_key: Option<PathBuf>,
+    /// Accept any server certificate (testing only: the connection is then open to interception).
     pub insecure_skip_verify: bool,
     /// Extra headers sent with every request, e.g. `X-Scope-OrgID` for Mimir/Cortex tenants.
     pub headers: Vec<(String, String)>,
@@ -282,9 +288,12 @@ impl std::error::Error for RedirectError {}
 /// How a request authenticates.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Auth {
+    /// No `Authorization` header.
     #[default]
     None,
+    /// HTTP basic auth: user and password.
     Basic(String, Secret),
+    /// A bearer token.
     Bearer(Secret),
 }
 
@@ -489,9 +498,13 @@ fn percent_decode(s: &str) -> String {
 /// One HTTP answer, read with the size cap.
 #[derive(Debug, Clone)]
 pub struct RawResponse {
+    /// The HTTP status.
     pub status: StatusCode,
+    /// `Content-Type`, lower-cased (parameters such as `charset` kept).
     pub content_type: Option<String>,
+    /// The `Retry-After` header read as a wait (seconds or HTTP date, capped at a day).
     pub retry_after: Option<Duration>,
+    /// The body: whole for a 2xx answer, at most 64 KiB of an error answer.
     pub body: Vec<u8>,
 }
 

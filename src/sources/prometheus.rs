@@ -32,7 +32,9 @@ pub struct PromClient {
 /// An instant answer and what its envelope said about it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Answer {
+    /// The series (or a scalar as one sample without labels).
     pub vector: Vector,
+    /// Warnings, infos and `isPartial` of the envelope.
     pub completeness: Completeness,
 }
 
