@@ -332,6 +332,11 @@ pub enum Format {
     Json,
 }
 
+/// A duration flag or config value (`500ms`, `10s`, `1m`; surrounding blanks ignored).
+///
+/// # Errors
+///
+/// A message when `s` is not a humantime duration (`500ms`, `10s`, `1m`) or is zero.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(s.trim())
         .map_err(|e| format!("`{s}` is not a duration ({e}); use e.g. 500ms, 10s, 1m"))?;
@@ -343,10 +348,20 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// `--at`: RFC 3339, `YYYY-MM-DD HH:MM[:SS]` in UTC (like every time the board
 /// shows), or `-2h` / `2h ago`.
+///
+/// # Errors
+///
+/// As [`parse_at_from`], against the current time.
 pub fn parse_at(s: &str) -> Result<DateTime<Utc>, String> {
     parse_at_from(s, Utc::now())
 }
 
+/// [`parse_at`] with `now` given, so that relative times can be tested.
+///
+/// # Errors
+///
+/// A message when `s` is none of RFC 3339, `YYYY-MM-DD HH:MM[:SS]` (with a space or `T`),
+/// `-DURATION` or `DURATION ago`, or the duration is too large to subtract.
 pub fn parse_at_from(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
     let t = s.trim();
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {

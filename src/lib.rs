@@ -4,6 +4,8 @@
 //! (hosts, clusters, health) → [`app`] (state + actions) → [`ui`] (pure render). All of
 //! them share the plain types of [`model`], which depends on none of them.
 
+#![warn(clippy::missing_errors_doc)]
+
 pub mod action;
 pub mod app;
 pub mod cli;

@@ -77,6 +77,12 @@ const VARS: [&str; 3] = ["host", "cluster", "source"];
 
 impl LinksConfig {
     /// Checks the templates. The error is `(key, message)`.
+    ///
+    /// # Errors
+    ///
+    /// `(key, message)` when the opener is empty or has placeholders or control characters, a
+    /// template has a control character or an unknown placeholder, a URL template does not give an
+    /// http(s) URL, or a command has no program or a placeholder in its program.
     pub fn from_file(f: &LinksFile) -> Result<Self, (String, String)> {
         let d = Self::default();
         let opener = f.opener.clone().unwrap_or(d.opener);
@@ -270,6 +276,11 @@ fn fill(
 
 /// A URL from its template: values percent-encoded (all but `A-Z a-z 0-9 - . _ ~`), the
 /// result an http or https URL.
+///
+/// # Errors
+///
+/// [`Refusal::Missing`] when the host has no value for a placeholder; [`Refusal::BadUrl`] when
+/// the result does not parse or is not http or https.
 pub fn render_url(t: &str, vars: &HostVars<'_>) -> Result<String, Refusal> {
     let s = fill(t, vars, &|_, v| Ok(percent_encode(v)))?;
     let u = url::Url::parse(&s).map_err(|e| Refusal::BadUrl(format!("not a URL ({e})")))?;
@@ -296,6 +307,12 @@ fn percent_encode(v: &str) -> String {
 
 /// A command's argv from its template, each element filled on its own. Every value must
 /// be a plain host name, and no element made from a value may start with `-`.
+///
+/// # Errors
+///
+/// [`Refusal::Missing`] when the host has no value for a placeholder;
+/// [`Refusal::NotAHostName`] when a value is not a plain host name; [`Refusal::LeadingDash`]
+/// when an argument made from a value starts with `-`.
 pub fn render_command(argv: &[String], vars: &HostVars<'_>) -> Result<Vec<String>, Refusal> {
     argv.iter()
         .enumerate()

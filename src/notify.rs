@@ -142,6 +142,10 @@ impl NotifyConfig {
 
     /// Builds the config from the file's table; `dur` parses a duration key or names it
     /// in its error.
+    ///
+    /// # Errors
+    ///
+    /// The error of `dur` for `notify.min_interval` or `notify.flap_window`.
     pub fn from_file<E>(
         f: &NotifyFile,
         dur: impl Fn(&Option<toml::Spanned<String>>, &str) -> Result<Option<Duration>, E>,

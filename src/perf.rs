@@ -35,6 +35,11 @@ fn ms(d: Duration) -> String {
 
 /// Runs `runs` refreshes one after another and reports, as `key=value` lines: requests per
 /// refresh, hosts, and the median and minimum of fetch+parse, merge and the whole refresh.
+///
+/// # Errors
+///
+/// A message when no Prometheus URL is set or a Prometheus or Alertmanager client cannot be
+/// built (see [`PromClient::new`]). Failed refreshes are counted in the report, not returned.
 pub async fn bench_refresh(s: &Settings, runs: usize) -> Result<String, String> {
     let Some(p) = &s.prometheus else {
         return Err("bench-refresh needs -p URL".into());

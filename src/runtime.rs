@@ -45,6 +45,10 @@ impl From<std::io::Error> for RunError {
 
 /// Runs the board until the user quits (`Ok`), a signal ends it (`Ok`; SIGHUP is logged
 /// as the terminal going away) or [`RunError`].
+///
+/// # Errors
+///
+/// As [`run_with`].
 pub async fn run(
     settings: Settings,
     theme: Theme,
@@ -54,6 +58,12 @@ pub async fn run(
 }
 
 /// [`run`], quitting after `exit_after` refreshes have been drawn (a measurement hook).
+///
+/// # Errors
+///
+/// [`RunError::TerminalGone`] when reading from or writing to the terminal fails inside the
+/// loop; [`RunError::Other`] when the terminal, the input thread or a signal handler cannot be
+/// set up, or the poller stops.
 pub async fn run_with(
     settings: Settings,
     theme: Theme,

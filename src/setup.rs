@@ -15,6 +15,11 @@ use crate::sources::prometheus::PromClient;
 use crate::sources::{FleetSource, PollRequest, PromSource};
 
 /// The data source the settings ask for.
+///
+/// # Errors
+///
+/// A message when no Prometheus source is configured (outside demo mode), or a Prometheus or
+/// Alertmanager client cannot be built (a bad URL, TLS file or header).
 pub fn make_source(s: &Settings) -> Result<Arc<dyn FleetSource>, String> {
     let keys: Vec<String> = s.metrics.metrics.iter().map(|m| m.key.clone()).collect();
     if s.demo {

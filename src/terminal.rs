@@ -20,6 +20,13 @@ fn restore() {
 }
 
 impl TerminalGuard {
+    /// Takes the terminal: raw mode, alternate screen, mouse capture, hidden cursor. A panic
+    /// hook and `Drop` give it back.
+    ///
+    /// # Errors
+    ///
+    /// The I/O error when raw mode cannot be enabled or the alternate screen, mouse capture and
+    /// hidden cursor cannot be set (the terminal is then restored).
     pub fn enter() -> io::Result<Self> {
         let prev = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
@@ -58,6 +65,11 @@ impl TerminalGuard {
     }
 
     /// Takes the terminal again after [`TerminalGuard::suspend`].
+    ///
+    /// # Errors
+    ///
+    /// The I/O error when raw mode cannot be enabled or the alternate screen, mouse capture and
+    /// hidden cursor cannot be set.
     pub fn resume(&mut self) -> io::Result<()> {
         terminal::enable_raw_mode()?;
         execute!(
@@ -105,6 +117,10 @@ impl InputControl {
 /// Reads terminal events on their own thread into `tx`. With `pausable`, the thread
 /// polls (five times a second) so that it can be paused; otherwise it blocks in `read`
 /// and cannot be.
+///
+/// # Errors
+///
+/// The I/O error when the input thread cannot be spawned.
 pub fn spawn_input(
     tx: tokio::sync::mpsc::UnboundedSender<io::Result<event::Event>>,
     pausable: bool,

@@ -239,6 +239,11 @@ impl Theme {
     }
 
     /// Parses a theme file; errors name the key.
+    ///
+    /// # Errors
+    ///
+    /// A message when the TOML is invalid (with its line), a key under `[health]` or `[ui]` is
+    /// unknown, or a colour is not a name, `#rrggbb` or 0-255.
     pub fn parse(text: &str) -> Result<Theme, String> {
         let f: ThemeFile = toml::from_str(text).map_err(|e| {
             let line = e.span().map_or(0, |s| {
@@ -390,6 +395,12 @@ impl Theme {
 
     /// Loads `name` from `<config dir>/themes/NAME.toml` if present, else the built-in.
     /// An unknown name is an error listing the available themes.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the file when `<config dir>/themes/NAME.toml` does not parse (see
+    /// [`Theme::parse`]), or listing the available themes when `name` is neither a file nor
+    /// built in.
     pub fn load(name: &str, config_dir: Option<&Path>) -> Result<Theme, String> {
         if let Some(dir) = config_dir {
             let p = dir.join("themes").join(format!("{name}.toml"));

@@ -193,6 +193,11 @@ pub fn format_matchers(ms: &[Matcher]) -> String {
 /// Parses `alertname="X", instance=~"db1.*"`: comma-separated matchers, optional
 /// surrounding `{}`. Values are literal strings with `=` and `!=`, regexes only with `=~`
 /// and `!~`; quotes are optional for values without commas.
+///
+/// # Errors
+///
+/// A message naming the matcher (1-based) when a label name or operator is missing, a quote is
+/// not closed, or text follows a value; also when `s` holds no matcher at all.
 pub fn parse_matchers(s: &str) -> Result<Vec<Matcher>, String> {
     let mut t = s.trim();
     if let Some(inner) = t.strip_prefix('{').and_then(|x| x.strip_suffix('}')) {
@@ -723,6 +728,11 @@ impl App {
 }
 
 /// The silence the form describes, starting `now`; or the field at fault and why.
+///
+/// # Errors
+///
+/// The field index and a message: matchers that do not parse (see [`parse_matchers`]), a
+/// duration that is not one or exceeds ten years, an empty comment or an empty author.
 pub fn build_silence(
     fields: &[String; 4],
     now: DateTime<Utc>,

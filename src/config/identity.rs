@@ -23,6 +23,11 @@ pub type ErrAt<'a> = &'a dyn Fn(Option<Range<usize>>, &str, String) -> ConfigErr
 
 /// Resolves `[identity]`: the preset's labels, then any key given beside it.
 /// Errors name the key: an unknown preset, or an empty label name.
+///
+/// # Errors
+///
+/// The error `err_at` builds for `identity.preset` when the preset is unknown (with the closest
+/// name as suggestion), or for `identity.host_label` / `identity.cluster_label` when set empty.
 pub fn resolve(idf: &IdentityFile, err_at: ErrAt<'_>) -> Result<Identity, ConfigError> {
     let (host, cluster, strip) = match &idf.preset {
         None => ("instance", "cluster", true),

@@ -225,6 +225,11 @@ pub fn default_config_dir() -> Option<PathBuf> {
 }
 
 /// Parses config text; `file` is only used in error messages.
+///
+/// # Errors
+///
+/// A [`ConfigError`] naming the file, line, column and key (with the closest valid key when one
+/// is unknown) when the TOML is invalid or does not match the config's shape.
 pub fn parse(text: &str, file: &Path) -> Result<FileConfig, ConfigError> {
     toml::from_str::<FileConfig>(text).map_err(|e| from_toml_error(&e, text, file))
 }
@@ -384,6 +389,11 @@ pub fn split_named(arg: &str) -> (Option<&str>, &str) {
 
 /// Loads the config file named on the command line (must exist) or the default one
 /// (may be missing).
+///
+/// # Errors
+///
+/// A [`ConfigError`] naming the file when it cannot be read (a missing default file is not an
+/// error: the defaults apply), or the errors of [`parse`] when its TOML is invalid.
 pub fn load_file(cli: &Cli) -> Result<(FileConfig, Option<PathBuf>), ConfigError> {
     let (path, required) = match &cli.config {
         Some(p) => (p.clone(), true),
@@ -409,6 +419,13 @@ pub fn load_file(cli: &Cli) -> Result<(FileConfig, Option<PathBuf>), ConfigError
 }
 
 /// Merges command line, environment (already in `cli` through clap) and file.
+///
+/// # Errors
+///
+/// A [`ConfigError`] naming the key (and its line when known) when a value is invalid: a
+/// duration or size that does not parse, a secret file or environment variable that cannot be
+/// read, a `[[prometheus]]` entry without `url` among several, an unknown preset, identity,
+/// metric or key binding, a new metric without `expr`, or a bad `[links]` or `[notify]` table.
 #[allow(clippy::too_many_lines)]
 pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Settings, ConfigError> {
     let fpath = path.map_or_else(|| PathBuf::from("<config>"), Path::to_path_buf);
@@ -845,6 +862,11 @@ pub fn locale_is_utf8(get: &dyn Fn(&str) -> Option<String>) -> bool {
 }
 
 /// `64MiB`, `10MB`, `1048576`.
+///
+/// # Errors
+///
+/// A message when `s` is not digits followed by an optional unit (B, KiB/KB/K, MiB, GiB), or
+/// the size overflows `u64`.
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());

@@ -9,8 +9,11 @@ use super::labels::Labels;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AlertState {
+    /// Firing and neither silenced nor inhibited.
     Active,
+    /// Silenced or inhibited (`silenced_by` tells which).
     Suppressed,
+    /// Not yet processed by Alertmanager (just received), or a state word this board does not know.
     Unprocessed,
 }
 
@@ -21,8 +24,11 @@ pub enum AlertState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Wakes someone up: counts as a problem of its host.
     Critical,
+    /// Needs a look soon: counts as a warning of its host.
     Warning,
+    /// For the record: shown, never a problem.
     Info,
     /// No `severity` label, or a word not in the table: shown, never counted as a problem.
     #[default]
@@ -53,15 +59,23 @@ impl Severity {
 /// One alert as Alertmanager API v2 (`GET /api/v2/alerts`) reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Alert {
+    /// Alertmanager's `fingerprint`: stable id of the label set, the alert's identity across refreshes.
     pub fingerprint: String,
+    /// The alert's labels (`alertname`, `severity`, `instance`, …).
     pub labels: Labels,
+    /// The alert's annotations (`summary`, `description`, `runbook_url`, …).
     pub annotations: Labels,
+    /// From `status.state`.
     pub state: AlertState,
     /// Read from the `severity` label when the alert entered the board.
     pub severity: Severity,
+    /// Ids of the silences muting the alert (`status.silencedBy`).
     pub silenced_by: Vec<String>,
+    /// Fingerprints of the alerts inhibiting it (`status.inhibitedBy`).
     pub inhibited_by: Vec<String>,
+    /// When it started firing (`startsAt`); `None` when absent or unparsable.
     pub starts_at: Option<DateTime<Utc>>,
+    /// Link to the rule's expression in Prometheus (`generatorURL`); `None` when empty.
     pub generator_url: Option<String>,
 }
 
@@ -87,6 +101,7 @@ impl Alert {
         }
     }
 
+    /// The `alertname` label, or `""`.
     pub fn name(&self) -> &str {
         self.labels.get("alertname").map_or("", String::as_str)
     }
@@ -96,6 +111,7 @@ impl Alert {
         self.labels.get("severity").map_or("", String::as_str)
     }
 
+    /// The `summary` annotation, else `description`, else `""`.
     pub fn summary(&self) -> &str {
         self.annotations
             .get("summary")
@@ -123,8 +139,11 @@ impl Alert {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Matcher {
+    /// Label name.
     pub name: String,
+    /// Literal value, or the regex when `is_regex`.
     pub value: String,
+    /// `value` is a regex (anchored at both ends, as in Alertmanager).
     #[serde(default)]
     pub is_regex: bool,
     /// Alertmanager before 0.22 has no `isEqual`; it means `true`.
@@ -185,8 +204,11 @@ pub fn silence_matches(ms: &[Matcher], labels: &Labels) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum SilenceState {
+    /// In force: between its start and its end.
     Active,
+    /// Not started yet.
     Pending,
+    /// Past its end (Alertmanager keeps it listed for a while).
     Expired,
     /// A state word this board does not know (a newer Alertmanager).
     #[default]
@@ -215,6 +237,7 @@ impl SilenceState {
         }
     }
 
+    /// The state word shown on the board (`unknown` for [`SilenceState::Other`]).
     pub fn as_str(self) -> &'static str {
         match self {
             SilenceState::Active => "active",
@@ -228,22 +251,34 @@ impl SilenceState {
 /// A silence as `GET /api/v2/silences` reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Silence {
+    /// Alertmanager's id of the silence (a UUID).
     pub id: String,
+    /// The matchers an alert's labels must all satisfy.
     pub matchers: Vec<Matcher>,
+    /// Start (`startsAt`), UTC.
     pub starts_at: DateTime<Utc>,
+    /// End (`endsAt`), UTC; expired at and after this instant.
     pub ends_at: DateTime<Utc>,
+    /// Who made it (`createdBy`), free text.
     pub created_by: String,
+    /// Why (`comment`), free text.
     pub comment: String,
+    /// From `status.state`.
     pub state: SilenceState,
 }
 
 /// A silence to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewSilence {
+    /// The matchers an alert's labels must all satisfy; at least one.
     pub matchers: Vec<Matcher>,
+    /// Start, UTC (usually now).
     pub starts_at: DateTime<Utc>,
+    /// End, UTC; must be after `starts_at`.
     pub ends_at: DateTime<Utc>,
+    /// Who makes it (`createdBy`); must not be blank.
     pub created_by: String,
+    /// Why (`comment`); must not be blank.
     pub comment: String,
 }
 

@@ -5,6 +5,7 @@ use serde::Serialize;
 /// Health of a metric or a host, ordered from best to worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Default)]
 pub enum Health {
+    /// Nothing to report.
     #[default]
     #[serde(rename = "OK")]
     Ok,
@@ -15,15 +16,19 @@ pub enum Health {
     /// marked stale. Never judged DOWN on the strength of a missing answer.
     #[serde(rename = "STALE")]
     Stale,
+    /// A reading past its warning threshold, or a warning alert.
     #[serde(rename = "WARN")]
     Warn,
+    /// A reading past its critical threshold, or a critical alert.
     #[serde(rename = "CRIT")]
     Crit,
+    /// The database itself is down: its `up` metric (e.g. `mysql_up`) is below 1.
     #[serde(rename = "DOWN")]
     Down,
 }
 
 impl Health {
+    /// Every state, worst first: the order of counts and legends.
     pub const ALL: [Health; 6] = [
         Health::Down,
         Health::Crit,
@@ -33,6 +38,7 @@ impl Health {
         Health::Ok,
     ];
 
+    /// The upper-case word shown on the board and in reports (`OK`, `WARN`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             Health::Ok => "OK",
@@ -71,14 +77,19 @@ impl Health {
 /// State of one metric reading on one host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum MetricState {
+    /// Within its thresholds.
     #[serde(rename = "OK")]
     Ok,
+    /// Past its warning threshold.
     #[serde(rename = "WARN")]
     Warn,
+    /// Past its critical threshold.
     #[serde(rename = "CRIT")]
     Crit,
+    /// An `up` metric below 1: the database is down.
     #[serde(rename = "DOWN")]
     Down,
+    /// No value, or one that cannot be judged.
     #[serde(rename = "UNKNOWN")]
     Unknown,
     /// Not applicable (replication metrics on a primary) or informational.
@@ -87,6 +98,7 @@ pub enum MetricState {
 }
 
 impl MetricState {
+    /// What this reading makes of its host's health (N/A counts as OK).
     pub fn health(self) -> Health {
         match self {
             MetricState::Ok | MetricState::NotApplicable => Health::Ok,

@@ -14,7 +14,9 @@ use super::topology::{Channel, GaleraNode, GroupMember, Naming};
 /// Which labels identify a host and its cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
+    /// Label naming the host (`instance` by default, `node_name` for PMM).
     pub host_label: String,
+    /// Label naming its cluster (`cluster` by default).
     pub cluster_label: String,
     /// `db1:9104` and `db1:9100` are one host.
     pub strip_port: bool,
@@ -39,6 +41,7 @@ impl Identity {
         self.host_name_ref(raw).to_string()
     }
 
+    /// [`Identity::host_name`], borrowed from `raw`.
     pub fn host_name_ref<'s>(&self, raw: &'s str) -> &'s str {
         if !self.strip_port {
             return raw;
@@ -69,7 +72,9 @@ impl Identity {
 /// A host's identity: its cluster and name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct HostId {
+    /// Value of the cluster label, or [`NO_CLUSTER`].
     pub cluster: String,
+    /// Host name: the host label's value, port stripped when [`Identity::strip_port`].
     pub name: String,
 }
 
@@ -77,7 +82,9 @@ pub struct HostId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
+    /// Takes writes: `read_only=0`, a Patroni leader, or the source of a replica.
     Primary,
+    /// Replicates from another server (MySQL replica threads, PostgreSQL standby).
     Replica,
     /// Group Replication / InnoDB Cluster member with `member_role` PRIMARY.
     GroupPrimary,
@@ -85,11 +92,13 @@ pub enum Role {
     GroupSecondary,
     /// Galera / Percona XtraDB Cluster node (every node takes writes).
     Galera,
+    /// Nothing tells (no replication series, or an engine without roles).
     #[default]
     Unknown,
 }
 
 impl Role {
+    /// The word used in reports and JSON (`group_primary`, `galera_node`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Primary => "primary",
@@ -123,7 +132,9 @@ impl Role {
 pub struct Replication {
     /// The primary it replicates from (host name when it could be resolved).
     pub source: Option<String>,
+    /// Replica I/O (receiver) thread running; `None` when not reported.
     pub io_running: Option<bool>,
+    /// Replica SQL (applier) thread running; `None` when not reported.
     pub sql_running: Option<bool>,
     /// Seconds behind as reported (an intended delay included); `None` when unknown (a
     /// stopped thread), never 0 for that.
@@ -154,7 +165,9 @@ pub struct Replication {
 /// One metric's reading on one host.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reading {
+    /// Latest value, in the metric's unit (see [`MetricSet`]); `None` when there is none.
     pub value: Option<f64>,
+    /// The value judged against the host's thresholds.
     pub state: MetricState,
     /// Why there is no value.
     pub note: Option<&'static str>,
@@ -174,22 +187,29 @@ impl Reading {
     }
 }
 
+/// One database server on the board, with everything known of it at one refresh.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Host {
+    /// Cluster and name: the host's key across refreshes.
     pub id: HostId,
     /// Name of the metrics source that reported the host (`None`: a source without names,
     /// such as the demo).
     pub source: Option<String>,
+    /// Its series' labels (beyond identity), for overrides, links and the details panel.
     pub labels: HostLabels,
     /// The database engine, from the host's series (`None` when they do not tell).
     pub engine: Option<Engine>,
+    /// Its place in the topology; [`Host::role_evidence`] says why.
     pub role: Role,
+    /// Replication status, when it is a replica (or has channels).
     pub replication: Option<Replication>,
     /// One reading per metric of the [`MetricSet`], same order.
     pub readings: Vec<Reading>,
     /// Alerts attached to this host (active, silenced and inhibited).
     pub alerts: Vec<Alert>,
+    /// Worst of its readings, its active alerts and its reachability.
     pub health: Health,
+    /// Why `health` is not OK, one short line each (`lag 42s > 30s`, an alert's name).
     pub reasons: Vec<String>,
     /// Which evidence decided the role (`read_only=1`, `replica status series`, ...).
     pub role_evidence: Option<&'static str>,
@@ -200,6 +220,7 @@ pub struct Host {
     /// The exporter could not be scraped (Prometheus `up` 0, or its series vanished): no
     /// data, which is not the database being down.
     pub exporter_down: bool,
+    /// When its series were last seen: the refresh time, or earlier for a host kept after it vanished.
     pub last_seen: DateTime<Utc>,
     /// A short recent history of the sparkline metric (oldest first; NaN for gaps).
     pub spark: Vec<f64>,
@@ -221,6 +242,7 @@ impl Host {
         set.thresholds(i, &|k, v| self.labels.get(k) == Some(v))
     }
 
+    /// The reading of the metric with key `key`, if the set has it.
     pub fn reading(&self, set: &MetricSet, key: &str) -> Option<&Reading> {
         set.index(key).and_then(|i| self.readings.get(i))
     }
@@ -231,6 +253,7 @@ impl Host {
 pub struct Fleet {
     /// Sorted by cluster, then name.
     pub hosts: Vec<Host>,
+    /// Cluster names of the hosts, sorted, each once.
     pub clusters: Vec<String>,
     /// Alerts that name no known host (fleet-wide, or for hosts not on the board), and
     /// alerts the board cannot place (a host name in several clusters, no cluster label).
@@ -252,6 +275,7 @@ pub struct Fleet {
 }
 
 impl Fleet {
+    /// The host with this id (binary search over the sorted hosts).
     pub fn find(&self, id: &HostId) -> Option<&Host> {
         self.hosts
             .binary_search_by(|h| h.id.cmp(id))
@@ -259,6 +283,7 @@ impl Fleet {
             .map(|i| &self.hosts[i])
     }
 
+    /// Hosts per health state.
     pub fn counts(&self) -> BTreeMap<Health, usize> {
         let mut c = BTreeMap::new();
         for h in &self.hosts {

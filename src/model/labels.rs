@@ -23,6 +23,7 @@ impl HostLabels {
         Self(pairs)
     }
 
+    /// The value of label `name`, if the host has it.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.entry(name).map(|(_, v)| &**v)
     }
@@ -35,14 +36,17 @@ impl HostLabels {
             .map(|i| (&self.0[i].0, &self.0[i].1))
     }
 
+    /// `(name, value)` pairs, sorted by name.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
         self.0.iter().map(|(k, v)| (&**k, &**v))
     }
 
+    /// Number of labels.
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
+    /// Whether the host has no label at all.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -34,11 +34,14 @@ pub enum Kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
+    /// MySQL or MariaDB (`mysqld_exporter` series, `mysql_*`).
     Mysql,
+    /// PostgreSQL (`postgres_exporter` series `pg_*`, Patroni's `patroni_*`).
     Postgres,
 }
 
 impl Engine {
+    /// The word used in config and JSON (`mysql`, `postgres`).
     pub fn as_str(self) -> &'static str {
         match self {
             Engine::Mysql => "mysql",
@@ -70,7 +73,9 @@ impl Engine {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AppliesTo {
+    /// Every host.
     All,
+    /// Replicas only: N/A on other roles (lag on a primary).
     Replica,
 }
 
@@ -93,6 +98,7 @@ pub enum Unit {
 }
 
 impl Unit {
+    /// Text appended to a formatted value (`s`, `%`, `/s`; empty for plain numbers).
     pub fn suffix(self) -> &'static str {
         match self {
             Unit::Seconds => "s",
@@ -163,11 +169,18 @@ pub struct MetricDef {
     /// (`.*` when there is none), so the filter is applied by the server; `$host`
     /// with the host's name (history of one host) or `.*` (the whole fleet).
     pub expr: String,
+    /// Unit of the values, for formatting (and of `warn` / `crit`).
     pub unit: Unit,
+    /// How the value affects the host.
     pub kind: Kind,
+    /// Which way is bad, for the thresholds.
     pub direction: Direction,
+    /// Warning threshold, in the metric's unit (a ratio 0..1 for [`Unit::Ratio`]); reached
+    /// when the value is at it or past it in `direction`. `None`: never warns.
     pub warn: Option<f64>,
+    /// Critical threshold, as `warn`. `None`: never critical.
     pub crit: Option<f64>,
+    /// Which hosts the metric is judged on.
     pub applies_to: AppliesTo,
     /// Shown on grid tiles (in this order) when there is room.
     pub on_tile: bool,
@@ -194,21 +207,27 @@ impl MetricDef {
 /// The metrics of a board, in display order, plus the per-cluster/label overrides.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricSet {
+    /// The metrics, in display order.
     pub metrics: Vec<MetricDef>,
+    /// Threshold overrides, in config order: the last match wins.
     pub overrides: Vec<Override>,
 }
 
 /// A threshold override for hosts whose labels match every matcher.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Override {
+    /// Key of the metric it changes ([`MetricDef::key`]).
     pub metric: String,
     /// Exact label matches; the cluster label is matched like any other.
     pub matchers: Vec<(String, String)>,
+    /// Warning threshold for matching hosts; `None` keeps the metric's own.
     pub warn: Option<f64>,
+    /// Critical threshold for matching hosts; `None` keeps the metric's own.
     pub crit: Option<f64>,
 }
 
 impl MetricSet {
+    /// Position of the metric with key `key`: the index of its reading in [`Host::readings`](super::Host::readings).
     pub fn index(&self, key: &str) -> Option<usize> {
         self.metrics.iter().position(|m| m.key == key)
     }
@@ -218,6 +237,7 @@ impl MetricSet {
         self.metrics.iter().position(|m| m.signal == Some(signal))
     }
 
+    /// The metric with key `key`.
     pub fn get(&self, key: &str) -> Option<&MetricDef> {
         self.metrics.iter().find(|m| m.key == key)
     }

@@ -107,6 +107,7 @@ impl Monitoring {
 /// A count for one scrape job.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobCount {
+    /// The `job` label of the targets.
     pub job: String,
     /// Targets or failures (failures are rounded increases).
     pub count: u64,
@@ -124,6 +125,7 @@ pub struct DeadMansSwitch {
 }
 
 impl DeadMansSwitch {
+    /// The switch is armed and its alert is missing: alerting is not working.
     pub fn broken(&self) -> bool {
         self.present == Some(false)
     }

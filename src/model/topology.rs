@@ -44,13 +44,19 @@ impl Naming {
 pub struct Channel {
     /// `""` for the default (unnamed) channel.
     pub name: String,
+    /// The primary this channel replicates from (host name when it could be resolved).
     pub source: Option<String>,
+    /// I/O (receiver) thread running; `None` when not reported.
     pub io_running: Option<bool>,
+    /// SQL (applier) thread running; `None` when not reported.
     pub sql_running: Option<bool>,
     /// As reported; `None` when unknown (a stopped thread).
     pub lag_seconds: Option<f64>,
+    /// Intended delay (`SQL_Delay`), seconds, when one is set.
     pub delay_seconds: Option<f64>,
+    /// Seconds behind beyond the intended delay: what lag thresholds judge.
     pub behind_seconds: Option<f64>,
+    /// The channel judged on its own (threads, lag).
     pub health: Health,
 }
 
@@ -63,6 +69,7 @@ pub struct GroupMember {
     pub role: String,
     /// Members this one sees ONLINE, and members it sees at all.
     pub online: usize,
+    /// Members this one sees at all (`performance_schema.replication_group_members` rows).
     pub members: usize,
     /// A majority of the members it sees is ONLINE.
     pub quorum: bool,
@@ -76,10 +83,12 @@ pub struct GaleraNode {
     /// `wsrep_local_state`: 0 Initialized (outside the primary component), 1 Joining,
     /// 2 Donor/Desynced, 3 Joined, 4 Synced.
     pub local_state: Option<u8>,
+    /// Name of `local_state` (`Synced`, `Donor/Desynced`, …; `unknown state`, `no state`).
     pub state_name: &'static str,
     /// `wsrep_cluster_status` is `Primary` (the node is in the primary component).
     pub primary_component: Option<bool>,
     /// `wsrep_ready`: the node accepts queries.
     pub ready: Option<bool>,
+    /// `wsrep_cluster_size`: nodes in the component this node sees.
     pub cluster_size: Option<f64>,
 }

@@ -17,6 +17,7 @@ pub struct Update {
     /// fleet, marked stale. Shared with the poller, which keeps it as the previous
     /// refresh (no copy of 10,000 hosts per refresh).
     pub fleet: Option<Arc<Fleet>>,
+    /// Why the metrics source failed this refresh, when it did (as a whole or in part).
     pub prom_error: Option<SourceError>,
     /// Per Alertmanager: `(url, error)`.
     pub alert_sources: Vec<(String, Option<SourceError>)>,

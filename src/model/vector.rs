@@ -38,10 +38,12 @@ pub struct SampleRef<'a> {
 }
 
 impl<'a> SampleRef<'a> {
+    /// The sample value (NaN for a native histogram).
     pub fn value(&self) -> f64 {
         self.e.value
     }
 
+    /// Sample time, unix seconds with a fraction.
     pub fn ts(&self) -> f64 {
         self.e.ts
     }
@@ -55,10 +57,12 @@ impl<'a> SampleRef<'a> {
             .map(move |&(k, x)| (&*v.strings[k as usize], &*v.strings[x as usize]))
     }
 
+    /// The value of label `name`, if the series has it.
     pub fn label(&self, name: &str) -> Option<&'a str> {
         self.labels().find(|(k, _)| *k == name).map(|(_, v)| v)
     }
 
+    /// An owned copy, labels in a map.
     pub fn to_sample(&self) -> Sample {
         Sample {
             labels: self
@@ -72,18 +76,22 @@ impl<'a> SampleRef<'a> {
 }
 
 impl Vector {
+    /// Number of series with a float value (native histograms not counted).
     pub fn len(&self) -> usize {
         self.series.len()
     }
 
+    /// Whether no series has a float value.
     pub fn is_empty(&self) -> bool {
         self.series.is_empty()
     }
 
+    /// Series `i`, in the server's order.
     pub fn get(&self, i: usize) -> Option<SampleRef<'_>> {
         self.series.get(i).map(|e| SampleRef { v: self, e })
     }
 
+    /// Every series with a float value, in the server's order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = SampleRef<'_>> + '_ {
         self.series.iter().map(move |e| SampleRef { v: self, e })
     }
@@ -241,6 +249,7 @@ impl VectorBuilder {
         self.pairs.push((name, value));
     }
 
+    /// Adds a label to the open series, interning both strings.
     pub fn label(&mut self, name: &str, value: &str) {
         let (k, v) = (self.intern(name), self.intern(value));
         self.label_ids(k, v);
@@ -280,6 +289,7 @@ impl VectorBuilder {
         self.open_names.clear();
     }
 
+    /// Adds a whole series: its labels, value and time (unix seconds).
     pub fn push<'s>(
         &mut self,
         labels: impl IntoIterator<Item = (&'s str, &'s str)>,
@@ -292,6 +302,7 @@ impl VectorBuilder {
         self.close(value, ts);
     }
 
+    /// The vector built so far; a series left open is dropped.
     pub fn finish(mut self) -> Vector {
         self.discard();
         let strings = self.strings;

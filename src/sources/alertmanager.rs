@@ -42,6 +42,12 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 impl AmClient {
     /// `base` is Alertmanager's URL with any route prefix, with or without a trailing slash;
     /// `user:pass@` in it is used as basic auth and never shown.
+    ///
+    /// # Errors
+    ///
+    /// [`SourceError::Config`] when `base` is not an http(s) URL, both basic auth and a bearer
+    /// token are set (in the settings or the URL), or the HTTP settings are invalid (see
+    /// [`build_client`](super::http::build_client)).
     pub fn new(base: &str, cfg: &HttpConfig) -> Result<Self, SourceError> {
         Ok(Self {
             ep: Endpoint::new(base, cfg)?,
@@ -54,6 +60,11 @@ impl AmClient {
     }
 
     /// Every alert: active, silenced, inhibited and unprocessed (`GET /api/v2/alerts`).
+    ///
+    /// # Errors
+    ///
+    /// The request errors of [`get_body`](super::http::get_body) (timeout, connection, HTTP status,
+    /// size cap), and [`SourceError::BadResponse`] when the body is not the expected JSON.
     pub async fn alerts(&self) -> Result<Vec<Alert>, SourceError> {
         let mut url = self.ep.url(&["api", "v2", "alerts"]);
         url.query_pairs_mut()
@@ -70,6 +81,11 @@ impl AmClient {
     }
 
     /// Every silence Alertmanager still keeps, expired ones included (`GET /api/v2/silences`).
+    ///
+    /// # Errors
+    ///
+    /// The request errors of [`get_body`](super::http::get_body), and [`SourceError::BadResponse`]
+    /// when the body is not the expected JSON or a silence has an invalid `startsAt`/`endsAt`.
     pub async fn silences(&self) -> Result<Vec<Silence>, SourceError> {
         let url = self.ep.url(&["api", "v2", "silences"]);
         let rb = self
@@ -82,12 +98,24 @@ impl AmClient {
 
     /// Creates a silence (`POST /api/v2/silences`) and returns its id. A rejected silence is
     /// [`SourceError::Http`] whose body is Alertmanager's reason, ready to show in a form.
+    ///
+    /// # Errors
+    ///
+    /// [`SourceError::Http`] with Alertmanager's reason when it rejects the silence (4xx); the
+    /// request errors of [`send`](super::http::send) and [`check_response`](super::http::check_response)
+    /// otherwise; [`SourceError::BadResponse`] when the answer holds no `silenceID`.
     pub async fn create_silence(&self, s: &NewSilence) -> Result<String, SourceError> {
         self.post_silence(None, s).await
     }
 
     /// Replaces silence `id` with `s` (Alertmanager expires the old one if needed); returns the
     /// id of the silence now in force.
+    ///
+    /// # Errors
+    ///
+    /// As [`AmClient::create_silence`]: [`SourceError::Http`] with Alertmanager's reason on a 4xx
+    /// (e.g. an unknown or already expired `id`), the request errors otherwise, and
+    /// [`SourceError::BadResponse`] when the answer holds no `silenceID`.
     pub async fn update_silence(&self, id: &str, s: &NewSilence) -> Result<String, SourceError> {
         self.post_silence(Some(id), s).await
     }
@@ -114,6 +142,12 @@ impl AmClient {
     }
 
     /// Expires a silence (`DELETE /api/v2/silence/{id}`). It stays listed with state `expired`.
+    ///
+    /// # Errors
+    ///
+    /// [`SourceError::Http`] with Alertmanager's reason on a 4xx (e.g. an unknown id); the request
+    /// errors of [`send`](super::http::send) and [`check_response`](super::http::check_response)
+    /// otherwise.
     pub async fn expire_silence(&self, id: &str) -> Result<(), SourceError> {
         let url = self.ep.url(&["api", "v2", "silence", id]);
         let rb = self.ep.request(Method::DELETE, url);
@@ -223,6 +257,11 @@ fn json_error(e: &serde_json::Error, body: &[u8]) -> SourceError {
 
 /// Parses `GET /api/v2/alerts`. Unknown states count as `unprocessed`; an unparsable
 /// `startsAt` is `None`; an empty `generatorURL` is `None`.
+///
+/// # Errors
+///
+/// [`SourceError::BadResponse`] when `body` is not a JSON array of alerts (truncated, invalid or
+/// of another shape).
 pub fn parse_alerts(body: &[u8]) -> Result<Vec<Alert>, SourceError> {
     let raw: Vec<RawAlert> = serde_json::from_slice(body).map_err(|e| json_error(&e, body))?;
     Ok(raw
@@ -275,6 +314,11 @@ struct RawSilenceStatus {
 }
 
 /// Parses `GET /api/v2/silences`.
+///
+/// # Errors
+///
+/// [`SourceError::BadResponse`] when `body` is not a JSON array of silences, or a silence's
+/// `startsAt` or `endsAt` is not an RFC 3339 time.
 pub fn parse_silences(body: &[u8]) -> Result<Vec<Silence>, SourceError> {
     let raw: Vec<RawSilence> = serde_json::from_slice(body).map_err(|e| json_error(&e, body))?;
     raw.into_iter()
@@ -302,6 +346,10 @@ pub fn parse_silences(body: &[u8]) -> Result<Vec<Silence>, SourceError> {
 }
 
 /// Parses the answer to `POST /api/v2/silences`: `{"silenceID":"..."}`.
+///
+/// # Errors
+///
+/// [`SourceError::BadResponse`] when `body` is not the expected JSON or `silenceID` is empty.
 pub fn parse_silence_created(body: &[u8]) -> Result<String, SourceError> {
     #[derive(Deserialize)]
     struct Created {

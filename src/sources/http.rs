@@ -38,15 +38,21 @@ const ERROR_BODY_BYTES: u64 = 64 * 1024;
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret given in the config or on the command line.
     pub fn new(s: impl Into<String>) -> Self {
         Self(s.into())
     }
+    /// The secret itself, for the one place that sends it (a request header).
     pub fn expose(&self) -> &str {
         &self.0
     }
 
     /// Reads a secret from a file, dropping trailing line breaks (as `echo` or editors add).
     /// The error names the file, never its content.
+    ///
+    /// # Errors
+    ///
+    /// [`SourceError::Config`], naming the file, when it cannot be read or holds only line breaks.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Secret, SourceError> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|e| {
@@ -63,6 +69,10 @@ impl Secret {
     }
 
     /// Reads a secret from an environment variable. Unset or empty is an error naming the variable.
+    ///
+    /// # Errors
+    ///
+    /// [`SourceError::Config`], naming the variable, when it is unset, empty or not valid UTF-8.
     pub fn from_env(var: &str) -> Result<Secret, SourceError> {
         match std::env::var(var) {
             Ok(v) if !v.is_empty() => Ok(Secret(v)),
@@ -101,14 +111,18 @@ pub struct HttpConfig {
     pub timeout: Duration,
     /// Largest accepted body after gzip decoding.
     pub max_body_bytes: u64,
+    /// Basic auth `(user, password)`; exclusive with `bearer_token`.
     pub basic_auth: Option<(String, Secret)>,
+    /// Sent as `Authorization: Bearer …`; exclusive with `basic_auth`.
     pub bearer_token: Option<Secret>,
     /// PEM bundle (one or more certificates). When set, only these roots are trusted, as with
     /// Prometheus' own `tls_config.ca_file`.
     pub ca_file: Option<PathBuf>,
     /// PEM client certificate (chain) for mutual TLS; `client_key` may be the same file.
     pub client_cert: Option<PathBuf>,
+    /// PEM private key of `client_cert`, when it is in a file of its own.
     pub client_key: Option<PathBuf>,
+    /// Accept any server certificate (testing only: the connection is then open to interception).
     pub insecure_skip_verify: bool,
     /// Extra headers sent with every request, e.g. `X-Scope-OrgID` for Mimir/Cortex tenants.
     pub headers: Vec<(String, String)>,
@@ -138,6 +152,13 @@ fn read_file(what: &str, path: &Path) -> Result<Vec<u8>, SourceError> {
 /// Builds the HTTP client of one source: gzip, kept-alive connections, `cfg.timeout` for the
 /// whole request, custom CA bundle, client certificate, `insecure_skip_verify`, extra default
 /// headers, and at most [`MAX_REDIRECTS`] redirects. Authentication is added per request.
+///
+/// # Errors
+///
+/// [`SourceError::Config`] when the timeout or `max_body_bytes` is zero, a header name or value
+/// is invalid, the CA file or client certificate/key cannot be read or parsed (or the CA file
+/// holds no certificate), `client_key` is set without `client_cert`, or the TLS backend
+/// refuses the settings.
 pub fn build_client(cfg: &HttpConfig) -> Result<reqwest::Client, SourceError> {
     if cfg.timeout.is_zero() {
         return Err(SourceError::Config("timeout must be greater than 0".into()));
@@ -267,9 +288,12 @@ impl std::error::Error for RedirectError {}
 /// How a request authenticates.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Auth {
+    /// No `Authorization` header.
     #[default]
     None,
+    /// HTTP basic auth: user and password.
     Basic(String, Secret),
+    /// A bearer token.
     Bearer(Secret),
 }
 
@@ -474,14 +498,26 @@ fn percent_decode(s: &str) -> String {
 /// One HTTP answer, read with the size cap.
 #[derive(Debug, Clone)]
 pub struct RawResponse {
+    /// The HTTP status.
     pub status: StatusCode,
+    /// `Content-Type`, lower-cased (parameters such as `charset` kept).
     pub content_type: Option<String>,
+    /// The `Retry-After` header read as a wait (seconds or HTTP date, capped at a day).
     pub retry_after: Option<Duration>,
+    /// The body: whole for a 2xx answer, at most 64 KiB of an error answer.
     pub body: Vec<u8>,
 }
 
 /// Sends a request and reads the whole answer, whatever its status. Error answers are read up to
 /// 64 KiB (silently cut); 2xx answers past `max_body_bytes` fail with [`SourceError::TooLarge`].
+///
+/// # Errors
+///
+/// [`SourceError::Timeout`] when the server does not answer (or finish the body) within
+/// `timeout`; [`SourceError::Connect`] on refused connections, DNS or TLS failures;
+/// [`SourceError::BadResponse`] when a redirect fails or the body cannot be read;
+/// [`SourceError::TooLarge`] when a 2xx body exceeds `max_body_bytes`. A non-2xx answer is not
+/// an error here.
 pub async fn send(
     request: RequestBuilder,
     timeout: Duration,
@@ -552,6 +588,12 @@ pub async fn send(
 
 /// Sends a request and returns the body of a 2xx answer that is not an HTML page; every other
 /// outcome is a [`SourceError`] as described in the module docs.
+///
+/// # Errors
+///
+/// Every error of [`send`], and those of [`check_response`]: [`SourceError::Http`],
+/// [`SourceError::RetryLater`] or [`SourceError::Api`] for a non-2xx answer, and
+/// [`SourceError::BadResponse`] for an HTML page.
 pub async fn get_body(
     request: RequestBuilder,
     timeout: Duration,
@@ -562,6 +604,12 @@ pub async fn get_body(
 }
 
 /// Turns a non-2xx or HTML answer into its error; returns the body otherwise.
+///
+/// # Errors
+///
+/// For a non-2xx answer, the error of [`status_error`] ([`SourceError::RetryLater`] for a 429 or
+/// 503 with `Retry-After`, [`SourceError::Api`] for a Prometheus error body, else
+/// [`SourceError::Http`]); [`SourceError::BadResponse`] when the answer is an HTML or XHTML page.
 pub fn check_response(resp: RawResponse, snippet_chars: usize) -> Result<Vec<u8>, SourceError> {
     if !resp.status.is_success() {
         return Err(status_error(&resp, snippet_chars));

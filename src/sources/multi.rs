@@ -56,6 +56,7 @@ pub fn too_large_to_unite(last_series: usize) -> bool {
 
 /// One named source: a Prometheus, or an HA group of them.
 pub struct Member {
+    /// The source's name, added to its series as [`SOURCE_LABEL`] and shown on the board.
     pub name: String,
     /// One client per server of the group, in the configured order.
     pub clients: Vec<PromClient>,
@@ -70,6 +71,7 @@ pub struct Member {
 }
 
 impl Member {
+    /// A source named `name` with its servers (at least one) and extra labels.
     pub fn new(name: String, clients: Vec<PromClient>, labels: Vec<(String, String)>) -> Self {
         Self {
             name,
@@ -102,6 +104,7 @@ impl Member {
 pub struct MemberPoll {
     /// One result per metric (tagged with the source's name and labels).
     pub metrics: Option<Vec<Result<Vector, SourceError>>>,
+    /// Per metric, the source's answer; `None` when it failed as a whole (`status` says why).
     pub status: SourceStatus,
 }
 
@@ -405,6 +408,11 @@ pub fn monitoring_from(v: &[Vector]) -> Monitoring {
 
 /// The history of one host: from its own source (by name), trying the group's members in
 /// turn.
+///
+/// # Errors
+///
+/// [`SourceError::Config`] when `members` is empty; otherwise the error of the last server tried
+/// when every server of the member fails (see [`PromClient::query_range`]).
 pub async fn history(
     members: &[Member],
     source: Option<&str>,

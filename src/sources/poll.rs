@@ -32,16 +32,20 @@ pub struct PollRequest {
 /// The tile sparklines' query.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SparkQuery {
+    /// Key of the metric drawn.
     pub metric: String,
     /// Expression template (with `$cluster`), as for the instant query.
     pub expr: String,
+    /// How far back the sparkline reaches from the refresh time.
     pub window: std::time::Duration,
+    /// Time between points of the range query (positive).
     pub step: std::time::Duration,
 }
 
 /// Alerts merged from every Alertmanager, and how each of them answered.
 #[derive(Debug, Clone, Default)]
 pub struct AlertsResult {
+    /// Every alert of every Alertmanager (an HA group's answers deduplicated by fingerprint).
     pub alerts: Vec<Alert>,
     /// `(url, error)` per Alertmanager; `None` when it answered.
     pub per_source: Vec<(String, Option<SourceError>)>,
@@ -183,10 +187,12 @@ impl PromSource {
         &self.members[0].clients[0]
     }
 
+    /// The metrics sources, in configured order.
     pub fn members(&self) -> &[Member] {
         &self.members
     }
 
+    /// The Alertmanagers, in configured order.
     pub fn alertmanagers(&self) -> &[AmClient] {
         &self.ams
     }

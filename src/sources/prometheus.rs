@@ -32,7 +32,9 @@ pub struct PromClient {
 /// An instant answer and what its envelope said about it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Answer {
+    /// The series (or a scalar as one sample without labels).
     pub vector: Vector,
+    /// Warnings, infos and `isPartial` of the envelope.
     pub completeness: Completeness,
 }
 
@@ -94,6 +96,11 @@ impl PromClient {
     /// `base` is the server's URL, with any path prefix (`https://gw/prometheus`, Mimir's
     /// `https://mimir/prometheus`), with or without a trailing slash. `user:pass@` in it is used
     /// as basic auth (unless `cfg.basic_auth` is set) and never shown.
+    ///
+    /// # Errors
+    ///
+    /// [`SourceError::Config`] when `base` is not an http(s) URL, both basic auth and a bearer
+    /// token are set (in the settings or the URL), or the HTTP settings are invalid (see [`build_client`](super::http::build_client)).
     pub fn new(base: &str, cfg: &HttpConfig) -> Result<Self, SourceError> {
         Ok(Self {
             ep: Endpoint::new(base, cfg)?,
@@ -139,6 +146,10 @@ impl PromClient {
 
     /// Runs an instant query (`POST /api/v1/query`) at `at` (default: the server's now).
     /// The expression must return an instant vector or a scalar (one sample with no labels).
+    ///
+    /// # Errors
+    ///
+    /// As [`PromClient::query_answer`].
     pub async fn query(
         &self,
         expr: &str,
@@ -149,6 +160,13 @@ impl PromClient {
 
     /// [`PromClient::query`] with the envelope's word on completeness (warnings, infos,
     /// `isPartial`): an engine may answer 200 with only some of the series.
+    ///
+    /// # Errors
+    ///
+    /// The request errors of [`get_body`](super::http::get_body) (timeout, connection, HTTP status,
+    /// size cap); [`SourceError::Api`] when the server answers `"status":"error"` or the expression
+    /// returns a range vector or a string; [`SourceError::BadResponse`] when the body is not a
+    /// Prometheus query answer.
     pub async fn query_answer(
         &self,
         expr: &str,
@@ -180,6 +198,13 @@ impl PromClient {
 
     /// Runs a range query (`POST /api/v1/query_range`). `step` must be positive and give at most
     /// [`MAX_POINTS_PER_SERIES`] points.
+    ///
+    /// # Errors
+    ///
+    /// [`SourceError::Config`] when `step` is zero, `end` is before `start`, or the range would give
+    /// more than [`MAX_POINTS_PER_SERIES`] points; the request errors of
+    /// [`get_body`](super::http::get_body); [`SourceError::Api`] for an error answer and
+    /// [`SourceError::BadResponse`] when the body is not a matrix answer.
     pub async fn query_range(
         &self,
         expr: &str,
@@ -247,11 +272,21 @@ fn seconds(d: Duration) -> String {
 
 /// Parses an instant query answer: a vector, or a scalar (one sample with empty labels).
 /// A matrix or string result is [`SourceError::Api`] with kind `bad_result_type`.
+///
+/// # Errors
+///
+/// As [`parse_instant_answer`].
 pub fn parse_instant(body: &[u8]) -> Result<Vector, SourceError> {
     parse_instant_answer(body).map(|a| a.vector)
 }
 
 /// Parses an instant query answer with what the envelope says about its completeness.
+///
+/// # Errors
+///
+/// [`SourceError::Api`] when the answer is `"status":"error"` or holds a matrix or a string
+/// (kind `bad_result_type`); [`SourceError::BadResponse`] when the body is empty, not JSON or
+/// not a Prometheus query answer, or a value is not a number.
 pub fn parse_instant_answer(body: &[u8]) -> Result<Answer, SourceError> {
     let (rt, c, completeness) = parse_body(body, Mode::Instant)?;
     let vector = instant_vector(rt, c)?;
@@ -302,6 +337,12 @@ fn matrix_error() -> SourceError {
 }
 
 /// Parses a range query answer (a matrix). Points keep the server's order.
+///
+/// # Errors
+///
+/// [`SourceError::Api`] when the answer is `"status":"error"`; [`SourceError::BadResponse`] when
+/// the body is empty, not a Prometheus query answer, or holds a scalar, string or instant vector
+/// instead of a matrix.
 pub fn parse_range(body: &[u8]) -> Result<Vec<RangeSeries>, SourceError> {
     let (_, c, _) = parse_body(body, Mode::Range)?;
     if c.pair.is_some() {

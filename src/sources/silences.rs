@@ -37,6 +37,7 @@ pub struct AmGroup {
 }
 
 impl AmGroup {
+    /// A group of these Alertmanagers, tried in this order.
     pub fn new(ams: Vec<AmClient>) -> Self {
         Self { ams }
     }

@@ -132,6 +132,7 @@ impl SyntheticSource {
         self.hosts.len()
     }
 
+    /// Whether there is no host.
     pub fn is_empty(&self) -> bool {
         self.hosts.is_empty()
     }
