@@ -607,3 +607,21 @@ fn unknown_replica_status_names_the_grant_for_the_version() {
         db2.reasons
     );
 }
+
+/// Field case c18's other half, and any answer that names no host: a snapshot that saw no
+/// host is UNKNOWN with a note, never an OK a monitor would trust.
+#[test]
+fn a_snapshot_without_any_host_is_unknown() {
+    let set = fleetboard::fleet::metrics::mysql_preset("instance", "cluster");
+    let j = snapshot(&set, &Fleet::default());
+    assert_eq!(j["exit_code"], 3, "{j:#}");
+    assert_eq!(j["status"], "UNKNOWN");
+    assert!(
+        j["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("no host found")),
+        "{j:#}"
+    );
+}

@@ -367,3 +367,46 @@ async fn a_united_query_that_times_out_is_split_on_the_next_refresh() {
     let m = second.metrics.as_ref().expect("the parts answered");
     assert!(m.iter().all(|r| r.as_ref().is_ok_and(|v| v.len() == 5)));
 }
+
+/// Answers the united query without its parts' tags (a proxy or engine that does not apply
+/// `label_replace`), the parts as a real server would.
+struct Untagged(Fleet);
+
+impl Respond for Untagged {
+    fn respond(&self, r: &Request) -> ResponseTemplate {
+        let q = united::query_of(r);
+        if q.contains("label_replace") {
+            return ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "status": "success",
+                "data": {"resultType": "vector", "result": [
+                    {"metric": {"cluster": "c0", "instance": "db0:9104"}, "value": [1_795_554_331.174, "1"]}
+                ]}
+            }));
+        }
+        self.0.respond(r)
+    }
+}
+
+#[tokio::test]
+async fn an_untagged_united_answer_is_asked_again_per_metric() {
+    let s = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v1/query"))
+        .respond_with(Untagged(Fleet {
+            hosts: 4,
+            fail_on: None,
+        }))
+        .mount(&s)
+        .await;
+    let r = refresh(&[&s], &["main"], vec![]).await;
+    let m = r.poll.metrics.as_ref().expect("the parts answered");
+    assert!(m.iter().all(|v| v.as_ref().is_ok_and(|v| v.len() == 4)));
+    assert!(
+        r.poll.sources[0]
+            .notices
+            .iter()
+            .any(|n| n.contains("without their metric's tag")),
+        "{:?}",
+        r.poll.sources[0].notices
+    );
+}
