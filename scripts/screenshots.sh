@@ -68,6 +68,8 @@ FLEETBOARD_SHOT_ARGS="--theme colorblind" shot grid-colorblind 120 40
 # the demo's PostgreSQL cluster: the replica cut off from its primary, and the cascading one
 shot pg-panel 140 44 / l e d g e r - p g 0 3 Enter Enter
 shot pg-cascading 140 44 / l e d g e r - p g 0 4 Enter Enter
+shot topology 120 24 / p a y m e n t s - d b 0 2 Enter T
+shot topology-pg 120 24 / l e d g e r - p g 0 2 Enter T
 if [ -n "${FLEETBOARD_SHOT_PROM:-}" ]; then
   FLEETBOARD_SHOT_SOURCE="-p $FLEETBOARD_SHOT_PROM --preset mixed" shot stack-mixed 120 32
 fi

@@ -86,6 +86,11 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
             ]),
         };
         if k == topo.selected {
+            // Each span carries its own colour: the selection must win over every one of
+            // them, or grey on the selection's light background is unreadable.
+            for sp in &mut line.spans {
+                sp.style = sp.style.patch(t.selected());
+            }
             line = line.patch_style(t.selected());
         }
         lines.push(line);

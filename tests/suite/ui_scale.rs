@@ -251,3 +251,40 @@ fn postgres_topology_speaks_of_streaming_not_threads() {
     assert!(text.contains("streaming ✓"), "{text}");
     assert!(!text.contains(" io "), "{text}");
 }
+
+#[test]
+fn the_selected_topology_row_is_drawn_in_the_selection_colours() {
+    let mut a = app(30, 120, 40);
+    a.update(Action::Board(BoardAction::OpenTopology));
+    let name = a.grid.selected.clone().expect("a selected host").name;
+    let buf = fleetboard::testing::render(&a);
+    let sel = a.theme.selected();
+    let area = buf.area;
+    let row = (area.y..area.bottom())
+        .find(|&y| {
+            let line: String = (area.x..area.right())
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect();
+            line.contains(&name)
+                && ["primary", "replica", "unknown"]
+                    .iter()
+                    .any(|r| line.contains(r))
+        })
+        .expect("the selected row is on screen");
+    // every cell from the host name on has the selection's colours, whatever its span said
+    let start = (area.x..area.right())
+        .find(|&x| {
+            buf[(x, row)].symbol() == &name[..1] && {
+                let s: String = (x..x + u16::try_from(name.len()).unwrap())
+                    .map(|x| buf[(x, row)].symbol().to_string())
+                    .collect();
+                s == name
+            }
+        })
+        .unwrap();
+    for x in start..start + u16::try_from(name.len()).unwrap() + 10 {
+        let c = &buf[(x, row)];
+        assert_eq!(Some(c.fg), sel.fg, "fg at {x}: {c:?}");
+        assert_eq!(Some(c.bg), sel.bg, "bg at {x}: {c:?}");
+    }
+}
