@@ -283,37 +283,15 @@ EOF
 # patroni_replica == 1 and streaming (WAL receiver status streaming), pg_up == 1 on every node,
 # the cluster locked and not paused on every node
 patroni_wait_ready() {
-  python3 - "$PROM_URL" "$PAT_CLUSTER" "${PAT_COUNT:-${PATRONI_COUNT:-3}}" "${1:-90}" <<'EOF'
-import json, sys, time, urllib.parse, urllib.request
-prom, c, n, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-sel = 'job="%s",cluster="' + c + '"'
-checks = {
-    "primary": ('count(patroni_primary{%s} == 1)' % (sel % "patroni"), 1),
-    "replicas": ('count(patroni_replica{%s} == 1)' % (sel % "patroni"), n - 1),
-    "locked": ('count(patroni_cluster_unlocked{%s} == 0)' % (sel % "patroni"), n),
-    "not paused": ('count(patroni_is_paused{%s} == 0)' % (sel % "patroni"), n),
-    "pg_up": ('count(pg_up{%s} == 1)' % (sel % "postgres"), n),
-    "streaming": ('count(pg_stat_wal_receiver_received_tli{%s,status="streaming"})' % (sel % "postgres"), n - 1),
-}
-def q(e):
-    u = prom + "/api/v1/query?" + urllib.parse.urlencode({"query": e})
-    with urllib.request.urlopen(u, timeout=2) as f:
-        res = json.load(f)["data"]["result"]
-    return int(float(res[0]["value"][1])) if res else 0
-deadline = time.time() + timeout
-missing = {}
-while time.time() < deadline:
-    try:
-        missing = {k: (q(e), want) for k, (e, want) in checks.items()}
-        missing = {k: v for k, v in missing.items() if v[0] != v[1]}
-        if not missing:
-            sys.exit(0)
-    except Exception as e:  # noqa: BLE001 -- not ready yet
-        missing = {"prometheus": str(e)}
-    time.sleep(0.25)
-print("patroni not ready (have, want):", missing, file=sys.stderr)
-sys.exit(1)
-EOF
+  local n=${PAT_COUNT:-${PATRONI_COUNT:-3}}
+  local pat="job=\"patroni\",cluster=\"$PAT_CLUSTER\"" pg="job=\"postgres\",cluster=\"$PAT_CLUSTER\""
+  python3 "$HERE/wait_counts.py" "$PROM_URL" "${1:-90}" patroni \
+    primary "count(patroni_primary{$pat} == 1)" 1 \
+    replicas "count(patroni_replica{$pat} == 1)" $((n - 1)) \
+    locked "count(patroni_cluster_unlocked{$pat} == 0)" "$n" \
+    "not paused" "count(patroni_is_paused{$pat} == 0)" "$n" \
+    pg_up "count(pg_up{$pg} == 1)" "$n" \
+    streaming "count(pg_stat_wal_receiver_received_tli{$pg,status=\"streaming\"})" $((n - 1))
 }
 
 # ---- faults ------------------------------------------------------------------------------------

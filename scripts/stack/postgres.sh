@@ -250,34 +250,13 @@ pg_role_of() {
 # pg_wait_ready TIMEOUT: Prometheus sees pg_up == 1 on every server and every replica streaming
 # (a WAL receiver with status="streaming" and its upstream's walsender row in state streaming)
 pg_wait_ready() {
-  python3 - "$PROM_URL" "$PG_COUNT" "${PG_REPLICAS:-${PG_REPLICA_COUNT:-0}}" "${1:-90}" "$PG_CLUSTER" <<'EOF'
-import json, sys, time, urllib.parse, urllib.request
-prom, n, r, timeout, c = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
-# job postgres also holds the Patroni cluster's exporters (STACK_PATRONI=1): count this cluster only
-checks = {
-    "pg_up": ('count(pg_up{job="postgres",cluster="%s"} == 1)' % c, n),
-    "receivers": ('count(pg_stat_wal_receiver_received_tli{job="postgres",cluster="%s",status="streaming"})' % c, r),
-    "walsenders": ('count(pg_stat_replication_pg_current_wal_lsn_bytes{job="postgres",cluster="%s",state="streaming"})' % c, r),
-}
-def q(e):
-    u = prom + "/api/v1/query?" + urllib.parse.urlencode({"query": e})
-    with urllib.request.urlopen(u, timeout=2) as f:
-        res = json.load(f)["data"]["result"]
-    return int(float(res[0]["value"][1])) if res else 0
-deadline = time.time() + timeout
-missing = {}
-while time.time() < deadline:
-    try:
-        missing = {k: (q(e), want) for k, (e, want) in checks.items()}
-        missing = {k: v for k, v in missing.items() if v[0] != v[1]}
-        if not missing:
-            sys.exit(0)
-    except Exception as e:  # noqa: BLE001 -- not ready yet
-        missing = {"prometheus": str(e)}
-    time.sleep(0.25)
-print("postgres not ready:", missing, file=sys.stderr)
-sys.exit(1)
-EOF
+  local r=${PG_REPLICAS:-${PG_REPLICA_COUNT:-0}}
+  # job postgres also holds the Patroni cluster's exporters (STACK_PATRONI=1): count this cluster only
+  local sel="job=\"postgres\",cluster=\"$PG_CLUSTER\""
+  python3 "$HERE/wait_counts.py" "$PROM_URL" "${1:-90}" postgres \
+    pg_up "count(pg_up{$sel} == 1)" "$PG_COUNT" \
+    receivers "count(pg_stat_wal_receiver_received_tli{$sel,status=\"streaming\"})" "$r" \
+    walsenders "count(pg_stat_replication_pg_current_wal_lsn_bytes{$sel,state=\"streaming\"})" "$r"
 }
 
 # ---- faults ------------------------------------------------------------------------------------
