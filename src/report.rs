@@ -232,9 +232,9 @@ pub fn build(
                 role: h.role.as_str(),
                 engine: h.engine.map(crate::model::Engine::as_str),
                 role_evidence: h.role_evidence,
-                replication: h.replication.clone(),
-                group: h.group.clone(),
-                galera: h.galera.clone(),
+                replication: h.replication.as_deref().cloned(),
+                group: h.group.as_deref().cloned(),
+                galera: h.galera.as_deref().cloned(),
                 exporter_down: h.exporter_down,
                 metrics,
                 alerts: h

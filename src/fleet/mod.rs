@@ -109,8 +109,20 @@ pub fn build<'a>(
     // series, without building a key, and sorted once at the end: 100,000 series per
     // refresh at 10,000 hosts make every allocation and comparison here count.
     let hasher = hashbrown::DefaultHashBuilder::default();
-    let mut index: hashbrown::HashTable<usize> = hashbrown::HashTable::new();
-    let mut rows: Vec<Row<'_>> = Vec::new();
+    // Sized once: grown by doubling, the rows of 50,000 hosts would take 33 MB and copy
+    // themselves at every step. The largest answer (`up`: a series per host) is near the
+    // number of hosts (not the topology or detail answers: several series per host).
+    let per_host_series = set
+        .metrics
+        .iter()
+        .zip(input.results)
+        .filter(|(d, _)| d.kind != Kind::Detail && d.signal != Some(Signal::Topology))
+        .filter_map(|(_, r)| r.as_ref().ok().map(Vector::len))
+        .max()
+        .unwrap_or(0);
+    let cap = per_host_series.max(previous.map_or(0, |p| p.hosts.len()));
+    let mut rows: Vec<Row<'_>> = Vec::with_capacity(cap);
+    let mut index: hashbrown::HashTable<usize> = hashbrown::HashTable::with_capacity(cap);
     let mut find_or_add = |rows: &mut Vec<Row<'a>>, cluster: &str, name: &str| -> usize {
         let hash = hasher.hash_one((cluster, name));
         *index
@@ -766,7 +778,7 @@ pub fn build<'a>(
                                 .filter(|h| !is_loopback(h))
                         })
                 },
-                prev.and_then(|p| p.replication.as_ref()),
+                prev.and_then(|p| p.replication.as_deref()),
                 ev.naming(),
                 (
                     io_i.and_then(|i| value_of(i).0),
@@ -817,14 +829,14 @@ pub fn build<'a>(
             labels: host_labels,
             engine,
             role,
-            replication,
+            replication: replication.map(Box::new),
             readings,
             alerts: Vec::new(),
             health,
             reasons,
             role_evidence,
-            group,
-            galera,
+            group: group.map(Box::new),
+            galera: galera.map(Box::new),
             exporter_down,
             last_seen: if seen_now {
                 now

@@ -187,9 +187,11 @@ mod tests {
             labels: crate::model::HostLabels::default(),
             engine: None,
             role,
-            replication: (role == Role::Replica).then(|| Replication {
-                source: source.map(String::from),
-                ..Replication::default()
+            replication: (role == Role::Replica).then(|| {
+                Box::new(Replication {
+                    source: source.map(String::from),
+                    ..Replication::default()
+                })
             }),
             readings: Vec::new(),
             alerts: Vec::new(),

@@ -202,7 +202,7 @@ pub struct Host {
     /// Its place in the topology; [`Host::role_evidence`] says why.
     pub role: Role,
     /// Replication status, when it is a replica (or has channels).
-    pub replication: Option<Replication>,
+    pub replication: Option<Box<Replication>>,
     /// One reading per metric of the [`MetricSet`], same order.
     pub readings: Vec<Reading>,
     /// Alerts attached to this host (active, silenced and inhibited).
@@ -214,9 +214,9 @@ pub struct Host {
     /// Which evidence decided the role (`read_only=1`, `replica status series`, ...).
     pub role_evidence: Option<&'static str>,
     /// Group Replication membership, when the host is in a group.
-    pub group: Option<GroupMember>,
+    pub group: Option<Box<GroupMember>>,
     /// Galera membership, when the host is a Galera node.
-    pub galera: Option<GaleraNode>,
+    pub galera: Option<Box<GaleraNode>>,
     /// The exporter could not be scraped (Prometheus `up` 0, or its series vanished): no
     /// data, which is not the database being down.
     pub exporter_down: bool,

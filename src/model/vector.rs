@@ -116,6 +116,52 @@ impl Vector {
         self
     }
 
+    /// Adds each of `extra` to every series that lacks a label of that name.
+    ///
+    /// In place: the strings stay where they are and only the label table is written again,
+    /// sized once (a copy through [`VectorBuilder`] would hold two answers of 50,000 hosts).
+    pub fn add_missing_labels(&mut self, extra: &[(&str, &str)]) {
+        if extra.is_empty() {
+            return;
+        }
+        let ids: Vec<(u32, u32)> = extra
+            .iter()
+            .map(|(k, v)| (self.string_id(k), self.string_id(v)))
+            .collect();
+        let strings = &self.strings;
+        let old = std::mem::take(&mut self.pairs);
+        let rows = self.series.len() + self.histograms.len();
+        let mut pairs = Vec::with_capacity(old.len() + rows * ids.len());
+        for e in self.series.iter_mut().chain(self.histograms.iter_mut()) {
+            let own = &old[e.first as usize..(e.first + e.len) as usize];
+            let first = pairs.len();
+            pairs.extend_from_slice(own);
+            for (&(k, v), (name, _)) in ids.iter().zip(extra) {
+                if !own.iter().any(|&(x, _)| *strings[x as usize] == **name) {
+                    pairs.push((k, v));
+                }
+            }
+            e.first = u32::try_from(first).unwrap_or(u32::MAX);
+            e.len = u32::try_from(pairs.len() - first).unwrap_or(u32::MAX);
+        }
+        drop(old);
+        pairs.shrink_to_fit();
+        self.pairs = pairs;
+    }
+
+    /// The id of `s` in this vector's strings, added when absent.
+    fn string_id(&mut self, s: &str) -> u32 {
+        let at = self
+            .strings
+            .iter()
+            .position(|x| **x == *s)
+            .unwrap_or_else(|| {
+                self.strings.push(s.into());
+                self.strings.len() - 1
+            });
+        u32::try_from(at).unwrap_or(u32::MAX)
+    }
+
     /// Owned samples with their label maps (tests, and small answers such as `ALERTS`).
     pub fn to_samples(&self) -> Vec<Sample> {
         self.iter().map(|s| s.to_sample()).collect()
@@ -334,6 +380,27 @@ mod tests {
         }
     }
 
+    #[test]
+    fn missing_labels_are_added_in_place_and_a_series_keeps_its_own() {
+        let mut v = Vector::from(vec![
+            sample(&[("instance", "db1"), ("fb_source", "own")], 1.0),
+            sample(&[("instance", "db2")], 2.0),
+        ]);
+        let strings = v.strings.len();
+        v.add_missing_labels(&[("fb_source", "main"), ("instance", "ignored")]);
+        assert_eq!(
+            v.to_samples(),
+            vec![
+                sample(&[("instance", "db1"), ("fb_source", "own")], 1.0),
+                sample(&[("instance", "db2"), ("fb_source", "main")], 2.0),
+            ]
+        );
+        // "fb_source" and "instance" were there already: only "main" and "ignored" are new.
+        assert_eq!(v.strings.len(), strings + 2);
+        assert_eq!(v.pairs.len(), 4, "the label table is sized exactly");
+        v.add_missing_labels(&[]);
+        assert_eq!(v.len(), 2);
+    }
     #[test]
     fn round_trips_samples_and_shares_strings() {
         let input = vec![

@@ -240,7 +240,9 @@ async fn ask(
             r.map(|a| {
                 completeness.absorb(a.completeness);
                 series += a.vector.len();
-                united::with_labels(&a.vector, &extra)
+                let mut v = a.vector;
+                v.add_missing_labels(&extra);
+                v
             })
         })
         .collect();

@@ -88,23 +88,6 @@ pub fn split(v: &Vector, keys: &[&str], extra: &[(&str, &str)]) -> (Vec<Vector>,
     )
 }
 
-/// A copy of `v` with `extra` labels added where missing (answers of the per-part fallback).
-pub fn with_labels(v: &Vector, extra: &[(&str, &str)]) -> Vector {
-    if extra.is_empty() {
-        return v.clone();
-    }
-    let mut b = VectorBuilder::default();
-    for s in v.iter() {
-        push_with(&mut b, s, None, extra);
-        b.close(s.value(), s.ts());
-    }
-    for s in v.histograms() {
-        push_with(&mut b, s, None, extra);
-        b.close_histogram(s.ts());
-    }
-    b.finish()
-}
-
 fn push_with(b: &mut VectorBuilder, s: SampleRef<'_>, skip: Option<&str>, extra: &[(&str, &str)]) {
     let labels = || s.labels().filter(|(k, _)| Some(*k) != skip);
     for (k, val) in labels() {
@@ -171,7 +154,8 @@ mod tests {
             parts[1].to_samples(),
             vec![sample(&[("instance", "db2"), ("region", "eu")], 5.0)]
         );
-        let w = with_labels(&parts[1], &[("site", "x")]);
+        let mut w = parts[1].clone();
+        w.add_missing_labels(&[("site", "x")]);
         assert_eq!(w.get(0).unwrap().label("site"), Some("x"));
     }
 
@@ -193,7 +177,10 @@ mod tests {
         let h = parts[1].histograms().next().unwrap();
         assert_eq!(h.label("fb_source"), Some("main"));
         assert_eq!(h.label("fb_metric"), None);
-        let again = with_labels(&parts[1], &[("region", "eu")]);
+        let mut again = parts[1].clone();
+        again.add_missing_labels(&[("region", "eu")]);
         assert_eq!(again.histograms().len(), 1);
+        let h = again.histograms().next().unwrap();
+        assert_eq!(h.label("region"), Some("eu"));
     }
 }
