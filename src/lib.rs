@@ -16,6 +16,7 @@ pub mod exec;
 pub mod fleet;
 pub mod layout;
 pub mod links;
+pub mod memory;
 pub mod model;
 pub mod notify;
 pub mod packing;

@@ -158,6 +158,9 @@ pub async fn run<S, F>(
     loop {
         let r = source.poll(&req, clock()).await;
         let merged = tokio::task::spawn_blocking(move || {
+            // The answers' bodies were freed on the runtime's threads, in arenas the merge
+            // (on this thread) does not allocate from: give them back before it builds.
+            crate::memory::release_free_memory();
             let out = merger.merge(r);
             (merger, out)
         })

@@ -223,6 +223,11 @@ pub async fn run_with(
             let fresh_fleet = matches!(&a, Action::Data(u) if u.fleet.is_some());
             let tick = matches!(&a, Action::Tick(_));
             let cmds = app.update(a);
+            if fresh_fleet {
+                // The previous fleet was dropped just now, after the merge's working memory:
+                // give the pages back, or the board keeps the size of its largest refresh.
+                tokio::task::spawn_blocking(crate::memory::release_free_memory);
+            }
             let notice = if app.replay.is_some() {
                 notifier.reset();
                 None
