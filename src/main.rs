@@ -5,6 +5,7 @@ use fleetboard::sources::synthetic::SyntheticSource;
 use fleetboard::{config, runtime, setup, theme::Theme};
 
 fn main() -> ExitCode {
+    fleetboard::memory::one_arena();
     // Usage errors exit 3 (UNKNOWN), not clap's 2, which a monitor would read as CRITICAL.
     let cli = match Cli::parse_args(std::env::args_os()) {
         Ok(c) => c,

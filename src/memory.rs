@@ -7,6 +7,29 @@
 //! without help the board stays at the size of its largest refresh. `malloc_trim(0)` hands
 //! every arena's free pages back with `madvise`.
 
+/// Makes every thread allocate from one glibc arena, unless `MALLOC_ARENA_MAX` says otherwise.
+///
+/// By default glibc gives each thread that meets contention an arena of its own. The
+/// board's answers are parsed on the runtime's threads and merged on another, so memory a
+/// refresh frees in one arena is of no use to the next refresh's allocations in another:
+/// at 50,000 hosts that kept 40–70 MB more resident. The board has a handful of threads and
+/// each keeps a small cache of its own, so one lock costs little. Call it first thing in
+/// `main`, before any thread starts.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+pub fn one_arena() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: `mallopt` takes plain integers; called before any other thread exists.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 1);
+        }
+    }
+}
+
+/// Makes every thread allocate from one arena (nothing to do off glibc).
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn one_arena() {}
+
 /// Returns the allocator's free pages to the system; whether any were returned.
 ///
 /// glibc (Linux) only: other allocators return memory on their own, and this does nothing
@@ -16,7 +39,7 @@
 #[allow(unsafe_code)]
 pub fn release_free_memory() -> bool {
     // SAFETY: `malloc_trim` takes no pointer and glibc serializes it with every other
-    // allocator call; the only unsafe code in fleetboard.
+    // allocator call. With `one_arena`, the only unsafe code in fleetboard.
     unsafe { libc::malloc_trim(0) == 1 }
 }
 

@@ -351,7 +351,8 @@ impl VectorBuilder {
     /// The vector built so far; a series left open is dropped.
     pub fn finish(mut self) -> Vector {
         self.discard();
-        let strings = self.strings;
+        let mut strings = self.strings;
+        strings.shrink_to_fit();
         self.pairs.shrink_to_fit();
         self.series.shrink_to_fit();
         Vector {
