@@ -164,7 +164,9 @@ pub async fn run_with(
     // thread must be able to pause.
     let input = crate::terminal::spawn_input(ev_tx, !settings.links.commands.is_empty())
         .context("cannot start the input thread")?;
-    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    // Once a second: ages on screen are whole seconds, and an idle board should not wake
+    // more often than it can show a change (terminal events bring their own time below).
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut hup = signal(tokio::signal::unix::SignalKind::hangup())?;
@@ -204,7 +206,13 @@ pub async fn run_with(
             }
             _ = int.recv() => Incoming::Act(Action::Quit),
         };
-        let mut incoming = vec![first];
+        // Input is read with the time it came (a double click is two clicks within 500 ms,
+        // far finer than the tick).
+        let mut incoming = if matches!(first, Incoming::Term(_)) {
+            vec![Incoming::Act(Action::Tick(Utc::now())), first]
+        } else {
+            vec![first]
+        };
         // Drain whatever input is already waiting, then draw once.
         while let Ok(ev) = ev_rx.try_recv() {
             incoming.push(Incoming::Term(ev));

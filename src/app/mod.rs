@@ -406,6 +406,36 @@ impl App {
         }
     }
 
+    /// Whether a source's last good answer is later than expected: older than two refresh
+    /// intervals (at least 2 s). Only then is its age worth a number that changes every
+    /// second; before, the time of that answer says it.
+    pub fn is_late(&self, s: &SourceStatus) -> bool {
+        let expected = self.refresh.mul_f64(2.0).max(Duration::from_secs(2));
+        s.last_ok
+            .is_some_and(|t| (self.now - t).to_std().unwrap_or_default() > expected)
+    }
+
+    /// What on screen follows the clock, at the granularity it shows: whole seconds while an
+    /// age or a countdown is shown (a late or failing source, stale data, the wall's page
+    /// timer, any screen but the board), the minute of the wall's clock, else nothing. A tick
+    /// redraws only when this changes: an idle board on time draws once per refresh.
+    fn clock_key(&self) -> i64 {
+        let ticking = self.screen != Screen::Grid
+            || self.alerts.form.is_some()
+            || self.is_stale()
+            || self.is_late(&self.prom)
+            || self.prom.error.is_some()
+            || self.alertmanagers.iter().any(|s| s.error.is_some())
+            || (self.wall.on && self.wall.pages > 1);
+        if ticking {
+            self.now.timestamp()
+        } else if self.wall.on {
+            self.now.timestamp() / 60
+        } else {
+            0
+        }
+    }
+
     /// Age of the data shown, in whole seconds.
     pub fn data_age(&self) -> Option<i64> {
         self.prom
@@ -803,10 +833,10 @@ impl App {
             Action::Board(a) => self.board(a),
             Action::Links(a) => cmds = crate::links::update(self, a),
             Action::Tick(now) => {
-                // Redraw only when a visible age label changes (whole seconds).
-                let changed = now.timestamp() != self.now.timestamp();
+                // Redraw only when something shown follows the clock and has moved.
+                let before = self.clock_key();
                 self.now = now;
-                self.dirty = changed;
+                self.dirty = self.clock_key() != before;
                 if self.wall.on
                     && self.wall.pages > 1
                     && (now - self.wall.page_flipped_at)

@@ -172,16 +172,30 @@ fn failing_source_keeps_data_and_goes_stale() {
 }
 
 #[test]
-fn ticks_redraw_only_when_a_second_passes() {
-    let mut app = demo_app(80, 24);
-    app.update(Action::Tick(
-        fixed_time() + chrono::Duration::milliseconds(300),
-    ));
-    assert!(!app.dirty);
-    app.update(Action::Tick(
-        fixed_time() + chrono::Duration::milliseconds(1300),
-    ));
-    assert!(app.dirty);
+fn an_idle_board_on_time_draws_only_when_something_shown_moves() {
+    use crate::testing::{buffer_text, render};
+    let mut app = demo_app(100, 24);
+    let at = |ms: i64| fixed_time() + chrono::Duration::milliseconds(ms);
+    // On time: the status bar gives the time of the last answer, and no clock moves.
+    for ms in [300, 1300, 2300, 5300] {
+        app.update(Action::Tick(at(ms)));
+        assert!(!app.dirty, "nothing shown changed at +{ms} ms");
+    }
+    let text = buffer_text(&render(&app));
+    assert!(text.contains("prometheus ✓ 03:14:00 "), "{text}");
+    assert!(!text.contains("ago"), "{text}");
+    // Later than two refresh intervals: the age is shown, and moves every whole second.
+    let late = i64::try_from(app.refresh.as_millis() * 2).unwrap() + 1000;
+    app.update(Action::Tick(at(late)));
+    assert!(app.dirty, "the age appears");
+    app.update(Action::Drawn);
+    app.update(Action::Tick(at(late + 300)));
+    assert!(!app.dirty, "same second");
+    app.update(Action::Tick(at(late + 1000)));
+    assert!(app.dirty, "next second");
+    let text = buffer_text(&render(&app));
+    let age = format!("({}s ago)", late / 1000 + 1);
+    assert!(text.contains(&age), "{age} in {text}");
 }
 
 #[test]

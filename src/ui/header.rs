@@ -148,10 +148,21 @@ pub fn render_wall(f: &mut Frame<'_>, area: Rect, app: &App) {
             ),
             t.error(),
         ),
-        (false, Some(age)) => Span::styled(
+        (false, Some(age)) if app.is_late(&app.prom) => Span::styled(
             format!(
                 " data {} old · refresh every {}",
                 super::ago(age),
+                humantime::format_duration(app.refresh)
+            ),
+            t.dim(),
+        ),
+        (false, Some(_)) => Span::styled(
+            format!(
+                " data of {} · refresh every {}",
+                app.prom
+                    .last_ok
+                    .map(|t| t.format("%H:%M:%S").to_string())
+                    .unwrap_or_default(),
                 humantime::format_duration(app.refresh)
             ),
             t.dim(),

@@ -15,12 +15,18 @@ fn source_spans(app: &App, label: &str, s: &SourceStatus, max_err: usize) -> Vec
     let mut v = vec![Span::styled(format!("{label} "), t.status())];
     match (&s.error, s.last_ok) {
         (None, None) => v.push(Span::styled("… loading", t.status())),
-        (None, Some(ok)) => v.push(Span::styled(
+        // The age only when the answer is late: on time, the time of the last answer says
+        // it, and the line does not change (nor need drawing) every second.
+        (None, Some(ok)) if app.is_late(s) => v.push(Span::styled(
             format!(
                 "✓ {} ({} ago)",
                 ok.format("%H:%M:%S"),
                 super::ago((app.now - ok).num_seconds())
             ),
+            t.status(),
+        )),
+        (None, Some(ok)) => v.push(Span::styled(
+            format!("✓ {}", ok.format("%H:%M:%S")),
             t.status(),
         )),
         (Some(e), _) => {
