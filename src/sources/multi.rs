@@ -169,7 +169,7 @@ async fn ask(
                     .chain(mon.iter().map(|(k, _)| *k))
                     .collect();
                 m.last_series.store(a.vector.len(), Ordering::Relaxed);
-                let (mut split, stray) = united::split(&a.vector, &keys, &extra);
+                let (mut split, stray) = united::split(a.vector, &keys, &extra);
                 if stray == 0 {
                     let mon_vectors = split.split_off(parts.len());
                     return Ok(Answered {
@@ -223,7 +223,7 @@ async fn ask(
             .query_answer(&q, at)
             .await
             .ok()
-            .map(|a| monitoring_from(&united::split(&a.vector, &keys, &[]).0))
+            .map(|a| monitoring_from(&united::split(a.vector, &keys, &[]).0))
     };
     let (answers, monitoring) = futures::join!(join_all(singles), mon_query);
     if !answers.is_empty() && answers.iter().all(Result::is_err) {

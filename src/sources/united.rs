@@ -8,7 +8,7 @@
 //! series limit hit by the sum of all parts), the caller falls back to one query per part,
 //! so that one failing metric never blanks the others.
 
-use crate::model::{SampleRef, Vector, VectorBuilder};
+use crate::model::Vector;
 
 /// Label that tags each series of the united query with the part it belongs to. Chosen to
 /// collide with no exporter's label; it is removed when the answer is split.
@@ -54,52 +54,8 @@ pub fn united_expr<'a>(parts: impl IntoIterator<Item = (&'a str, &'a str)>) -> S
 /// adding `extra` labels to every series that does not have them already (a source's
 /// configured labels: the series' own value wins, as with Prometheus' external labels).
 /// Series whose tag names no key are counted in the second value and dropped.
-pub fn split(v: &Vector, keys: &[&str], extra: &[(&str, &str)]) -> (Vec<Vector>, usize) {
-    let mut builders: Vec<VectorBuilder> = keys.iter().map(|_| VectorBuilder::default()).collect();
-    let mut stray = 0;
-    for s in v.iter() {
-        let Some(i) = s
-            .label(PART_LABEL)
-            .and_then(|tag| keys.iter().position(|k| *k == tag))
-        else {
-            stray += 1;
-            continue;
-        };
-        let b = &mut builders[i];
-        push_with(b, s, Some(PART_LABEL), extra);
-        b.close(s.value(), s.ts());
-    }
-    // Native-histogram samples go to their part too: the fleet says why they show no value.
-    for s in v.histograms() {
-        let Some(i) = s
-            .label(PART_LABEL)
-            .and_then(|tag| keys.iter().position(|k| *k == tag))
-        else {
-            stray += 1;
-            continue;
-        };
-        let b = &mut builders[i];
-        push_with(b, s, Some(PART_LABEL), extra);
-        b.close_histogram(s.ts());
-    }
-    (
-        builders.into_iter().map(VectorBuilder::finish).collect(),
-        stray,
-    )
-}
-
-fn push_with(b: &mut VectorBuilder, s: SampleRef<'_>, skip: Option<&str>, extra: &[(&str, &str)]) {
-    let labels = || s.labels().filter(|(k, _)| Some(*k) != skip);
-    for (k, val) in labels() {
-        let pos = b.open_len();
-        let (k, val) = (b.intern_at(k, pos, true), b.intern_at(val, pos, false));
-        b.label_ids(k, val);
-    }
-    for (k, val) in extra {
-        if !labels().any(|(x, _)| x == *k) {
-            b.label(k, val);
-        }
-    }
+pub fn split(v: Vector, keys: &[&str], extra: &[(&str, &str)]) -> (Vec<Vector>, usize) {
+    v.split_by(PART_LABEL, keys, extra)
 }
 
 #[cfg(test)]
@@ -144,7 +100,7 @@ mod tests {
             sample(&[("fb_metric", "gone"), ("instance", "db3")], 7.0),
             sample(&[("instance", "db4")], 7.0),
         ]);
-        let (parts, stray) = split(&v, &["up", "lag"], &[("region", "eu")]);
+        let (parts, stray) = split(v, &["up", "lag"], &[("region", "eu")]);
         assert_eq!(stray, 2);
         assert_eq!(
             parts[0].to_samples(),
@@ -166,7 +122,7 @@ mod tests {
             {"metric":{"fb_metric":"latency","instance":"db1"},"histogram":[1,{"count":"3","sum":"1.5","buckets":[[0,"0","1","3"]]}]},
             {"metric":{"instance":"db2"},"value":[1,"1"]}]}}"#;
         let v = crate::sources::prometheus::parse_instant(body).unwrap();
-        let (parts, stray) = split(&v, &["up", "latency"], &[("fb_source", "main")]);
+        let (parts, stray) = split(v, &["up", "latency"], &[("fb_source", "main")]);
         assert_eq!(stray, 1, "a series without its part's tag");
         assert_eq!(parts[0].len(), 1);
         assert_eq!(
