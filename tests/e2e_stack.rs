@@ -1708,14 +1708,27 @@ fn wall_clock(s: &Screen) -> Result<(), String> {
     Ok(())
 }
 
-/// Row 1 of the wall says how old the data is: ` data Ns old · refresh every 1s`.
+/// Row 1 of the wall says how fresh the data is: ` data of HH:MM:SS · refresh every 1s`
+/// (UTC) while it is on time, ` data Ns old · …` once it is late. The data's age, seconds.
 fn wall_data_age(s: &Screen) -> Result<u64, String> {
     let row = s.lines().get(1).map(|l| l.to_string()).unwrap_or_default();
-    let age = row
-        .split_once(" data ")
-        .and_then(|(_, r)| r.split_once("s old"))
-        .and_then(|(n, _)| n.trim().parse::<u64>().ok());
-    age.ok_or_else(|| format!("row 1 does not say `data Ns old`: {row:?}"))
+    let rest = row.split_once(" data ").map_or("", |(_, r)| r);
+    if let Some(n) = rest
+        .split_once("s old")
+        .and_then(|(n, _)| n.trim().parse::<u64>().ok())
+    {
+        return Ok(n);
+    }
+    let at = rest
+        .strip_prefix("of ")
+        .and_then(|r| r.get(..8))
+        .and_then(|t| chrono::NaiveTime::parse_from_str(t, "%H:%M:%S").ok());
+    at.map(|t| {
+        let d = (chrono::Utc::now().time() - t).num_seconds();
+        // Just after midnight the data can be from the day before.
+        u64::try_from(if d < 0 { d + 86_400 } else { d }).unwrap_or(0)
+    })
+    .ok_or_else(|| format!("row 1 says neither `data of HH:MM:SS` nor `data Ns old`: {row:?}"))
 }
 
 /// `only problems: N OK hidden` on the wall's third row: N.
