@@ -23,15 +23,17 @@ ROWS=${ROWS:-50}
 HOSTS=("$@")
 [ ${#HOSTS[@]} -gt 0 ] || HOSTS=(100 1000 5000)
 GRAFATUI=${GRAFATUI:-$(command -v grafatui || true)}
-[ -n "$GRAFATUI" ] && [ -x "$GRAFATUI" ] || {
+if [ -z "$GRAFATUI" ] || [ ! -x "$GRAFATUI" ]; then
   echo "compare: grafatui not found (cargo install grafatui, or GRAFATUI=path)" >&2
   exit 1
-}
+fi
 if [ -z "${FLEETBOARD:-}" ]; then
   (cd "$ROOT" && cargo build --release --quiet)
   FLEETBOARD=${CARGO_TARGET_DIR:-$ROOT/target}/release/fleetboard
 fi
 STACK=$ROOT/scripts/stack.sh
+# shellcheck source=stack/synthetic.sh
+. "$ROOT/scripts/stack/synthetic.sh"
 PTY=$ROOT/scripts/perf_pty.py
 OUT=$(mktemp -d -t fleetcmp.XXXXXX)
 DIR=
@@ -46,17 +48,7 @@ jget() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d.get(sys
 printf '%s\n' "N|fleetboard CPU s|% core|grafatui CPU s|% core|CPU ratio|fleetboard RSS MiB end/max|grafatui RSS MiB end/max|RSS ratio" >"$OUT/table"
 for N in "${HOSTS[@]}"; do
   echo "== N=$N" >&2
-  DIR=$(mktemp -d -t fleetstack.XXXXXX)
-  STACK_MARIADB=0 STACK_NODE=0 STACK_VM=0 FAKE_FLEET_HOSTS=$N "$STACK" start "$DIR" >&2
-  # shellcheck disable=SC1091
-  . "$DIR/stack.env"
-  # rate(...[1m]) needs two scrapes of the fleet.
-  for _ in $(seq 1 60); do
-    n=$(curl -s "$PROM_URL/api/v1/query" --data-urlencode 'query=count(rate(mysql_global_status_queries[1m]))' |
-      python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)')
-    [ "${n%.*}" -gt 0 ] && break
-    sleep 2
-  done
+  synthetic_stack "$N"
   # No Alertmanager for either: grafatui has none, and the comparison is about Prometheus.
   B=("$FLEETBOARD" -p "$PROM_URL" -c /dev/null)
   G=("$GRAFATUI" --prometheus-url "$PROM_URL" --refresh-rate "$((REFRESH * 1000))")

@@ -31,6 +31,8 @@ ROWS=${ROWS:-100}
 HOSTS=("$@")
 [ ${#HOSTS[@]} -gt 0 ] || HOSTS=(100 1000 5000 10000)
 STACK=$ROOT/scripts/stack.sh
+# shellcheck source=stack/synthetic.sh
+. "$ROOT/scripts/stack/synthetic.sh"
 [ -x "$STACK" ] || { echo "perf: $STACK is missing (merge main)" >&2; exit 1; }
 if [ -z "${FLEETBOARD:-}" ]; then
   (cd "$ROOT" && cargo build --release --quiet)
@@ -55,17 +57,7 @@ kv() { sed -n "s/^$2=//p" <<<"$1"; }
 printf '%s\n' "N|hosts|req/refresh|refresh ms|curl ms|ratio|frame B (same)|frame B (scrape)|1% frame B|idle CPU s|idle %core|RSS MiB|RSS max|key ms med/max" >"$OUT/table"
 for N in "${HOSTS[@]}"; do
   echo "== N=$N" >&2
-  DIR=$(mktemp -d -t fleetstack.XXXXXX)
-  STACK_MARIADB=0 STACK_NODE=0 STACK_VM=0 FAKE_FLEET_HOSTS=$N "$STACK" start "$DIR" >&2
-  # shellcheck disable=SC1091
-  . "$DIR/stack.env"
-  # rate(...[1m]) needs two scrapes of the fleet.
-  for _ in $(seq 1 60); do
-    n=$(curl -s "$PROM_URL/api/v1/query" --data-urlencode 'query=count(rate(mysql_global_status_queries[1m]))' |
-      python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)')
-    [ "${n%.*}" -gt 0 ] && break
-    sleep 2
-  done
+  synthetic_stack "$N"
   B=("$FLEETBOARD" -p "$PROM_URL" -a "$AM_URL" -c /dev/null)
 
   # Requests and refresh time.
