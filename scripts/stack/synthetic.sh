@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # scripts/stack/synthetic.sh -- sourced by scripts/perf.sh and scripts/compare.sh.
 #
 # synthetic_stack N: starts a stack whose only database fleet is the synthetic exporter's N
