@@ -342,8 +342,14 @@ async fn several_prometheus_servers_one_board() {
         .status()
         .unwrap()
         .success());
+    // What was published before the stop is not counted.
+    rx.borrow_and_update();
+    // Refreshes published since SIGSTOP: the one under way then may still carry eu's last
+    // answer; the next one asked a stopped server and must show its hosts stale.
+    let mut refreshes = 0;
     let stale_after = loop {
         let u = next(&mut rx, 15).await;
+        refreshes += 1;
         let Some(f) = u.fleet else { continue };
         let eu_h = by_cluster(&f, "payments");
         let us_h = by_cluster(&f, "orders");
@@ -366,8 +372,9 @@ async fn several_prometheus_servers_one_board() {
             break stopped.elapsed();
         }
         assert!(
-            stopped.elapsed() < Duration::from_secs(20),
-            "eu not stale after 20 s: {eu_h:?}"
+            refreshes < 2,
+            "eu not stale in the first refresh after SIGSTOP ({:?}): {eu_h:?}",
+            stopped.elapsed()
         );
     };
     let _ = Command::new("kill").args(["-CONT", &eu_pid]).status();
@@ -384,13 +391,14 @@ async fn several_prometheus_servers_one_board() {
         assert!(resumed.elapsed() < Duration::from_secs(70), "eu not back");
     };
     eprintln!(
-        "e2e sources: refresh {REFRESH:?}, timeout {TIMEOUT:?}: eu hosts STALE {:.1} s after SIGSTOP, live again {:.1} s after SIGCONT",
+        "e2e sources: refresh {REFRESH:?}, timeout {TIMEOUT:?}: eu hosts STALE {:.1} s after SIGSTOP (refresh {refreshes} after it), live again {:.1} s after SIGCONT",
         stale_after.as_secs_f64(),
         live_after.as_secs_f64()
     );
-    // refresh + timeout, plus slack for a refresh already under way on a busy machine.
+    // Wall-clock time is only a guard against a hang here: on a loaded build machine a
+    // refresh takes longer than its timeout (the refresh count above is the real check).
     assert!(
-        stale_after <= REFRESH + TIMEOUT + Duration::from_secs(2),
+        stale_after <= 2 * (REFRESH + TIMEOUT) + Duration::from_secs(5),
         "{stale_after:?}"
     );
     task.abort();
