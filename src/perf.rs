@@ -78,13 +78,13 @@ pub async fn bench_refresh(s: &Settings, runs: usize) -> Result<String, String> 
         let r = src.poll(&req, Utc::now()).await;
         let t1 = Instant::now();
         // As the poller does before each merge.
-        crate::memory::release_free_memory();
+        crate::memory::release_free_memory_for(merger.hosts());
         let (fleet, err, _) = merger.merge(r);
         let t2 = Instant::now();
         hosts = fleet.as_ref().map_or(0, |f| f.hosts.len());
         // As the running board does once it has swapped fleets (see `runtime`).
         drop(fleet);
-        crate::memory::release_free_memory();
+        crate::memory::release_free_memory_for(hosts);
         trim.push(t2.elapsed());
         errors += usize::from(err.is_some());
         fetch.push(t1 - t0);

@@ -51,6 +51,11 @@ impl Merger {
         self.last_alerts.clear();
     }
 
+    /// Hosts of the last fleet merged (0 before the first).
+    pub fn hosts(&self) -> usize {
+        self.previous.as_ref().map_or(0, |f| f.hosts.len())
+    }
+
     /// Merges one poll result. Returns the fleet (`None` if the metrics failed) and
     /// the errors to show.
     pub fn merge(&mut self, r: PollResult) -> Merged {
@@ -160,7 +165,7 @@ pub async fn run<S, F>(
         let merged = tokio::task::spawn_blocking(move || {
             // The answers' bodies were freed on the runtime's threads, in arenas the merge
             // (on this thread) does not allocate from: give them back before it builds.
-            crate::memory::release_free_memory();
+            crate::memory::release_free_memory_for(merger.hosts());
             let out = merger.merge(r);
             (merger, out)
         })

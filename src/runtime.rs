@@ -234,7 +234,12 @@ pub async fn run_with(
             if fresh_fleet {
                 // The previous fleet was dropped just now, after the merge's working memory:
                 // give the pages back, or the board keeps the size of its largest refresh.
-                tokio::task::spawn_blocking(crate::memory::release_free_memory);
+                let hosts = app.fleet.hosts.len();
+                if hosts >= crate::memory::RELEASE_FROM_HOSTS {
+                    tokio::task::spawn_blocking(move || {
+                        crate::memory::release_free_memory_for(hosts)
+                    });
+                }
             }
             let notice = if app.replay.is_some() {
                 notifier.reset();
