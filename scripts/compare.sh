@@ -12,12 +12,15 @@
 # grafatui draws charts, which is what it is for).
 #
 # grafatui is not packaged by Debian: `cargo install grafatui` (GRAFATUI=path to use another
-# binary). Env: WINDOW=60 SKIP=8 REFRESH=5 COLS=200 ROWS=50 FLEETBOARD=release binary.
+# binary). Env: WINDOW=60 SKIP=8 REFRESH=5 COLS=200 ROWS=50 FLEETBOARD=release binary,
+# WARM=300: seconds of history the stack gathers before the measures, so that grafatui's
+# 5-minute range is as full as on any Prometheus that has been running (WARM=0: at once).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WINDOW=${WINDOW:-60}
 SKIP=${SKIP:-8}
 REFRESH=${REFRESH:-5}
+WARM=${WARM:-300}
 COLS=${COLS:-200}
 ROWS=${ROWS:-50}
 HOSTS=("$@")
@@ -49,6 +52,7 @@ printf '%s\n' "N|fleetboard CPU s|% core|grafatui CPU s|% core|CPU ratio|fleetbo
 for N in "${HOSTS[@]}"; do
   echo "== N=$N" >&2
   synthetic_stack "$N"
+  [ "$WARM" -gt 0 ] && { echo "compare: ${WARM}s of history first" >&2; sleep "$WARM"; }
   # No Alertmanager for either: grafatui has none, and the comparison is about Prometheus.
   B=("$FLEETBOARD" -p "$PROM_URL" -c /dev/null)
   G=("$GRAFATUI" --prometheus-url "$PROM_URL" --refresh-rate "$((REFRESH * 1000))")
@@ -66,5 +70,5 @@ for N in "${HOSTS[@]}"; do
   DIR=
 done
 echo
-echo "terminal ${COLS}x${ROWS}, refresh ${REFRESH}s, ${WINDOW}s measured after ${SKIP}s, $(nproc) cores, grafatui $("$GRAFATUI" --version 2>/dev/null | awk '{print $NF}')"
+echo "terminal ${COLS}x${ROWS}, refresh ${REFRESH}s, ${WINDOW}s measured after ${SKIP}s, ${WARM}s of history, $(nproc) cores, grafatui $("$GRAFATUI" --version 2>/dev/null | awk '{print $NF}')"
 column -t -s '|' "$OUT/table"
