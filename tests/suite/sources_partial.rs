@@ -49,8 +49,11 @@ fn parts(query: &str) -> Vec<(Option<String>, String)> {
     if keys.is_empty() {
         return vec![(None, query.to_string())];
     }
+    // Each part is the text from its `label_replace(` to the next (the `or` tree's
+    // parentheses around it do not matter to the name matching below).
     query
-        .split(" or label_replace(")
+        .split("label_replace(")
+        .skip(1)
         .zip(keys)
         .map(|(p, k)| (Some(k), p.to_string()))
         .collect()
