@@ -21,7 +21,11 @@ if ! command -v man >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends man-db >/dev/null
 fi
 
-DEB=$(scripts/release.sh | tee /dev/stderr | sed -n 's/^release.sh: package: //p')
+# Not `tee /dev/stderr`: opening it truncates a log file that stderr is redirected to, and
+# with it everything the earlier steps wrote there (the tests' output included).
+BUILT=$(scripts/release.sh)
+printf '%s\n' "$BUILT" >&2
+DEB=$(printf '%s\n' "$BUILT" | sed -n 's/^release.sh: package: //p')
 [ -f "$DEB" ] || fail "release.sh made no package"
 DEB=$(realpath "$DEB")
 lap "package built"
