@@ -222,25 +222,39 @@ EOF
   done
 }
 
+# galera_join NODE: starts a joiner and waits until it is Synced (wsrep_local_state 4),
+# starting it again (up to three times in all) when it died on the way.
+galera_join() {
+  local n=$1 attempt i st
+  for attempt in 1 2 3; do
+    launch "$n" "$DIR/$n/run.sh"
+    for ((i = 0; i < 450; i++)); do
+      st=$(repl_sql "$n" "SHOW STATUS LIKE 'wsrep_local_state'" 2>/dev/null | awk '{print $2}' || true)
+      if [ "$st" = 4 ]; then return 0; fi
+      pidfile_alive "$DIR/pids/$n.pid" || break
+      sleep 0.2
+    done
+    if pidfile_alive "$DIR/pids/$n.pid"; then break; fi
+    echo "stack start: galera $n died while joining (attempt $attempt); see $DIR/$n/error.log" >&2
+  done
+  echo "stack start: galera $n not synced (state ${st:-none}); see $DIR/$n/error.log" >&2
+  false
+}
+
 galera_start() {
-  local n i size s2 s3
+  local n i size
   launch g1 "$DIR/g1/run.sh" --wsrep-new-cluster
   for ((i = 0; i < 300; i++)); do
     if repl_sql g1 "SELECT 1" >/dev/null 2>&1; then break; fi
     pidfile_alive "$DIR/pids/g1.pid" || { echo "stack start: galera g1 died; see $DIR/g1/error.log" >&2; false; }
     sleep 0.1
   done
-  launch g2 "$DIR/g2/run.sh"
-  launch g3 "$DIR/g3/run.sh"
-  for ((i = 0; i < 450; i++)); do
-    size=$(repl_sql g1 "SHOW STATUS LIKE 'wsrep_cluster_size'" 2>/dev/null | awk '{print $2}' || true)
-    s2=$(repl_sql g2 "SHOW STATUS LIKE 'wsrep_local_state'" 2>/dev/null | awk '{print $2}' || true)
-    s3=$(repl_sql g3 "SHOW STATUS LIKE 'wsrep_local_state'" 2>/dev/null | awk '{print $2}' || true)
-    if [ "$size" = 3 ] && [ "$s2" = 4 ] && [ "$s3" = 4 ]; then break; fi
-    sleep 0.2
-  done
-  if [ "$size" != 3 ] || [ "$s2" != 4 ] || [ "$s3" != 4 ]; then
-    echo "stack start: galera not synced (size=$size g2=$s2 g3=$s3); see $DIR/g*/error.log" >&2
+  # One joiner at a time: two state transfers from the one donor at once can fail, and a
+  # joiner whose transfer failed aborts (mysqld's design). One that died is started again.
+  for n in g2 g3; do galera_join "$n"; done
+  size=$(repl_sql g1 "SHOW STATUS LIKE 'wsrep_cluster_size'" 2>/dev/null | awk '{print $2}' || true)
+  if [ "$size" != 3 ]; then
+    echo "stack start: galera cluster size $size, not 3; see $DIR/g*/error.log" >&2
     false
   fi
   for n in $GALERA_DBS; do
