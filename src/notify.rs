@@ -252,6 +252,12 @@ impl Notifier {
         &self.cfg
     }
 
+    /// Whether [`Notifier::tick`] has work to do as time passes: hosts flapping, or notices
+    /// held back by the rate limit.
+    pub fn wants_tick(&self) -> bool {
+        self.flapping > 0 || !self.pending.is_empty()
+    }
+
     /// Forgets everything: the next refresh is a new baseline (after replay, say).
     pub fn reset(&mut self) {
         self.hosts.clear();

@@ -142,7 +142,8 @@ pub fn update_channel() -> (UpdateSender, UpdateReceiver) {
 /// Runs the poll loop until every receiver of `tx` is gone (or the command sender).
 ///
 /// Merging (10,000 hosts: tens of milliseconds of CPU) runs on the blocking pool, not on
-/// the runtime's worker, which meanwhile serves chart fetches and silence writes.
+/// the runtime's worker, which meanwhile serves chart fetches and silence writes; a small
+/// fleet's merge ([`INLINE_MERGE_SERIES`]) runs on the worker.
 /// Only transient errors (timeouts, refused connections, 429, 5xx) slow the polling
 /// down: a query the server rejects (HTTP 400, a PromQL error) fails the same way
 /// however often it is sent, so it is logged once and polling keeps its pace.
@@ -162,14 +163,19 @@ pub async fn run<S, F>(
     let mut reported: Option<String> = None;
     loop {
         let r = source.poll(&req, clock()).await;
-        let merged = tokio::task::spawn_blocking(move || {
-            // The answers' bodies were freed on the runtime's threads, in arenas the merge
-            // (on this thread) does not allocate from: give them back before it builds.
-            crate::memory::release_free_memory_for(merger.hosts());
+        let merged = if series_in(&r) < INLINE_MERGE_SERIES {
             let out = merger.merge(r);
-            (merger, out)
-        })
-        .await;
+            Ok((merger, out))
+        } else {
+            tokio::task::spawn_blocking(move || {
+                // The answers' bodies were freed on the runtime's threads, in arenas the merge
+                // (on this thread) does not allocate from: give them back before it builds.
+                crate::memory::release_free_memory_for(merger.hosts());
+                let out = merger.merge(r);
+                (merger, out)
+            })
+            .await
+        };
         let (fleet, err, alert_sources);
         // A panic in the merge (a bug) ends the poller like a panic in it would have.
         (merger, (fleet, err, alert_sources)) = match merged {
@@ -224,6 +230,20 @@ pub async fn run<S, F>(
             }
         }
     }
+}
+
+/// Below this many series a merge takes about a millisecond or less, and runs on the
+/// runtime's worker: handing it to the blocking pool (a thread woken and the worker woken
+/// back) cost a small fleet more than the merge itself.
+pub const INLINE_MERGE_SERIES: usize = 5_000;
+
+fn series_in(r: &PollResult) -> usize {
+    r.metrics.as_ref().map_or(0, |v| {
+        v.iter()
+            .filter_map(|x| x.as_ref().ok())
+            .map(crate::model::Vector::len)
+            .sum()
+    })
 }
 
 /// Logs a non-transient error once (until it changes or clears), not once per refresh.

@@ -3,7 +3,6 @@
 
 use std::io::{self, BufWriter};
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context, Result};
 use chrono::Utc;
@@ -164,10 +163,13 @@ pub async fn run_with(
     // thread must be able to pause.
     let input = crate::terminal::spawn_input(ev_tx, !settings.links.commands.is_empty())
         .context("cannot start the input thread")?;
-    // Once a second: ages on screen are whole seconds, and an idle board should not wake
-    // more often than it can show a change (terminal events bring their own time below).
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // The clock wakes the loop only when it changes something (an age on screen, the data
+    // turning late or stale, a notice held back): once per refresh on an idle board on
+    // time, where a wake-up every second would cost it more than the refresh itself.
+    // Terminal events bring their own time below.
+    let mut tick_at = next_tick(&app, &notifier);
+    let tick = tokio::time::sleep_until(until(tick_at));
+    tokio::pin!(tick);
     let mut term = signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut hup = signal(tokio::signal::unix::SignalKind::hangup())?;
     // Ctrl-C reaches a command run from the board as SIGINT, and us with it (same
@@ -198,7 +200,7 @@ pub async fn run_with(
             },
             Some(h) = hist_rx.recv() => Incoming::Act(h),
             r = res_rx.recv() => Incoming::Act(r.unwrap_or(Action::None)),
-            _ = tick.tick() => Incoming::Act(Action::Tick(Utc::now())),
+            () = &mut tick => Incoming::Act(Action::Tick(Utc::now())),
             _ = term.recv() => Incoming::Act(Action::Quit),
             _ = hup.recv() => {
                 tracing::warn!("hangup (SIGHUP): the terminal went away; leaving");
@@ -387,6 +389,13 @@ pub async fn run_with(
             }
             extra.clear();
         }
+        // A timer is set again only when its deadline moved (each reset costs a wake-up of
+        // the runtime's worker).
+        let at = next_tick(&app, &notifier);
+        if at != tick_at || tick.is_elapsed() {
+            tick_at = at;
+            tick.as_mut().reset(until(at));
+        }
         // The measurement hook leaves the way a user does: the app is told, and the board
         // stops on its `Quit`.
         if exit_after.is_some_and(|n| refreshes >= n)
@@ -405,6 +414,23 @@ pub async fn run_with(
     drop(terminal);
     drop(guard);
     result
+}
+
+/// When the loop next needs the clock: the app's next change by time alone, and within a
+/// second while the notifier holds something back.
+fn next_tick(app: &App, notifier: &crate::notify::Notifier) -> chrono::DateTime<Utc> {
+    let now = Utc::now();
+    let at = app.next_tick(now);
+    if notifier.wants_tick() {
+        at.min(now + chrono::Duration::seconds(1))
+    } else {
+        at
+    }
+}
+
+/// The runtime's instant for a wall-clock time (now, when it is past).
+fn until(at: chrono::DateTime<Utc>) -> tokio::time::Instant {
+    tokio::time::Instant::now() + (at - Utc::now()).to_std().unwrap_or_default()
 }
 
 type Cells = Vec<Vec<(u16, u16, ratatui::buffer::Cell)>>;

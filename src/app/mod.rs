@@ -18,6 +18,10 @@ use crate::model::{Fleet, Health, Host, HostId, Identity, MetricSet};
 
 /// Rows of the wall header (clock and freshness in big digits).
 pub const WALL_HEADER: u16 = 3;
+
+/// The longest the loop sleeps with nothing arriving ([`App::next_tick`]): a bound on how
+/// late a change the clock alone makes could be shown, should one be missing from there.
+pub const MAX_TICK: Duration = Duration::from_secs(10);
 use crate::theme::Theme;
 use history::{HistoryCache, HistoryFetch, HistoryKey, WINDOWS};
 
@@ -398,19 +402,25 @@ impl App {
         }
         match self.prom.last_ok {
             None => self.prom.error.is_some(),
-            Some(t) => {
-                let limit =
-                    self.refresh.mul_f64(f64::from(self.stale_after)) + Duration::from_secs(1);
-                (self.now - t).to_std().unwrap_or_default() > limit
-            }
+            Some(t) => (self.now - t).to_std().unwrap_or_default() > self.stale_limit(),
         }
+    }
+
+    /// How old the last good answer may be before the data is stale.
+    fn stale_limit(&self) -> Duration {
+        self.refresh.mul_f64(f64::from(self.stale_after)) + Duration::from_secs(1)
+    }
+
+    /// How old a source's last good answer may be before it is late.
+    fn late_limit(&self) -> Duration {
+        self.refresh.mul_f64(2.0).max(Duration::from_secs(2))
     }
 
     /// Whether a source's last good answer is later than expected: older than two refresh
     /// intervals (at least 2 s). Only then is its age worth a number that changes every
     /// second; before, the time of that answer says it.
     pub fn is_late(&self, s: &SourceStatus) -> bool {
-        let expected = self.refresh.mul_f64(2.0).max(Duration::from_secs(2));
+        let expected = self.late_limit();
         s.last_ok
             .is_some_and(|t| (self.now - t).to_std().unwrap_or_default() > expected)
     }
@@ -420,20 +430,53 @@ impl App {
     /// timer, any screen but the board), the minute of the wall's clock, else nothing. A tick
     /// redraws only when this changes: an idle board on time draws once per refresh.
     fn clock_key(&self) -> i64 {
-        let ticking = self.screen != Screen::Grid
-            || self.alerts.form.is_some()
-            || self.is_stale()
-            || self.is_late(&self.prom)
-            || self.prom.error.is_some()
-            || self.alertmanagers.iter().any(|s| s.error.is_some())
-            || (self.wall.on && self.wall.pages > 1);
-        if ticking {
+        if self.ticks_seconds() {
             self.now.timestamp()
         } else if self.wall.on {
             self.now.timestamp() / 60
         } else {
             0
         }
+    }
+
+    /// Whether something shown counts whole seconds (see [`App::clock_key`]).
+    fn ticks_seconds(&self) -> bool {
+        self.screen != Screen::Grid
+            || self.alerts.form.is_some()
+            || self.is_stale()
+            || self.is_late(&self.prom)
+            || self.prom.error.is_some()
+            || self.alertmanagers.iter().any(|s| s.error.is_some())
+            || (self.wall.on && self.wall.pages > 1)
+    }
+
+    /// When the clock alone next changes what the board shows, `now` being the time it is:
+    /// the next whole second while an age or countdown is shown, else the first of the next
+    /// minute of the wall's clock and the moments the data turns late and stale. The loop
+    /// sleeps until then rather than waking every second, so that an idle board on time wakes
+    /// once per refresh. At most [`MAX_TICK`] ahead, and at least 10 ms (never a busy loop).
+    pub fn next_tick(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        let floor = |t: DateTime<Utc>, secs: i64| {
+            DateTime::from_timestamp(t.timestamp().div_euclid(secs) * secs, 0).unwrap_or(t)
+        };
+        let soonest = now + chrono::Duration::milliseconds(10);
+        let mut at = now + chrono::Duration::from_std(MAX_TICK).unwrap_or_default();
+        if self.ticks_seconds() {
+            at = floor(now, 1) + chrono::Duration::seconds(1);
+        } else {
+            if self.wall.on {
+                at = at.min(floor(now, 60) + chrono::Duration::seconds(60));
+            }
+            if let (Some(t), None) = (self.prom.last_ok, self.replay) {
+                // Both tests are strict (older than the limit): 1 ms past it.
+                let past = |d: Duration| {
+                    chrono::Duration::from_std(d).unwrap_or_default()
+                        + chrono::Duration::milliseconds(1)
+                };
+                at = at.min(t + past(self.late_limit().min(self.stale_limit())));
+            }
+        }
+        at.max(soonest)
     }
 
     /// Age of the data shown, in whole seconds.

@@ -171,6 +171,53 @@ fn failing_source_keeps_data_and_goes_stale() {
         .contains("connection refused"));
 }
 
+/// The loop sleeps until `next_tick`: nothing the clock alone changes may come before it,
+/// and (short of the cap) something must change at it.
+#[test]
+fn the_clock_wakes_the_board_when_and_only_when_it_changes_something() {
+    let at = |ms: i64| fixed_time() + chrono::Duration::milliseconds(ms);
+    // A tick at `t`: whether it changed what is shown (and the state, kept).
+    let moved = |app: &mut App, t: DateTime<Utc>| {
+        app.update(Action::Tick(t));
+        let d = app.dirty;
+        app.update(Action::Drawn);
+        d
+    };
+    let late_ms = i64::try_from(demo_app(100, 24).late_limit().as_millis()).unwrap();
+    for wall in [false, true] {
+        let mut app = demo_app(100, 24);
+        app.wall.on = wall;
+        app.rebuild_view();
+        let now = at(300);
+        moved(&mut app, now);
+        let next = app.next_tick(now);
+        // On time, the first change is the data turning late (the wall's minute is later).
+        assert_eq!(next, at(late_ms + 1), "wall {wall}");
+        assert!(!moved(&mut app, next - chrono::Duration::milliseconds(2)));
+        assert!(moved(&mut app, next), "late at the deadline (wall {wall})");
+        // Late: the age counts whole seconds, so the next change is the next second.
+        let now = next + chrono::Duration::milliseconds(250);
+        moved(&mut app, now);
+        let next = app.next_tick(now);
+        assert_eq!(next, at(late_ms / 1000 * 1000 + 1000));
+        assert!(!moved(&mut app, next - chrono::Duration::milliseconds(1)));
+        assert!(moved(&mut app, next));
+    }
+    // Replaying a past moment, nothing turns late: the cap only.
+    let mut app = demo_app(100, 24);
+    app.replay = Some(at(-3_600_000));
+    let now = at(300);
+    assert_eq!(
+        app.next_tick(now),
+        now + chrono::Duration::from_std(MAX_TICK).unwrap()
+    );
+    // Never in the past (a deadline already gone would spin the loop).
+    let mut app = demo_app(100, 24);
+    let long_after = at(3_600_000);
+    app.prom.error = None;
+    assert!(app.next_tick(long_after) > long_after);
+}
+
 #[test]
 fn an_idle_board_on_time_draws_only_when_something_shown_moves() {
     use crate::testing::{buffer_text, render};

@@ -137,11 +137,13 @@ fn rate_limit_queues_then_sends_one_summary() {
     )
     .is_none());
     assert!(n.tick(t(34)).is_none());
+    assert!(n.wants_tick(), "something held back needs the clock");
     let s = n
         .tick(t(35))
         .expect("held back, sent when the interval is over");
     assert_eq!(s.title, "fleetboard: 2 hosts changed: 1 DOWN, 1 CRIT");
     assert_eq!(s.body, "db2 CRIT, db3 DOWN");
+    assert!(!n.wants_tick(), "nothing left for the clock");
     assert!(n.tick(t(100)).is_none());
 }
 
@@ -204,6 +206,7 @@ fn flapping_host_rings_a_few_times_then_once_more_then_settles() {
     // Stays OK (the last flip) for the window: the state now differs from the last told
     // (CRIT), so one more notification says so.
     assert!(n.tick(t(500 + 599)).is_none());
+    assert!(n.wants_tick(), "a flapping host settles by the clock");
     let s = n.tick(t(500 + 601)).expect("settled");
     assert_eq!(s.title, "fleetboard: db1 recovered (was CRIT)");
 }
