@@ -6,7 +6,8 @@
 # For each N it starts a stack (scripts/stack.sh, synthetic exporter of N hosts, real
 # Prometheus), then runs each program alone in a COLSxROWS pseudo-terminal for SECONDS
 # (after SKIP seconds of start-up), one after the other, and measures its CPU seconds and
-# RSS (scripts/perf_pty.py). Both refresh every REFRESH seconds (fleetboard's default is 5 s)
+# RSS (scripts/perf_pty.py; CPU as perf's task-clock when perf is installed, else /proc's
+# 10 ms ticks). Both refresh every REFRESH seconds (fleetboard's default is 5 s)
 # and ask the same PromQL: fleetboard's preset, whose expressions grafatui gets as
 # `--query` panels, with its own defaults otherwise (range queries over 5 minutes, 5 s step:
 # grafatui draws charts, which is what it is for).
@@ -55,6 +56,7 @@ trap 'exit 130' INT TERM
 proc_cpu() { awk -v t="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / t }' "/proc/$1/stat"; }
 minus() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a - b }'; }
 jget() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(d.get(sys.argv[2]))' "$1" "$2"; }
+cpu_of() { python3 -c 'import json,sys; d=json.loads(sys.argv[1]); x=d.get("cpu_s_exact"); print(round(x, 3) if x is not None else d["cpu_s"])' "$1"; }
 
 printf '%s\n' "N|fleetboard CPU s|frames|grafatui CPU s|frames|CPU ratio|Prometheus CPU s: idle/fleetboard/grafatui|RSS MiB fleetboard/grafatui|RSS ratio" >"$OUT/table"
 for N in "${HOSTS[@]}"; do
@@ -80,8 +82,9 @@ for N in "${HOSTS[@]}"; do
   gr=$(python3 "$PTY" --cols "$COLS" --rows "$ROWS" --seconds "$WINDOW" --skip "$SKIP" -- "${G[@]}")
   pgr=$(minus "$(proc_cpu "$PROM_PID")" "$p0")
   echo "grafatui: $gr" >&2
-  fcpu=$(jget "$fb" cpu_s)
-  gcpu=$(jget "$gr" cpu_s)
+  # perf's task-clock when perf_pty.py had perf; else /proc's whole ticks.
+  fcpu=$(cpu_of "$fb")
+  gcpu=$(cpu_of "$gr")
   frss=$(jget "$fb" rss_mib_end)
   grss=$(jget "$gr" rss_mib_end)
   printf '%s\n' "$N|$fcpu|$(jget "$fb" frames)|$gcpu|$(jget "$gr" frames)|$(awk -v a="$gcpu" -v b="$fcpu" 'BEGIN {if (b > 0) printf "%.1f", a/b; else print "-"}')|$pidle/$pfb/$pgr|$frss/$grss|$(awk -v a="$grss" -v b="$frss" 'BEGIN {if (b > 0) printf "%.1f", a/b; else print "-"}')" >>"$OUT/table"

@@ -8,6 +8,10 @@ Prints one JSON object: bytes written to the terminal and how they group into fr
 process over the measured window (after --skip seconds of start-up), and with --keys the
 time from a key press ('j' and 'k' in turn, about three a second) to the next output.
 Standard library only; the process is ended by PID when the window is over.
+
+/proc gives CPU time in whole clock ticks (10 ms), coarse beside the tenths of a second an
+idle board spends in a minute: when `perf` is installed, `cpu_s_exact` is the process's
+task-clock over the same window (`perf stat -p`, threads started meanwhile included).
 """
 import argparse
 import fcntl
@@ -15,8 +19,10 @@ import json
 import os
 import pty
 import select
+import shutil
 import signal
 import struct
+import subprocess
 import termios
 import time
 
@@ -58,6 +64,7 @@ def main():
     frames, cur, last_out = [], 0, None
     total = 0
     cpu0 = rss0 = None
+    perf = None
     rss_max = 0.0
     key_at, key_lat, next_key, kidx = None, [], start + 0.5, 0
     alive = True
@@ -67,6 +74,10 @@ def main():
             break
         if cpu0 is None and now >= start:
             cpu0, rss0 = cpu_seconds(pid), rss_mib(pid)
+            if shutil.which("perf"):
+                perf = subprocess.Popen(
+                    ["perf", "stat", "-x", ",", "-e", "task-clock", "-p", str(pid)],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             if cur:
                 cur = 0  # the start-up frame is not counted
         if a.keys and now >= next_key and key_at is None and now >= start:
@@ -108,6 +119,17 @@ def main():
         cpu1, rss1 = cpu_seconds(pid), rss_mib(pid)
     except OSError:
         cpu1, rss1 = cpu0 or 0.0, 0.0
+    exact = None
+    if perf is not None:
+        perf.send_signal(signal.SIGINT)
+        try:
+            _, err = perf.communicate(timeout=10)
+            for line in err.splitlines():
+                f = line.split(",")
+                if len(f) > 2 and f[2].startswith("task-clock") and f[1] == "msec":
+                    exact = float(f[0]) / 1000
+        except (subprocess.TimeoutExpired, ValueError):
+            perf.kill()
     try:
         os.kill(pid, signal.SIGTERM)
         time.sleep(0.3)
@@ -129,6 +151,7 @@ def main():
         "frame_bytes_min": fs[0] if fs else 0,
         "cpu_s": round(cpu1 - (cpu0 or 0.0), 3),
         "cpu_pct_of_core": round(100 * (cpu1 - (cpu0 or 0.0)) / a.seconds, 2),
+        "cpu_s_exact": round(exact, 4) if exact is not None else None,
         "rss_mib_start": round(rss0 or 0.0, 1),
         "rss_mib_end": round(rss1, 1),
         "rss_mib_max": round(rss_max, 1),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use chrono::Utc;
 use ratatui::backend::CrosstermBackend;
+use ratatui::layout::Rect;
 use ratatui::Terminal;
 use tokio::sync::mpsc;
 
@@ -145,15 +146,23 @@ pub async fn run_with(
         64 * 1024,
         io::stdout(),
     )));
-    let mut terminal = Terminal::new(backend).context("cannot set up the terminal")?;
+    // A fixed viewport, resized here when the terminal says it changed (its resize events
+    // reach the app): a full-screen one asks the terminal for its size on every frame,
+    // opening /dev/tty each time.
+    let size = crossterm::terminal::size().context("cannot read the terminal size")?;
+    let mut area = Rect::new(0, 0, size.0, size.1);
+    let mut terminal = Terminal::with_options(
+        backend,
+        ratatui::TerminalOptions {
+            viewport: ratatui::Viewport::Fixed(area),
+        },
+    )
+    .context("cannot set up the terminal")?;
     // Not `Terminal::clear`: it asks the terminal where the cursor is (ESC [ 6 n) and
     // fails when no answer comes (serial consoles, some web terminals). A full-screen
     // board never needs the cursor: `resize` clears the screen and the back buffer.
-    let size = terminal.size().context("cannot read the terminal size")?;
-    terminal
-        .resize(ratatui::layout::Rect::new(0, 0, size.width, size.height))
-        .context("cannot clear the terminal")?;
-    app.update(Action::Resize(size.width, size.height));
+    terminal.resize(area).context("cannot clear the terminal")?;
+    app.update(Action::Resize(area.width, area.height));
 
     // Terminal input is read on its own thread and queued, so that a burst of keys (a
     // fast typist, a paste) is applied one key at a time, each mapped with the state
@@ -295,14 +304,10 @@ pub async fn run_with(
                         // Back on the alternate screen, redrawn in full (not `clear`, which
                         // asks for the cursor position, see above).
                         let back = guard.resume().and_then(|()| {
-                            let size = terminal.size()?;
-                            terminal.resize(ratatui::layout::Rect::new(
-                                0,
-                                0,
-                                size.width,
-                                size.height,
-                            ))?;
-                            Ok(size)
+                            let (w, h) = crossterm::terminal::size()?;
+                            area = Rect::new(0, 0, w, h);
+                            terminal.resize(area)?;
+                            Ok(area)
                         });
                         if let Some(i) = &input {
                             i.resume();
@@ -360,6 +365,13 @@ pub async fn run_with(
             break Ok(());
         }
         if dirty {
+            let want = Rect::new(0, 0, app.width, app.height);
+            if want != area {
+                area = want;
+                if let Err(e) = terminal.resize(area) {
+                    break Err(RunError::TerminalGone(e));
+                }
+            }
             let drawn = terminal.draw(|f| {
                 crate::ui::render(f, &app);
                 crate::sanitize::scrub_buffer(f.buffer_mut());

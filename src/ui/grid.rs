@@ -298,19 +298,14 @@ fn draw_tile(
                 rest.push(tag);
             }
         }
+        // No padding spans: each row is filled with its style below, which costs far less
+        // than writing spaces through the text path (a third of a frame's cells).
         for r in rest {
-            let pad = w.saturating_sub(sanitize::width(&r));
-            lines.push(Line::from(vec![
-                Span::styled(r, body),
-                Span::styled(" ".repeat(pad), body),
-            ]));
+            lines.push(Line::from(Span::styled(r, body)));
         }
     }
     while lines.len() < usize::from(tile_h) {
-        lines.push(Line::from(Span::styled(
-            " ".repeat(w),
-            if lines.is_empty() { style } else { body },
-        )));
+        lines.push(Line::default());
     }
     // Tall tiles end with a sparkline of the configured metric (wall monitors).
     if tile_h >= 4 && !host.spark.is_empty() {
@@ -329,6 +324,10 @@ fn draw_tile(
             continue;
         }
         let row = area.y + u16::try_from(y).unwrap_or(0);
+        buf.set_style(
+            Rect::new(col.x, row, col.width, 1),
+            if k == 0 { style } else { body },
+        );
         buf.set_line(col.x, row, line, col.width);
     }
 }
