@@ -1,8 +1,8 @@
 //! The board at fleet scale: tiles or map (`m`), the problems named on the first screen
 //! (a strip above the tiles, a list beside the map), and a cluster's topology (`T`).
 //!
-//! Hooks in [`super::App`]: `rebuild_view` asks [`App::lay_out`] for the layout,
-//! selection moves go through [`App::board_move`], clicks through [`App::board_click`].
+//! Hooks in [`super::App`]: `rebuild_view` asks `App::lay_out` for the layout,
+//! selection moves go through `App::board_move`, clicks through `App::board_click`.
 
 use crate::fleet::topology::{cluster_tree, TreeItem, TreeRow};
 use crate::layout::GridLayout;

@@ -240,6 +240,7 @@ fn pair_mut<'r, 'a>(
 /// Alerts that could not be attached to a host, with the reason for each.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Unattached {
+    /// The alerts, in the order they came.
     pub alerts: Vec<Alert>,
     /// Same order as `alerts`.
     pub reasons: Vec<String>,

@@ -2,6 +2,8 @@
 //!
 //! Pure data and pure functions: nothing here does I/O or reads the clock.
 
+#![warn(missing_docs)]
+
 pub mod health;
 pub mod join;
 pub mod metrics;
@@ -61,7 +63,10 @@ impl<'a> Strings<'a> {
 pub struct BuildInput<'a> {
     /// One result per metric of the set, same order.
     pub results: &'a [Result<Vector, SourceError>],
+    /// Every alert of every Alertmanager (active, silenced and inhibited).
     pub alerts: &'a [Alert],
+    /// The time the data describes (the query's evaluation time); `None` in tests that do
+    /// not age anything.
     pub taken_at: Option<DateTime<Utc>>,
     /// Hosts not seen for longer than this are dropped (a decommissioned server).
     pub forget_after: Option<chrono::Duration>,

@@ -16,11 +16,16 @@ use crate::model::{Identity, Role};
 /// One row of `pg_stat_replication` on some server.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Walsender {
+    /// The sender's cluster.
     pub cluster: String,
     /// The sending server (a primary, or a replica that cascades).
     pub sender: String,
+    /// The standby's `application_name` (its `primary_conninfo`), which names a host when
+    /// set to one; `None` when the exporter gave none or an empty one.
     pub application_name: Option<String>,
+    /// The standby's address as the sender sees it.
     pub client_addr: Option<String>,
+    /// The walsender's state (`streaming`, `catchup`, `startup`, `backup`, `stopping`).
     pub state: Option<String>,
     /// Bytes the replica's replay is behind the sender (NaN when the exporter has none).
     pub behind_bytes: f64,
@@ -29,7 +34,9 @@ pub struct Walsender {
 /// What one kind of evidence says about a replica's stream.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Evidence {
+    /// The stream is up.
     Streaming,
+    /// The stream is down, and why (shown as the host's reason).
     NotStreaming(&'static str),
     /// This evidence is not available (collector off, names that match no host).
     Unknown,

@@ -36,15 +36,22 @@ pub fn channel_of<'a>(label: impl Fn(&str) -> Option<&'a str>) -> &'a str {
 /// One replication channel as the replica-status series of one refresh show it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChannelEvidence {
+    /// `channel_name` (MySQL) or `connection_name` (MariaDB multi-source); empty for the
+    /// default channel.
     pub name: String,
+    /// Which generation of series names reported it (`*_master` / `*_source`).
     pub naming: Option<Naming>,
     /// Seconds behind, as reported (it includes an intended delay).
     pub lag: Option<f64>,
+    /// Receiver (I/O) thread running: 1 yes, 0 no (`Connecting` included).
     pub io: Option<f64>,
+    /// Applier (SQL) thread running: 1 yes, 0 no.
     pub sql: Option<f64>,
+    /// `Master_Server_Id` / `Source_Server_Id`: the `server_id` of the source.
     pub source_server_id: Option<f64>,
     /// Intended delay (`SQL_Delay`, `MASTER_DELAY` / `SOURCE_DELAY`), seconds.
     pub delay: Option<f64>,
+    /// The `master_host` label: the source's address as the replica was configured.
     pub master_host: Option<String>,
 }
 
@@ -55,6 +62,7 @@ impl ChannelEvidence {
         self.io.is_some() || self.sql.is_some() || self.source_server_id.is_some()
     }
 
+    /// Whether a replication thread is reported stopped.
     pub fn thread_stopped(&self) -> bool {
         self.io.is_some_and(|v| v < 1.0) || self.sql.is_some_and(|v| v < 1.0)
     }
@@ -75,9 +83,13 @@ impl ChannelEvidence {
 /// Which field of a channel a preset metric fills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChannelField {
+    /// [`ChannelEvidence::lag`].
     Lag,
+    /// [`ChannelEvidence::io`].
     Io,
+    /// [`ChannelEvidence::sql`].
     Sql,
+    /// [`ChannelEvidence::source_server_id`].
     SourceServerId,
 }
 
@@ -102,27 +114,40 @@ impl ChannelField {
 /// One row of `performance_schema.replication_group_members` as a member reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupRow {
+    /// `MEMBER_HOST`: the member's address as the group knows it.
     pub member_host: String,
+    /// `MEMBER_PORT`.
     pub member_port: String,
+    /// `MEMBER_STATE`: `ONLINE`, `RECOVERING`, `OFFLINE`, `ERROR`, `UNREACHABLE`.
     pub state: String,
+    /// `MEMBER_ROLE`: `PRIMARY` or `SECONDARY`.
     pub role: String,
 }
 
 /// Everything one refresh says about one host's place in its topology.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Evidence {
+    /// `read_only`: 1 on, 0 off.
     pub read_only: Option<f64>,
+    /// `super_read_only`: 1 on, 0 off.
     pub super_read_only: Option<f64>,
+    /// This server's `server_id`.
     pub server_id: Option<f64>,
     /// Every replica-status channel, Group Replication's own included.
     pub channels: Vec<ChannelEvidence>,
+    /// Group Replication members as this server reports them.
     pub group_rows: Vec<GroupRow>,
     /// `mysql_perf_schema_transactions_remote_in_applier_queue`: transactions received from
     /// the group and waiting to be applied on this member.
     pub applier_queue: Option<f64>,
+    /// Galera `wsrep_local_state`: 1 Joining, 2 Donor/Desynced, 3 Joined, 4 Synced.
     pub wsrep_local_state: Option<f64>,
+    /// Galera `wsrep_cluster_status`: 1 Primary, 0 non-Primary or Disconnected (as
+    /// mysqld_exporter maps the text).
     pub wsrep_cluster_status: Option<f64>,
+    /// Galera `wsrep_ready`: 1 when the node accepts queries.
     pub wsrep_ready: Option<f64>,
+    /// Galera `wsrep_cluster_size`: nodes in this node's component.
     pub wsrep_cluster_size: Option<f64>,
     /// `mysql_version_info{version}`.
     pub version: Option<String>,
@@ -525,6 +550,7 @@ pub fn judge_group(g: &GroupMember) -> Vec<(Health, String)> {
     out
 }
 
+/// A Galera node's state for the host panel and topology, when the evidence shows one.
 pub fn galera_node(ev: &Evidence) -> Option<GaleraNode> {
     galera_role(ev)?;
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]

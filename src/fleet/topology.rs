@@ -12,9 +12,11 @@ use crate::model::{Host, Role};
 pub struct TreeRow {
     /// 0 for a root.
     pub depth: usize,
+    /// What the row shows.
     pub item: TreeItem,
 }
 
+/// What a row of the tree stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TreeItem {
     /// A host: its index in the slice given to [`cluster_tree`].

@@ -30,6 +30,8 @@ fn group_health(sev: Severity) -> Health {
     }
 }
 
+/// The alerts screen (`a`): every alert of every Alertmanager, firing first, with its host
+/// (or why it is unattached), severity, state and age, in `area`.
 #[allow(clippy::too_many_lines)]
 pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     let t = &app.theme;

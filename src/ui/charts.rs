@@ -25,6 +25,9 @@ fn hhmm(t: f64, long: bool) -> String {
     .unwrap_or_default()
 }
 
+/// One history chart in the host panel: metric `def` of `host` over the panel's window, from
+/// the history cache (a note while it loads or when the query failed), with the metric's
+/// thresholds drawn as lines.
 pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, host: &HostId, def: &MetricDef) {
     let t = &app.theme;
     let win = WINDOWS[app.panel.window.min(WINDOWS.len() - 1)].0;

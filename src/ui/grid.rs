@@ -20,6 +20,9 @@ use crate::model::Kind;
 use crate::model::{Health, Host, MetricState};
 use crate::sanitize;
 
+/// The board's body: the map, or the problems strip, cluster titles and host tiles of the
+/// packed layout from the grid's scroll position, with a scrollbar when it does not fit; a
+/// note when no host matches.
 pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     let v = app.view();
     if v.hosts.is_empty() {

@@ -40,6 +40,7 @@ pub fn source_problems(sources: &[SourceStatus]) -> Vec<String> {
     out
 }
 
+/// The one-line header: counts by health, hosts shown, filters, replay time, STALE, sort.
 pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     let t = &app.theme;
     let hs = t.header();

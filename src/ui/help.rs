@@ -10,6 +10,8 @@ use crate::app::keymap::Ctx;
 use crate::app::App;
 use crate::model::Health;
 
+/// The help overlay (`?`): the keys of every screen as the key map binds them, and what the
+/// health symbols and colours mean.
 pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     let t = &app.theme;
     let mut lines: Vec<Line<'_>> = Vec::new();

@@ -35,6 +35,9 @@ fn state_label(s: MetricState) -> (&'static str, Option<Health>) {
     }
 }
 
+/// The host panel (Enter on a host): health and reasons, current values, replication
+/// details, the host's alerts, links and history charts, in `area`; a note when the host
+/// is no longer on the board.
 #[allow(clippy::too_many_lines)]
 pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
     let t = &app.theme;
@@ -601,9 +604,13 @@ fn topology_lines(lines: &mut Vec<Line<'_>>, app: &App, host: &Host) {
 /// the runtime, which alone writes to the terminal).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkSpot {
+    /// Screen column of the link's first cell.
     pub x: u16,
+    /// Screen row.
     pub y: u16,
+    /// Cells the link's text takes.
     pub width: u16,
+    /// The URL the terminal opens (already checked and sanitised).
     pub url: String,
 }
 

@@ -14,6 +14,8 @@
 //! └──────────────────────────────────────────────────────────────┘
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod alerts;
 pub mod bigtext;
 pub mod charts;
@@ -35,9 +37,9 @@ use crate::model::Health;
 
 /// Smallest usable size; below it the board says how big it needs to be.
 pub const MIN_W: u16 = 20;
+/// Smallest usable height, in rows (see [`MIN_W`]).
 pub const MIN_H: u16 = 5;
 
-/// Draws the whole screen.
 /// Where the panel's hyperlinks are in a frame of size `area` (see [`host_panel::link_spots`]).
 pub fn hyperlinks(app: &App, area: Rect) -> Vec<host_panel::LinkSpot> {
     if area.width < MIN_W || area.height < MIN_H {
@@ -71,6 +73,9 @@ fn regions(app: &App, area: Rect) -> (Rect, Rect, Rect, u16) {
     (header, body, status, head_h)
 }
 
+/// Draws the whole screen: header, the current screen's body (grid or map, host panel,
+/// alerts, silences) with its overlays (help, topology, silence form), and status bar; a
+/// terminal below [`MIN_W`]×[`MIN_H`] gets a line saying how big it needs to be.
 pub fn render(f: &mut Frame<'_>, app: &App) {
     let area = f.area();
     if area.width < MIN_W || area.height < MIN_H {

@@ -30,6 +30,8 @@ fn until(app: &App, t: chrono::DateTime<chrono::Utc>) -> String {
     format!("{} in {left}", t.format("%m-%d %H:%M"))
 }
 
+/// The silences screen (`A`): active and pending silences with their matchers, author,
+/// comment and time left.
 pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     let t = &app.theme;
     let ui = &app.alerts;

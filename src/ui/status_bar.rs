@@ -74,6 +74,8 @@ fn source_gaps(app: &App) -> Option<String> {
     Some(out)
 }
 
+/// The status bar: each source's freshness or error, what a partial answer left out, the
+/// last message, and key hints as far as the width allows.
 pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     let t = &app.theme;
     let w = usize::from(area.width);

@@ -22,6 +22,9 @@ use crate::fleet::topology::{TreeItem, TreeRow};
 use crate::model::{Health, Host};
 use crate::sanitize;
 
+/// The topology popup (`T`): the open cluster as a replication tree, each node with its
+/// health, lag and thread or streaming state; replicas whose source is not on the board
+/// under a row naming that source.
 pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
     let Some(topo) = &app.topology else { return };
     let t = &app.theme;
