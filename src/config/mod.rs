@@ -2,6 +2,8 @@
 //!
 //! Errors name the file, line and key, and suggest the closest valid key.
 
+#![warn(missing_docs)]
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -21,11 +23,17 @@ use crate::sources::http::{HttpConfig, Secret};
 /// A config problem, located in its file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigError {
+    /// The config file.
     pub file: PathBuf,
+    /// 1-based line; 0 when the problem has no place in the file (a missing file).
     pub line: usize,
+    /// 1-based column.
     pub column: usize,
+    /// The dotted key at fault (`prometheus.timeout`), when there is one.
     pub key: Option<String>,
+    /// What is wrong, in words.
     pub message: String,
+    /// The known key closest to an unknown one.
     pub suggestion: Option<String>,
 }
 
@@ -53,23 +61,38 @@ impl std::error::Error for ConfigError {}
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceFile {
+    /// Base URL; a path prefix is kept (`…/prometheus` for Mimir or PMM).
     pub url: Option<String>,
     /// More Alertmanagers (an HA pair); only for `[alertmanager]`.
     pub urls: Option<Vec<String>>,
+    /// Per-request timeout, a duration (`4s`).
     pub timeout: Option<Spanned<String>>,
+    /// Largest answer accepted after decompression, a size (`64MiB`).
     pub max_body: Option<Spanned<String>>,
+    /// Basic auth user.
     pub username: Option<String>,
+    /// Basic auth password written in the file (a warning when others can read it).
     pub password: Option<String>,
+    /// File holding the basic auth password.
     pub password_file: Option<PathBuf>,
+    /// Environment variable holding the basic auth password.
     pub password_env: Option<String>,
+    /// Bearer token written in the file.
     pub bearer_token: Option<String>,
+    /// File holding the bearer token.
     pub bearer_token_file: Option<PathBuf>,
+    /// Environment variable holding the bearer token.
     pub bearer_token_env: Option<String>,
+    /// CA bundle to trust instead of the system's.
     pub ca_file: Option<PathBuf>,
+    /// Client certificate (mTLS), PEM.
     pub cert_file: Option<PathBuf>,
+    /// The client certificate's key, PEM.
     pub key_file: Option<PathBuf>,
+    /// Accept any server certificate (a warning is printed).
     #[serde(default)]
     pub insecure_skip_verify: bool,
+    /// Extra request headers (`X-Scope-OrgID` for Mimir tenants).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// `[[prometheus]]` only: the source's name (default: the URL's host). Entries with
@@ -121,8 +144,11 @@ impl<'de> Deserialize<'de> for PromFiles {
 pub struct IdentityFile {
     /// `prometheus` (instance, cluster) or `pmm` (node_name, cluster); keys beside it win.
     pub preset: Option<Spanned<String>>,
+    /// The label that names a host (`instance`).
     pub host_label: Option<Spanned<String>>,
+    /// The label that names its cluster (`cluster`).
     pub cluster_label: Option<Spanned<String>>,
+    /// Whether `db1:9104` and `db1:9100` are one host (the port is dropped from the name).
     pub strip_port: Option<bool>,
 }
 
@@ -130,20 +156,31 @@ pub struct IdentityFile {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricFile {
+    /// PromQL returning one series per host; `$cluster` is the cluster filter.
     pub expr: Option<String>,
+    /// Short label for tiles and tables.
     pub label: Option<String>,
+    /// How values are shown: seconds, ratio, rate, none, bool.
     pub unit: Option<Unit>,
+    /// gauge (thresholds), up, flag (0 is CRIT) or info (not shown as a figure).
     pub kind: Option<Kind>,
+    /// Whether higher or lower values are worse.
     pub direction: Option<Direction>,
+    /// Warning threshold, in the metric's unit.
     pub warn: Option<f64>,
+    /// Critical threshold.
     pub crit: Option<f64>,
+    /// all, or replica (not applicable to other roles).
     pub applies_to: Option<AppliesTo>,
+    /// Shown on grid tiles when there is room.
     pub tile: Option<bool>,
+    /// Gets a history chart in the host panel.
     pub chart: Option<bool>,
     /// What the metric stands for in roles and replication (`replication_lag`,
     /// `read_only`, `wal_receiver`, ...); a new metric named like a preset's (`lag`,
     /// `read_only`, `io_running`, ...) stands for the same by default.
     pub signal: Option<Signal>,
+    /// Drops a preset metric from the board.
     #[serde(default)]
     pub disabled: bool,
 }
@@ -152,11 +189,16 @@ pub struct MetricFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OverrideFile {
+    /// The metric key whose thresholds change.
     pub metric: Spanned<String>,
+    /// Only hosts of this cluster.
     pub cluster: Option<String>,
+    /// `match`: only hosts with all these label values.
     #[serde(default, rename = "match")]
     pub matchers: BTreeMap<String, String>,
+    /// Warning threshold for those hosts.
     pub warn: Option<f64>,
+    /// Critical threshold for those hosts.
     pub crit: Option<f64>,
 }
 
@@ -164,16 +206,21 @@ pub struct OverrideFile {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
+    /// Time between polls, a duration.
     pub refresh: Option<Spanned<String>>,
+    /// `default`, `light`, or `themes/NAME.toml` beside the config.
     pub theme: Option<String>,
+    /// Start narrowed to these clusters (the filter goes into the queries).
     #[serde(default)]
     pub clusters: Vec<String>,
     /// Data older than this many refreshes is drawn stale.
     pub stale_after: Option<u32>,
+    /// How long a host whose series are all gone stays on the board, a duration.
     pub forget_after: Option<Spanned<String>>,
     /// `mysql` (default), `postgres`, `mixed` (both engines on one board) or `none` (only
     /// `[metrics.*]` from this file).
     pub preset: Option<Spanned<String>>,
+    /// Where the log goes; without it nothing is logged (the terminal is the board's).
     pub log_file: Option<PathBuf>,
     /// No writes to Alertmanager (silences).
     pub read_only: Option<bool>,
@@ -181,6 +228,7 @@ pub struct FileConfig {
     pub wall: Option<bool>,
     /// Seconds between wall pages.
     pub wall_page: Option<Spanned<String>>,
+    /// Hide healthy hosts.
     pub only_problems: Option<bool>,
     /// Start on the map (one cell per host).
     pub map: Option<bool>,
@@ -190,17 +238,24 @@ pub struct FileConfig {
     pub ascii: Option<bool>,
     /// auto, truecolor, 256, 16 or none.
     pub color: Option<crate::cli::ColorChoice>,
+    /// `[prometheus]`, or `[[prometheus]]` tables for several sources.
     pub prometheus: Option<PromFiles>,
+    /// `[alertmanager]`.
     pub alertmanager: Option<SourceFile>,
     /// Names of the always-firing alert whose absence from Alertmanager means the alerting
     /// pipeline is broken (default `Watchdog` and `DeadMansSwitch`); `[]` turns the check off.
     pub watchdog: Option<Vec<String>>,
+    /// `[identity]`.
     pub identity: Option<IdentityFile>,
+    /// `[metrics.KEY]` tables, by key.
     #[serde(default)]
     pub metrics: BTreeMap<String, Spanned<MetricFile>>,
+    /// `[[overrides]]`, in order (the last match wins).
     #[serde(default)]
     pub overrides: Vec<OverrideFile>,
+    /// `[notify]`.
     pub notify: Option<crate::notify::NotifyFile>,
+    /// `[links]`.
     pub links: Option<crate::links::LinksFile>,
     /// `[keys]`: `command = "key"` or `command = ["key", "key"]`, e.g. `silence = "ctrl-s"`.
     #[serde(default)]
@@ -211,7 +266,9 @@ pub struct FileConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum KeysFile {
+    /// `command = "key"`.
     One(String),
+    /// `command = ["key", "key"]`.
     Many(Vec<String>),
 }
 
@@ -320,29 +377,45 @@ pub struct Settings {
     pub watchdog: Vec<String>,
     /// `watchdog` was set in the config: the alert must be there from the first refresh.
     pub watchdog_configured: bool,
+    /// Alertmanagers (an HA group: merged, deduplicated).
     pub alertmanagers: Vec<Endpoint>,
+    /// Time between polls.
     pub refresh: Duration,
+    /// Refreshes after which data is drawn stale.
     pub stale_after: u32,
+    /// How long a host whose series are all gone stays on the board.
     pub forget_after: Duration,
+    /// Theme name.
     pub theme: String,
+    /// Cluster filter at start (server-side).
     pub clusters: Vec<String>,
+    /// Which labels name hosts and clusters.
     pub identity: Identity,
+    /// The board's metrics: the preset with `[metrics.*]` and overrides applied.
     pub metrics: MetricSet,
+    /// The simulated fleet instead of Prometheus (`--demo`).
     pub demo: bool,
     /// Replay time (`--at`); `None` is live.
     pub at: Option<chrono::DateTime<chrono::Utc>>,
     /// No writes to Alertmanager: creating and expiring silences are refused.
     pub read_only: bool,
+    /// Wall monitor mode.
     pub wall: bool,
+    /// Time between wall pages.
     pub wall_page: Duration,
+    /// Hide healthy hosts at start.
     pub only_problems: bool,
     /// Start on the map.
     pub map: bool,
+    /// Draw with ASCII only.
     pub ascii: bool,
     /// Tile sparklines' query (`tile_sparkline`, `--sparkline`).
     pub sparkline: Option<crate::sources::SparkQuery>,
+    /// Colour depth asked for (`auto` detects it).
     pub color: crate::cli::ColorChoice,
+    /// Where the log goes; `None`: nothing is logged.
     pub log_file: Option<PathBuf>,
+    /// The config file's directory, where `themes/` are looked for.
     pub config_dir: Option<PathBuf>,
     /// Things the user should know (e.g. a secret in a world-readable file).
     pub warnings: Vec<String>,
@@ -357,7 +430,9 @@ pub struct Settings {
 /// One data source endpoint.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
+    /// Base URL, path prefix included.
     pub url: String,
+    /// Timeouts, TLS, authentication and headers.
     pub http: HttpConfig,
 }
 
@@ -366,9 +441,12 @@ pub struct Endpoint {
 pub struct PromEndpoint {
     /// The source's name; servers with the same name form an HA group.
     pub name: String,
+    /// Where and how to connect.
     pub endpoint: Endpoint,
     /// Labels added to every series of this source.
     pub labels: Vec<(String, String)>,
+    /// Ask the engine to fail rather than answer partially (Thanos
+    /// `partial_response=false`, VictoriaMetrics `deny_partial_response=1`).
     pub deny_partial: bool,
 }
 

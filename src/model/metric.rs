@@ -18,7 +18,8 @@ pub enum Direction {
 pub enum Kind {
     /// Compared with warn/crit thresholds.
     Gauge,
-    /// `1` up, `0` down; a host whose up is 0, or whose up series vanished, is DOWN.
+    /// `1` up, `0` down: a host whose up is 0 is DOWN; one whose series all vanished is
+    /// UNKNOWN (its exporter is down: nothing is known of the database).
     Up,
     /// `1` running, `0` stopped (replication threads): 0 is CRITICAL.
     Flag,
