@@ -163,18 +163,18 @@ pub async fn run<S, F>(
     let mut reported: Option<String> = None;
     loop {
         let r = source.poll(&req, clock()).await;
-        let merged = if series_in(&r) < INLINE_MERGE_SERIES {
+        let inline = series_in(&r) < INLINE_MERGE_SERIES;
+        let merge = move || {
+            // The answers' bodies were freed on the runtime's threads, in arenas the merge
+            // (on a blocking thread) does not allocate from: give them back before it builds.
+            crate::memory::release_free_memory_for(merger.hosts());
             let out = merger.merge(r);
-            Ok((merger, out))
+            (merger, out)
+        };
+        let merged = if inline {
+            Ok(merge())
         } else {
-            tokio::task::spawn_blocking(move || {
-                // The answers' bodies were freed on the runtime's threads, in arenas the merge
-                // (on this thread) does not allocate from: give them back before it builds.
-                crate::memory::release_free_memory_for(merger.hosts());
-                let out = merger.merge(r);
-                (merger, out)
-            })
-            .await
+            tokio::task::spawn_blocking(merge).await
         };
         let (fleet, err, alert_sources);
         // A panic in the merge (a bug) ends the poller like a panic in it would have.

@@ -18,12 +18,12 @@ use crate::model::{Fleet, Health, Host, HostId, Identity, MetricSet};
 
 /// Rows of the wall header (clock and freshness in big digits).
 pub const WALL_HEADER: u16 = 3;
+use crate::theme::Theme;
+use history::{HistoryCache, HistoryFetch, HistoryKey, WINDOWS};
 
 /// The longest the loop sleeps with nothing arriving ([`App::next_tick`]): a bound on how
 /// late a change the clock alone makes could be shown, should one be missing from there.
 pub const MAX_TICK: Duration = Duration::from_secs(10);
-use crate::theme::Theme;
-use history::{HistoryCache, HistoryFetch, HistoryKey, WINDOWS};
 
 pub mod alerts;
 

@@ -301,8 +301,8 @@ fn draw_tile(
                 rest.push(tag);
             }
         }
-        // No padding spans: each row is filled with its style below, which costs far less
-        // than writing spaces through the text path (a third of a frame's cells).
+        // No padding spans: each row is filled with its style below, so that spaces do not
+        // go through the text path (grapheme segmentation, width checks) for nothing.
         for r in rest {
             lines.push(Line::from(Span::styled(r, body)));
         }
