@@ -55,7 +55,11 @@ pub async fn bench_refresh(s: &Settings, runs: usize) -> Result<String, String> 
         .iter()
         .map(|m| (m.key.clone(), m.expr.clone()))
         .collect();
-    let src = PromSource::new(prom, ams, parts);
+    let name = crate::sources::multi::default_name(prom.base_url());
+    let united = s.sources.first().is_none_or(|p| p.united_query);
+    let member =
+        crate::sources::multi::Member::new(name, vec![prom], Vec::new()).with_united_query(united);
+    let src = PromSource::with_members(vec![member], ams, parts);
     let mut merger = Merger::new(
         Arc::new(s.metrics.clone()),
         s.identity.clone(),

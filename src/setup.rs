@@ -41,13 +41,18 @@ pub fn make_source(s: &Settings) -> Result<Arc<dyn FleetSource>, String> {
         match members.last_mut() {
             Some(m) if m.name == p.name => {
                 m.clients.push(client);
+                // One query form per source: its servers hold the same series.
+                m.united_query &= p.united_query;
                 for (k, v) in &p.labels {
                     if !m.labels.iter().any(|(x, _)| x == k) {
                         m.labels.push((k.clone(), v.clone()));
                     }
                 }
             }
-            _ => members.push(Member::new(p.name.clone(), vec![client], p.labels.clone())),
+            _ => members.push(
+                Member::new(p.name.clone(), vec![client], p.labels.clone())
+                    .with_united_query(p.united_query),
+            ),
         }
     }
     let mut ams = Vec::new();

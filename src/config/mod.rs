@@ -105,6 +105,9 @@ pub struct SourceFile {
     /// `[[prometheus]]` only: ask the engine to fail rather than answer with part of the
     /// data (Thanos `partial_response=false`, VictoriaMetrics `deny_partial_response=1`).
     pub deny_partial: Option<bool>,
+    /// `false`: ask this source one query per metric instead of every metric in one
+    /// united query (more requests, less CPU on the server; see the README).
+    pub united_query: Option<bool>,
 }
 
 /// `[prometheus]` (one source) or `[[prometheus]]` (several).
@@ -448,6 +451,8 @@ pub struct PromEndpoint {
     /// Ask the engine to fail rather than answer partially (Thanos
     /// `partial_response=false`, VictoriaMetrics `deny_partial_response=1`).
     pub deny_partial: bool,
+    /// Every metric in one united query (`true`, the default) or one query per metric.
+    pub united_query: bool,
 }
 
 /// Splits `NAME=URL` (a name is letters, digits, `-`, `_` and `.`, before any `://`).
@@ -639,6 +644,7 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
                     .map(|f| f.labels.clone().into_iter().collect())
                     .unwrap_or_default(),
                 deny_partial: shared.and_then(|f| f.deny_partial).unwrap_or(false),
+                united_query: shared.and_then(|f| f.united_query).unwrap_or(true),
             });
         }
     } else {
@@ -663,6 +669,7 @@ pub fn resolve(cli: &Cli, file: &FileConfig, path: Option<&Path>) -> Result<Sett
                 endpoint: ep,
                 labels: f.labels.clone().into_iter().collect(),
                 deny_partial: f.deny_partial.unwrap_or(false),
+                united_query: f.united_query.unwrap_or(true),
             });
         }
     }

@@ -64,6 +64,8 @@ pub struct Member {
     pub clients: Vec<PromClient>,
     /// Labels added to every series of this source (the series' own value wins).
     pub labels: Vec<(String, String)>,
+    /// Every metric in one united query (`false`: one query per metric, as configured).
+    pub united_query: bool,
     /// The client that answered last (tried first).
     preferred: AtomicUsize,
     /// Refreshes left before the united query is tried again (0: use it).
@@ -79,10 +81,18 @@ impl Member {
             name,
             clients,
             labels,
+            united_query: true,
             preferred: AtomicUsize::new(0),
             united_off: AtomicUsize::new(0),
             last_series: AtomicUsize::new(0),
         }
+    }
+
+    /// The same source, asked one query per metric when `united` is false.
+    #[must_use]
+    pub fn with_united_query(mut self, united: bool) -> Self {
+        self.united_query = united;
+        self
     }
 
     /// Clients in the order to try them: the last one that answered first.
@@ -151,7 +161,9 @@ async fn ask(
     let mut notices = Vec::new();
     let off = m.united_off.load(Ordering::Relaxed);
     let last = m.last_series.load(Ordering::Relaxed);
-    if too_large_to_unite(last) {
+    if !m.united_query {
+        // The operator's choice (`united_query = false`): nothing to say each refresh.
+    } else if too_large_to_unite(last) {
         notices.push(format!(
             "one query per metric, in parallel: {last} series are answered faster that way than by one united query"
         ));

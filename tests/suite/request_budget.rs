@@ -410,3 +410,51 @@ async fn an_untagged_united_answer_is_asked_again_per_metric() {
         r.poll.sources[0].notices
     );
 }
+
+#[tokio::test]
+async fn united_query_false_asks_one_query_per_metric_and_loses_nothing() {
+    // The operator's choice for a large fleet: the parts cost the server less CPU than the
+    // united query (README, "What the single request costs the server").
+    let s = prom(1_000, None).await;
+    let file = config::parse(
+        "[prometheus]\nunited_query = false\n",
+        std::path::Path::new("fleetboard.toml"),
+    )
+    .unwrap();
+    let cli = Cli {
+        prometheus: vec![s.uri()],
+        alertmanager: vec![s.uri()],
+        timeout: Some(Duration::from_secs(60)),
+        ..Cli::default()
+    };
+    let settings = config::resolve(&cli, &file, None).unwrap();
+    assert!(settings.sources.iter().all(|p| !p.united_query));
+    let source = setup::make_source(&settings).unwrap();
+    let req = PollRequest::default();
+    let metrics_n = settings.metrics.metrics.len();
+    for round in 1..=2 {
+        let poll = source.poll(&req, Utc::now()).await;
+        let m = poll.metrics.as_ref().unwrap();
+        assert!(
+            m.iter().all(|r| r.as_ref().is_ok_and(|v| v.len() == 1_000)),
+            "every metric has every host"
+        );
+        let received = s.received_requests().await.unwrap();
+        // one per metric + one for the monitoring + the Alertmanager, every refresh
+        assert_eq!(received.len(), round * (metrics_n + 1 + 1));
+        let st = &poll.sources[0];
+        assert!(st.error.is_none() && st.notices.is_empty(), "{st:?}");
+    }
+    let queries: Vec<String> = s
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/api/v1/query")
+        .map(united::query_of)
+        .collect();
+    // Only the monitoring's own small query is united; no metric goes through label_replace.
+    let tagged: Vec<&String> = queries.iter().filter(|q| q.contains("fb_metric")).collect();
+    assert_eq!(tagged.len(), 2, "{tagged:?}");
+    assert!(tagged.iter().all(|q| !q.contains("mysql_up")), "{tagged:?}");
+}
