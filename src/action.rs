@@ -1,5 +1,4 @@
 //! Actions: everything that can change the app, and terminal events turned into them.
-
 use chrono::{DateTime, Utc};
 use crossterm::event::{
     Event as TermEvent, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind,
@@ -14,31 +13,56 @@ pub enum Action {
     Start(Box<crate::app::Startup>),
     /// A key press, looked up in the keymap of the screen shown.
     Key(KeyEvent),
+    /// The clock moved to this time: redraws only when something shown follows the clock,
+    /// and flips the wall page when its time is up.
     Tick(DateTime<Utc>),
+    /// One refresh from the poller: the fleet (`None` keeps the last good one, marked
+    /// stale), the sources' errors and the delay before the next refresh.
     Data(Box<Update>),
     /// The terminal's size: columns, rows.
     Resize(u16, u16),
     /// The screen was drawn: nothing visible has changed since.
     Drawn,
+    /// Leave the board; also sent on SIGTERM, SIGHUP and Ctrl-C.
     Quit,
+    /// Open or close the help overlay (scrolled back to the top).
     Help,
+    /// Poll now rather than at the next refresh.
     Refresh,
     /// Esc / Backspace: close help, cancel the filter, leave the panel, clear filters.
     Back,
+    /// Open the host panel of the selected host (on the grid only).
     Open,
     /// Selection move: `(dx, dy)`, each -1, 0 or 1.
     Move(i32, i32),
+    /// Page down (`true`) or up: the next wall page, a screen of the grid, or the host
+    /// panel by the screen height less 4 rows.
     Page(bool),
+    /// First host of the grid, or the top of the host panel.
     Home,
+    /// Last host of the grid.
     End,
+    /// Start editing the grid's host filter, from the filter in force.
     StartFilter,
+    /// Type this character into the host filter being edited.
     FilterChar(char),
+    /// Delete the last character of the host filter being edited.
     FilterBackspace,
+    /// Empty the host filter being edited.
     FilterClear,
+    /// Apply the host filter being edited to the grid.
     FilterApply,
+    /// Show only the next cluster (after the last one: every cluster again), back on the grid.
     CycleCluster,
+    /// Next sort order of the grid: severity, name, then source when there are several
+    /// sources.
     CycleSort,
+    /// Left click at `(column, row)` in cells: on the grid, selects the host there (a cluster
+    /// title opens its topology); a click on the selected host, or a double click within
+    /// 500 ms, opens its panel.
     Click(u16, u16),
+    /// Mouse wheel, down (`true`) or up: moves the grid or alert-list selection one step,
+    /// or scrolls the host panel 3 lines.
     Scroll(bool),
     /// Hide / show healthy hosts (`p`).
     OnlyProblems,
@@ -67,6 +91,7 @@ pub enum Action {
     Board(crate::app::map::BoardAction),
     /// Links and commands of the host panel (see [`crate::links`]).
     Links(crate::links::LinkAction),
+    /// Nothing to do; nothing is redrawn.
     None,
 }
 

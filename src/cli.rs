@@ -1,5 +1,4 @@
 //! Command line. Precedence: command line > `FLEETBOARD_*` environment > config file > defaults.
-
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -22,6 +21,9 @@ Secrets (passwords, bearer tokens) are read from files or environment variables 
 in the config file, never from the command line.";
 
 /// The built-in metric sets.
+// Each variant is a value of its flag, named by clap; a doc comment here would become
+// that value's help text in `--help` and the man page.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Preset {
     Mysql,
@@ -31,6 +33,7 @@ pub enum Preset {
 }
 
 impl Preset {
+    /// The preset's name as written on the command line and in the config file.
     pub fn as_str(self) -> &'static str {
         match self {
             Preset::Mysql => "mysql",
@@ -105,6 +108,8 @@ pub struct Cli {
     /// environment).
     #[arg(long, env = "FLEETBOARD_DEMO", global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new(), value_name = "BOOL")]
     pub demo: Option<bool>,
+    /// `--no-demo`: undoes `--demo` set by the config file or environment (hidden;
+    /// named in `--demo`'s help).
     #[arg(long, global = true, hide = true)]
     pub no_demo: bool,
 
@@ -116,6 +121,8 @@ pub struct Cli {
     /// `--no-read-only` undoes the config file or environment.
     #[arg(long, env = "FLEETBOARD_READ_ONLY", global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new(), value_name = "BOOL")]
     pub read_only: Option<bool>,
+    /// `--no-read-only`: undoes `--read-only` set by the config file or environment (hidden;
+    /// named in `--read-only`'s help).
     #[arg(long, global = true, hide = true)]
     pub no_read_only: bool,
 
@@ -124,6 +131,8 @@ pub struct Cli {
     /// environment.
     #[arg(long, env = "FLEETBOARD_WALL", global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new(), value_name = "BOOL")]
     pub wall: Option<bool>,
+    /// `--no-wall`: undoes `--wall` set by the config file or environment (hidden;
+    /// named in `--wall`'s help).
     #[arg(long, global = true, hide = true)]
     pub no_wall: bool,
 
@@ -152,6 +161,8 @@ pub struct Cli {
     /// the config file or environment.
     #[arg(long, env = "FLEETBOARD_ONLY_PROBLEMS", global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new(), value_name = "BOOL")]
     pub only_problems: Option<bool>,
+    /// `--no-only-problems`: undoes `--only-problems` set by the config file or environment (hidden;
+    /// named in `--only-problems`'s help).
     #[arg(long, global = true, hide = true)]
     pub no_only_problems: bool,
 
@@ -159,6 +170,8 @@ pub struct Cli {
     /// `--no-map` undoes the config file or environment.
     #[arg(long, env = "FLEETBOARD_MAP", global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new(), value_name = "BOOL")]
     pub map: Option<bool>,
+    /// `--no-map`: undoes `--map` set by the config file or environment (hidden;
+    /// named in `--map`'s help).
     #[arg(long, global = true, hide = true)]
     pub no_map: bool,
 
@@ -166,6 +179,8 @@ pub struct Cli {
     /// with Unicode whatever the locale, file or environment say.
     #[arg(long, env = "FLEETBOARD_ASCII", global = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_parser = BoolishValueParser::new(), value_name = "BOOL")]
     pub ascii: Option<bool>,
+    /// `--no-ascii`: undoes `--ascii` set by the config file or environment (hidden;
+    /// named in `--ascii`'s help).
     #[arg(long, global = true, hide = true)]
     pub no_ascii: bool,
 
@@ -185,6 +200,7 @@ pub struct Cli {
     #[arg(long, value_name = "N", hide = true, global = true)]
     pub synthetic: Option<usize>,
 
+    /// What to do instead of running the board (`snapshot`, `doctor`, ...).
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -269,6 +285,11 @@ fn either(on: Option<bool>, off: bool) -> Option<bool> {
     }
 }
 
+/// The subcommands; without one the board runs.
+//
+// clap takes a doc comment on this enum as the program's `about` text, replacing the
+// description at the top of `--help`.
+#[allow(missing_docs)]
 #[derive(Debug, Subcommand, Clone)]
 pub enum Command {
     /// Poll once, print every host, exit 0 OK / 1 WARNING / 2 CRITICAL / 3 UNKNOWN.
@@ -312,6 +333,9 @@ pub enum Command {
 }
 
 /// `--color`.
+// Each variant is a value of its flag, named by clap; a doc comment here would become
+// that value's help text in `--help` and the man page.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ColorChoice {
@@ -326,6 +350,10 @@ pub enum ColorChoice {
     None,
 }
 
+/// The output format of `snapshot` and `doctor` (`--format`).
+// Each variant is a value of its flag, named by clap; a doc comment here would become
+// that value's help text in `--help` and the man page.
+#[allow(missing_docs)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Text,

@@ -1,7 +1,6 @@
 //! Carries out the app's silence commands against a [`SilenceBackend`] and turns each
 //! result into the [`Action`] the app expects back. The runtime runs these in spawned
 //! tasks; tests call [`Executor::execute`] directly, so they drive the board's own write path.
-
 use std::sync::Arc;
 
 use crate::action::Action;
@@ -14,12 +13,15 @@ use crate::sources::FleetSource;
 /// Where silence commands go, and whether writes are allowed at all.
 #[derive(Clone)]
 pub struct Executor {
+    /// The Alertmanager silence API; `None` when there is no Alertmanager to write to, and
+    /// every silence command is then answered with an error.
     pub backend: Option<Arc<dyn SilenceBackend>>,
     /// `--read-only`: every write is refused here too, not only in the app.
     pub read_only: bool,
 }
 
 impl Executor {
+    /// An executor sending silence commands to `backend`, refusing writes when `read_only`.
     pub fn new(backend: Option<Arc<dyn SilenceBackend>>, read_only: bool) -> Self {
         Self { backend, read_only }
     }

@@ -1,12 +1,13 @@
 //! Grid geometry, shared by drawing and by navigation/mouse hit-testing so the two
 //! always agree. Positions are in a virtual canvas; the view scrolls over it.
-
 /// Where one tile sits in the virtual canvas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TilePos {
     /// Index into the visible host list.
     pub host: usize,
+    /// Left column of the tile in the canvas, in cells.
     pub x: u16,
+    /// Top row of the tile in the canvas (0 is the canvas's first row, before scrolling).
     pub y: u32,
 }
 
@@ -16,8 +17,11 @@ pub struct TilePos {
 pub struct GroupPos {
     /// Index into the visible group list.
     pub group: usize,
+    /// Canvas row of the title (in the map, the row where the cluster's cells start).
     pub y: u32,
+    /// Left column of the title, in cells.
     pub x: u16,
+    /// Width of the title line, in cells: the width of the cluster's block of tiles.
     pub w: u16,
     /// Index of the group's first tile (its tiles are contiguous).
     pub first: usize,
@@ -27,11 +31,18 @@ pub struct GroupPos {
 /// `height` rows high.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GridLayout {
+    /// Width of every tile, in cells (1 in the map).
     pub tile_w: u16,
+    /// Height of every tile, in rows (1 for one-line tiles and in the map).
     pub tile_h: u16,
+    /// Tile columns across the grid (lanes in a packed layout; in the map, its width
+    /// in cells).
     pub cols: u16,
+    /// One tile per visible host, indexed by host.
     pub tiles: Vec<TilePos>,
+    /// One title per visible cluster, in group order.
     pub groups: Vec<GroupPos>,
+    /// Canvas height, in rows: how far the view can scroll.
     pub height: u32,
     /// Tile indices by position, top to bottom then left to right: drawing starts at the
     /// first visible one, whatever order the packing placed them in.

@@ -4,6 +4,7 @@
 //! (hosts, clusters, health) → [`app`] (state + actions) → [`ui`] (pure render). All of
 //! them share the plain types of [`model`], which depends on none of them.
 
+#![warn(missing_docs)]
 #![warn(clippy::missing_errors_doc)]
 
 pub mod action;

@@ -6,7 +6,6 @@
 //! value is accepted only when it is a plain host name (letters, digits, `.`, `_`, `-`,
 //! `:`; starting with a letter or digit), so it can be neither an option (`-oProxyCommand=…`)
 //! nor a second word. URLs get the values percent-encoded, and must stay http(s).
-
 use std::fmt;
 use std::sync::Arc;
 
@@ -20,10 +19,18 @@ use crate::app::{App, Command, MessageKind, Screen};
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LinksFile {
+    /// `opener`: the program and arguments that open a URL, the URL appended as the last
+    /// argument, run without a shell. `None`: `["xdg-open"]`.
     pub opener: Option<Vec<String>>,
+    /// `allow_in_read_only`: `true` lets commands run in `--read-only` and wall mode
+    /// (links open there anyway). `None`: `false`.
     pub allow_in_read_only: Option<bool>,
+    /// `urls`: the links of the host panel, numbered from 1 in this order. Empty when
+    /// absent.
     #[serde(default)]
     pub urls: Vec<UrlFile>,
+    /// `commands`: the commands of the host panel, numbered from 1 in this order. Empty
+    /// when absent.
     #[serde(default)]
     pub commands: Vec<CommandFile>,
 }
@@ -32,7 +39,10 @@ pub struct LinksFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UrlFile {
+    /// `name`: the link's label in the host panel (an OSC 8 hyperlink there).
     pub name: String,
+    /// `url`: the URL template; `{host}`, `{cluster}` and `{source}` are replaced by the
+    /// host's values, percent-encoded, and the result must be http or https.
     pub url: String,
 }
 
@@ -40,14 +50,20 @@ pub struct UrlFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommandFile {
+    /// `name`: the command's label in the host panel.
     pub name: String,
+    /// `argv`: the program and its arguments, run without a shell; `{host}`, `{cluster}`
+    /// and `{source}` may appear in the arguments, never in the program (`argv[0]`).
     pub argv: Vec<String>,
 }
 
 /// A named template: a URL, or an argv.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Template<T> {
+    /// The label shown in the host panel.
     pub name: String,
+    /// The template itself, checked at load: placeholders are filled per host by
+    /// [`render_url`] or [`render_command`].
     pub template: T,
 }
 
@@ -58,7 +74,9 @@ pub struct LinksConfig {
     pub opener: Vec<String>,
     /// Commands may run in `--read-only` and wall mode.
     pub allow_in_read_only: bool,
+    /// Links of the host panel, opened with `o` (a digit picks when there are several).
     pub urls: Vec<Template<String>>,
+    /// Commands of the host panel, run with `x` (a digit picks when there are several).
     pub commands: Vec<Template<Vec<String>>>,
 }
 
@@ -175,7 +193,9 @@ fn placeholders(t: &str) -> Vec<&str> {
 /// The values a template can use, from the host (so: from the network).
 #[derive(Debug, Clone, Copy)]
 pub struct HostVars<'a> {
+    /// The host's name, for `{host}`.
     pub host: &'a str,
+    /// The host's cluster, for `{cluster}`.
     pub cluster: &'a str,
     /// The host's replication source, when it has one.
     pub source: Option<&'a str>,
@@ -206,7 +226,12 @@ pub enum Refusal {
     /// The host has no value for this placeholder (no replication source, say).
     Missing(&'static str),
     /// The value is not a plain host name.
-    NotAHostName { var: &'static str, value: String },
+    NotAHostName {
+        /// The placeholder (`host`, `cluster` or `source`).
+        var: &'static str,
+        /// The refused value, as received.
+        value: String,
+    },
     /// The argument would start with `-` (an option).
     LeadingDash(String),
     /// The URL is not http(s), or does not parse.
@@ -341,7 +366,9 @@ pub fn render_command(argv: &[String], vars: &HostVars<'_>) -> Result<Vec<String
 /// What the panel is asking for: which link to open, or which command to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Picking {
+    /// A link to open (after `o`).
     Url,
+    /// A command to run (after `x`).
     Command,
 }
 
@@ -354,6 +381,7 @@ pub enum LinkAction {
     Run,
     /// The `n`-th (from 0) of the list being picked from.
     Pick(usize),
+    /// Stop asking which link or command (any key but a digit).
     Cancel,
     /// A command or opener finished: what to tell the operator.
     Done(String),
@@ -362,13 +390,17 @@ pub enum LinkAction {
 /// The panel's links state, held by the app.
 #[derive(Debug, Clone, Default)]
 pub struct LinksUi {
+    /// The resolved `[links]` table.
     pub config: Arc<LinksConfig>,
     /// `--read-only` or wall mode.
     pub read_only: bool,
+    /// What the panel is asking the operator to pick; `None` when it is not asking.
     pub picking: Option<Picking>,
 }
 
 impl LinksUi {
+    /// The links state for a `[links]` table; `read_only` for `--read-only` or wall mode.
+    /// Nothing is being picked.
     pub fn new(config: LinksConfig, read_only: bool) -> Self {
         Self {
             config: Arc::new(config),
@@ -377,6 +409,7 @@ impl LinksUi {
         }
     }
 
+    /// No links and no commands are configured.
     pub fn is_empty(&self) -> bool {
         self.config.urls.is_empty() && self.config.commands.is_empty()
     }

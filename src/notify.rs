@@ -17,7 +17,6 @@
 //!   then cancels out.
 //! - A host that changes `flap_count` times within `flap_window` is reported flapping
 //!   once, then is quiet until it has not changed for `flap_window`.
-
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 
@@ -30,8 +29,11 @@ use crate::model::{Health, HostId};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
+    /// The host is WARN (`"warn"` in the config).
     Warn,
+    /// The host is CRIT (`"crit"` in the config).
     Crit,
+    /// The host is DOWN (`"down"` in the config).
     Down,
 }
 
@@ -71,7 +73,11 @@ pub enum Protocol {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterFile {
+    /// `bell`: the severities that ring the bell for this cluster's hosts; an empty list
+    /// never rings for them. `None`: the top-level `notify.bell`.
     pub bell: Option<Vec<Level>>,
+    /// `desktop`: the severities that send a desktop notification for this cluster's
+    /// hosts; an empty list never does. `None`: the top-level `notify.desktop`.
     pub desktop: Option<Vec<Level>>,
 }
 
@@ -79,13 +85,30 @@ pub struct ClusterFile {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NotifyFile {
+    /// `bell`: the severities (`"warn"`, `"crit"`, `"down"`) that ring the terminal bell.
+    /// `None` or empty: no bell, except for clusters with a list of their own.
     pub bell: Option<Vec<Level>>,
+    /// `desktop`: the severities that send a desktop notification. `None` or empty: none,
+    /// except for clusters with a list of their own.
     pub desktop: Option<Vec<Level>>,
+    /// `desktop_protocol`: `"osc777"` or `"osc9"`, the escape sequence that carries a
+    /// desktop notification. `None`: `"osc777"`.
     pub desktop_protocol: Option<Protocol>,
+    /// `recover`: also notify when a host is back from a notified severity. `None`:
+    /// `true`.
     pub recover: Option<bool>,
+    /// `min_interval`: the shortest time between two notifications, a duration such as
+    /// `"30s"`; changes in between make one summary. `None`: 30 seconds.
     pub min_interval: Option<toml::Spanned<String>>,
+    /// `flap_count`: how many changes within `flap_window` make a host flapping. `None`:
+    /// 4; values below 2 count as 2.
     pub flap_count: Option<u32>,
+    /// `flap_window`: the time over which changes are counted, and how long a flapping
+    /// host must stay steady before it is notified again, a duration such as `"10m"`.
+    /// `None`: 10 minutes.
     pub flap_window: Option<toml::Spanned<String>>,
+    /// `[notify.clusters.NAME]`: per-cluster `bell` and `desktop` lists that replace the
+    /// top-level ones for that cluster's hosts. Empty when absent.
     #[serde(default)]
     pub clusters: BTreeMap<String, ClusterFile>,
 }
@@ -93,7 +116,9 @@ pub struct NotifyFile {
 /// Which severities use which channel.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Channels {
+    /// Severities that ring the terminal bell; empty: never.
     pub bell: Vec<Level>,
+    /// Severities that send a desktop notification; empty: never.
     pub desktop: Vec<Level>,
 }
 
@@ -106,12 +131,21 @@ impl Channels {
 /// Resolved `[notify]`. The default notifies nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyConfig {
+    /// The channels for hosts of clusters not listed in `clusters`.
     pub channels: Channels,
+    /// Channels per cluster name, replacing `channels` for that cluster's hosts.
     pub clusters: BTreeMap<String, Channels>,
+    /// How desktop notifications are written to the terminal.
     pub protocol: Protocol,
+    /// Also notify when a host is back from a notified severity.
     pub recover: bool,
+    /// The shortest time between two notifications; changes in between are queued and
+    /// sent as one summary.
     pub min_interval: Duration,
+    /// Changes within `flap_window` that make a host flapping (at least 2).
     pub flap_count: u32,
+    /// The time over which a host's changes are counted, and how long a flapping host
+    /// must stay steady before it is notified again.
     pub flap_window: Duration,
 }
 
@@ -177,7 +211,10 @@ impl NotifyConfig {
 /// What the notifier sees of one host in one refresh.
 #[derive(Debug, Clone, Copy)]
 pub struct Observation<'a> {
+    /// The host (its cluster picks the channels).
     pub id: &'a HostId,
+    /// The host's health in this refresh; UNKNOWN and stale are no judgement and keep
+    /// the previous state.
     pub health: Health,
     /// Some reading was carried over from an earlier refresh (its query failed).
     pub stale: bool,
@@ -186,10 +223,14 @@ pub struct Observation<'a> {
 /// One thing to tell the operator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
+    /// Ring the terminal bell.
     pub bell: bool,
+    /// Send a desktop notification.
     pub desktop: bool,
     /// Short: fits a notification title.
     pub title: String,
+    /// The details: the host's cluster and change, or for a summary the first five
+    /// changes. OSC 9 does not carry it.
     pub body: String,
 }
 
@@ -237,6 +278,7 @@ pub struct Notifier {
 }
 
 impl Notifier {
+    /// A notifier with no baseline yet: the first refresh it observes notifies nothing.
     pub fn new(cfg: NotifyConfig) -> Self {
         Self {
             cfg,
@@ -248,6 +290,7 @@ impl Notifier {
         }
     }
 
+    /// The `[notify]` settings it applies.
     pub fn config(&self) -> &NotifyConfig {
         &self.cfg
     }

@@ -1,7 +1,6 @@
 //! Turns source answers into fleet updates: polls, merges into hosts (off the UI task),
 //! keeps the last good data for the parts that failed, and backs off while a source
 //! is failing.
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,8 +23,11 @@ pub type Merged = (
 
 /// What the poller keeps between refreshes.
 pub struct Merger {
+    /// The board's metrics and threshold overrides, from which each refresh's hosts are built.
     pub metrics: Arc<MetricSet>,
+    /// Which labels name a host and its cluster.
     pub identity: Identity,
+    /// How long a host whose series are all gone stays on the board before it is dropped.
     pub forget_after: Duration,
     previous: Option<Arc<Fleet>>,
     last_alerts: Vec<Alert>,
@@ -34,6 +36,7 @@ pub struct Merger {
 }
 
 impl Merger {
+    /// A merger with no earlier fleet or alerts and no sparkline query.
     pub fn new(metrics: Arc<MetricSet>, identity: Identity, forget_after: Duration) -> Self {
         Self {
             metrics,
@@ -111,6 +114,7 @@ impl Merger {
 /// Commands to the poller task.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PollerCmd {
+    /// Poll now, without waiting out the refresh interval or the backoff.
     RefreshNow,
     /// New request parameters (cluster filter, replay time); refreshes at once.
     Set(PollRequest),

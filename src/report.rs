@@ -1,6 +1,5 @@
 //! `fleetboard snapshot`: one poll, every host printed as text or JSON, and a Nagios
 //! plugin exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
-
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -16,14 +15,23 @@ use crate::model::{
 use crate::model::{Kind, Unit};
 use crate::sanitize;
 
+/// What `fleetboard snapshot` reports after one poll: every host, the sources and the
+/// Nagios status; serialized as is for `--format json`.
 #[derive(Debug, Serialize)]
 pub struct Report {
+    /// When the report was made, RFC 3339 in UTC to the second.
     pub generated_at: String,
+    /// The replay time from `--at`, RFC 3339 in UTC; `None` for a live snapshot.
     pub at: Option<String>,
+    /// The Nagios status word: `OK`, `WARNING`, `CRITICAL` or `UNKNOWN`.
     pub status: &'static str,
+    /// The Nagios plugin exit code that goes with `status`: 0, 1, 2 or 3.
     pub exit_code: i32,
+    /// Hosts per health word (`OK`, `WARN`, `CRIT`, `DOWN`, `STALE`, `UNKNOWN`), zeros included.
     pub counts: BTreeMap<&'static str, usize>,
+    /// How each source answered: the Prometheus sources first, then each Alertmanager.
     pub sources: Vec<SourceReport>,
+    /// Every host on the board, in the fleet's order (by cluster, then name).
     pub hosts: Vec<HostReport>,
     /// Explanations of dropped or merged data (missing labels, duplicates, failed queries,
     /// partial answers).
@@ -35,18 +43,26 @@ pub struct Report {
     pub dead_mans_switch: Option<DeadMansSwitch>,
 }
 
+/// An alert attached to no host of the board, and why.
 #[derive(Debug, Serialize)]
 pub struct UnattachedReport {
+    /// The alert's `alertname` label (empty when it has none).
     pub name: String,
+    /// Its `severity` label as the rule wrote it (empty when it has none).
     pub severity: String,
+    /// Alertmanager's state for it: active, suppressed (silenced or inhibited) or unprocessed.
     pub state: AlertState,
+    /// Its `summary` annotation, else its `description`, else empty.
     pub summary: String,
     /// The alert's host and cluster labels (empty when it has none).
     pub host: String,
+    /// The alert's cluster label (empty when it has none).
     pub cluster: String,
+    /// Why it is attached to no host.
     pub reason: String,
 }
 
+/// How one Prometheus source or Alertmanager answered the poll.
 #[derive(Debug, Serialize)]
 pub struct SourceReport {
     /// The kind of source: `prometheus` or `alertmanager`.
@@ -54,8 +70,12 @@ pub struct SourceReport {
     /// A metrics source's name (`-p NAME=URL`, `[[prometheus]] name`); hosts name it too.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The server's URL (for a metrics source that failed as a whole, its description:
+    /// the URL without credentials).
     pub url: String,
+    /// Whether it answered in full: no error and, for a metrics source, no partial answer.
     pub ok: bool,
+    /// Why it failed this poll; `None` when it did not.
     pub error: Option<String>,
     /// Metrics sources: servers in the group (2 for an HA pair).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -77,24 +97,35 @@ pub struct SourceReport {
 /// The monitoring's own health behind one source; `ok` is false when anything is wrong.
 #[derive(Debug, Serialize)]
 pub struct MonitoringReport {
+    /// `false` when anything about the monitoring is wrong (see `problems`).
     pub ok: bool,
+    /// The monitoring's health as measured; its fields sit directly in this JSON object.
     #[serde(flatten)]
     pub detail: Monitoring,
+    /// One line per problem found; empty when the monitoring is healthy.
     pub problems: Vec<String>,
 }
 
+/// One host as the snapshot reports it.
 #[derive(Debug, Serialize)]
 pub struct HostReport {
+    /// The host name: the host label's value (port stripped when so configured).
     pub name: String,
+    /// The cluster: the cluster label's value, or `(no cluster)` when the series have none.
     pub cluster: String,
+    /// Its health: the worst of its readings, its active alerts and its reachability.
     pub health: Health,
+    /// Why `health` is not OK, one short line each (`lag 42s > 30s`, an alert's name).
     pub reasons: Vec<String>,
+    /// Its place in the topology: `primary`, `replica`, `group_primary`, `group_secondary`,
+    /// `galera_node` or `unknown`.
     pub role: &'static str,
     /// `mysql` or `postgres`, when the host's series tell.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub engine: Option<&'static str>,
     /// Which evidence decided the role.
     pub role_evidence: Option<&'static str>,
+    /// Replication status, when it is a replica or has channels; `None` otherwise.
     pub replication: Option<Replication>,
     /// Group Replication membership (state, role, members ONLINE, applier queue).
     pub group: Option<crate::model::GroupMember>,
@@ -102,30 +133,49 @@ pub struct HostReport {
     pub galera: Option<crate::model::GaleraNode>,
     /// Prometheus could not scrape the host's exporter: no data (not the database down).
     pub exporter_down: bool,
+    /// Its readings, in the board's order, without info and detail metrics or those meant
+    /// for another engine.
     pub metrics: Vec<MetricReport>,
+    /// Alerts attached to it: active, silenced and inhibited.
     pub alerts: Vec<AlertReport>,
+    /// Its labels: the union of its series' labels, `__name__` left out.
     pub labels: crate::model::HostLabels,
     /// The metrics source that reported the host (`null` for the demo).
     pub source: Option<String>,
 }
 
+/// One metric reading of a host, judged against its thresholds.
 #[derive(Debug, Serialize)]
 pub struct MetricReport {
+    /// The metric's key (`lag`, …).
     pub name: String,
+    /// The raw value; `None` when there is none or it is not a finite number.
     pub value: Option<f64>,
+    /// The value formatted with its unit, as the board shows it; `—` when there is none.
     pub display: String,
+    /// The unit suffix (`s`, `%`, `/s`; empty for plain numbers).
     pub unit: &'static str,
+    /// The reading's state: `OK`, `WARN`, `CRIT`, `DOWN` (an `up` metric below 1),
+    /// `UNKNOWN` or `N/A`.
     pub state: MetricState,
+    /// The warning threshold for this host (overrides applied); `None` when there is none.
     pub warn: Option<f64>,
+    /// The critical threshold for this host (overrides applied); `None` when there is none.
     pub crit: Option<f64>,
 }
 
+/// One alert attached to a host.
 #[derive(Debug, Serialize)]
 pub struct AlertReport {
+    /// The alert's `alertname` label (empty when it has none).
     pub name: String,
+    /// Its `severity` label as the rule wrote it (empty when it has none).
     pub severity: String,
+    /// Alertmanager's state for it: active, suppressed (silenced or inhibited) or unprocessed.
     pub state: AlertState,
+    /// Its `summary` annotation, else its `description`, else empty.
     pub summary: String,
+    /// When it started firing, RFC 3339 in UTC; `None` when Alertmanager gave no usable time.
     pub starts_at: Option<String>,
 }
 

@@ -1,5 +1,4 @@
 //! Wiring: settings → data source, and the one-shot snapshot.
-
 use std::sync::Arc;
 
 use chrono::Utc;
@@ -74,8 +73,13 @@ pub fn make_source(s: &Settings) -> Result<Arc<dyn FleetSource>, String> {
 
 /// Output of `fleetboard snapshot`.
 pub struct SnapshotOutput {
+    /// The report: an aligned text table, or pretty-printed JSON for `--format json`.
     pub stdout: String,
+    /// Warnings for the operator, one per line and control characters escaped: a failed
+    /// Prometheus or failed queries, unreachable Alertmanagers, incomplete sources, a broken
+    /// dead man's switch. Empty when there is none.
     pub stderr: String,
+    /// The Nagios plugin exit code: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
     pub exit_code: i32,
 }
 

@@ -1,10 +1,11 @@
 //! The one owner of raw mode and the alternate screen. Restores the terminal on
 //! every exit path: drop, panic (hook), and signals (the runtime quits cleanly).
-
 use std::io::{self, Write};
 
 use crossterm::{cursor, event, execute, terminal};
 
+/// Holds the terminal in raw mode on the alternate screen while the board runs; gives it
+/// back when dropped. Made by [`TerminalGuard::enter`].
 pub struct TerminalGuard {
     active: bool,
 }
@@ -92,6 +93,7 @@ pub fn hyperlink_start(url: &str) -> String {
     format!("\x1b]8;;{url}\x1b\\")
 }
 
+/// OSC 8: ends the hyperlink opened by [`hyperlink_start`].
 pub const HYPERLINK_END: &str = "\x1b]8;;\x1b\\";
 
 /// Pauses and resumes the input thread, so that a command run from the board reads the
@@ -109,6 +111,7 @@ impl InputControl {
         }
     }
 
+    /// Lets the input thread read terminal events again after [`InputControl::pause`].
     pub fn resume(&self) {
         let _ = self.ctl.send(false);
     }
@@ -174,6 +177,7 @@ pub struct TtyWriter<W: Write> {
 }
 
 impl<W: Write> TtyWriter<W> {
+    /// Wraps the terminal output `inner`; no write has failed yet.
     pub fn new(inner: W) -> Self {
         Self {
             inner,

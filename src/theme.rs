@@ -1,7 +1,6 @@
 //! Themes: semantic styles loaded from TOML (`themes/*.toml`, built in, overridable by
 //! files in the config dir's `themes/`). Widgets ask for a meaning (`health(h)`,
 //! `border(focused)`), never for a colour.
-
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -163,7 +162,10 @@ const UI_KEYS: &[&str] = &[
 /// Resolved styles.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Theme {
+    /// The theme's `name` from its file: announced when `t` switches to it, and how
+    /// [`Theme::cycle`] finds the current theme in the list.
     pub name: String,
+    /// The file's one-line `description`; empty when the file has none.
     pub description: String,
     health: [Style; 6],
     health_text: [Style; 6],
@@ -200,21 +202,27 @@ impl Theme {
     fn ui(&self, k: &str) -> Style {
         self.ui.get(k).copied().unwrap_or_default()
     }
+    /// Ordinary text (`[ui] text`): help lines, alert summaries, panel values.
     pub fn text(&self) -> Style {
         self.ui("text")
     }
+    /// Secondary text (`[ui] dim`): hints, sizes, waiting messages.
     pub fn dim(&self) -> Style {
         self.ui("dim")
     }
+    /// The one-line header at the top of the board (`[ui] header`).
     pub fn header(&self) -> Style {
         self.ui("header")
     }
+    /// Titles (`[ui] title`): cluster titles on the grid, chart and list headings.
     pub fn title(&self) -> Style {
         self.ui("title")
     }
+    /// The selected row or value in lists and forms (`[ui] selected`).
     pub fn selected(&self) -> Style {
         self.ui("selected")
     }
+    /// Panel and popup borders: `[ui] focus` when `focused`, else `[ui] border`.
     pub fn border(&self, focused: bool) -> Style {
         if focused {
             self.ui("focus")
@@ -222,18 +230,24 @@ impl Theme {
             self.ui("border")
         }
     }
+    /// The status bar at the bottom (`[ui] status`).
     pub fn status(&self) -> Style {
         self.ui("status")
     }
+    /// Error messages (`[ui] error`), such as a failing metrics source.
     pub fn error(&self) -> Style {
         self.ui("error")
     }
+    /// What the operator presses or types (`[ui] key`): key names in the help, link and
+    /// command numbers in the host panel, the filter being typed, the selection marker.
     pub fn key(&self) -> Style {
         self.ui("key")
     }
+    /// The REPLAY badge in the header while the board shows a past time (`[ui] replay`).
     pub fn replay(&self) -> Style {
         self.ui("replay")
     }
+    /// Chart lines in the host panel (`[ui] chart`).
     pub fn chart(&self) -> Style {
         self.ui("chart")
     }

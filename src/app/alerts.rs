@@ -13,15 +13,22 @@ use crate::model::{Alert, HostId, Matcher, NewSilence, Silence, SilenceState};
 
 /// Form fields, in order.
 pub const FIELDS: [&str; 4] = ["matchers", "duration", "comment", "author"];
+/// Index of the matchers field in [`FIELDS`] and [`SilenceForm::fields`].
 pub const F_MATCHERS: usize = 0;
+/// Index of the duration field (`2h` by default, at most ten years).
 pub const F_DURATION: usize = 1;
+/// Index of the comment field: required, and where the form opens.
 pub const F_COMMENT: usize = 2;
+/// Index of the author field: required, prefilled with the login name.
 pub const F_AUTHOR: usize = 3;
 
 /// What the alerts screens can be asked to do, and the results of their commands.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AlertAction {
+    /// Show the alerts view (`a`); also where Back leads from a host panel opened there.
     OpenAlerts,
+    /// Show the silences list (`A`, Tab) and fetch it, when there is an Alertmanager (or the
+    /// demo store) to ask.
     OpenSilences,
     /// Esc: clear the alerts filter, else leave the screen.
     Close,
@@ -29,25 +36,40 @@ pub enum AlertAction {
     Move(i32),
     /// Enter in the alerts view: the selected alert's host panel.
     Jump,
+    /// `/` in the alerts view: start typing a filter, from the one applied.
     FilterStart,
+    /// A character typed into the alerts filter; the rows narrow as it is typed.
     FilterChar(char),
+    /// Delete the last character of the alerts filter being typed.
     FilterBackspace,
+    /// Ctrl-U: empty the alerts filter being typed.
     FilterClear,
+    /// Enter: the typed text becomes the alerts filter.
     FilterApply,
+    /// Esc: stop typing and clear the alerts filter.
     FilterCancel,
     /// `S`: open the silence form for the selected alert or host.
     NewSilence,
+    /// A character typed into the focused form field (ignored while the silence is being sent).
     FormChar(char),
+    /// Delete the last character of the focused field (ignored while sending).
     FormBackspace,
+    /// Ctrl-U: empty the focused field (ignored while sending).
     FormClear,
+    /// Focus the next field (Tab, ↓); after the last, the first.
     FormNext,
+    /// Focus the previous field (Shift-Tab, ↑); before the first, the last.
     FormPrev,
+    /// Enter: check the form and send the silence to be created; on a mistake the field at
+    /// fault gets the focus and the error.
     FormSubmit,
+    /// Esc: close the form without creating a silence.
     FormCancel,
     /// `x`: ask to expire the selected silence.
     Expire,
     /// Answer to the expire question.
     Confirm(bool),
+    /// Fetch the silences list again (`r` in the list), when there is an Alertmanager to ask.
     ReloadSilences,
     /// Set at start, from the settings and the silence executor.
     Setup(AlertsSetup),
@@ -57,7 +79,9 @@ pub enum AlertAction {
     SilenceCreated(Result<String, String>),
     /// Result of [`Command::ExpireSilence`].
     SilenceExpired {
+        /// The silence that was to expire.
         id: String,
+        /// `Ok` once it is expired, else the error text.
         result: Result<(), String>,
     },
 }
@@ -98,6 +122,7 @@ impl AlertAction {
 pub struct SilenceForm {
     /// Values of [`FIELDS`].
     pub fields: [String; 4],
+    /// Index into [`FIELDS`] of the field typing goes to; the form opens on the comment.
     pub focus: usize,
     /// Local validation failure or Alertmanager's answer, verbatim.
     pub error: Option<String>,
@@ -122,8 +147,14 @@ pub struct AlertsUi {
     pub cluster_label: String,
     /// Selected alert (fingerprint) and its last row index.
     pub selected_fp: Option<String>,
+    /// Row index of the selected alert: the fallback once its fingerprint is no longer
+    /// listed.
     pub selected: usize,
+    /// Applied alerts filter: case-insensitive text found in the alert's name, severity,
+    /// summary, state, cluster or host; empty shows every alert.
     pub filter: String,
+    /// The alerts filter being typed (`/`); the rows follow it as it is typed. `None` when
+    /// not typing.
     pub filter_edit: Option<String>,
     /// The host panel was opened from the alerts view: Esc goes back there.
     pub from_alerts: bool,
@@ -133,14 +164,19 @@ pub struct AlertsUi {
     pub silences: Option<Result<Vec<Silence>, String>>,
     /// Which Alertmanager answered the list.
     pub silences_source: String,
+    /// A request for the silences list is in flight.
     pub silences_loading: bool,
+    /// Index of the selected silence among [`AlertsUi::listed_silences`].
     pub silence_selected: usize,
+    /// The silence form while it is open (over any screen); `None` when closed.
     pub form: Option<SilenceForm>,
     /// Id of the silence the user is asked to expire.
     pub confirm: Option<String>,
 }
 
 impl AlertsUi {
+    /// Nothing loaded or selected yet; the host label is `instance` and the cluster label
+    /// `cluster` until [`AlertAction::Setup`] says otherwise.
     pub fn new() -> Self {
         Self {
             host_label: "instance".into(),
@@ -169,10 +205,13 @@ impl AlertsUi {
 /// One alert of the alerts view, with where it belongs.
 #[derive(Debug, Clone)]
 pub struct AlertRow<'a> {
+    /// The alert as Alertmanager reports it.
     pub alert: &'a Alert,
     /// The host on the board it is attached to.
     pub host: Option<&'a HostId>,
+    /// Its cluster: its host's, else the alert's cluster label (empty when it has none).
     pub cluster: String,
+    /// Its host's name, else the alert's host label (empty when it has none).
     pub host_name: String,
     /// Why an alert naming a host is attached to none (a name in several clusters, a
     /// host not on the board).

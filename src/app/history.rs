@@ -26,8 +26,11 @@ const MAX_POINTS: u64 = 11_000;
 /// One chart's data: host, metric, window and where the window ends.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct HistoryKey {
+    /// The host whose panel shows the chart.
     pub host: HostId,
+    /// Key of the charted metric in the metric set.
     pub metric: String,
+    /// Length of the chart window, in seconds (one of [`WINDOWS`]).
     pub window: u64,
     /// Replay end (unix seconds); `None` for live.
     pub end: Option<i64>,
@@ -36,11 +39,19 @@ pub struct HistoryKey {
 /// Points of one chart; gaps are kept as gaps (missing steps, NaN, ±Inf).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct HistoryEntry {
+    /// `(unix seconds, value)` points of the host (see [`points_of`]), in time order.
     pub points: Vec<(f64, f64)>,
+    /// Start of the range asked for, in unix seconds.
     pub start: f64,
+    /// End of the range asked for, in unix seconds.
     pub end: f64,
+    /// Time between points, in seconds; [`runs`] splits the chart where points are further
+    /// apart.
     pub step: f64,
+    /// A query for this chart is in flight; until it answers the chart shows what it had.
     pub loading: bool,
+    /// Why the last query failed, shown beside the points of an earlier answer; `None`
+    /// once a query succeeds.
     pub error: Option<String>,
     /// Whether any data arrived yet.
     pub loaded: bool,
@@ -53,7 +64,10 @@ pub type HistoryResult = Result<(Vec<(f64, f64)>, f64, f64, f64), String>;
 /// One fetch to perform.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HistoryFetch {
+    /// The chart the answer is for, and its place in the [`HistoryCache`].
     pub key: HistoryKey,
+    /// The range query to send to Prometheus, narrowed to the host when the expression
+    /// allows it.
     pub req: RangeRequest,
     /// The expression is not narrowed to the host on the server: keep only its series.
     pub filter_host: Option<(Identity, HostId)>,
@@ -200,14 +214,17 @@ pub struct HistoryCache {
 const CACHE_MAX: usize = 96;
 
 impl HistoryCache {
+    /// The data of one chart; `None` if it was never asked for or has been evicted.
     pub fn get(&self, k: &HistoryKey) -> Option<&HistoryEntry> {
         self.entries.get(k).map(|(_, e)| e)
     }
 
+    /// Charts held: at most 96, the one least recently fetched is dropped first.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    /// No chart is held.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -226,6 +243,8 @@ impl HistoryCache {
         self.evict();
     }
 
+    /// Stores a chart's answer: the new points, or the error beside the points it had.
+    /// Either way the chart is no longer loading.
     pub fn finish(&mut self, k: HistoryKey, r: HistoryResult) {
         let c = self.touch();
         let e = self.entries.entry(k).or_default();

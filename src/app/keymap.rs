@@ -18,8 +18,11 @@ use crate::action::Action;
 /// (`S` is not `s`), so it is ignored for characters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Key {
+    /// The key itself; a character as typed, so Shift is in it (`S`).
     pub code: KeyCode,
+    /// Ctrl is held.
     pub ctrl: bool,
+    /// Alt is held.
     pub alt: bool,
 }
 
@@ -148,37 +151,72 @@ impl fmt::Display for Key {
 /// What a key can ask for. The names ([`Cmd::name`]) are the `[keys]` config keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Cmd {
+    /// Leave the board (`q`; Ctrl-C always quits too).
     Quit,
+    /// Open or close the help (`?`, F1).
     Help,
+    /// Go back one step (Esc, Backspace): close the panel or the topology, leave the alerts
+    /// screens, or clear the grid's filter and cluster.
     Back,
+    /// Open the selected host's panel (Enter), from the grid, the alerts view or the
+    /// topology.
     Open,
+    /// Move the grid selection left (←, `h`); in a host panel, the previous host.
     Left,
+    /// Move the grid selection right (→, `l`); in a host panel, the next host.
     Right,
+    /// Move the selection up a row (↑, `k`); in the host panel and the help, scroll up.
     Up,
+    /// Move the selection down a row (↓, `j`); in the host panel and the help, scroll down.
     Down,
+    /// A screen up (PgUp); on a wall, the previous page.
     PageUp,
+    /// A screen down (PgDn, Space); on a wall, the next page.
     PageDown,
+    /// The first host or row (Home, `g`); in the host panel, its top.
     First,
+    /// The last host or row (End, `G`).
     Last,
+    /// Start typing a filter (`/`): of hosts on the grid, of alerts in the alerts view.
     Filter,
+    /// Show the next cluster alone, after the last all of them again (`c`); from a host
+    /// panel, back to the grid.
     Cluster,
+    /// Next grid order (`s`): severity, name, then source when there are several Prometheus
+    /// servers.
     Sort,
+    /// Poll Prometheus and Alertmanager now instead of at the next refresh (`r`).
     Refresh,
+    /// Hide or show the healthy hosts (`p`).
     OnlyProblems,
+    /// Next colour theme (`t`).
     Theme,
     /// Chart window `1`..`5` (index 0..4).
     Window(u8),
+    /// The next longer chart window of the host panel (`+`, `=`).
     WindowLonger,
+    /// The next shorter chart window of the host panel (`-`).
     WindowShorter,
+    /// Replay: one refresh interval back in time (`[`).
     ReplayBack,
+    /// Replay: one refresh interval forward (`]`); reaching the present is live again.
     ReplayForward,
+    /// Replay: ten refresh intervals back (`{`).
     ReplayBackMore,
+    /// Replay: ten refresh intervals forward (`}`); reaching the present is live again.
     ReplayForwardMore,
+    /// Leave replay for live data (`.`, `L`).
     Live,
+    /// Show the alerts view (`a`).
     Alerts,
+    /// Show the silences list (`A`).
     Silences,
+    /// Open the silence form for the selected alert or the panel's host (`S`); hidden from
+    /// hints in read-only mode.
     Silence,
+    /// Expire the selected silence after a y/n question (`x` in the silences list).
     Expire,
+    /// Fetch the silences list again (`r` in the silences list).
     Reload,
     /// Open a link of `[links]` (host panel).
     OpenLink,
@@ -189,13 +227,21 @@ pub enum Cmd {
     /// The selected host's cluster as a replication tree.
     Topology,
     // Text entry and the y/n question: fixed keys, not rebindable.
+    /// Enter while typing: apply the filter, or create the silence of the form.
     EditApply,
+    /// Esc while typing: clear the filter, or close the form without creating.
     EditCancel,
+    /// Backspace while typing: delete the last character.
     EditDelete,
+    /// Ctrl-U while typing: empty the filter, or the form's focused field.
     EditClear,
+    /// The form's next field (Tab, ↓).
     EditNext,
+    /// The form's previous field (Shift-Tab, ↑).
     EditPrev,
+    /// Answer yes to the expire question: expire the silence (`y`).
     Yes,
+    /// Answer no to the expire question: keep the silence (`n`, Esc).
     No,
 }
 
@@ -310,10 +356,15 @@ impl Cmd {
 /// The screens (and modes) that have a table of their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Ctx {
+    /// The grid of tiles or the map.
     Grid,
+    /// A host panel.
     Panel,
+    /// The alerts view.
     Alerts,
+    /// The silences list.
     Silences,
+    /// The help popup.
     Help,
     /// Typing a filter (grid or alerts view).
     Filter,
@@ -326,6 +377,7 @@ pub enum Ctx {
 }
 
 impl Ctx {
+    /// Every context; the [`Keymap`] holds one table for each.
     pub const ALL: [Ctx; 9] = [
         Ctx::Grid,
         Ctx::Panel,
@@ -357,6 +409,7 @@ impl Ctx {
 /// One row of a table: a command, its keys, what it does, and its place in the footer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Binding {
+    /// The command its keys ask for.
     pub cmd: Cmd,
     /// The first key is the one hints show.
     pub keys: Vec<Key>,
@@ -777,6 +830,8 @@ fn confirm() -> Vec<Binding> {
 pub struct KeymapError {
     /// The `[keys]` entry at fault (`keys.silence`).
     pub key: String,
+    /// What is wrong, e.g. the unknown name, the key that does not parse, or the two
+    /// commands sharing a key on one screen.
     pub message: String,
     /// Closest valid name, for an unknown one.
     pub suggestion: Option<String>,

@@ -31,6 +31,7 @@ pub struct Problems {
     pub rows: u16,
     /// Entries per strip row, and the width of one.
     pub per_row: u16,
+    /// Width of one strip entry, in columns (on the map: of the list beside it).
     pub entry_w: u16,
     /// Entries wide enough for the first reason.
     pub with_reason: bool,
@@ -52,8 +53,11 @@ impl Problems {
 /// The topology popup: the cluster, its tree and the selected row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopologyUi {
+    /// The cluster whose replication tree is shown.
     pub cluster: String,
+    /// The tree's rows in display order, rebuilt from each refresh.
     pub rows: Vec<TreeRow>,
+    /// Index into `rows` of the selected row; Enter opens its host's panel.
     pub selected: usize,
 }
 
@@ -66,6 +70,7 @@ pub enum BoardAction {
     OpenTopology,
     /// A cluster's topology by name (a click on its title).
     Topology(String),
+    /// Close the topology popup (Esc, Backspace, `T`).
     CloseTopology,
     /// Move the topology selection by this many rows.
     TopologyMove(i32),

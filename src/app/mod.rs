@@ -1,6 +1,5 @@
 //! Application state and its only way to change: [`App::update`]. No I/O and no clock
 //! here: time arrives inside actions, side effects leave as [`Command`]s.
-
 pub mod history;
 pub mod keymap;
 pub mod line_edit;
@@ -30,6 +29,8 @@ pub mod alerts;
 /// Side effects for the runtime to carry out.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
+    /// Poll Prometheus and Alertmanager now instead of at the next refresh (`r`, and
+    /// after a silence is created or expired, so that the alerts show it).
     RefreshNow,
     /// Leave the board: the runtime stops after this batch of actions and restores the
     /// terminal.
@@ -52,10 +53,13 @@ pub enum Command {
     RunCommand(Vec<String>),
 }
 
+/// Order of the grid: how clusters, and hosts within a cluster, follow each other
+/// (`s` cycles).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sort {
     /// Worst first, clusters with problems first.
     Severity,
+    /// Clusters by name, hosts by name within each (`db2` before `db10`).
     Name,
     /// Clusters grouped by the metrics source that reports them (several Prometheus
     /// servers), then by name.
@@ -63,6 +67,7 @@ pub enum Sort {
 }
 
 impl Sort {
+    /// The order's name as the header shows it.
     pub fn as_str(self) -> &'static str {
         match self {
             Sort::Severity => "severity",
@@ -72,9 +77,13 @@ impl Sort {
     }
 }
 
+/// The screen shown, under any popup (help, topology, silence form).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Screen {
+    /// The board: the fleet as tiles or as the map.
     Grid,
+    /// The panel of this host (Enter); it stays open, shown as gone, if the host leaves
+    /// the fleet.
     Host(HostId),
     /// Every alert (`a`).
     Alerts,
@@ -85,11 +94,17 @@ pub enum Screen {
 /// Freshness of one data source.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SourceStatus {
+    /// The source as the status bar names it: the metrics source's name, or the
+    /// Alertmanager's URL.
     pub name: String,
+    /// When it last answered without error; `None` if it never has.
     pub last_ok: Option<DateTime<Utc>>,
+    /// When its last answer or failure arrived; `None` before the first.
     pub last_attempt: Option<DateTime<Utc>>,
     /// Current error, and since when the source has been failing.
     pub error: Option<String>,
+    /// When the current run of failures began; `None` when the last poll succeeded, even
+    /// partly.
     pub failing_since: Option<DateTime<Utc>>,
 }
 
@@ -114,7 +129,10 @@ impl SourceStatus {
 
 /// Everything the screen shows: what every screen shares, and one part per screen.
 pub struct App {
+    /// The metrics the tiles show and the host panel charts, with their thresholds.
     pub metrics: Arc<MetricSet>,
+    /// The colours drawn with: the theme given to [`App::new`] until one of `themes`
+    /// replaces it.
     pub theme: Theme,
     /// Time between refreshes of the fleet.
     pub refresh: Duration,
@@ -122,20 +140,29 @@ pub struct App {
     pub stale_after: u32,
     /// Shared with the poller (its previous refresh): replaced, never copied.
     pub fleet: Arc<Fleet>,
+    /// Freshness of the metrics source (Prometheus): its last good answer decides
+    /// whether the data is stale ([`App::is_stale`]).
     pub prom: SourceStatus,
+    /// Freshness of each Alertmanager, named by URL, in the order they first reported.
     pub alertmanagers: Vec<SourceStatus>,
     /// Clusters the queries are narrowed to (`--cluster`); empty is all.
     pub server_clusters: Vec<String>,
+    /// The board's clock, brought by ticks and arriving data: ages and staleness are
+    /// measured from it.
     pub now: DateTime<Utc>,
+    /// The screen shown.
     pub screen: Screen,
     /// Terminal size, in columns and rows.
     pub width: u16,
+    /// Terminal height, in rows.
     pub height: u16,
     /// Something visible changed since the last draw.
     pub dirty: bool,
+    /// Which labels name hosts and clusters: chart queries narrow and filter by them.
     pub identity: Identity,
     /// Themes `t` cycles through, and the one in use (index into `themes`).
     pub themes: Vec<Theme>,
+    /// Index into `themes` of the theme in use; `t` advances it, wrapping around.
     pub theme_index: usize,
     /// The status bar's message, one slot for every screen (see [`StatusMessage`]).
     pub message: Option<StatusMessage>,
@@ -176,11 +203,14 @@ pub enum MessageKind {
 /// replaces an earlier one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusMessage {
+    /// What the status bar says.
     pub text: String,
+    /// How it is shown and when it goes away.
     pub kind: MessageKind,
 }
 
 impl StatusMessage {
+    /// A message for the status bar's slot.
     pub fn new(text: impl Into<String>, kind: MessageKind) -> Self {
         Self {
             text: text.into(),
@@ -210,9 +240,11 @@ pub struct Startup {
     pub server_clusters: Vec<String>,
     /// Themes `t` cycles through, and the one to start with (index into `themes`).
     pub themes: Vec<Theme>,
+    /// Index into `themes` of the theme to start with.
     pub theme_index: usize,
     /// Wall mode (`--wall`), and the time each wall page stays.
     pub wall: bool,
+    /// Time each wall page stays before the next.
     pub wall_page_every: Duration,
     /// Hide healthy hosts from the start (`--only-problems`).
     pub only_problems: bool,
@@ -220,6 +252,7 @@ pub struct Startup {
     pub map: bool,
     /// Draw with ASCII only.
     pub ascii: bool,
+    /// What each key does on each screen: the defaults with `[keys]` applied.
     pub keymap: Arc<keymap::Keymap>,
     /// The metric tile sparklines show, if any.
     pub sparkline_metric: Option<String>,
@@ -240,6 +273,7 @@ pub struct GridUi {
     pub filter_edit: Option<String>,
     /// Cluster shown alone (`c` cycles), `None` for all.
     pub cluster: Option<String>,
+    /// Order of clusters and hosts (`s`).
     pub sort: Sort,
     /// First visible row of the grid canvas.
     pub scroll: u32,
@@ -343,6 +377,8 @@ pub struct View {
     pub hosts: Vec<usize>,
     /// `(cluster, start, len)` ranges of `hosts`.
     pub groups: Vec<(String, usize, usize)>,
+    /// Where each host's tile (or map cell) and each cluster title sits on the grid
+    /// canvas, in the order of `hosts` and `groups`.
     pub layout: GridLayout,
     /// The map is shown instead of tiles.
     pub map: bool,
@@ -351,6 +387,9 @@ pub struct View {
 }
 
 impl App {
+    /// A board with no data yet: an empty fleet on the grid, 80×24 until the first resize.
+    /// `refresh` is the time between polls; `stale_after` the refreshes missed before the
+    /// data counts as stale.
     pub fn new(metrics: Arc<MetricSet>, theme: Theme, refresh: Duration, stale_after: u32) -> Self {
         let mut a = Self {
             metrics,
@@ -384,6 +423,8 @@ impl App {
         a
     }
 
+    /// The hosts the grid shows (filter, cluster, only-problems and sort applied), grouped
+    /// by cluster, with their layout; [`App::rebuild_view`] recomputes it.
     pub fn view(&self) -> &View {
         &self.grid.view
     }
@@ -486,6 +527,8 @@ impl App {
             .map(|t| (self.now - t).num_seconds().max(0))
     }
 
+    /// The host under the cursor; `None` when nothing is selected or the host has left
+    /// the fleet.
     pub fn selected_host(&self) -> Option<&Host> {
         self.grid
             .selected

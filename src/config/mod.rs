@@ -2,8 +2,6 @@
 //!
 //! Errors name the file, line and key, and suggest the closest valid key.
 
-#![warn(missing_docs)]
-
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};

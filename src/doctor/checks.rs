@@ -31,19 +31,27 @@ pub enum Level {
 /// One sentence for people, with the fix when there is one.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Finding {
+    /// How much it asks of the operator; the worst level of a report sets its exit code.
     pub level: Level,
     /// Short topic: `engine`, `metric lag`, `replication`, `node_exporter`, ...
     pub topic: String,
+    /// The sentence: what was found.
     pub message: String,
+    /// What to change; `None` when there is nothing to do or no single fix to give.
     pub fix: Option<String>,
 }
 
 /// One metric's presence: series in total, hosts with a value among those it applies to.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Presence {
+    /// The metric's key in the metric set.
     pub metric: String,
+    /// Series in the metric's answer; 0 when its query failed.
     pub series: usize,
+    /// Hosts among `hosts_expected` that have a value.
     pub hosts_with: usize,
+    /// Hosts the metric applies to: those of its engine, replicas only for a replica
+    /// metric, none for a detail metric (several series per host).
     pub hosts_expected: usize,
     /// Hosts it applies to that have no value (at most 20 named).
     pub missing: Vec<String>,
@@ -52,6 +60,7 @@ pub struct Presence {
 /// What the Prometheus-compatible engine said about itself.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Engine {
+    /// The Prometheus URL the doctor asked, as configured.
     pub url: String,
     /// Path prefix of the API (`/prometheus` for PMM and Mimir), empty for none.
     pub path_prefix: String,
@@ -78,6 +87,7 @@ impl Default for Engine {
 /// What one Alertmanager said.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AmFacts {
+    /// The Alertmanager's address, as named in the findings.
     pub url: String,
     /// Version from `/api/v2/status`, or the error.
     pub version: Result<String, String>,
@@ -89,6 +99,7 @@ pub struct AmFacts {
 /// Everything the doctor gathered.
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
+    /// What the Prometheus-compatible engine said about itself.
     pub engine: Engine,
     /// One answer per metric of the set, same order.
     pub results: Vec<Result<Vector, SourceError>>,
@@ -101,10 +112,16 @@ pub struct Facts {
     pub names: Option<Vector>,
     /// `mysql_exporter_collector_duration_seconds` per host and collector.
     pub collectors: Option<Vector>,
-    /// `mysql_exporter_last_scrape_error` per host and collector.
+    /// `rate(mysql_exporter_scrape_errors_total{collector="collect.slave_status"}[5m])`
+    /// per host: the replica-status collector failing (often a missing grant).
     pub scrape_errors: Option<Vector>,
+    /// The alerts of every Alertmanager that answered, so the fleet is built as the board
+    /// builds it.
     pub alerts: Vec<Alert>,
+    /// Why alerts could not be read (the last failure); `None` when every Alertmanager
+    /// that answered gave its alerts.
     pub alerts_error: Option<String>,
+    /// What each configured Alertmanager said, in config order.
     pub ams: Vec<AmFacts>,
     /// The board is configured read-only.
     pub read_only: bool,
@@ -113,13 +130,21 @@ pub struct Facts {
 /// The doctor's answer.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// `OK`, `FIX`, `BROKEN` or `UNREACHABLE`, from the worst finding (info counts as
+    /// `OK`).
     pub status: &'static str,
     /// 0 nothing to do, 1 something to fix, 2 the board cannot work, 3 sources unreachable.
     pub exit_code: i32,
+    /// What the engine said about itself.
     pub engine: Engine,
+    /// Hosts the board would show from these answers; 0 when the source is unreachable.
     pub hosts: usize,
+    /// Presence of each metric of the set, in set order; empty when the source is
+    /// unreachable.
     pub metrics: Vec<Presence>,
+    /// The findings, worst first.
     pub findings: Vec<Finding>,
+    /// What each Alertmanager said, in config order.
     pub alertmanagers: Vec<AmFacts>,
 }
 

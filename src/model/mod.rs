@@ -7,8 +7,6 @@
 //! This module imports nothing of the rest of the project (an architecture test checks it):
 //! no terminal, no HTTP, no runtime. It could be a crate of its own.
 
-#![warn(missing_docs)]
-
 pub mod alert;
 pub mod format;
 pub mod health;

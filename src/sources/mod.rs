@@ -3,8 +3,6 @@
 //! Nothing in here knows about the terminal. A source turns one request into owned,
 //! parsed model values or a typed [`crate::model::SourceError`]; the fleet model merges that data into hosts.
 
-#![warn(missing_docs)]
-
 pub mod alertmanager;
 pub mod http;
 pub mod multi;

@@ -14,8 +14,6 @@
 //! └──────────────────────────────────────────────────────────────┘
 //! ```
 
-#![warn(missing_docs)]
-
 pub mod alerts;
 pub mod bigtext;
 pub mod charts;
