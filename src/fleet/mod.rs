@@ -648,6 +648,10 @@ pub fn build<'a>(
                         r.value = None;
                         r.state = MetricState::Unknown;
                         r.note = Some("unknown: not streaming");
+                    } else if r.value.is_some_and(|x| x > 0.0) && postgres::caught_up(v) {
+                        r.value = Some(0.0);
+                        r.state = health::judge(def, 0.0, warn, crit);
+                        r.note = Some(postgres::CAUGHT_UP_NOTE);
                     } else if let Some(x) = r.value {
                         let beyond = postgres::lag_beyond_delay(x, pg_delay);
                         r.state = health::judge(def, beyond, warn, crit);
@@ -816,6 +820,10 @@ pub fn build<'a>(
                 if not_streaming {
                     r.lag_seconds = None;
                     r.behind_seconds = None;
+                } else if postgres::caught_up(v) && r.lag_seconds.is_some_and(|l| l > 0.0) {
+                    r.lag_seconds = Some(0.0);
+                    r.behind_seconds = Some(0.0);
+                    r.delay_seconds = pg_delay.filter(|d| *d > 0.0);
                 } else {
                     r.delay_seconds = pg_delay.filter(|d| *d > 0.0);
                     r.behind_seconds = r

@@ -170,6 +170,22 @@ pub fn judge(evidence: &[&Evidence], row: Option<&Walsender>) -> Verdict {
     }
 }
 
+/// Whether the replica has replayed everything its upstream sent: streaming, and its
+/// walsender row (`pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)`) is 0 bytes behind.
+///
+/// Then a time lag above zero is no delay. postgres_exporter's `pg_replication_lag` of
+/// 0.11 and older (`now() - pg_last_xact_replay_timestamp()`, still in many custom
+/// queries.yaml) is the time since the last transaction the replica replayed: it grows
+/// without end on a replica of an idle primary. 0.13+ reads 0 there (it compares the
+/// received and replayed positions first).
+pub fn caught_up(v: &Verdict) -> bool {
+    v.streaming == Some(true) && v.behind_bytes.is_some_and(|b| b <= 0.0)
+}
+
+/// Why a caught-up replica's lag reads 0 (see [`caught_up`]).
+pub const CAUGHT_UP_NOTE: &str = "caught up: 0 bytes behind its upstream; the exporter's \
+     figure is the time since the last replayed transaction (an idle primary)";
+
 /// Lag to judge against thresholds: the intended delay (`recovery_min_apply_delay`) is not
 /// a problem, only what comes on top of it.
 pub fn lag_beyond_delay(lag: f64, delay: Option<f64>) -> f64 {

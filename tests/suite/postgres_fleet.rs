@@ -221,7 +221,8 @@ fn pg(inst: &str, v: f64, extra: &[(&str, &str)]) -> Sample {
     }
 }
 
-/// Hand-made answers for the postgres preset: `rows` are (sender, application_name, state).
+/// Hand-made answers for the postgres preset: `rows` are (sender, application_name, state),
+/// each 0 bytes behind.
 fn answers(
     set: &MetricSet,
     servers: &[(&str, f64, f64)],
@@ -229,6 +230,19 @@ fn answers(
     rows: &[(&str, &str, &str)],
     lag: &[(&str, f64)],
     delay: &[(&str, f64)],
+) -> Vec<Result<Vector, SourceError>> {
+    answers_behind(set, servers, receivers, rows, lag, delay, 0.0)
+}
+
+/// [`answers`] with every walsender row `bytes` behind (`pg_wal_lsn_diff`).
+fn answers_behind(
+    set: &MetricSet,
+    servers: &[(&str, f64, f64)],
+    receivers: &[(&str, f64)],
+    rows: &[(&str, &str, &str)],
+    lag: &[(&str, f64)],
+    delay: &[(&str, f64)],
+    bytes: f64,
 ) -> Vec<Result<Vector, SourceError>> {
     set.metrics
         .iter()
@@ -239,7 +253,7 @@ fn answers(
                 "streaming" => receivers.iter().map(|(h, v)| pg(h, *v, &[])).collect(),
                 "walsenders" => rows
                     .iter()
-                    .map(|(s, a, st)| pg(s, 0.0, &[("application_name", a), ("state", st)]))
+                    .map(|(s, a, st)| pg(s, bytes, &[("application_name", a), ("state", st)]))
                     .collect(),
                 "lag" => lag.iter().map(|(h, v)| pg(h, *v, &[])).collect(),
                 "apply_delay" => delay.iter().map(|(h, v)| pg(h, *v, &[])).collect(),
@@ -315,13 +329,15 @@ fn receiver_not_streaming_is_crit_and_unknown_evidence_is_not_ok() {
 #[test]
 fn intended_apply_delay_is_not_lag() {
     let set = postgres_preset("instance", "cluster");
-    let r = answers(
+    // an hour of the primary's writes not yet applied
+    let r = answers_behind(
         &set,
         &[("pg1", 1.0, 0.0), ("pg2", 1.0, 1.0)],
         &[("pg2", 1.0)],
         &[("pg1", "pg2", "streaming")],
         &[("pg1", 0.0), ("pg2", 3605.0)],
         &[("pg2", 3600.0)],
+        4.0e8,
     );
     let f = build_answers(&set, &r);
     assert_eq!(
@@ -335,6 +351,63 @@ fn intended_apply_delay_is_not_lag() {
         Some(3605.0),
         "shown as it is"
     );
+}
+
+/// postgres_exporter 0.11's `pg_replication_lag` (and many custom queries.yaml) is
+/// `now() - pg_last_xact_replay_timestamp()`: on a replica of an idle primary it grows
+/// without end though the replica has replayed everything. The primary's walsender row
+/// (0 bytes behind) says the replica is caught up; without that row the time is trusted.
+#[test]
+fn a_caught_up_replica_of_an_idle_primary_is_not_lagging() {
+    let set = postgres_preset("instance", "cluster");
+    let servers = [("pg1", 1.0, 0.0), ("pg2", 1.0, 1.0)];
+    let lag = [("pg1", 0.0), ("pg2", 900.0)];
+    let idle = answers(
+        &set,
+        &servers,
+        &[("pg2", 1.0)],
+        &[("pg1", "pg2", "streaming")],
+        &lag,
+        &[],
+    );
+    let f = build_answers(&set, &idle);
+    let pg2 = host(&f, "pg2");
+    assert_eq!(pg2.health, Health::Ok, "{:?}", pg2.reasons);
+    let r = reading(&f, "pg2", "lag");
+    assert_eq!((r.value, r.state), (Some(0.0), MetricState::Ok));
+    assert!(r.note.is_some_and(|n| n.contains("caught up")), "{r:?}");
+    let repl = pg2.replication.as_ref().unwrap();
+    assert_eq!(
+        (repl.lag_seconds, repl.behind_bytes),
+        (Some(0.0), Some(0.0))
+    );
+
+    // 5 MB of WAL not replayed: the 900 s are real
+    let busy = answers_behind(
+        &set,
+        &servers,
+        &[("pg2", 1.0)],
+        &[("pg1", "pg2", "streaming")],
+        &lag,
+        &[],
+        5.0e6,
+    );
+    let f = build_answers(&set, &busy);
+    assert_eq!(host(&f, "pg2").health, Health::Crit);
+    assert_eq!(reading(&f, "pg2", "lag").value, Some(900.0));
+
+    // no row names pg2 (default application_name): nothing says it caught up
+    let unnamed = answers(
+        &set,
+        &servers,
+        &[("pg2", 1.0)],
+        &[("pg1", "walreceiver", "streaming")],
+        &lag,
+        &[],
+    );
+    let f = build_answers(&set, &unnamed);
+    assert_eq!(host(&f, "pg2").health, Health::Crit);
+    assert_eq!(reading(&f, "pg2", "lag").value, Some(900.0));
 }
 
 /// Field case c17: postgres_exporter's default `replication` series with a hand-written
