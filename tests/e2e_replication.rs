@@ -299,6 +299,28 @@ fn e2e_replication_variants() {
             let gr5 = host(j, "fx-beta", "gr5")?;
             want(gr5, "health", "CRIT")?;
             reason_has(gr5, "no quorum")?;
+            // The same servers scraped twice (a replica label apart): one host each, every
+            // figure read once (the load per core of 4 cores, not of 8), and the matching
+            // of `/ on(...)` does not fail for the rest of the fleet.
+            let metric = |h: &Value, k: &str| {
+                h["metrics"]
+                    .as_array()
+                    .and_then(|ms| ms.iter().find(|m| m["name"] == k))
+                    .map(|m| (m["value"].as_f64(), m["state"].as_str().map(str::to_owned)))
+                    .ok_or_else(|| format!("{}: no metric {k}", h["name"]))
+            };
+            let d1 = host(j, "fx-dup", "d1")?;
+            let d1_conn = metric(d1, "connections")?;
+            let d1_load = metric(d1, "load")?;
+            if d1_conn.0 != Some(0.6) || d1_load != (Some(1.5), Some("WARN".into())) {
+                return Err(format!("d1 connections {d1_conn:?}, load {d1_load:?}"));
+            }
+            want(d1, "health", "WARN")?;
+            want(host(j, "fx-dup", "d2")?, "health", "OK")?;
+            let db1_conn = metric(host(j, "fx-orders", "db1")?, "connections")?;
+            if db1_conn.0.is_none() {
+                return Err(format!("fx-orders/db1 connections {db1_conn:?}"));
+            }
             want(host(j, "fx-galera", "g1")?, "health", "OK")?;
             want(host(j, "fx-galera", "g2")?, "health", "WARN")?;
             want(host(j, "fx-galera", "g3")?, "health", "CRIT")?;

@@ -19,14 +19,15 @@
 #   bootstrapping, g2 and g3 joining by rsync SST; one mysqld_exporter each. DIR is opened for
 #   traversal (711) so that user reaches its directories.
 # Knobs: REPL_DELAY=20 (seconds), REPL_GALERA=1, REPL_FIXTURES="c01_mysql84_replica_names.prom
-#        group_replication.prom galera.prom" (empty: no fixture exporter)
+#        group_replication.prom galera.prom duplicates.prom" (empty: no fixture exporter;
+#        duplicates.prom is scraped a second time, see repl_scrape_configs)
 # Functions used by start.sh: repl_plan (after free ports are known), repl_scrape_configs,
 # repl_start (after Prometheus started), repl_env (inside write_env).
 # Every db lives in DIR/NAME like the main stack's, so `stack.sh fault DIR sql agg1 ...`,
 # `kill-exporter src2`, `start-exporter src2` work on them.
 
 REPL_DELAY=${REPL_DELAY:-20}
-REPL_FIXTURES=${REPL_FIXTURES-"c01_mysql84_replica_names.prom group_replication.prom galera.prom"}
+REPL_FIXTURES=${REPL_FIXTURES-"c01_mysql84_replica_names.prom group_replication.prom galera.prom duplicates.prom"}
 REPL_GALERA=${REPL_GALERA:-1}
 REPL_DBS="src1 src2 agg1 dr1"
 GALERA_DBS=""
@@ -55,7 +56,10 @@ repl_plan() {
     R_SST[$n]=${ports[$((i + 4))]}
     i=$((i + 5))
   done
-  REPL_TARGETS=$((4 + nf + ${#R_GCOMM[@]}))
+  # duplicates.prom is a second target: the fixture exporter scraped again by fixtures-replica
+  local ndup=0
+  case " $REPL_FIXTURES " in *" duplicates.prom "*) ndup=1 ;; esac
+  REPL_TARGETS=$((4 + nf + ndup + ${#R_GCOMM[@]}))
   log "replication variants: src1=${R_PORT[src1]} src2=${R_PORT[src2]} agg1=${R_PORT[agg1]} dr1=${R_PORT[dr1]} fixtures=$REPL_FIXTURE_PORT"
 }
 
@@ -79,6 +83,18 @@ repl_scrape_configs() {
     echo "  - job_name: fixtures"
     echo "    honor_labels: true"
     echo "    static_configs: [{targets: ['127.0.0.1:$REPL_FIXTURE_PORT']}]"
+    case " $REPL_FIXTURES " in
+      *" duplicates.prom "*)
+        # The same servers twice, told apart only by a replica label (as Thanos without
+        # deduplication answers): the board must neither fail nor double-count them.
+        echo "  - job_name: fixtures-replica"
+        echo "    honor_labels: true"
+        echo "    static_configs: [{targets: ['127.0.0.1:$REPL_FIXTURE_PORT']}]"
+        echo "    metric_relabel_configs:"
+        echo "      - {source_labels: [cluster], regex: fx-dup, action: keep}"
+        echo "      - {target_label: prometheus_replica, replacement: b}"
+        ;;
+    esac
   fi
 }
 

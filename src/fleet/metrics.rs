@@ -97,7 +97,7 @@ pub fn mysql_preset(host_label: &str, cluster_label: &str) -> MetricSet {
                 "connections",
                 "conn",
                 format!(
-                    "mysql_global_status_threads_connected{{{sel}}} / on({by}) mysql_global_variables_max_connections{{{sel}}}"
+                    "max by ({by}) (mysql_global_status_threads_connected{{{sel}}}) / on({by}) max by ({by}) (mysql_global_variables_max_connections{{{sel}}})"
                 ),
                 Unit::Ratio,
                 Kind::Gauge,
@@ -113,7 +113,7 @@ pub fn mysql_preset(host_label: &str, cluster_label: &str) -> MetricSet {
                 "load",
                 "load",
                 format!(
-                    "node_load1{{{sel}}} / on({by}) count by ({by}) (node_cpu_seconds_total{{mode=\"idle\",{sel}}})"
+                    "max by ({by}) (node_load1{{{sel}}}) / on({by}) count by ({by}) (max by ({by}, cpu) (node_cpu_seconds_total{{mode=\"idle\",{sel}}}))"
                 ),
                 Unit::None,
                 Kind::Gauge,
@@ -301,7 +301,7 @@ pub fn postgres_preset(host_label: &str, cluster_label: &str) -> MetricSet {
             "connections",
             "conn",
             format!(
-                "sum by ({by}) (pg_stat_activity_count{{{sel}}}) / on({by}) \
+                "sum by ({by}) (max by ({by}, datname, state) (pg_stat_activity_count{{{sel}}})) / on({by}) \
                  (max by ({by}) (pg_settings_max_connections{{{sel}}}) \
                  - on({by}) max by ({by}) (pg_settings_superuser_reserved_connections{{{sel}}}))"
             ),
@@ -323,9 +323,9 @@ pub fn postgres_preset(host_label: &str, cluster_label: &str) -> MetricSet {
             "slots_inactive",
             "idle slots",
             format!(
-                "(sum by ({by}) (1 - pg_replication_slots_active{{{sel}}}) \
-                 or sum by ({by}) (1 - pg_replication_slots_slot_is_active{{{sel}}}) \
-                 or sum by ({by}) (1 - pg_replication_slot_slot_is_active{{{sel}}})) \
+                "(sum by ({by}) (max by ({by}, slot_name) (1 - pg_replication_slots_active{{{sel}}})) \
+                 or sum by ({by}) (max by ({by}, slot_name) (1 - pg_replication_slots_slot_is_active{{{sel}}})) \
+                 or sum by ({by}) (max by ({by}, slot_name) (1 - pg_replication_slot_slot_is_active{{{sel}}}))) \
                  or on({by}) max by ({by}) (pg_up{{{sel}}} == 1) * 0"
             ),
             Unit::Count,
@@ -340,8 +340,8 @@ pub fn postgres_preset(host_label: &str, cluster_label: &str) -> MetricSet {
             "qps",
             "tps",
             format!(
-                "sum by ({by}) (rate(pg_stat_database_xact_commit{{{sel}}}[1m]) \
-                 + rate(pg_stat_database_xact_rollback{{{sel}}}[1m]))"
+                "sum by ({by}) (max by ({by}, datname) (rate(pg_stat_database_xact_commit{{{sel}}}[1m]) \
+                 + rate(pg_stat_database_xact_rollback{{{sel}}}[1m])))"
             ),
             Unit::Rate,
             Kind::Gauge,
