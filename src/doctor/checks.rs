@@ -758,6 +758,10 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
         }
     }
 
+    if let Some(f) = duplicate_series(set, ident, facts) {
+        out.push(f);
+    }
+
     // Duplicate names across clusters.
     let mut clusters_of: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for h in &hosts {
@@ -806,6 +810,72 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
     }
     let hosts_n = hosts.len();
     finish(out, e.clone(), hosts_n, presence, facts.ams.clone())
+}
+
+/// Servers whose `up` series come twice or more, told apart by some label (a replica
+/// label of an HA pair not deduplicated, a second scrape job): the board reads each
+/// figure once (the worst value), but every refresh costs the server and the board double.
+fn duplicate_series(set: &MetricSet, ident: &Identity, facts: &Facts) -> Option<Finding> {
+    let up_i = set.metrics.iter().position(|m| m.kind == Kind::Up)?;
+    let Some(Ok(up)) = facts.results.get(up_i) else {
+        return None;
+    };
+    let mut by_host: BTreeMap<(&str, &str), Vec<BTreeMap<&str, &str>>> = BTreeMap::new();
+    for s in up.iter() {
+        if let Some(key) = ident.key_parts(|k| s.label(k)) {
+            by_host
+                .entry(key)
+                .or_default()
+                .push(s.labels().filter(|(k, _)| *k != "__name__").collect());
+        }
+    }
+    // Per label, the hosts whose series differ in it.
+    let mut differ: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut examples = Vec::new();
+    let mut hosts = 0;
+    for ((cluster, name), sets) in &by_host {
+        if sets.len() < 2 {
+            continue;
+        }
+        hosts += 1;
+        let keys: BTreeSet<&str> = sets.iter().flat_map(|l| l.keys().copied()).collect();
+        let mut why = Vec::new();
+        for k in keys {
+            let values: BTreeSet<Option<&str>> = sets.iter().map(|l| l.get(k).copied()).collect();
+            if values.len() > 1 {
+                *differ.entry(k).or_default() += 1;
+                let vs: Vec<&str> = values.iter().map(|v| v.unwrap_or("(none)")).collect();
+                why.push(format!("{k}={}", vs.join("|")));
+            }
+        }
+        if examples.len() < 3 {
+            examples.push(format!("{cluster}/{name} ({})", why.join(", ")));
+        }
+    }
+    if hosts == 0 {
+        return None;
+    }
+    let mut labels: Vec<(&str, usize)> = differ.into_iter().collect();
+    labels.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let told_by: Vec<String> = labels.iter().map(|(k, _)| format!("`{k}`")).collect();
+    Some(find(
+        Level::Info,
+        "duplicates",
+        format!(
+            "{hosts} server(s) answer with every series twice or more, told apart by {}: e.g. {}. The board reads each figure once (the worst value), but each refresh costs the server and the board as much again",
+            names(&told_by, 3),
+            examples.join("; ")
+        ),
+        Some(if labels.iter().any(|(k, _)| *k == ident.host_label) {
+            // db1:9104 and db1:9105: two servers on one machine, one name once the port goes
+            format!(
+                "their `{}` values differ only by port: two servers on one machine are shown as one; set `strip_port = false` under [identity] (or give each its own host label)",
+                ident.host_label
+            )
+        } else {
+            "deduplicate where the answers are merged (Thanos Querier --query.replica-label, Mimir's HA tracker, one Prometheus of an HA pair per VictoriaMetrics), or drop the second scrape job of the same exporter".into()
+        }),
+    ))
 }
 
 /// The exporter(s) a metric set reads, for hints.

@@ -478,3 +478,47 @@ fn postgres_rows_naming_no_host_ask_for_application_name_and_blind_replicas_are_
     );
     assert!(!r.findings.iter().any(|f| f.topic == "postgres replication"));
 }
+
+#[test]
+fn servers_answering_twice_are_named_with_the_label_that_tells_them_apart() {
+    let set = mysql_preset("instance", "cluster");
+    let mut f = healthy(&set);
+    assert!(analyze(&set, &Identity::default(), &f)
+        .findings
+        .iter()
+        .all(|x| x.topic != "duplicates"));
+    // db1 also through a second Prometheus of an HA pair, not deduplicated
+    let i = set.index("up").unwrap();
+    let mut up = f.results[i].as_ref().unwrap().to_samples();
+    up.push(s(
+        &[
+            ("cluster", "shop"),
+            ("instance", "db1:9104"),
+            ("prometheus_replica", "b"),
+        ],
+        1.0,
+    ));
+    f.results[i] = Ok(Vector::from(up.clone()));
+    let r = analyze(&set, &Identity::default(), &f);
+    assert_eq!(r.exit_code, 0, "the board reads them right: nothing to fix");
+    let d = r.findings.iter().find(|x| x.topic == "duplicates").unwrap();
+    assert_eq!(d.level, Level::Info);
+    assert!(d.message.starts_with("1 server(s)"), "{d:?}");
+    assert!(
+        d.message.contains("`prometheus_replica`")
+            && d.message.contains("shop/db1 (prometheus_replica=(none)|b)"),
+        "{d:?}"
+    );
+    assert!(d.fix.as_deref().unwrap().contains("replica-label"), "{d:?}");
+
+    // two servers on one machine, one name once the port is stripped
+    up.pop();
+    up.push(s(&[("cluster", "shop"), ("instance", "db1:9105")], 1.0));
+    f.results[i] = Ok(Vector::from(up));
+    let r = analyze(&set, &Identity::default(), &f);
+    let d = r.findings.iter().find(|x| x.topic == "duplicates").unwrap();
+    assert!(
+        d.fix.as_deref().unwrap().contains("strip_port = false"),
+        "{d:?}"
+    );
+}
