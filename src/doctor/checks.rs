@@ -866,7 +866,15 @@ fn duplicate_series(set: &MetricSet, ident: &Identity, facts: &Facts) -> Option<
             names(&told_by, 3),
             examples.join("; ")
         ),
-        Some(if labels.iter().any(|(k, _)| *k == ident.host_label) {
+        Some(if labels.iter().any(|(k, _)| k.starts_with("exported_")) {
+            // Prometheus renames a scraped label that clashes with a target label: a
+            // federating server (or a job) without honor_labels, so every server of a
+            // region ends up under the federated Prometheus' own instance.
+            format!(
+                "the series were scraped again without `honor_labels: true` (federation, or a job over another Prometheus): their own `{}` and `{}` became `exported_{}` and `exported_{}`; set `honor_labels: true` on that scrape job",
+                ident.host_label, ident.cluster_label, ident.host_label, ident.cluster_label
+            )
+        } else if labels.iter().any(|(k, _)| *k == ident.host_label) {
             // db1:9104 and db1:9105: two servers on one machine, one name once the port goes
             format!(
                 "their `{}` values differ only by port: two servers on one machine are shown as one; set `strip_port = false` under [identity] (or give each its own host label)",

@@ -521,4 +521,25 @@ fn servers_answering_twice_are_named_with_the_label_that_tells_them_apart() {
         d.fix.as_deref().unwrap().contains("strip_port = false"),
         "{d:?}"
     );
+
+    // a federating Prometheus without honor_labels: its own instance, theirs renamed
+    let fed = |h: &str| {
+        s(
+            &[
+                ("cluster", "shop"),
+                ("instance", "prom-eu:9090"),
+                ("exported_instance", h),
+                ("job", "federate"),
+            ],
+            1.0,
+        )
+    };
+    f.results[i] = Ok(Vector::from(vec![fed("db1:9104"), fed("db2:9104")]));
+    let r = analyze(&set, &Identity::default(), &f);
+    let d = r.findings.iter().find(|x| x.topic == "duplicates").unwrap();
+    assert!(d.message.contains("`exported_instance`"), "{d:?}");
+    assert!(
+        d.fix.as_deref().unwrap().contains("honor_labels: true"),
+        "{d:?}"
+    );
 }
