@@ -360,17 +360,22 @@ fn intended_apply_delay_is_not_lag() {
 #[test]
 fn a_caught_up_replica_of_an_idle_primary_is_not_lagging() {
     let set = postgres_preset("instance", "cluster");
-    let servers = [("pg1", 1.0, 0.0), ("pg2", 1.0, 1.0)];
-    let lag = [("pg1", 0.0), ("pg2", 900.0)];
-    let idle = answers(
-        &set,
-        &servers,
-        &[("pg2", 1.0)],
-        &[("pg1", "pg2", "streaming")],
-        &lag,
-        &[],
-    );
-    let f = build_answers(&set, &idle);
+    // pg2 900 s "behind", its walsender row named `app` and `bytes` behind
+    let case = |app: &str, bytes: f64| {
+        build_answers(
+            &set,
+            &answers_behind(
+                &set,
+                &[("pg1", 1.0, 0.0), ("pg2", 1.0, 1.0)],
+                &[("pg2", 1.0)],
+                &[("pg1", app, "streaming")],
+                &[("pg1", 0.0), ("pg2", 900.0)],
+                &[],
+                bytes,
+            ),
+        )
+    };
+    let f = case("pg2", 0.0);
     let pg2 = host(&f, "pg2");
     assert_eq!(pg2.health, Health::Ok, "{:?}", pg2.reasons);
     let r = reading(&f, "pg2", "lag");
@@ -381,33 +386,12 @@ fn a_caught_up_replica_of_an_idle_primary_is_not_lagging() {
         (repl.lag_seconds, repl.behind_bytes),
         (Some(0.0), Some(0.0))
     );
-
-    // 5 MB of WAL not replayed: the 900 s are real
-    let busy = answers_behind(
-        &set,
-        &servers,
-        &[("pg2", 1.0)],
-        &[("pg1", "pg2", "streaming")],
-        &lag,
-        &[],
-        5.0e6,
-    );
-    let f = build_answers(&set, &busy);
-    assert_eq!(host(&f, "pg2").health, Health::Crit);
-    assert_eq!(reading(&f, "pg2", "lag").value, Some(900.0));
-
-    // no row names pg2 (default application_name): nothing says it caught up
-    let unnamed = answers(
-        &set,
-        &servers,
-        &[("pg2", 1.0)],
-        &[("pg1", "walreceiver", "streaming")],
-        &lag,
-        &[],
-    );
-    let f = build_answers(&set, &unnamed);
-    assert_eq!(host(&f, "pg2").health, Health::Crit);
-    assert_eq!(reading(&f, "pg2", "lag").value, Some(900.0));
+    // 5 MB of WAL not replayed: the 900 s are real; and with no row naming pg2 (the
+    // default application_name) nothing says it caught up
+    for f in [case("pg2", 5.0e6), case("walreceiver", 0.0)] {
+        assert_eq!(host(&f, "pg2").health, Health::Crit);
+        assert_eq!(reading(&f, "pg2", "lag").value, Some(900.0));
+    }
 }
 
 /// Field case c17: postgres_exporter's default `replication` series with a hand-written
