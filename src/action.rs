@@ -1,4 +1,5 @@
 //! Actions: everything that can change the app, and terminal events turned into them.
+
 use chrono::{DateTime, Utc};
 use crossterm::event::{
     Event as TermEvent, KeyEvent, KeyEventKind, MouseButton, MouseEvent, MouseEventKind,

@@ -1,4 +1,5 @@
 //! Command line. Precedence: command line > `FLEETBOARD_*` environment > config file > defaults.
+
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! Carries out the app's silence commands against a [`SilenceBackend`] and turns each
 //! result into the [`Action`] the app expects back. The runtime runs these in spawned
 //! tasks; tests call [`Executor::execute`] directly, so they drive the board's own write path.
+
 use std::sync::Arc;
 
 use crate::action::Action;

@@ -1,5 +1,6 @@
 //! Grid geometry, shared by drawing and by navigation/mouse hit-testing so the two
 //! always agree. Positions are in a virtual canvas; the view scrolls over it.
+
 /// Where one tile sits in the virtual canvas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TilePos {

@@ -6,6 +6,7 @@
 //! value is accepted only when it is a plain host name (letters, digits, `.`, `_`, `-`,
 //! `:`; starting with a letter or digit), so it can be neither an option (`-oProxyCommand=…`)
 //! nor a second word. URLs get the values percent-encoded, and must stay http(s).
+
 use std::fmt;
 use std::sync::Arc;
 

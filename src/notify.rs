@@ -17,6 +17,7 @@
 //!   then cancels out.
 //! - A host that changes `flap_count` times within `flap_window` is reported flapping
 //!   once, then is quiet until it has not changed for `flap_window`.
+
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::Duration;
 

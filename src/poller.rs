@@ -1,6 +1,7 @@
 //! Turns source answers into fleet updates: polls, merges into hosts (off the UI task),
 //! keeps the last good data for the parts that failed, and backs off while a source
 //! is failing.
+
 use std::sync::Arc;
 use std::time::Duration;
 

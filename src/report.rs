@@ -1,5 +1,6 @@
 //! `fleetboard snapshot`: one poll, every host printed as text or JSON, and a Nagios
 //! plugin exit code (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).
+
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 

@@ -1,4 +1,5 @@
 //! Wiring: settings → data source, and the one-shot snapshot.
+
 use std::sync::Arc;
 
 use chrono::Utc;

@@ -1,5 +1,6 @@
 //! The one owner of raw mode and the alternate screen. Restores the terminal on
 //! every exit path: drop, panic (hook), and signals (the runtime quits cleanly).
+
 use std::io::{self, Write};
 
 use crossterm::{cursor, event, execute, terminal};

@@ -1,6 +1,7 @@
 //! Themes: semantic styles loaded from TOML (`themes/*.toml`, built in, overridable by
 //! files in the config dir's `themes/`). Widgets ask for a meaning (`health(h)`,
 //! `border(focused)`), never for a colour.
+
 use std::collections::BTreeMap;
 use std::path::Path;
 

@@ -1,5 +1,6 @@
 //! Application state and its only way to change: [`App::update`]. No I/O and no clock
 //! here: time arrives inside actions, side effects leave as [`Command`]s.
+
 pub mod history;
 pub mod keymap;
 pub mod line_edit;
@@ -15,10 +16,11 @@ use crate::layout::{self, GridLayout};
 use crate::model::Update;
 use crate::model::{Fleet, Health, Host, HostId, Identity, MetricSet};
 
-/// Rows of the wall header (clock and freshness in big digits).
-pub const WALL_HEADER: u16 = 3;
 use crate::theme::Theme;
 use history::{HistoryCache, HistoryFetch, HistoryKey, WINDOWS};
+
+/// Rows of the wall header (clock and freshness in big digits).
+pub const WALL_HEADER: u16 = 3;
 
 /// The longest the loop sleeps with nothing arriving ([`App::next_tick`]): a bound on how
 /// late a change the clock alone makes could be shown, should one be missing from there.

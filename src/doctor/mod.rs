@@ -7,6 +7,7 @@
 //!
 //! Exit codes: 0 nothing to do, 1 something to fix, 2 the board cannot work, 3 a source
 //! cannot be reached.
+
 pub mod checks;
 
 use std::process::ExitCode;
