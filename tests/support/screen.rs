@@ -9,17 +9,23 @@ pub fn big_rows(text: &str) -> Option<[String; 3]> {
 
 /// Where `text` is drawn big on the screen: (row, column in chars) of its top-left corner,
 /// the three rows one under the other at the same column.
+///
+/// A captured line ends at its last non-blank cell (`tmux capture-pane` trims the rest), so
+/// cells past its end count as blanks: a glyph whose last column is blank (`1`: `▀█ `)
+/// at the right edge of the screen is still found.
 pub fn find_big(lines: &[&str], text: &str) -> Option<(usize, usize)> {
     let rows = big_rows(text)?;
     let want: Vec<Vec<char>> = rows.iter().map(|r| r.chars().collect()).collect();
     let lines: Vec<Vec<char>> = lines.iter().map(|l| l.chars().collect()).collect();
+    let cell = |line: &[char], c: usize| line.get(c).copied().unwrap_or(' ');
     for i in 0..lines.len().saturating_sub(2) {
         let top = &lines[i];
         for col in 0..top.len() {
             if (0..3).all(|r| {
-                lines[i + r]
-                    .get(col..col + want[r].len())
-                    .is_some_and(|s| s == want[r].as_slice())
+                want[r]
+                    .iter()
+                    .enumerate()
+                    .all(|(k, w)| cell(&lines[i + r], col + k) == *w)
             }) {
                 return Some((i, col));
             }
@@ -86,4 +92,24 @@ pub fn selected_row<'a>(lines: &[&'a str]) -> Option<&'a str> {
         .iter()
         .find(|l| l.trim_start_matches('│').starts_with("▸ "))
         .map(|l| l.trim_matches('│').trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn big_text_at_the_right_edge_is_found_in_a_trimmed_capture() {
+        let rows = big_rows("22:31").expect("the block font has digits and `:`");
+        // drawn in the last 17 columns of an 80-column screen, captured with trailing
+        // blanks trimmed: row 0 of `1` (`▀█ `) loses its last cell
+        let lines: Vec<String> = rows
+            .iter()
+            .map(|r| format!("{}{r}", " ".repeat(63)).trim_end().to_string())
+            .collect();
+        assert!(lines[0].chars().count() < 80, "the capture is trimmed");
+        let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+        assert_eq!(find_big(&lines, "22:31"), Some((0, 63)));
+        assert_eq!(find_big(&lines, "22:32"), None);
+    }
 }
