@@ -539,7 +539,7 @@ async fn fetch_history(
         .await
         .map(|series| {
             (
-                points_of(series, f.filter_host.as_ref(), direction),
+                points_of(series, f.filter_host.as_ref(), &f.heartbeat_from, direction),
                 start,
                 end,
                 step,

@@ -71,6 +71,10 @@ pub struct HistoryFetch {
     pub req: RangeRequest,
     /// The expression is not narrowed to the host on the server: keep only its series.
     pub filter_host: Option<(Identity, HostId)>,
+    /// The lag metric reads a pt-heartbeat table: keep only the rows of these writers
+    /// (`server_id`), the ones the board reads the host's lag from (see
+    /// [`crate::model::Host::heartbeat_from`]). Empty: every series.
+    pub heartbeat_from: Vec<u64>,
 }
 
 /// Step so that the number of points fits the chart width (and Prometheus' limit).
@@ -127,24 +131,25 @@ pub fn requests(
                     step,
                 },
                 filter_host: (!narrowed).then(|| (ident.clone(), host.clone())),
+                heartbeat_from: Vec::new(),
             }
         })
         .collect()
 }
 
 /// Reduces a range answer to the host's points: its series only (when the server did
-/// not narrow), and the worst value per timestamp when several series remain
-/// (multi-source replication).
+/// not narrow), the pt-heartbeat rows of `heartbeat_from` only (when it is not empty), and
+/// the worst value per timestamp when several series remain (multi-source replication).
 pub fn points_of(
     series: Vec<RangeSeries>,
     filter: Option<&(Identity, HostId)>,
+    heartbeat_from: &[u64],
     direction: Direction,
 ) -> Vec<(f64, f64)> {
-    let mut keep: Vec<RangeSeries> = match filter {
-        None => series,
-        Some((ident, id)) => series
-            .into_iter()
-            .filter(|s| {
+    let mut keep: Vec<RangeSeries> = series
+        .into_iter()
+        .filter(|s| {
+            filter.is_none_or(|(ident, id)| {
                 s.labels
                     .get(&ident.host_label)
                     .is_some_and(|h| ident.host_name(h) == id.name)
@@ -152,8 +157,15 @@ pub fn points_of(
                         .get(&ident.cluster_label)
                         .is_none_or(|c| *c == id.cluster)
             })
-            .collect(),
-    };
+        })
+        .filter(|s| {
+            heartbeat_from.is_empty()
+                || s.labels
+                    .get("server_id")
+                    .and_then(|w| w.parse::<u64>().ok())
+                    .is_none_or(|w| heartbeat_from.contains(&w))
+        })
+        .collect();
     if keep.len() <= 1 {
         return keep.pop().map(|s| s.points).unwrap_or_default();
     }
@@ -418,8 +430,35 @@ mod tests {
             },
         );
         assert_eq!(
-            points_of(s, Some(&f), Direction::Higher),
+            points_of(s, Some(&f), &[], Direction::Higher),
             vec![(1.0, 3.0), (2.0, 5.0)]
+        );
+    }
+
+    #[test]
+    fn lag_chart_keeps_the_heartbeat_rows_the_tile_reads() {
+        let row = |w: &str, pts: Vec<(f64, f64)>| RangeSeries {
+            labels: [("instance", "a:9104"), ("cluster", "c"), ("server_id", w)]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            points: pts,
+        };
+        // Row 9 is a former primary's: it stopped moving a day ago.
+        let s = || {
+            vec![
+                row("9", vec![(1.0, 86_400.0), (2.0, 86_401.0)]),
+                row("2", vec![(1.0, 0.5), (2.0, 1.5)]),
+            ]
+        };
+        assert_eq!(
+            points_of(s(), None, &[2], Direction::Higher),
+            vec![(1.0, 0.5), (2.0, 1.5)]
+        );
+        // Without rows named (a lag that is no heartbeat), the worst series as before.
+        assert_eq!(
+            points_of(s(), None, &[], Direction::Higher),
+            vec![(1.0, 86_400.0), (2.0, 86_401.0)]
         );
     }
 

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use crate::action::Action;
 use crate::layout::{self, GridLayout};
 use crate::model::Update;
-use crate::model::{Fleet, Health, Host, HostId, Identity, MetricSet};
+use crate::model::{Fleet, Health, Host, HostId, Identity, MetricSet, Signal};
 
 use crate::theme::Theme;
 use history::{HistoryCache, HistoryFetch, HistoryKey, WINDOWS};
@@ -863,10 +863,19 @@ impl App {
                 .count()
                 == 1,
         );
-        // Each host's charts come from its own source (several Prometheus servers).
-        let source = self.fleet.find(id).and_then(|h| h.source.clone());
+        // Each host's charts come from its own source (several Prometheus servers), and its
+        // lag from the heartbeat rows its tile reads.
+        let host = self.fleet.find(id);
+        let source = host.and_then(|h| h.source.clone());
+        let lag_key = self
+            .metrics
+            .by_signal(Signal::ReplicationLag)
+            .map(|i| self.metrics.metrics[i].key.as_str());
         for f in &mut fetches {
             f.req.source.clone_from(&source);
+            if Some(f.key.metric.as_str()) == lag_key {
+                f.heartbeat_from = host.map(|h| h.heartbeat_from.clone()).unwrap_or_default();
+            }
             self.panel.history.start(&f.key);
         }
         vec![Command::FetchHistory(fetches)]

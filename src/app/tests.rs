@@ -368,3 +368,35 @@ fn chart_queries_use_the_configured_host_label() {
         .collect();
     assert_eq!(filters, vec!["node_name".to_string()]);
 }
+
+#[test]
+fn the_lag_chart_reads_the_heartbeat_rows_the_tile_reads() {
+    let mut app = demo_app(120, 40);
+    let id = app.selected_host().unwrap().id.clone();
+    let mut fleet = (*app.fleet).clone();
+    fleet
+        .hosts
+        .iter_mut()
+        .find(|h| h.id == id)
+        .unwrap()
+        .heartbeat_from = vec![7];
+    app.fleet = Arc::new(fleet);
+    let cmds = app.update(Action::Open);
+    let rows: Vec<(String, Vec<u64>)> = cmds
+        .iter()
+        .filter_map(|c| match c {
+            Command::FetchHistory(f) => Some(f),
+            _ => None,
+        })
+        .flatten()
+        .map(|f| (f.key.metric.clone(), f.heartbeat_from.clone()))
+        .collect();
+    assert!(
+        rows.len() > 1 && rows.iter().any(|(m, _)| m == "lag"),
+        "{rows:?}"
+    );
+    for (metric, from) in rows {
+        let want: &[u64] = if metric == "lag" { &[7] } else { &[] };
+        assert_eq!(from, want, "{metric}");
+    }
+}

@@ -204,23 +204,30 @@ pub fn build<'a>(
             if def.kind == Kind::Up && row.engine.is_none() {
                 row.engine = s.label("__name__").and_then(Engine::of_metric_name);
             }
-            let dup = match channel_field {
-                Some(f) => row.ev.record_channel(
+            // A pt-heartbeat row: which one measures the host is known once its channels are.
+            let heartbeat_writer = (channel_field == Some(roles::ChannelField::Lag))
+                .then(|| s.label("server_id").and_then(|v| v.parse::<u64>().ok()))
+                .flatten();
+            let dup = match (heartbeat_writer, channel_field) {
+                (Some(w), _) => row.ev.record_heartbeat(w, s.value()),
+                (None, Some(f)) => row.ev.record_channel(
                     f,
                     roles::channel_of(|k| s.label(k)),
                     s.label("__name__"),
                     s.label("master_host"),
                     s.value(),
                 ),
-                None => row.vals[i].is_some(),
+                (None, None) => row.vals[i].is_some(),
             };
             if dup {
                 dups += 1;
             }
-            row.vals[i] = Some(match row.vals[i] {
-                None => s.value(),
-                Some(old) => worse_of(def, old, s.value()),
-            });
+            if heartbeat_writer.is_none() {
+                row.vals[i] = Some(match row.vals[i] {
+                    None => s.value(),
+                    Some(old) => worse_of(def, old, s.value()),
+                });
+            }
             // A label counts the first time the host shows it. Past a few dozen labels (only
             // a hostile answer has them) repeats are kept and dropped by one sort at the end.
             // A channel's name is the channel's, not the host's.
@@ -232,8 +239,10 @@ pub fn build<'a>(
                     }
                     continue;
                 }
+                // Nor is a heartbeat row's writer.
                 if k != "__name__"
                     && !(channel_field.is_some() && (k == "channel_name" || k == "connection_name"))
+                    && !(heartbeat_writer.is_some() && k == "server_id")
                     && !(scan && row.labels.iter().any(|(x, _)| *x == k))
                 {
                     row.labels.push((k, v));
@@ -385,6 +394,9 @@ pub fn build<'a>(
         if let Some(v) = sid_i.and_then(|i| r.vals[i]) {
             r.ev.server_id = Some(v);
         }
+        if let (Some(i), Some(v)) = (lag_i, r.ev.resolve_heartbeat()) {
+            r.vals[i] = Some(v);
+        }
     }
 
     // server_id → host, per cluster, to resolve a channel's source; and the servers some
@@ -396,11 +408,11 @@ pub fn build<'a>(
     let mut named_hosts: hashbrown::HashSet<(&str, String)> = hashbrown::HashSet::new();
     for r in &rows {
         if let Some(x) = r.ev.server_id {
-            by_server_id.insert((&r.id.cluster, as_id(x)), &r.id.name);
+            by_server_id.insert((&r.id.cluster, roles::as_id(x)), &r.id.name);
         }
         for c in r.ev.replica_channels() {
             if let Some(m) = c.source_server_id {
-                named_sources.insert((&r.id.cluster, as_id(m)));
+                named_sources.insert((&r.id.cluster, roles::as_id(m)));
             }
             if let Some(h) = c.master_host.as_deref().map(|h| ident.host_name(h)) {
                 if !is_loopback(&h) {
@@ -411,7 +423,7 @@ pub fn build<'a>(
     }
     let resolve = |cluster: &str, me: &str, source_id: Option<f64>| -> Option<String> {
         by_server_id
-            .get(&(cluster, as_id(source_id?)))
+            .get(&(cluster, roles::as_id(source_id?)))
             .filter(|s| **s != me)
             .map(|s| (*s).to_owned())
     };
@@ -428,7 +440,7 @@ pub fn build<'a>(
         .iter()
         .map(|r| {
             r.ev.server_id
-                .is_some_and(|x| named_sources.contains(&(r.id.cluster.as_str(), as_id(x))))
+                .is_some_and(|x| named_sources.contains(&(r.id.cluster.as_str(), roles::as_id(x))))
                 || named_hosts.contains(&(r.id.cluster.as_str(), r.id.name.clone()))
         })
         .collect();
@@ -856,6 +868,7 @@ pub fn build<'a>(
             },
             id,
             spark: Vec::new(),
+            heartbeat_from: ev.heartbeat_from.clone(),
         });
     }
 
@@ -1151,15 +1164,6 @@ fn worse_of(def: &MetricDef, a: f64, b: f64) -> f64 {
     match def.direction {
         Direction::Higher => a.max(b),
         Direction::Lower => a.min(b),
-    }
-}
-
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-fn as_id(v: f64) -> u64 {
-    if v.is_finite() && v >= 0.0 {
-        v as u64
-    } else {
-        u64::MAX
     }
 }
 

@@ -19,6 +19,17 @@
 
 use crate::model::{GaleraNode, GroupMember, Health, Naming, Role, Signal};
 
+/// A `server_id` as a whole number (`u64::MAX` for no valid one, which no server has).
+pub fn as_id(v: f64) -> u64 {
+    if v.is_finite() && v >= 0.0 {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let id = v as u64;
+        id
+    } else {
+        u64::MAX
+    }
+}
+
 /// Names of the Group Replication channels: their threads are idle by design.
 pub fn is_group_channel(name: &str) -> bool {
     name.starts_with("group_replication_")
@@ -155,6 +166,12 @@ pub struct Evidence {
     pub targets_down: Vec<String>,
     /// Patroni's own view of this PostgreSQL node, from its REST API's `/metrics`.
     pub patroni: Patroni,
+    /// Rows of a pt-heartbeat table read as the lag metric, as (`server_id` of the server
+    /// that wrote the row, seconds since it was written here), until
+    /// [`Evidence::resolve_heartbeat`] picks the rows that measure this server.
+    pub heartbeat: Vec<(u64, f64)>,
+    /// The writers (`server_id`) of the heartbeat rows the lag was read from.
+    pub heartbeat_from: Vec<u64>,
 }
 
 /// What Patroni's `/metrics` says of one node (each 1 or 0; `None` when the series is
@@ -237,6 +254,83 @@ impl Evidence {
             None => value,
         });
         dup
+    }
+
+    /// Records one row of a pt-heartbeat table (a lag series with a `server_id` label).
+    /// Returns `true` when the host already had a row of that writer (a true duplicate).
+    pub fn record_heartbeat(&mut self, writer: u64, lag: f64) -> bool {
+        match self.heartbeat.iter_mut().find(|(w, _)| *w == writer) {
+            Some((_, old)) => {
+                *old = old.max(lag);
+                true
+            }
+            None => {
+                self.heartbeat.push((writer, lag));
+                false
+            }
+        }
+    }
+
+    /// Reads the lag from the pt-heartbeat rows recorded, once the replica-status series
+    /// and the server's own `server_id` are known, and returns it.
+    ///
+    /// The table on each server holds a row per server that ever ran `pt-heartbeat
+    /// --update` on it or upstream, and mysqld_exporter's heartbeat collector exposes them
+    /// all. A row stops moving when its writer stops (a former primary after a failover),
+    /// so the worst row would show every server of the cluster hours behind. As
+    /// `pt-heartbeat --check` does (`--master-server-id`, by default the server's source), a
+    /// channel is measured by the row its source writes; several channels each by their
+    /// own. A server with no channel (the primary) by the row it writes itself. Failing
+    /// those (a source that writes no row, such as an intermediate of a chain), the
+    /// freshest row written elsewhere: the top of the chain, whose updates pass through.
+    pub fn resolve_heartbeat(&mut self) -> Option<f64> {
+        if self.heartbeat.is_empty() {
+            return None;
+        }
+        let rows = std::mem::take(&mut self.heartbeat);
+        let of_writer = |w: u64| rows.iter().find(|(x, _)| *x == w).map(|(_, v)| *v);
+        let matched: Vec<(String, u64, f64)> = self
+            .channels
+            .iter()
+            .filter(|c| !is_group_channel(&c.name))
+            .filter_map(|c| {
+                let w = as_id(c.source_server_id?);
+                of_writer(w).map(|v| (c.name.clone(), w, v))
+            })
+            .collect();
+        self.heartbeat_from.clear();
+        let replica_channels = self
+            .channels
+            .iter()
+            .filter(|c| c.is_channel() && !is_group_channel(&c.name))
+            .count();
+        if !matched.is_empty() {
+            self.heartbeat_from = matched.iter().map(|m| m.1).collect();
+            self.heartbeat_from.sort_unstable();
+            self.heartbeat_from.dedup();
+            let worst = matched.iter().map(|m| m.2).reduce(f64::max);
+            if matched.len() == replica_channels {
+                for (name, _, v) in &matched {
+                    self.record_channel(ChannelField::Lag, name, None, None, *v);
+                }
+            } else if let Some(v) = worst {
+                // A channel from a source that writes no row has no heartbeat lag of its
+                // own: the rows found are the host's lag, as one channel-less figure.
+                self.record_channel(ChannelField::Lag, "", None, None, v);
+            }
+            return worst;
+        }
+        let replica = replica_channels > 0;
+        let own = self.server_id.map(as_id);
+        let fresher = |a: &&(u64, f64), b: &&(u64, f64)| a.1.total_cmp(&b.1);
+        let (w, v) = *(!replica)
+            .then(|| rows.iter().find(|(w, _)| Some(*w) == own))
+            .flatten()
+            .or_else(|| rows.iter().filter(|(w, _)| Some(*w) != own).min_by(fresher))
+            .or_else(|| rows.iter().min_by(fresher))?;
+        self.record_channel(ChannelField::Lag, "", None, None, v);
+        self.heartbeat_from.push(w);
+        Some(v)
     }
 
     /// Reads one series of the topology query (`{__name__=~"..."}`), by its name.

@@ -206,6 +206,7 @@ mod tests {
             source: None,
             last_seen: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
             spark: Vec::new(),
+            heartbeat_from: Vec::new(),
         }
     }
 

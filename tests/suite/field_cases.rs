@@ -395,6 +395,96 @@ fn c03_heartbeat_lag_keeps_the_primary_a_primary() {
     assert_eq!(j["exit_code"], 1, "{s}");
 }
 
+/// The host `name` of `cluster` in a snapshot.
+fn host_in<'a>(j: &'a Value, cluster: &str, name: &str) -> &'a Value {
+    j["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["cluster"] == cluster && h["name"] == name)
+        .unwrap_or_else(|| panic!("no host {cluster}/{name} in {j:#}"))
+}
+
+#[test]
+fn heartbeat_lag_is_read_from_the_row_the_source_writes() {
+    let set = settings(HEARTBEAT);
+    let f = build(&set, &fixture("heartbeat_rows.prom"), None);
+    let j = snapshot(&set, &f);
+    let s = summary(&j);
+    let judged = |c: &str, n: &str| {
+        let h = host_in(&j, c, n);
+        (
+            h["health"].as_str().unwrap().to_owned(),
+            // Timestamps of 1.8e9 s leave float noise in their difference.
+            h["replication"]["lag_seconds"]
+                .as_f64()
+                .map(|v| (v * 10.0).round() / 10.0),
+        )
+    };
+    let want = [
+        // A former primary's row, a day old, on every server: nobody is a day behind.
+        ("pay", "db1", "OK", None),
+        ("pay", "db2", "OK", Some(1.2)),
+        ("pay", "db3", "WARN", Some(45.0)),
+        // After a failover each server reads the new primary's row.
+        ("fo", "db1", "OK", Some(0.8)),
+        ("fo", "db2", "OK", None),
+        ("fo", "db3", "OK", Some(1.5)),
+        // Multi-source: each channel by its own source's row.
+        ("hub", "agg1", "CRIT", Some(400.0)),
+        // A chain whose middle writes no row: the top's row, which passes through it.
+        ("ch", "b", "OK", Some(1.0)),
+        ("ch", "c", "WARN", Some(50.0)),
+        // Threads stopped: the source's row stops, and the lag grows.
+        ("st", "r", "CRIT", Some(600.0)),
+        // Only one source of two writes rows: that one measures the host.
+        ("half", "m", "OK", Some(3.0)),
+    ];
+    for (c, n, health, lag) in want {
+        assert_eq!(judged(c, n), (health.to_owned(), lag), "{c}/{n}\n{s}");
+    }
+    let agg1 = host_in(&j, "hub", "agg1");
+    assert!(
+        agg1["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("on channel 'dc2'"),
+        "{s}"
+    );
+    let chans: Vec<(&str, f64)> = agg1["replication"]["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let lag = c["lag_seconds"].as_f64().unwrap();
+            (c["name"].as_str().unwrap(), (lag * 10.0).round() / 10.0)
+        })
+        .collect();
+    assert_eq!(chans, [("dc1", 2.0), ("dc2", 400.0)], "{s}");
+    // The rows read are named, for the charts; a writer's row is no label of the host.
+    let hb = |c: &str, n: &str| {
+        f.hosts
+            .iter()
+            .find(|h| h.id.cluster == c && h.id.name == n)
+            .map(|h| {
+                (
+                    h.heartbeat_from.clone(),
+                    h.labels.get("server_id").is_some(),
+                )
+            })
+    };
+    assert_eq!(hb("pay", "db1"), Some((vec![1], false)));
+    assert_eq!(hb("fo", "db1"), Some((vec![2], false)));
+    assert_eq!(hb("hub", "agg1"), Some((vec![11, 12], false)));
+    assert_eq!(hb("ch", "c"), Some((vec![1], false)));
+    // Rows of different writers are no duplicates.
+    assert!(
+        !f.notes.iter().any(|n| n.contains("duplicate")),
+        "{:?}",
+        f.notes
+    );
+}
+
 #[test]
 fn c04_delayed_replica_is_judged_beyond_its_delay() {
     let set = settings("");
