@@ -72,9 +72,9 @@ pub struct HistoryFetch {
     /// The expression is not narrowed to the host on the server: keep only its series.
     pub filter_host: Option<(Identity, HostId)>,
     /// The lag metric reads a pt-heartbeat table: keep only the rows of these writers
-    /// (`server_id`), the ones the board reads the host's lag from (see
-    /// [`crate::model::Host::heartbeat_from`]). Empty: every series.
-    pub heartbeat_from: Vec<u64>,
+    /// (`server_id`), the ones the board reads the host's lag from, each less its age on
+    /// its writer (see [`crate::model::Host::heartbeat_from`]). Empty: every series.
+    pub heartbeat_from: Vec<(u64, f64)>,
 }
 
 /// Step so that the number of points fits the chart width (and Prometheus' limit).
@@ -143,7 +143,7 @@ pub fn requests(
 pub fn points_of(
     series: Vec<RangeSeries>,
     filter: Option<&(Identity, HostId)>,
-    heartbeat_from: &[u64],
+    heartbeat_from: &[(u64, f64)],
     direction: Direction,
 ) -> Vec<(f64, f64)> {
     let mut keep: Vec<RangeSeries> = series
@@ -158,12 +158,26 @@ pub fn points_of(
                         .is_none_or(|c| *c == id.cluster)
             })
         })
-        .filter(|s| {
-            heartbeat_from.is_empty()
-                || s.labels
-                    .get("server_id")
-                    .and_then(|w| w.parse::<u64>().ok())
-                    .is_none_or(|w| heartbeat_from.contains(&w))
+        .filter_map(|mut s| {
+            if heartbeat_from.is_empty() {
+                return Some(s);
+            }
+            let Some(w) = s
+                .labels
+                .get("server_id")
+                .and_then(|w| w.parse::<u64>().ok())
+            else {
+                return Some(s);
+            };
+            let (_, age) = heartbeat_from.iter().find(|(x, _)| *x == w)?;
+            if *age != 0.0 {
+                for p in &mut s.points {
+                    if !p.1.is_nan() {
+                        p.1 = (p.1 - age).max(0.0);
+                    }
+                }
+            }
+            Some(s)
         })
         .collect();
     if keep.len() <= 1 {
@@ -452,8 +466,13 @@ mod tests {
             ]
         };
         assert_eq!(
-            points_of(s(), None, &[2], Direction::Higher),
+            points_of(s(), None, &[(2, 0.0)], Direction::Higher),
             vec![(1.0, 0.5), (2.0, 1.5)]
+        );
+        // Less the row's age on its writer (pt-heartbeat's clock an hour off UTC).
+        assert_eq!(
+            points_of(s(), None, &[(9, 86_399.0)], Direction::Higher),
+            vec![(1.0, 1.0), (2.0, 2.0)]
         );
         // Without rows named (a lag that is no heartbeat), the worst series as before.
         assert_eq!(

@@ -379,10 +379,10 @@ fn the_lag_chart_reads_the_heartbeat_rows_the_tile_reads() {
         .iter_mut()
         .find(|h| h.id == id)
         .unwrap()
-        .heartbeat_from = vec![7];
+        .heartbeat_from = vec![(7, 3600.0)];
     app.fleet = Arc::new(fleet);
     let cmds = app.update(Action::Open);
-    let rows: Vec<(String, Vec<u64>)> = cmds
+    let rows: Vec<(String, Vec<(u64, f64)>)> = cmds
         .iter()
         .filter_map(|c| match c {
             Command::FetchHistory(f) => Some(f),
@@ -396,7 +396,7 @@ fn the_lag_chart_reads_the_heartbeat_rows_the_tile_reads() {
         "{rows:?}"
     );
     for (metric, from) in rows {
-        let want: &[u64] = if metric == "lag" { &[7] } else { &[] };
+        let want: &[(u64, f64)] = if metric == "lag" { &[(7, 3600.0)] } else { &[] };
         assert_eq!(from, want, "{metric}");
     }
 }

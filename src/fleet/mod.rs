@@ -73,6 +73,14 @@ pub struct BuildInput<'a> {
     pub sources: &'a [SourceStatus],
 }
 
+/// Seconds past which the age of pt-heartbeat's row on the server writing it is taken off
+/// the rows others read: it writes every second by default (`--interval`), so below it a
+/// row is as fresh as pt-heartbeat keeps it and is read as `pt-heartbeat --check` reads it.
+const HEARTBEAT_WRITER_SLACK: f64 = 5.0;
+
+/// Seconds past which that age is noted: a clock offset, or pt-heartbeat stopped.
+const HEARTBEAT_WRITER_LATE: f64 = 60.0;
+
 /// A host while a refresh is merged: its values per metric and its labels, borrowed from
 /// the answers (or from the previous refresh, for a host that vanished).
 struct Row<'a> {
@@ -394,9 +402,57 @@ pub fn build<'a>(
         if let Some(v) = sid_i.and_then(|i| r.vals[i]) {
             r.ev.server_id = Some(v);
         }
-        if let (Some(i), Some(v)) = (lag_i, r.ev.resolve_heartbeat()) {
+    }
+    // pt-heartbeat rows, measured against the same row on its writer (see
+    // `Evidence::resolve_heartbeat`). A server id twice in a cluster names no one writer.
+    let mut writers: hashbrown::HashMap<(String, u64), Option<(f64, String)>> =
+        hashbrown::HashMap::new();
+    for r in &rows {
+        if let (Some(id), Some(age)) = (r.ev.server_id, r.ev.own_heartbeat_age()) {
+            writers
+                .entry((r.id.cluster.clone(), roles::as_id(id)))
+                .and_modify(|v| *v = None)
+                .or_insert_with(|| Some((age, r.id.name.clone())));
+        }
+    }
+    let mut late_writers: Vec<String> = Vec::new();
+    for r in &mut rows {
+        if r.ev.heartbeat.is_empty() {
+            continue;
+        }
+        let writer = |w: u64| {
+            writers
+                .get(&(r.id.cluster.clone(), w))
+                .and_then(Option::as_ref)
+        };
+        let lag = r.ev.resolve_heartbeat(|w| {
+            writer(w)
+                .map(|(age, _)| *age)
+                .filter(|a| a.abs() > HEARTBEAT_WRITER_SLACK)
+        });
+        for (w, _) in &r.ev.heartbeat_from {
+            if let Some((age, name)) = writer(*w).filter(|(a, _)| a.abs() > HEARTBEAT_WRITER_LATE) {
+                let who = format!(
+                    "{}/{name} ({})",
+                    r.id.cluster,
+                    crate::model::format::format_seconds(*age)
+                );
+                if !late_writers.contains(&who) {
+                    late_writers.push(who);
+                }
+            }
+        }
+        if let (Some(i), Some(v)) = (lag_i, lag) {
             r.vals[i] = Some(v);
         }
+    }
+    drop(writers);
+    if !late_writers.is_empty() {
+        late_writers.sort();
+        notes.push(format!(
+            "pt-heartbeat's own row is old on the server that writes it: {}. Either pt-heartbeat stopped there, or it and the exporter disagree on UTC (`pt-heartbeat --utc` goes with `--collect.heartbeat.utc`); lag is measured against that row's age",
+            late_writers.join(", ")
+        ));
     }
 
     // server_id → host, per cluster, to resolve a channel's source; and the servers some

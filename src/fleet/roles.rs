@@ -170,8 +170,9 @@ pub struct Evidence {
     /// that wrote the row, seconds since it was written here), until
     /// [`Evidence::resolve_heartbeat`] picks the rows that measure this server.
     pub heartbeat: Vec<(u64, f64)>,
-    /// The writers (`server_id`) of the heartbeat rows the lag was read from.
-    pub heartbeat_from: Vec<u64>,
+    /// The heartbeat rows the lag was read from: their writer's `server_id`, and the
+    /// seconds taken off their age (the row's age on its writer).
+    pub heartbeat_from: Vec<(u64, f64)>,
 }
 
 /// What Patroni's `/metrics` says of one node (each 1 or 0; `None` when the series is
@@ -271,8 +272,22 @@ impl Evidence {
         }
     }
 
+    /// The age of the heartbeat row this server writes, as its own table shows it: how
+    /// fresh its writes are, plus any offset between the clocks pt-heartbeat and the
+    /// exporter read (local time against UTC).
+    pub fn own_heartbeat_age(&self) -> Option<f64> {
+        let own = as_id(self.server_id?);
+        self.heartbeat
+            .iter()
+            .find(|(w, _)| *w == own)
+            .map(|(_, v)| *v)
+    }
+
     /// Reads the lag from the pt-heartbeat rows recorded, once the replica-status series
-    /// and the server's own `server_id` are known, and returns it.
+    /// and the server's own `server_id` are known, and returns it. `writer_age` gives, for
+    /// a writer's `server_id`, the age of its row on the writer itself
+    /// ([`Evidence::own_heartbeat_age`]) when that server is known and the age is more than
+    /// pt-heartbeat's own rhythm explains.
     ///
     /// The table on each server holds a row per server that ever ran `pt-heartbeat
     /// --update` on it or upstream, and mysqld_exporter's heartbeat collector exposes them
@@ -283,19 +298,32 @@ impl Evidence {
     /// own. A server with no channel (the primary) by the row it writes itself. Failing
     /// those (a source that writes no row, such as an intermediate of a chain), the
     /// freshest row written elsewhere: the top of the chain, whose updates pass through.
-    pub fn resolve_heartbeat(&mut self) -> Option<f64> {
+    ///
+    /// A row's age is then measured against the same row's age on its writer. pt-heartbeat run
+    /// without `--utc` beside an exporter reading UTC (or the other way round) offsets every
+    /// row by whole hours: a healthy replica read hours behind, or a lagging one read below
+    /// zero (and so 0). On the writer the same offset is all the age there is, so the
+    /// difference is the replication delay. It also leaves out how long ago the writer last
+    /// wrote, so a stopped pt-heartbeat does not read as every replica falling behind.
+    pub fn resolve_heartbeat(&mut self, writer_age: impl Fn(u64) -> Option<f64>) -> Option<f64> {
         if self.heartbeat.is_empty() {
             return None;
         }
-        let rows = std::mem::take(&mut self.heartbeat);
-        let of_writer = |w: u64| rows.iter().find(|(x, _)| *x == w).map(|(_, v)| *v);
-        let matched: Vec<(String, u64, f64)> = self
+        let rows: Vec<(u64, f64, f64)> = std::mem::take(&mut self.heartbeat)
+            .into_iter()
+            .map(|(w, v)| match writer_age(w).filter(|a| a.is_finite()) {
+                Some(a) if !v.is_nan() => (w, (v - a).max(0.0), a),
+                _ => (w, v, 0.0),
+            })
+            .collect();
+        let of_writer = |w: u64| rows.iter().find(|r| r.0 == w);
+        let matched: Vec<(String, (u64, f64, f64))> = self
             .channels
             .iter()
             .filter(|c| !is_group_channel(&c.name))
             .filter_map(|c| {
                 let w = as_id(c.source_server_id?);
-                of_writer(w).map(|v| (c.name.clone(), w, v))
+                of_writer(w).map(|r| (c.name.clone(), *r))
             })
             .collect();
         self.heartbeat_from.clear();
@@ -305,12 +333,12 @@ impl Evidence {
             .filter(|c| c.is_channel() && !is_group_channel(&c.name))
             .count();
         if !matched.is_empty() {
-            self.heartbeat_from = matched.iter().map(|m| m.1).collect();
-            self.heartbeat_from.sort_unstable();
-            self.heartbeat_from.dedup();
-            let worst = matched.iter().map(|m| m.2).reduce(f64::max);
+            self.heartbeat_from = matched.iter().map(|m| (m.1 .0, m.1 .2)).collect();
+            self.heartbeat_from.sort_unstable_by_key(|r| r.0);
+            self.heartbeat_from.dedup_by_key(|r| r.0);
+            let worst = matched.iter().map(|m| m.1 .1).reduce(f64::max);
             if matched.len() == replica_channels {
-                for (name, _, v) in &matched {
+                for (name, (_, v, _)) in &matched {
                     self.record_channel(ChannelField::Lag, name, None, None, *v);
                 }
             } else if let Some(v) = worst {
@@ -322,14 +350,14 @@ impl Evidence {
         }
         let replica = replica_channels > 0;
         let own = self.server_id.map(as_id);
-        let fresher = |a: &&(u64, f64), b: &&(u64, f64)| a.1.total_cmp(&b.1);
-        let (w, v) = *(!replica)
-            .then(|| rows.iter().find(|(w, _)| Some(*w) == own))
+        let fresher = |a: &&(u64, f64, f64), b: &&(u64, f64, f64)| a.1.total_cmp(&b.1);
+        let (w, v, a) = *(!replica)
+            .then(|| rows.iter().find(|r| Some(r.0) == own))
             .flatten()
-            .or_else(|| rows.iter().filter(|(w, _)| Some(*w) != own).min_by(fresher))
+            .or_else(|| rows.iter().filter(|r| Some(r.0) != own).min_by(fresher))
             .or_else(|| rows.iter().min_by(fresher))?;
         self.record_channel(ChannelField::Lag, "", None, None, v);
-        self.heartbeat_from.push(w);
+        self.heartbeat_from.push((w, a));
         Some(v)
     }
 

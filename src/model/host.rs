@@ -224,9 +224,10 @@ pub struct Host {
     pub last_seen: DateTime<Utc>,
     /// A short recent history of the sparkline metric (oldest first; NaN for gaps).
     pub spark: Vec<f64>,
-    /// When the lag metric reads a pt-heartbeat table: the `server_id` of the rows' writers
-    /// the lag was read from (the others are rows of servers that do not measure this one).
-    pub heartbeat_from: Vec<u64>,
+    /// When the lag metric reads a pt-heartbeat table, the rows the lag was read from (the
+    /// others are rows of servers that do not measure this one): each row's writer
+    /// (`server_id`) and the seconds taken off its age (the row's age on the writer itself).
+    pub heartbeat_from: Vec<(u64, f64)>,
 }
 
 impl Host {

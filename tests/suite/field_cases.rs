@@ -421,6 +421,8 @@ fn heartbeat_lag_is_read_from_the_row_the_source_writes() {
                 .map(|v| (v * 10.0).round() / 10.0),
         )
     };
+    // A row is read as pt-heartbeat --check reads it, less its age on its writer when that
+    // is more than pt-heartbeat's rhythm (east, west, stop).
     let want = [
         // A former primary's row, a day old, on every server: nobody is a day behind.
         ("pay", "db1", "OK", None),
@@ -439,6 +441,16 @@ fn heartbeat_lag_is_read_from_the_row_the_source_writes() {
         ("st", "r", "CRIT", Some(600.0)),
         // Only one source of two writes rows: that one measures the host.
         ("half", "m", "OK", Some(3.0)),
+        // pt-heartbeat without --utc an hour east of UTC: every row in the future. A
+        // replica 400 s behind is not 0 s behind.
+        ("east", "db2", "OK", Some(0.8)),
+        ("east", "db3", "CRIT", Some(399.6)),
+        // Five hours west: every row five hours old. Nobody is five hours behind.
+        ("west", "db2", "OK", Some(0.8)),
+        ("west", "db3", "CRIT", Some(399.6)),
+        // pt-heartbeat stopped on the primary ten minutes ago: replication still flows.
+        ("stop", "q2", "OK", Some(0.5)),
+        ("stop", "q3", "WARN", Some(40.0)),
     ];
     for (c, n, health, lag) in want {
         assert_eq!(judged(c, n), (health.to_owned(), lag), "{c}/{n}\n{s}");
@@ -467,21 +479,35 @@ fn heartbeat_lag_is_read_from_the_row_the_source_writes() {
             .iter()
             .find(|h| h.id.cluster == c && h.id.name == n)
             .map(|h| {
-                (
-                    h.heartbeat_from.clone(),
-                    h.labels.get("server_id").is_some(),
-                )
+                let rows: Vec<(u64, f64)> = h
+                    .heartbeat_from
+                    .iter()
+                    .map(|(w, age)| (*w, (age * 10.0).round() / 10.0))
+                    .collect();
+                (rows, h.labels.get("server_id").is_some())
             })
     };
-    assert_eq!(hb("pay", "db1"), Some((vec![1], false)));
-    assert_eq!(hb("fo", "db1"), Some((vec![2], false)));
-    assert_eq!(hb("hub", "agg1"), Some((vec![11, 12], false)));
-    assert_eq!(hb("ch", "c"), Some((vec![1], false)));
-    // Rows of different writers are no duplicates.
+    assert_eq!(hb("pay", "db1"), Some((vec![(1, 0.0)], false)));
+    assert_eq!(hb("fo", "db1"), Some((vec![(2, 0.0)], false)));
+    assert_eq!(hb("hub", "agg1"), Some((vec![(11, 0.0), (12, 0.0)], false)));
+    assert_eq!(hb("ch", "c"), Some((vec![(1, 0.0)], false)));
+    assert_eq!(hb("west", "db3"), Some((vec![(1, 18_000.4)], false)));
+    // Rows of different writers are no duplicates. A writer whose own row is old is
+    // named, once, when some server reads its row (not fo/db1, the former primary).
     assert!(
         !f.notes.iter().any(|n| n.contains("duplicate")),
         "{:?}",
         f.notes
+    );
+    let late: Vec<&String> = f
+        .notes
+        .iter()
+        .filter(|n| n.contains("pt-heartbeat"))
+        .collect();
+    assert_eq!(late.len(), 1, "{:?}", f.notes);
+    assert!(
+        late[0].contains("east/db1 (-1h00m), stop/q1 (10m00s), west/db1 (5h00m)."),
+        "{late:?}"
     );
 }
 
