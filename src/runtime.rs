@@ -539,7 +539,13 @@ async fn fetch_history(
         .await
         .map(|series| {
             (
-                points_of(series, f.filter_host.as_ref(), &f.heartbeat_from, direction),
+                points_of(
+                    series,
+                    f.filter_host.as_ref(),
+                    &f.aliases,
+                    &f.heartbeat_from,
+                    direction,
+                ),
                 start,
                 end,
                 step,

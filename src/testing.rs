@@ -133,6 +133,7 @@ pub fn answer_history(app: &mut App, cmds: Vec<crate::app::Command>) {
                 let pts = crate::app::history::points_of(
                     src.range_at(&f.req),
                     f.filter_host.as_ref(),
+                    &f.aliases,
                     &f.heartbeat_from,
                     dir,
                 );

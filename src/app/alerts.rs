@@ -683,7 +683,20 @@ impl App {
                     .into_iter()
                     .map(|n| Matcher::equal("alertname", n))
                     .collect();
+                // A host with aliases: its alerts may name any of its targets' names.
+                let names: Vec<&str> = std::iter::once(id.name.as_str())
+                    .chain(
+                        host.into_iter()
+                            .flat_map(|h| h.aliases.iter().map(String::as_str)),
+                    )
+                    .collect();
                 m.push(match raw {
+                    _ if names.len() > 1 => Matcher {
+                        name: hl,
+                        value: crate::sources::query::names_regex(&names, true),
+                        is_regex: true,
+                        is_equal: true,
+                    },
                     Some(v) if v == id.name => Matcher::equal(hl, v),
                     Some(v) if v.starts_with(&id.name) => Matcher {
                         name: hl,

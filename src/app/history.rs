@@ -71,6 +71,9 @@ pub struct HistoryFetch {
     pub req: RangeRequest,
     /// The expression is not narrowed to the host on the server: keep only its series.
     pub filter_host: Option<(Identity, HostId)>,
+    /// Other names of the host's scrape targets ([`crate::model::Host::aliases`]): their
+    /// series are the host's too.
+    pub aliases: Vec<String>,
     /// The lag metric reads a pt-heartbeat table: keep only the rows of these writers
     /// (`server_id`), the ones the board reads the host's lag from, each less its age on
     /// its writer (see [`crate::model::Host::heartbeat_from`]). Empty: every series.
@@ -97,6 +100,7 @@ pub fn requests(
     replay: bool,
     width: u16,
     unique_name: bool,
+    aliases: &[String],
 ) -> Vec<HistoryFetch> {
     // A host whose name is unique also owns the series of that name without the cluster
     // label (PMM's node series), as on the board.
@@ -105,14 +109,16 @@ pub fn requests(
     } else {
         vec![host.cluster.clone()]
     };
+    let names: Vec<&str> = std::iter::once(host.name.as_str())
+        .chain(aliases.iter().map(String::as_str))
+        .collect();
     let step = step_for(window, width);
     let start = end - chrono::Duration::seconds(i64::try_from(window).unwrap_or(i64::MAX / 2));
     set.metrics
         .iter()
         .filter(|m| m.chart)
         .map(|m| {
-            let (expr, narrowed) =
-                expand_for_host_in(&m.expr, &clusters, &host.name, ident.strip_port);
+            let (expr, narrowed) = expand_for_host_in(&m.expr, &clusters, &names, ident.strip_port);
             HistoryFetch {
                 key: HistoryKey {
                     host: host.clone(),
@@ -131,6 +137,7 @@ pub fn requests(
                     step,
                 },
                 filter_host: (!narrowed).then(|| (ident.clone(), host.clone())),
+                aliases: aliases.to_vec(),
                 heartbeat_from: Vec::new(),
             }
         })
@@ -143,6 +150,7 @@ pub fn requests(
 pub fn points_of(
     series: Vec<RangeSeries>,
     filter: Option<&(Identity, HostId)>,
+    aliases: &[String],
     heartbeat_from: &[(u64, f64)],
     direction: Direction,
 ) -> Vec<(f64, f64)> {
@@ -150,12 +158,13 @@ pub fn points_of(
         .into_iter()
         .filter(|s| {
             filter.is_none_or(|(ident, id)| {
-                s.labels
-                    .get(&ident.host_label)
-                    .is_some_and(|h| ident.host_name(h) == id.name)
-                    && s.labels
-                        .get(&ident.cluster_label)
-                        .is_none_or(|c| *c == id.cluster)
+                s.labels.get(&ident.host_label).is_some_and(|h| {
+                    let h = ident.host_name_ref(h);
+                    h == id.name || aliases.iter().any(|a| a == h)
+                }) && s
+                    .labels
+                    .get(&ident.cluster_label)
+                    .is_none_or(|c| *c == id.cluster)
             })
         })
         .filter_map(|mut s| {
@@ -351,6 +360,7 @@ mod tests {
             false,
             60,
             false,
+            &[],
         );
         let keys: Vec<_> = r.iter().map(|f| f.key.metric.as_str()).collect();
         assert_eq!(keys, vec!["lag", "connections", "load", "qps"]);
@@ -371,6 +381,64 @@ mod tests {
         }
     }
 
+    /// A host whose node_exporter target goes by its fully qualified name charts it too.
+    #[test]
+    fn history_follows_the_host_aliases() {
+        let set = mysql_preset("instance", "cluster");
+        let host = HostId {
+            cluster: "shop".into(),
+            name: "db1".into(),
+        };
+        let aliases = ["db1.prod.example.com".to_string()];
+        let end = crate::testing::fixed_time();
+        let r = requests(
+            &set,
+            &Identity::default(),
+            &host,
+            900,
+            end,
+            false,
+            60,
+            false,
+            &aliases,
+        );
+        let load = r.iter().find(|f| f.key.metric == "load").expect("load");
+        assert!(
+            load.req
+                .expr
+                .contains(r#"instance=~"(?:db1|db1\\.prod\\.example\\.com)(:[0-9]+)?""#),
+            "{}",
+            load.req.expr
+        );
+        // Kept by the client too, when the server cannot narrow.
+        let series = |i: &str| RangeSeries {
+            labels: [("instance", i), ("cluster", "shop")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            points: vec![(1.0, 2.0)],
+        };
+        let f = (Identity::default(), host.clone());
+        assert_eq!(
+            points_of(
+                vec![series("db1.prod.example.com:9100"), series("db9:9100")],
+                Some(&f),
+                &aliases,
+                &[],
+                Direction::Higher
+            ),
+            vec![(1.0, 2.0)]
+        );
+        assert!(points_of(
+            vec![series("db9:9100")],
+            Some(&f),
+            &aliases,
+            &[],
+            Direction::Higher
+        )
+        .is_empty());
+    }
+
     /// A unique name also reads series without the cluster label (PMM's node series).
     #[test]
     fn unique_host_history_includes_series_without_cluster() {
@@ -380,7 +448,17 @@ mod tests {
             name: "db2".into(),
         };
         let end = crate::testing::fixed_time();
-        let r = requests(&set, &Identity::default(), &host, 900, end, false, 60, true);
+        let r = requests(
+            &set,
+            &Identity::default(),
+            &host,
+            900,
+            end,
+            false,
+            60,
+            true,
+            &[],
+        );
         let load = r.iter().find(|f| f.key.metric == "load").expect("load");
         assert!(
             load.req
@@ -444,7 +522,7 @@ mod tests {
             },
         );
         assert_eq!(
-            points_of(s, Some(&f), &[], Direction::Higher),
+            points_of(s, Some(&f), &[], &[], Direction::Higher),
             vec![(1.0, 3.0), (2.0, 5.0)]
         );
     }
@@ -466,17 +544,17 @@ mod tests {
             ]
         };
         assert_eq!(
-            points_of(s(), None, &[(2, 0.0)], Direction::Higher),
+            points_of(s(), None, &[], &[(2, 0.0)], Direction::Higher),
             vec![(1.0, 0.5), (2.0, 1.5)]
         );
         // Less the row's age on its writer (pt-heartbeat's clock an hour off UTC).
         assert_eq!(
-            points_of(s(), None, &[(9, 86_399.0)], Direction::Higher),
+            points_of(s(), None, &[], &[(9, 86_399.0)], Direction::Higher),
             vec![(1.0, 1.0), (2.0, 2.0)]
         );
         // Without rows named (a lag that is no heartbeat), the worst series as before.
         assert_eq!(
-            points_of(s(), None, &[], Direction::Higher),
+            points_of(s(), None, &[], &[], Direction::Higher),
             vec![(1.0, 86_400.0), (2.0, 86_401.0)]
         );
     }

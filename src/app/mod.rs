@@ -848,6 +848,7 @@ impl App {
         let Some(width) = self.chart_width() else {
             return Vec::new();
         };
+        let host = self.fleet.find(id);
         let mut fetches = history::requests(
             &self.metrics,
             &self.identity,
@@ -862,10 +863,10 @@ impl App {
                 .filter(|h| h.id.name == id.name)
                 .count()
                 == 1,
+            host.map_or(&[][..], |h| &h.aliases[..]),
         );
         // Each host's charts come from its own source (several Prometheus servers), and its
         // lag from the heartbeat rows its tile reads.
-        let host = self.fleet.find(id);
         let source = host.and_then(|h| h.source.clone());
         let lag_key = self
             .metrics

@@ -69,34 +69,7 @@ pub(super) fn join_unclustered(
                 .collect()
         };
         match by_name.get(names[o].as_str()).map(Vec::as_slice) {
-            Some(&[t]) => {
-                let (src, dst) = pair_mut(rows, o, t);
-                for (i, def) in set.metrics.iter().enumerate() {
-                    if let Some(v) = src.vals[i] {
-                        dst.vals[i] = Some(match dst.vals[i] {
-                            None => v,
-                            Some(old) => {
-                                dups += 1;
-                                worse_of(def, old, v)
-                            }
-                        });
-                    }
-                }
-                for &(k, v) in &src.labels {
-                    if !dst.labels.iter().any(|(x, _)| *x == k) {
-                        dst.labels.push((k, v));
-                    }
-                }
-                if let (Some(a), Some(b)) = (&src.hist, &mut dst.hist) {
-                    for (x, y) in a.iter().zip(b.iter_mut()) {
-                        *y |= *x;
-                    }
-                } else if dst.hist.is_none() {
-                    dst.hist.clone_from(&src.hist);
-                }
-                absorb(&mut dst.ev, std::mem::take(&mut src.ev));
-                src.gone = true;
-            }
+            Some(&[t]) => dups += fold(rows, set, o, t),
             Some(ts) => {
                 let clusters = ts.iter().map(|&t| rows[t].id.cluster.clone()).collect();
                 ambiguous.push((names[o].clone(), clusters, metrics_of(&rows[o])));
@@ -148,6 +121,135 @@ pub(super) fn join_unclustered(
         n.pop();
         notes.push(n);
     }
+}
+
+/// Folds row `src` into row `dst` (values it lacks, labels, evidence) and marks `src`
+/// gone. Returns how many values both had (the worse was kept).
+fn fold(rows: &mut [Row<'_>], set: &MetricSet, src: usize, dst: usize) -> usize {
+    let mut dups = 0;
+    let (src, dst) = pair_mut(rows, src, dst);
+    for (i, def) in set.metrics.iter().enumerate() {
+        if let Some(v) = src.vals[i] {
+            dst.vals[i] = Some(match dst.vals[i] {
+                None => v,
+                Some(old) => {
+                    dups += 1;
+                    worse_of(def, old, v)
+                }
+            });
+        }
+    }
+    for &(k, v) in &src.labels {
+        if !dst.labels.iter().any(|(x, _)| *x == k) {
+            dst.labels.push((k, v));
+        }
+    }
+    if let (Some(a), Some(b)) = (&src.hist, &mut dst.hist) {
+        for (x, y) in a.iter().zip(b.iter_mut()) {
+            *y |= *x;
+        }
+    } else if dst.hist.is_none() {
+        dst.hist.clone_from(&src.hist);
+    }
+    absorb(&mut dst.ev, std::mem::take(&mut src.ev));
+    src.gone = true;
+    dups
+}
+
+/// The first label of a DNS name (`db1` of `db1.prod.example.com`); `None` for a name
+/// without a domain and for IP addresses, whose first part names nothing.
+pub fn short_name(name: &str) -> Option<&str> {
+    if name.parse::<std::net::IpAddr>().is_ok() || name.starts_with('[') {
+        return None;
+    }
+    let (first, rest) = name.split_once('.')?;
+    (!first.is_empty() && !rest.is_empty()).then_some(first)
+}
+
+/// Folds rows of auxiliary series (no `up` value: node_exporter's) into the database host
+/// of the same cluster whose name differs from theirs only by the domain.
+///
+/// Two service discoveries often name one machine two ways: node_exporter's targets by
+/// fully qualified name (`db1.prod.example.com:9100`), mysqld_exporter's by short name
+/// (`db1:9104`), or the other way round. Apart, the database host lacks its load and a
+/// phantom host holds it (judged on load alone, and DOWN-looking without `up`). The fold
+/// happens only when exactly one database host of the cluster matches; `db1.dc1.…` and
+/// `db1.dc2.…` (two machines) never match each other.
+pub(super) fn join_short_names(
+    rows: &mut [Row<'_>],
+    set: &MetricSet,
+    up_i: Option<usize>,
+    notes: &mut Vec<String>,
+) {
+    let Some(up) = up_i else { return };
+    let aux = |r: &Row<'_>| !r.gone && r.vals[up].is_none();
+    if !rows
+        .iter()
+        .any(|r| aux(r) && r.vals.iter().any(Option::is_some))
+    {
+        return;
+    }
+    // Database hosts by (cluster, name) and by (cluster, short name).
+    let keys: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| (r.id.cluster.clone(), r.id.name.clone()))
+        .collect();
+    let mut by_name: hashbrown::HashMap<(&str, &str), Vec<usize>> = hashbrown::HashMap::new();
+    let mut by_short: hashbrown::HashMap<(&str, &str), Vec<usize>> = hashbrown::HashMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        if r.gone || r.vals[up].is_none() {
+            continue;
+        }
+        let (c, n) = (keys[i].0.as_str(), keys[i].1.as_str());
+        by_name.entry((c, n)).or_default().push(i);
+        if let Some(short) = short_name(n) {
+            by_short.entry((c, short)).or_default().push(i);
+        }
+    }
+    let mut joined: Vec<(usize, usize)> = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        if !aux(r) || !r.vals.iter().any(Option::is_some) {
+            continue;
+        }
+        let (c, n) = (keys[i].0.as_str(), keys[i].1.as_str());
+        let mut cands: Vec<usize> = Vec::new();
+        if let Some(short) = short_name(n) {
+            cands.extend(by_name.get(&(c, short)).into_iter().flatten());
+        } else {
+            cands.extend(by_short.get(&(c, n)).into_iter().flatten());
+        }
+        if let [t] = cands[..] {
+            joined.push((i, t));
+        }
+    }
+    // Two names for one host (`db3.dc1.…` and `db3.dc2.…` beside `db3`): two machines, one
+    // of them not the database's. Neither joins.
+    let mut per_target: hashbrown::HashMap<usize, usize> = hashbrown::HashMap::new();
+    for (_, t) in &joined {
+        *per_target.entry(*t).or_default() += 1;
+    }
+    joined.retain(|(_, t)| per_target[t] == 1);
+    if joined.is_empty() {
+        return;
+    }
+    let mut examples: Vec<String> = joined
+        .iter()
+        .take(EXAMPLES)
+        .map(|&(a, t)| format!("{} → {}", keys[a].1, keys[t].1))
+        .collect();
+    if joined.len() > EXAMPLES {
+        examples.push(format!("and {} more", joined.len() - EXAMPLES));
+    }
+    let n = joined.len();
+    for (a, t) in joined {
+        fold(rows, set, a, t);
+        let alias = rows[a].id.name.clone();
+        rows[t].aliases.push(alias);
+    }
+    notes.push(format!(
+        "series of {n} scrape target(s) named by another form of a database host's name were joined to it ({}): their exporters name the machine differently (short and fully qualified)",
+        examples.join(", ")
+    ));
 }
 
 /// A series as PromQL writes it, `name{k="v", ...}`, cut after about 200 characters.
@@ -257,6 +359,10 @@ pub fn attach_alerts(hosts: &mut [Host], alerts: &[Alert], ident: &Identity) -> 
     let mut by_name: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, h) in hosts.iter().enumerate() {
         by_name.entry(h.id.name.as_str()).or_default().push(i);
+        // An alert about a target joined to the host by another form of its name.
+        for a in &h.aliases {
+            by_name.entry(a.as_str()).or_default().push(i);
+        }
     }
     let mut targets = Vec::with_capacity(alerts.len());
     for a in alerts {

@@ -96,6 +96,9 @@ struct Row<'a> {
     ev: roles::Evidence,
     /// From the metric name of the host's `up` series (`mysql_up`, `pg_up`).
     engine: Option<Engine>,
+    /// Names of rows folded into this one by another form of its name (see
+    /// [`join::join_short_names`]).
+    aliases: Vec<String>,
 }
 
 /// Merges query results and alerts into hosts and judges their health.
@@ -151,6 +154,7 @@ pub fn build<'a>(
                     vals: vec![None; n],
                     labels: Vec::new(),
                     hist: None,
+                    aliases: Vec::new(),
                     gone: false,
                     source: None,
                     ev: roles::Evidence::default(),
@@ -280,6 +284,7 @@ pub fn build<'a>(
         &ident.cluster_label,
         &mut notes,
     );
+    join::join_short_names(&mut rows, set, up_i_of(set), &mut notes);
 
     let prev_hosts: hashbrown::HashMap<&HostId, &Host> = previous
         .map(|p| p.hosts.iter().map(|h| (&h.id, h)).collect())
@@ -363,6 +368,7 @@ pub fn build<'a>(
                             source: s.label(SOURCE_LABEL),
                             ev: roles::Evidence::default(),
                             hist: None,
+                            aliases: Vec::new(),
                             gone: false,
                             engine: None,
                         },
@@ -548,6 +554,7 @@ pub fn build<'a>(
             source,
             ev,
             engine: up_engine,
+            aliases,
             ..
         } = row;
         let prev = prev_hosts.get(&id).copied();
@@ -925,6 +932,7 @@ pub fn build<'a>(
             id,
             spark: Vec::new(),
             heartbeat_from: ev.heartbeat_from.clone(),
+            aliases,
         });
     }
 

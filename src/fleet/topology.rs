@@ -207,6 +207,7 @@ mod tests {
             last_seen: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
             spark: Vec::new(),
             heartbeat_from: Vec::new(),
+            aliases: Vec::new(),
         }
     }
 

@@ -228,6 +228,10 @@ pub struct Host {
     /// others are rows of servers that do not measure this one): each row's writer
     /// (`server_id`) and the seconds taken off its age (the row's age on the writer itself).
     pub heartbeat_from: Vec<(u64, f64)>,
+    /// Other names its scrape targets go by, whose series were joined to it: node_exporter
+    /// named by fully qualified name beside mysqld_exporter by short name, or the other way
+    /// round. Its charts and alerts follow them too.
+    pub aliases: Vec<String>,
 }
 
 impl Host {

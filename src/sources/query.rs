@@ -76,31 +76,48 @@ pub fn expand(expr: &str, clusters: &[String]) -> String {
 /// the server narrows it to the host (`false` when the expression has no `$host`: the
 /// caller must keep only the host's series from the answer).
 pub fn expand_for_host(expr: &str, cluster: &str, host: &str, strip_port: bool) -> (String, bool) {
-    expand_for_host_in(expr, &[cluster.to_string()], host, strip_port)
+    expand_for_host_in(expr, &[cluster.to_string()], &[host], strip_port)
 }
 
 /// As [`expand_for_host`], the cluster matcher accepting any of `clusters` (an empty one
 /// matches series without the cluster label, which join a host whose name is unique).
+/// `names` are the host's name and its aliases (other forms of its name, see
+/// [`crate::model::Host::aliases`]).
 pub fn expand_for_host_in(
     expr: &str,
     clusters: &[String],
-    host: &str,
+    names: &[&str],
     strip_port: bool,
 ) -> (String, bool) {
     let narrowed = expr.contains("$host");
     let e = expr
         .replace("$cluster", &cluster_regex(clusters))
-        .replace("$host", &promql_string(&host_regex(host, strip_port)));
+        .replace("$host", &promql_string(&names_regex(names, strip_port)));
     (e, narrowed)
 }
 
 /// A regex (RE2, as Prometheus and Alertmanager use) matching one host's label value:
 /// the name itself, or with any `:port` when ports are stripped from host names.
 pub fn host_regex(host: &str, strip_port: bool) -> String {
+    names_regex(&[host], strip_port)
+}
+
+/// As [`host_regex`], matching any of `names` (a host and its aliases).
+pub fn names_regex(names: &[&str], strip_port: bool) -> String {
+    let alt = match names {
+        [one] => regex_escape(one),
+        many => format!(
+            "(?:{})",
+            many.iter()
+                .map(|n| regex_escape(n))
+                .collect::<Vec<_>>()
+                .join("|")
+        ),
+    };
     if strip_port {
-        format!("{}(:[0-9]+)?", regex_escape(host))
+        format!("{alt}(:[0-9]+)?")
     } else {
-        regex_escape(host)
+        alt
     }
 }
 
@@ -184,5 +201,9 @@ mod tests {
     fn host_regex_escapes() {
         assert_eq!(host_regex("db1.x", true), "db1\\.x(:[0-9]+)?");
         assert_eq!(host_regex("a(b", false), "a\\(b");
+        assert_eq!(
+            names_regex(&["db1", "db1.prod.example.com"], true),
+            "(?:db1|db1\\.prod\\.example\\.com)(:[0-9]+)?"
+        );
     }
 }

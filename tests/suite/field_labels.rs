@@ -552,3 +552,99 @@ fn sparkline_series_without_cluster_reach_a_unique_host() {
     assert_eq!(host(&f, "shop", "db2").spark, [0.5, 0.7]);
     assert!(host(&f, "shop", "db1").spark.is_empty());
 }
+
+/// mysqld_exporter's targets named one way and node_exporter's another, in one cluster.
+fn named_apart(
+    s: &Settings,
+    db: &[&str],
+    node: &[(&str, f64)],
+) -> Vec<Result<Vector, SourceError>> {
+    s.metrics
+        .metrics
+        .iter()
+        .map(|m| {
+            let at = |h: &str| sample(&[("cluster", "shop"), ("instance", h)], 0.0);
+            let v: Vec<Sample> = match m.key.as_str() {
+                "up" => db
+                    .iter()
+                    .map(|h| Sample {
+                        value: 1.0,
+                        ..at(h)
+                    })
+                    .collect(),
+                "read_only" => db.iter().map(|h| at(h)).collect(),
+                "load" => node
+                    .iter()
+                    .map(|(h, x)| Sample { value: *x, ..at(h) })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            Ok(Vector::from(v))
+        })
+        .collect()
+}
+
+#[test]
+fn node_series_named_by_another_form_of_the_host_name_join_it() {
+    let s = settings("");
+    let load = s.metrics.index("load").unwrap();
+    let results = named_apart(
+        &s,
+        &[
+            "db1:9104",
+            "db2.prod.example.com:9104",
+            "db3:9104",
+            "10.0.0.4:9104",
+        ],
+        &[
+            // Fully qualified beside a short name, and the other way round.
+            ("db1.prod.example.com:9100", 2.5),
+            ("db2:9100", 0.3),
+            // Two machines named db3 in two domains: which one is the database's is
+            // unknown, so neither joins.
+            ("db3.dc1.example.com:9100", 0.4),
+            ("db3.dc2.example.com:9100", 0.5),
+            // An address is no name with a domain.
+            ("10.0.0.4:9100", 0.2),
+            ("10:9100", 0.9),
+        ],
+    );
+    let alerts = vec![alert(
+        "NodeHighLoad",
+        &[
+            ("instance", "db1.prod.example.com:9100"),
+            ("cluster", "shop"),
+        ],
+    )];
+    let f = build(&s, &results, &alerts);
+    assert_eq!(
+        ids(&f),
+        [
+            "shop/10",
+            "shop/10.0.0.4",
+            "shop/db1",
+            "shop/db2.prod.example.com",
+            "shop/db3",
+            "shop/db3.dc1.example.com",
+            "shop/db3.dc2.example.com",
+        ]
+    );
+    let db1 = host(&f, "shop", "db1");
+    assert_eq!(db1.readings[load].value, Some(2.5));
+    assert_eq!(db1.aliases, ["db1.prod.example.com"]);
+    // The alert about the node_exporter target is the host's.
+    assert_eq!(db1.alerts.len(), 1);
+    assert_eq!(db1.health, Health::Crit);
+    assert!(f.other_alerts.is_empty());
+    let db2 = host(&f, "shop", "db2.prod.example.com");
+    assert_eq!(db2.readings[load].value, Some(0.3));
+    assert_eq!(db2.aliases, ["db2"]);
+    assert_eq!(host(&f, "shop", "db3").readings[load].value, None);
+    assert!(host(&f, "shop", "db3").aliases.is_empty());
+    assert_eq!(host(&f, "shop", "10.0.0.4").readings[load].value, Some(0.2));
+    let note = f.notes.iter().find(|n| n.contains("another form")).unwrap();
+    assert!(
+        note.contains("db1.prod.example.com → db1, db2 → db2.prod.example.com"),
+        "{note}"
+    );
+}
