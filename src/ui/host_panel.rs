@@ -334,6 +334,17 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App, id: &HostId) {
     if row.len() > 1 {
         lines.push(Line::styled(row, t.text()));
     }
+    if !host.aliases.is_empty() {
+        // Targets of this machine that another exporter names differently (joined).
+        let names: Vec<String> = host.aliases.iter().map(|a| sanitize::fit(a, 60)).collect();
+        lines.push(Line::from(vec![
+            Span::styled("  also named ", t.dim()),
+            Span::styled(
+                sanitize::fit(&names.join(", "), w.saturating_sub(14)),
+                t.text(),
+            ),
+        ]));
+    }
     if !app.fleet.notes.is_empty() {
         lines.push(Line::raw(""));
         lines.push(Line::styled("Data notes", t.title()));
