@@ -382,7 +382,7 @@ pub fn postgres_preset(host_label: &str, cluster_label: &str) -> MetricSet {
             key: super::roles::TOPOLOGY_KEY.into(),
             label: "topology".into(),
             expr: format!(
-                "{{__name__=~\"{}\",{sel}}} or up{{{sel}}} == 0",
+                "{{__name__=~\"{}\",{sel}}} or mysql_up{{{sel}}} or up{{{sel}}} == 0",
                 super::roles::PATRONI_SERIES
             ),
             unit: Unit::None,

@@ -9,7 +9,7 @@ pub mod postgres;
 pub mod roles;
 pub mod topology;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasher as _;
 use std::sync::Arc;
 
@@ -337,6 +337,10 @@ pub fn build<'a>(
         // A series without the cluster label (Patroni's REST API scraped by a job of its
         // own) belongs to the host of that name when only one cluster has it.
         let mut unique: Option<hashbrown::HashMap<String, Option<HostId>>> = None;
+        // Servers of an engine the metric set does not read (PostgreSQL under the MySQL
+        // preset): the topology query asks for their up series so the board can say so.
+        let unread = |e: Engine| !set.metrics.iter().any(|m| m.engine == Some(e));
+        let mut unseen: BTreeMap<Engine, Vec<String>> = BTreeMap::new();
         for s in samples.iter() {
             let (Some((cluster, name)), Some(metric)) =
                 (ident.key_parts(|k| s.label(k)), s.label("__name__"))
@@ -346,6 +350,16 @@ pub fn build<'a>(
             let found = rows.binary_search_by(|x| {
                 (x.id.cluster.as_str(), x.id.name.as_str()).cmp(&(cluster, name))
             });
+            if let Some(e) = Engine::of_up_series(metric).filter(|e| unread(*e)) {
+                let shown = found.is_ok_and(|r| up_i.is_some_and(|u| rows[r].vals[u].is_some()));
+                if !shown {
+                    unseen
+                        .entry(e)
+                        .or_default()
+                        .push(format!("{cluster}/{name}"));
+                }
+                continue;
+            }
             let r = match found {
                 Ok(r) => r,
                 Err(at)
@@ -398,6 +412,21 @@ pub fn build<'a>(
             };
             let label = |k: &str| s.label(k).map(str::to_owned);
             rows[r].ev.record_topology(metric, &label, s.value());
+        }
+        for (e, mut names) in unseen {
+            names.sort();
+            names.dedup();
+            let more = names.len().saturating_sub(3);
+            names.truncate(3);
+            notes.push(format!(
+                "{} {} server(s) answer `{}` but are not on the board, which reads only the {} preset's metrics: `--preset mixed` (or `preset = \"mixed\"`) shows both engines (e.g. {}{})",
+                names.len() + more,
+                e.name(),
+                e.up_series(),
+                set.metrics.iter().find_map(|m| m.engine).map_or("", Engine::name),
+                names.join(", "),
+                if more > 0 { format!(", and {more} more") } else { String::new() }
+            ));
         }
     }
     // A config with its own read_only / server_id metrics feeds the same evidence.

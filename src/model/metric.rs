@@ -32,7 +32,7 @@ pub enum Kind {
 }
 
 /// The database engine a metric or a host belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Engine {
     /// MySQL or MariaDB (`mysqld_exporter` series, `mysql_*`).
@@ -55,6 +55,21 @@ impl Engine {
         match self {
             Engine::Mysql => "MySQL",
             Engine::Postgres => "PostgreSQL",
+        }
+    }
+
+    /// The engine whose exporter's up series this is (`mysql_up`, `pg_up`).
+    pub fn of_up_series(name: &str) -> Option<Engine> {
+        [Engine::Mysql, Engine::Postgres]
+            .into_iter()
+            .find(|e| e.up_series() == name)
+    }
+
+    /// The up series of the engine's exporter.
+    pub fn up_series(self) -> &'static str {
+        match self {
+            Engine::Mysql => "mysql_up",
+            Engine::Postgres => "pg_up",
         }
     }
 

@@ -149,11 +149,14 @@ fn split_or(expr: &str) -> Vec<&str> {
     out
 }
 
-/// One branch: `(A and on(l, m) B)`, `A > 0`, `A == 0` or a selector.
+/// One branch: `(A and on(l, m) B)`, `(A or B)`, `A > 0`, `A == 0` or a selector.
 fn branch_eval(branch: &str, db: &[Sample]) -> Vec<Sample> {
     let b = branch.trim();
     if let Some(inner) = b.strip_prefix('(').and_then(|x| x.strip_suffix(')')) {
-        let (a, rest) = inner.split_once(" and on(").unwrap();
+        // `(A) or (B)` of the mixed preset: a group of its own.
+        let Some((a, rest)) = inner.split_once(" and on(") else {
+            return eval(inner, db);
+        };
         let (on, right) = rest.split_once(") ").unwrap();
         let keys: Vec<&str> = on.split(',').map(str::trim).collect();
         let key = |s: &Sample| -> Vec<Option<String>> {
@@ -740,4 +743,35 @@ fn a_snapshot_without_any_host_is_unknown() {
             .any(|n| n.as_str().unwrap().contains("no host found")),
         "{j:#}"
     );
+}
+
+#[test]
+fn postgresql_servers_beside_a_mysql_board_are_named_in_a_note() {
+    let mut db = fixture("c00_baseline.prom");
+    for name in ["pg1:9187", "pg2:9187"] {
+        db.push(parse_line(&format!(
+            "pg_up{{cluster=\"ledger\",instance=\"{name}\",job=\"postgres\"}} 1"
+        )));
+    }
+    let notes = |set: &MetricSet| -> Vec<String> {
+        build(set, &db, None)
+            .notes
+            .into_iter()
+            .filter(|n| n.contains("not on the board"))
+            .collect()
+    };
+    // The default preset reads MySQL only: the PostgreSQL servers are named, with the fix.
+    let mysql = notes(&settings(""));
+    assert_eq!(mysql.len(), 1, "{mysql:?}");
+    assert!(
+        mysql[0].starts_with("2 PostgreSQL server(s) answer `pg_up`")
+            && mysql[0].contains("--preset mixed")
+            && mysql[0].contains("ledger/pg1, ledger/pg2"),
+        "{mysql:?}"
+    );
+    // A board that reads both engines shows them, and says nothing.
+    let mixed = settings("preset = \"mixed\"\n");
+    assert!(notes(&mixed).is_empty());
+    let f = build(&mixed, &db, None);
+    assert!(f.hosts.iter().any(|h| h.id.name == "pg1"), "{:?}", f.hosts);
 }
