@@ -186,7 +186,8 @@ pub fn mysql_preset(host_label: &str, cluster_label: &str) -> MetricSet {
             m(
                 super::roles::TOPOLOGY_KEY,
                 "topology",
-                super::roles::topology_expr(&sel, &by),
+                // PostgreSQL servers' up series: the board notes the servers it leaves out.
+                format!("{} or pg_up{{{sel}}}", super::roles::topology_expr(&sel, &by)),
                 Unit::None,
                 Kind::Info,
                 Higher,
@@ -381,10 +382,8 @@ pub fn postgres_preset(host_label: &str, cluster_label: &str) -> MetricSet {
         MetricDef {
             key: super::roles::TOPOLOGY_KEY.into(),
             label: "topology".into(),
-            expr: format!(
-                "{{__name__=~\"{}\",{sel}}} or mysql_up{{{sel}}} or up{{{sel}}} == 0",
-                super::roles::PATRONI_SERIES
-            ),
+            // MySQL servers' up series: the board notes the servers it leaves out.
+            expr: format!("{} or mysql_up{{{sel}}}", pg_topology_expr(&sel)),
             unit: Unit::None,
             kind: Kind::Info,
             direction: Direction::Higher,
@@ -415,6 +414,14 @@ pub fn postgres_preset(host_label: &str, cluster_label: &str) -> MetricSet {
     }
 }
 
+/// The PostgreSQL preset's topology query: Patroni's view and the scrape targets that are down.
+fn pg_topology_expr(sel: &str) -> String {
+    format!(
+        "{{__name__=~\"{}\",{sel}}} or up{{{sel}}} == 0",
+        super::roles::PATRONI_SERIES
+    )
+}
+
 /// MySQL and PostgreSQL on one board: every metric of both presets, each asked once for the
 /// whole fleet. Metrics both engines have (`up`, `lag`, `connections`, `qps`, `read_only`,
 /// `load`) are one query joined with `or` (the two exporters' series never share a label
@@ -434,12 +441,57 @@ pub fn mixed_preset(host_label: &str, cluster_label: &str) -> MetricSet {
             None => set.metrics.push(p),
         }
     }
+    // Both engines are read: neither's up series is needed to name left-out servers.
+    let sel = format!("{cluster_label}=~\"$cluster\",{host_label}=~\"$host\"");
+    let by = format!("{cluster_label}, {host_label}");
+    if let Some(m) = set
+        .metrics
+        .iter_mut()
+        .find(|m| m.signal == Some(Signal::Topology))
+    {
+        m.expr = format!(
+            "({}) or ({})",
+            super::roles::topology_expr(&sel, &by),
+            pg_topology_expr(&sel)
+        );
+    }
     set
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_engine_presets_ask_for_the_other_engines_up_series_and_mixed_does_not() {
+        let topo = |p: &MetricSet| {
+            p.metrics[p.by_signal(Signal::Topology).expect("topology")]
+                .expr
+                .clone()
+        };
+        let (my, pg, mixed) = (
+            topo(&mysql_preset("instance", "cluster")),
+            topo(&postgres_preset("instance", "cluster")),
+            topo(&mixed_preset("instance", "cluster")),
+        );
+        assert!(
+            my.contains(" or pg_up{") && !my.contains("mysql_up"),
+            "{my}"
+        );
+        assert!(
+            pg.contains(" or mysql_up{") && !pg.contains("pg_up"),
+            "{pg}"
+        );
+        assert!(
+            !mixed.contains("pg_up") && !mixed.contains("mysql_up"),
+            "{mixed}"
+        );
+        // Mixed still reads both engines' topology.
+        assert!(
+            mixed.contains("wsrep") && mixed.contains("patroni"),
+            "{mixed}"
+        );
+    }
 
     #[test]
     fn replication_metrics_are_found_by_signal() {

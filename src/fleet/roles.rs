@@ -472,7 +472,6 @@ pub fn topology_expr(sel: &str, by: &str) -> String {
          and on({by}) mysql_global_status_wsrep_local_state{{{sel}}}) \
          or {{__name__=~\"{names}\",{sel}}} \
          or mysql_slave_status_sql_delay{{{sel}}} > 0 \
-         or pg_up{{{sel}}} \
          or up{{{sel}}} == 0"
     )
 }
