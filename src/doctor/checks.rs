@@ -755,6 +755,12 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
     for n in &f.notes {
         if n.contains("without a `") || n.contains("native histogram") || n.contains("scalar") {
             out.push(find(Level::Fix, "labels", n.clone(), None));
+        } else if n.contains("pt-heartbeat's own row") {
+            out.push(find(Level::Fix, "pt-heartbeat", n.clone(), None));
+        } else if n.contains("but are not on the board") {
+            out.push(find(Level::Fix, "preset", n.clone(), None));
+        } else if n.contains("named by another form") {
+            out.push(find(Level::Info, "host names", n.clone(), None));
         }
     }
 

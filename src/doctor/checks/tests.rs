@@ -543,3 +543,25 @@ fn servers_answering_twice_are_named_with_the_label_that_tells_them_apart() {
         "{d:?}"
     );
 }
+
+#[test]
+fn postgresql_servers_left_out_by_the_mysql_preset_are_a_fix() {
+    let set = mysql_preset("instance", "cluster");
+    let mut f = healthy(&set);
+    let i = set.by_signal(crate::model::Signal::Topology).unwrap();
+    f.results[i] = Ok(Vector::from(vec![s(
+        &[
+            ("__name__", "pg_up"),
+            ("cluster", "ledger"),
+            ("instance", "pg1:9187"),
+        ],
+        1.0,
+    )]));
+    let r = analyze(&set, &Identity::default(), &f);
+    let n = r.findings.iter().find(|x| x.topic == "preset").unwrap();
+    assert_eq!(n.level, Level::Fix);
+    assert!(
+        n.message.contains("ledger/pg1") && n.message.contains("--preset mixed"),
+        "{n:?}"
+    );
+}
