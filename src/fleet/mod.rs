@@ -490,6 +490,46 @@ pub fn build<'a>(
         ));
     }
 
+    // A switchover done with `STOP REPLICA` alone leaves the new primary with a stopped
+    // channel from the old one, which now replicates from it: the new primary is no
+    // replica with stopped threads (CRIT) but a primary with a leftover (WARN).
+    let leftovers: Vec<(usize, Vec<String>)> = {
+        let mut running: hashbrown::HashSet<(&str, u64, u64)> = hashbrown::HashSet::new();
+        let mut name_of: hashbrown::HashMap<(&str, u64), &str> = hashbrown::HashMap::new();
+        for r in &rows {
+            let Some(me) = r.ev.server_id.map(roles::as_id) else {
+                continue;
+            };
+            name_of.insert((&r.id.cluster, me), &r.id.name);
+            for c in r.ev.replica_channels() {
+                if let (Some(1.0), Some(1.0), Some(s)) = (c.io, c.sql, c.source_server_id) {
+                    running.insert((&r.id.cluster, me, roles::as_id(s)));
+                }
+            }
+        }
+        rows.iter()
+            .enumerate()
+            .filter_map(|(i, r)| {
+                let me = roles::as_id(r.ev.server_id?);
+                let cluster = r.id.cluster.as_str();
+                r.ev.left_from_switchover(|s| running.contains(&(cluster, s, me)))
+                    .then(|| {
+                        let sources =
+                            r.ev.replica_channels()
+                                .filter_map(|c| {
+                                    let s = roles::as_id(c.source_server_id?);
+                                    name_of.get(&(cluster, s)).map(|n| (*n).to_owned())
+                                })
+                                .collect();
+                        (i, sources)
+                    })
+            })
+            .collect()
+    };
+    for (i, sources) in leftovers {
+        rows[i].ev.set_aside_channels(sources);
+    }
+
     // server_id → host, per cluster, to resolve a channel's source; and the servers some
     // replica names as its source (evidence of a primary).
     let mut by_server_id: hashbrown::HashMap<(&str, u64), &str> = hashbrown::HashMap::new();
@@ -837,6 +877,14 @@ pub fn build<'a>(
                 };
                 health = health.max(Health::Crit);
                 reasons.push((Health::Crit, why));
+            }
+            if !ev.stopped_leftovers.is_empty() {
+                let from = ev.stopped_leftovers.join(", ");
+                let why = format!(
+                    "stopped channel from {from}, which replicates from this primary: a switchover leftover (RESET REPLICA ALL)"
+                );
+                health = health.max(Health::Warn);
+                reasons.push((Health::Warn, why));
             }
             if group.is_none() && matches!(role, Role::GroupPrimary | Role::GroupSecondary) {
                 // Known by its group channels only: its state in the group is not collected.

@@ -173,6 +173,9 @@ pub struct Evidence {
     /// The heartbeat rows the lag was read from: their writer's `server_id`, and the
     /// seconds taken off their age (the row's age on its writer).
     pub heartbeat_from: Vec<(u64, f64)>,
+    /// Sources (host names) of replica channels set aside as left from a switchover: both
+    /// threads stopped on a writable server that its source now replicates from.
+    pub stopped_leftovers: Vec<String>,
 }
 
 /// What Patroni's `/metrics` says of one node (each 1 or 0; `None` when the series is
@@ -441,6 +444,30 @@ impl Evidence {
         self.channels
             .iter()
             .filter(|c| !is_group_channel(&c.name) && c.is_channel())
+    }
+
+    /// Whether the replica channels are what a switchover leaves on the new primary: the
+    /// server is writable and every replica channel has both threads stopped (`STOP
+    /// REPLICA` without `RESET REPLICA ALL`), each from a source that `replicates_from_me`
+    /// says now replicates from this server, with its threads running.
+    pub fn left_from_switchover(&self, replicates_from_me: impl Fn(u64) -> bool) -> bool {
+        let writable = self.super_read_only.or(self.read_only) == Some(0.0);
+        let mut chans = self.replica_channels().peekable();
+        writable
+            && chans.peek().is_some()
+            && chans.all(|c| {
+                c.io == Some(0.0)
+                    && c.sql == Some(0.0)
+                    && c.source_server_id
+                        .is_some_and(|s| replicates_from_me(as_id(s)))
+            })
+    }
+
+    /// Sets the replica channels aside as left from a switchover, naming their sources.
+    pub fn set_aside_channels(&mut self, sources: Vec<String>) {
+        self.channels
+            .retain(|c| is_group_channel(&c.name) || !c.is_channel());
+        self.stopped_leftovers = sources;
     }
 
     /// The naming generation the host's replica status uses.

@@ -775,3 +775,57 @@ fn postgresql_servers_beside_a_mysql_board_are_named_in_a_note() {
     let f = build(&mixed, &db, None);
     assert!(f.hosts.iter().any(|h| h.id.name == "pg1"), "{:?}", f.hosts);
 }
+
+#[test]
+fn a_switchover_leftover_channel_leaves_the_new_primary_a_primary() {
+    let set = settings("");
+    let f = build(&set, &fixture("switchover_leftover.prom"), None);
+    let j = snapshot(&set, &f);
+    let s = summary(&j);
+    let judged = |c: &str, n: &str| {
+        let h = host_in(&j, c, n);
+        (
+            h["role"].as_str().unwrap().to_owned(),
+            h["health"].as_str().unwrap().to_owned(),
+            h["replication"]["source"].as_str().map(str::to_owned),
+        )
+    };
+    let want = [
+        ("crm", "db2", "primary", "WARN", None),
+        ("crm", "db1", "replica", "OK", Some("db2")),
+        ("crm", "db3", "replica", "OK", Some("db2")),
+        ("mm", "m1", "primary", "WARN", None),
+        ("mm", "m2", "replica", "OK", Some("m1")),
+        // A replica stopped in a chain is not a leftover: its source does not replicate
+        // from it.
+        ("web", "b", "replica", "CRIT", Some("a")),
+    ];
+    for (c, n, role, health, source) in want {
+        assert_eq!(
+            judged(c, n),
+            (
+                role.to_owned(),
+                health.to_owned(),
+                source.map(str::to_owned)
+            ),
+            "{c}/{n}\n{s}"
+        );
+    }
+    let db2 = host_in(&j, "crm", "db2");
+    assert!(
+        db2["reasons"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("stopped channel from db1, which replicates from this primary"),
+        "{s}"
+    );
+    // Nobody cascades from a primary.
+    let cascading = |c: &str, n: &str| {
+        f.hosts
+            .iter()
+            .find(|h| h.id.cluster == c && h.id.name == n)
+            .and_then(|h| h.replication.as_ref())
+            .is_some_and(|r| r.cascading)
+    };
+    assert!(!cascading("crm", "db1") && !cascading("crm", "db3"));
+}
