@@ -189,37 +189,34 @@ pub(super) fn join_short_names(
     {
         return;
     }
-    // Database hosts by (cluster, name) and by (cluster, short name).
-    let keys: Vec<(String, String)> = rows
-        .iter()
-        .map(|r| (r.id.cluster.clone(), r.id.name.clone()))
-        .collect();
-    let mut by_name: hashbrown::HashMap<(&str, &str), Vec<usize>> = hashbrown::HashMap::new();
-    let mut by_short: hashbrown::HashMap<(&str, &str), Vec<usize>> = hashbrown::HashMap::new();
-    for (i, r) in rows.iter().enumerate() {
-        if r.gone || r.vals[up].is_none() {
-            continue;
-        }
-        let (c, n) = (keys[i].0.as_str(), keys[i].1.as_str());
-        by_name.entry((c, n)).or_default().push(i);
-        if let Some(short) = short_name(n) {
-            by_short.entry((c, short)).or_default().push(i);
-        }
-    }
+    // Database hosts by (cluster, name) and by (cluster, short name), borrowed from the
+    // rows until the joins are chosen.
     let mut joined: Vec<(usize, usize)> = Vec::new();
-    for (i, r) in rows.iter().enumerate() {
-        if !aux(r) || !r.vals.iter().any(Option::is_some) {
-            continue;
+    {
+        let mut by_name: hashbrown::HashMap<(&str, &str), Vec<usize>> = hashbrown::HashMap::new();
+        let mut by_short: hashbrown::HashMap<(&str, &str), Vec<usize>> = hashbrown::HashMap::new();
+        for (i, r) in rows.iter().enumerate() {
+            if r.gone || r.vals[up].is_none() {
+                continue;
+            }
+            let (c, n) = (r.id.cluster.as_str(), r.id.name.as_str());
+            by_name.entry((c, n)).or_default().push(i);
+            if let Some(short) = short_name(n) {
+                by_short.entry((c, short)).or_default().push(i);
+            }
         }
-        let (c, n) = (keys[i].0.as_str(), keys[i].1.as_str());
-        let mut cands: Vec<usize> = Vec::new();
-        if let Some(short) = short_name(n) {
-            cands.extend(by_name.get(&(c, short)).into_iter().flatten());
-        } else {
-            cands.extend(by_short.get(&(c, n)).into_iter().flatten());
-        }
-        if let [t] = cands[..] {
-            joined.push((i, t));
+        for (i, r) in rows.iter().enumerate() {
+            if !aux(r) || !r.vals.iter().any(Option::is_some) {
+                continue;
+            }
+            let (c, n) = (r.id.cluster.as_str(), r.id.name.as_str());
+            let cands = match short_name(n) {
+                Some(short) => by_name.get(&(c, short)),
+                None => by_short.get(&(c, n)),
+            };
+            if let Some([t]) = cands.map(Vec::as_slice) {
+                joined.push((i, *t));
+            }
         }
     }
     // Two names for one host (`db3.dc1.…` and `db3.dc2.…` beside `db3`): two machines, one
@@ -235,7 +232,7 @@ pub(super) fn join_short_names(
     let mut examples: Vec<String> = joined
         .iter()
         .take(EXAMPLES)
-        .map(|&(a, t)| format!("{} → {}", keys[a].1, keys[t].1))
+        .map(|&(a, t)| format!("{} → {}", rows[a].id.name, rows[t].id.name))
         .collect();
     if joined.len() > EXAMPLES {
         examples.push(format!("and {} more", joined.len() - EXAMPLES));

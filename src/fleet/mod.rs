@@ -493,7 +493,16 @@ pub fn build<'a>(
     // A switchover done with `STOP REPLICA` alone leaves the new primary with a stopped
     // channel from the old one, which now replicates from it: the new primary is no
     // replica with stopped threads (CRIT) but a primary with a leftover (WARN).
-    let leftovers: Vec<(usize, Vec<String>)> = {
+    // Most refreshes have no writable server with only stopped channels: no maps then.
+    let candidates: Vec<usize> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.ev.left_from_switchover(|_| true))
+        .map(|(i, _)| i)
+        .collect();
+    let leftovers: Vec<(usize, Vec<String>)> = if candidates.is_empty() {
+        Vec::new()
+    } else {
         let mut running: hashbrown::HashSet<(&str, u64, u64)> = hashbrown::HashSet::new();
         let mut name_of: hashbrown::HashMap<(&str, u64), &str> = hashbrown::HashMap::new();
         for r in &rows {
@@ -507,9 +516,10 @@ pub fn build<'a>(
                 }
             }
         }
-        rows.iter()
-            .enumerate()
-            .filter_map(|(i, r)| {
+        candidates
+            .into_iter()
+            .filter_map(|i| {
+                let r = &rows[i];
                 let me = roles::as_id(r.ev.server_id?);
                 let cluster = r.id.cluster.as_str();
                 r.ev.left_from_switchover(|s| running.contains(&(cluster, s, me)))
