@@ -343,25 +343,37 @@ mod tests {
         }
     }
 
-    #[test]
-    fn one_request_per_chart_metric_narrowed_to_the_host() {
-        let set = mysql_preset("instance", "cluster");
+    /// The chart requests of a 15-minute window, 60 columns wide, for `cluster/name`.
+    fn chart_requests(
+        host_label: &str,
+        cluster: &str,
+        name: &str,
+        unique_name: bool,
+        aliases: &[String],
+    ) -> Vec<HistoryFetch> {
         let host = HostId {
-            cluster: "payments".into(),
-            name: "db2".into(),
+            cluster: cluster.into(),
+            name: name.into(),
         };
         let end = crate::testing::fixed_time();
-        let r = requests(
+        let set = mysql_preset(host_label, "cluster");
+        let ident = Identity::default();
+        requests(
             &set,
-            &Identity::default(),
+            &ident,
             &host,
             900,
             end,
             false,
             60,
-            false,
-            &[],
-        );
+            unique_name,
+            aliases,
+        )
+    }
+
+    #[test]
+    fn one_request_per_chart_metric_narrowed_to_the_host() {
+        let r = chart_requests("instance", "payments", "db2", false, &[]);
         let keys: Vec<_> = r.iter().map(|f| f.key.metric.as_str()).collect();
         assert_eq!(keys, vec!["lag", "connections", "load", "qps"]);
         for f in &r {
@@ -384,24 +396,12 @@ mod tests {
     /// A host whose node_exporter target goes by its fully qualified name charts it too.
     #[test]
     fn history_follows_the_host_aliases() {
-        let set = mysql_preset("instance", "cluster");
         let host = HostId {
             cluster: "shop".into(),
             name: "db1".into(),
         };
         let aliases = ["db1.prod.example.com".to_string()];
-        let end = crate::testing::fixed_time();
-        let r = requests(
-            &set,
-            &Identity::default(),
-            &host,
-            900,
-            end,
-            false,
-            60,
-            false,
-            &aliases,
-        );
+        let r = chart_requests("instance", "shop", "db1", false, &aliases);
         let load = r.iter().find(|f| f.key.metric == "load").expect("load");
         assert!(
             load.req
@@ -442,23 +442,7 @@ mod tests {
     /// A unique name also reads series without the cluster label (PMM's node series).
     #[test]
     fn unique_host_history_includes_series_without_cluster() {
-        let set = mysql_preset("node_name", "cluster");
-        let host = HostId {
-            cluster: "payments".into(),
-            name: "db2".into(),
-        };
-        let end = crate::testing::fixed_time();
-        let r = requests(
-            &set,
-            &Identity::default(),
-            &host,
-            900,
-            end,
-            false,
-            60,
-            true,
-            &[],
-        );
+        let r = chart_requests("node_name", "payments", "db2", true, &[]);
         let load = r.iter().find(|f| f.key.metric == "load").expect("load");
         assert!(
             load.req
