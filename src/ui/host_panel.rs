@@ -539,6 +539,34 @@ fn replication_lines(lines: &mut Vec<Line<'_>>, app: &App, host: &Host, w: usize
             t.dim(),
         ));
     }
+    if !host.heartbeat_from.is_empty() {
+        // Which heartbeat rows the lag is, and what was taken off them (a clock offset).
+        let rows: Vec<String> = host
+            .heartbeat_from
+            .iter()
+            .map(|(w, age)| {
+                if *age == 0.0 {
+                    format!("server_id {w}")
+                } else {
+                    format!(
+                        "server_id {w} less its age on the writer ({})",
+                        crate::model::format::format_seconds(*age)
+                    )
+                }
+            })
+            .collect();
+        lines.push(Line::styled(
+            sanitize::fit(
+                &format!(
+                    "  lag from the pt-heartbeat {} of {}",
+                    if rows.len() == 1 { "row" } else { "rows" },
+                    rows.join(", ")
+                ),
+                w,
+            ),
+            t.dim(),
+        ));
+    }
 }
 
 /// A replica known only by `read_only`: no channel, today's one line.

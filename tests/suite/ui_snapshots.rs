@@ -463,3 +463,23 @@ fn wall_tiles_with_sparklines() {
     assert!(text.contains('█') && text.contains('▁'), "{text}");
     insta::assert_snapshot!(text);
 }
+
+#[test]
+fn host_panel_names_the_heartbeat_rows_and_the_other_names() {
+    let mut app = demo_app(160, 90);
+    app.update(Action::CycleCluster); // analytics
+    let id = app.selected_host().unwrap().id.clone();
+    let mut fleet = (*app.fleet).clone();
+    let h = fleet.hosts.iter_mut().find(|h| h.id == id).unwrap();
+    assert!(h.replication.is_some(), "a replica: {id:?}");
+    h.heartbeat_from = vec![(7, 3600.0)];
+    h.aliases = vec!["db9.example.com".into()];
+    app.fleet = std::sync::Arc::new(fleet);
+    app.update(Action::Open);
+    let s = screen(&app);
+    assert!(
+        s.contains("lag from the pt-heartbeat row of server_id 7 less its age on the writer"),
+        "{s}"
+    );
+    assert!(s.contains("also named db9.example.com"), "{s}");
+}
