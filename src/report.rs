@@ -143,6 +143,25 @@ pub struct HostReport {
     pub labels: crate::model::HostLabels,
     /// The metrics source that reported the host (`null` for the demo).
     pub source: Option<String>,
+    /// Other names its scrape targets go by, joined to it (node_exporter by fully qualified
+    /// name beside mysqld_exporter by short name); left out when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    /// With pt-heartbeat lag: the rows the lag was read from, each its writer's
+    /// `server_id` and the seconds taken off its age (its age on the writer; 0 when none);
+    /// left out when the lag is no pt-heartbeat lag.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub heartbeat_rows: Vec<HeartbeatRow>,
+}
+
+/// A pt-heartbeat row a host's lag was read from.
+#[derive(Debug, Serialize)]
+pub struct HeartbeatRow {
+    /// The `server_id` of the server that writes the row.
+    pub server_id: u64,
+    /// Seconds taken off the row's age: its age on its writer, when more than pt-heartbeat's
+    /// rhythm explains (a clock offset, or pt-heartbeat stopped); 0 otherwise.
+    pub writer_age_seconds: f64,
 }
 
 /// One metric reading of a host, judged against its thresholds.
@@ -301,6 +320,15 @@ pub fn build(
                     .collect(),
                 labels: h.labels.clone(),
                 source: h.source.clone(),
+                aliases: h.aliases.clone(),
+                heartbeat_rows: h
+                    .heartbeat_from
+                    .iter()
+                    .map(|&(server_id, writer_age_seconds)| HeartbeatRow {
+                        server_id,
+                        writer_age_seconds,
+                    })
+                    .collect(),
             });
         }
     }

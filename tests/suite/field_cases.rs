@@ -502,6 +502,15 @@ fn heartbeat_lag_is_read_from_the_row_the_source_writes() {
         "{:?}",
         f.notes
     );
+    // The snapshot names the rows read, and what was taken off them.
+    let rows = &host_in(&j, "west", "db3")["heartbeat_rows"];
+    assert_eq!(rows[0]["server_id"], 1, "{s}");
+    let age = rows[0]["writer_age_seconds"].as_f64().unwrap();
+    assert!((age - 18_000.4).abs() < 0.01, "{rows}");
+    assert_eq!(
+        host_in(&j, "pay", "db1")["heartbeat_rows"][0]["writer_age_seconds"],
+        0.0
+    );
     let late: Vec<&String> = f
         .notes
         .iter()

@@ -642,6 +642,23 @@ fn node_series_named_by_another_form_of_the_host_name_join_it() {
     assert_eq!(host(&f, "shop", "db3").readings[load].value, None);
     assert!(host(&f, "shop", "db3").aliases.is_empty());
     assert_eq!(host(&f, "shop", "10.0.0.4").readings[load].value, Some(0.2));
+    let rep = report::build(
+        &s.metrics,
+        &s.identity,
+        Some(&f),
+        ("p", None),
+        &[],
+        Utc::now(),
+        None,
+    );
+    let json = serde_json::to_value(&rep).unwrap();
+    let db1 = json["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "db1")
+        .unwrap();
+    assert_eq!(db1["aliases"], serde_json::json!(["db1.prod.example.com"]));
     let note = f.notes.iter().find(|n| n.contains("another form")).unwrap();
     assert!(
         note.contains("db1.prod.example.com → db1, db2 → db2.prod.example.com"),
