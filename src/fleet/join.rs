@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use super::health;
 use super::{worse_of, Row};
-use crate::model::{Alert, Health, Host, Identity, MetricSet, SampleRef, NO_CLUSTER};
+use crate::model::{Alert, Fleet, Health, Host, Identity, MetricSet, SampleRef, NO_CLUSTER};
 
 /// Examples named in a note; the rest are counted.
 const EXAMPLES: usize = 3;
@@ -174,11 +174,13 @@ pub fn short_name(name: &str) -> Option<&str> {
 /// (`db1:9104`), or the other way round. Apart, the database host lacks its load and a
 /// phantom host holds it (judged on load alone, and DOWN-looking without `up`). The fold
 /// happens only when exactly one database host of the cluster matches; `db1.dc1.…` and
-/// `db1.dc2.…` (two machines) never match each other.
+/// `db1.dc2.…` (two machines) never match each other. A name joined in the `previous`
+/// refresh joins its host again while the host's database exporter is down (no `up`).
 pub(super) fn join_short_names(
     rows: &mut [Row<'_>],
     set: &MetricSet,
     up_i: Option<usize>,
+    previous: Option<&Fleet>,
     notes: &mut Vec<String>,
 ) {
     let Some(up) = up_i else { return };
@@ -192,6 +194,7 @@ pub(super) fn join_short_names(
     // Database hosts by (cluster, name) and by (cluster, short name), borrowed from the
     // rows until the joins are chosen.
     let mut joined: Vec<(usize, usize)> = Vec::new();
+    let mut unmatched: Vec<usize> = Vec::new();
     {
         let mut by_name: hashbrown::HashMap<(&str, &str), Vec<usize>> = hashbrown::HashMap::new();
         let mut by_short: hashbrown::HashMap<(&str, &str), Vec<usize>> = hashbrown::HashMap::new();
@@ -216,6 +219,36 @@ pub(super) fn join_short_names(
             };
             if let Some([t]) = cands.map(Vec::as_slice) {
                 joined.push((i, *t));
+            } else if cands.is_none() {
+                unmatched.push(i);
+            }
+        }
+        // Names the previous refresh joined, whose host has no `up` now.
+        let before: hashbrown::HashMap<(&str, &str), &str> = previous
+            .filter(|_| !unmatched.is_empty())
+            .into_iter()
+            .flat_map(|p| &p.hosts)
+            .flat_map(|h| {
+                h.aliases
+                    .iter()
+                    .map(move |a| ((h.id.cluster.as_str(), a.as_str()), h.id.name.as_str()))
+            })
+            .collect();
+        if !before.is_empty() {
+            let at: hashbrown::HashMap<(&str, &str), usize> = rows
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| !r.gone)
+                .map(|(i, r)| ((r.id.cluster.as_str(), r.id.name.as_str()), i))
+                .collect();
+            for i in unmatched {
+                let c = rows[i].id.cluster.as_str();
+                if let Some(t) = before
+                    .get(&(c, rows[i].id.name.as_str()))
+                    .and_then(|host| at.get(&(c, *host)))
+                {
+                    joined.push((i, *t));
+                }
             }
         }
     }

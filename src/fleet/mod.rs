@@ -284,7 +284,6 @@ pub fn build<'a>(
         &ident.cluster_label,
         &mut notes,
     );
-    join::join_short_names(&mut rows, set, up_i_of(set), &mut notes);
 
     let prev_hosts: hashbrown::HashMap<&HostId, &Host> = previous
         .map(|p| p.hosts.iter().map(|h| (&h.id, h)).collect())
@@ -316,6 +315,9 @@ pub fn build<'a>(
             rows[r].source = h.source.as_deref();
         }
     }
+    // After the vanished hosts are back: a host whose database exporter is down this
+    // refresh keeps the targets it was joined with.
+    join::join_short_names(&mut rows, set, up_i_of(set), previous, &mut notes);
     rows.retain(|r| !r.gone);
     rows.sort_unstable_by(|a, b| a.id.cmp(&b.id));
 

@@ -665,3 +665,36 @@ fn node_series_named_by_another_form_of_the_host_name_join_it() {
         "{note}"
     );
 }
+
+#[test]
+fn a_joined_name_stays_joined_while_the_database_exporter_is_down() {
+    let s = settings("");
+    let load = s.metrics.index("load").unwrap();
+    let node = [
+        ("db1.prod.example.com:9100", 2.5),
+        ("db2.prod.example.com:9100", 0.3),
+    ];
+    let first = build(&s, &named_apart(&s, &["db1:9104", "db2:9104"], &node), &[]);
+    assert_eq!(ids(&first), ["shop/db1", "shop/db2"]);
+    // db1's mysqld_exporter is gone; its node_exporter still answers.
+    let results = named_apart(&s, &["db2:9104"], &node);
+    let f = fleet::build(
+        &s.metrics,
+        &s.identity,
+        &BuildInput {
+            results: &results,
+            alerts: &[],
+            taken_at: Some(Utc.timestamp_opt(1_796_020_448, 0).unwrap()),
+            forget_after: None,
+            sources: &[],
+        },
+        Some(&first),
+    );
+    // No second host for the machine: db1 is there, without data from its exporter,
+    // with its load.
+    assert_eq!(ids(&f), ["shop/db1", "shop/db2"]);
+    let db1 = host(&f, "shop", "db1");
+    assert!(db1.exporter_down, "{db1:?}");
+    assert_eq!(db1.readings[load].value, Some(2.5));
+    assert_eq!(db1.aliases, ["db1.prod.example.com"]);
+}
