@@ -184,11 +184,9 @@ pub(super) fn join_short_names(
     notes: &mut Vec<String>,
 ) {
     let Some(up) = up_i else { return };
-    let aux = |r: &Row<'_>| !r.gone && r.vals[up].is_none();
-    if !rows
-        .iter()
-        .any(|r| aux(r) && r.vals.iter().any(Option::is_some))
-    {
+    // A row with values but no `up`: a target of auxiliary series.
+    let aux = |r: &Row<'_>| !r.gone && r.vals[up].is_none() && r.vals.iter().any(Option::is_some);
+    if !rows.iter().any(aux) {
         return;
     }
     // Database hosts by (cluster, name) and by (cluster, short name), borrowed from the
@@ -209,7 +207,7 @@ pub(super) fn join_short_names(
             }
         }
         for (i, r) in rows.iter().enumerate() {
-            if !aux(r) || !r.vals.iter().any(Option::is_some) {
+            if !aux(r) {
                 continue;
             }
             let (c, n) = (r.id.cluster.as_str(), r.id.name.as_str());
