@@ -43,6 +43,16 @@ fn fixture_opt(dir: &str, name: &str) -> Option<Vec<u8>> {
 }
 
 fn build(s: &Settings, results: &[Result<Vector, SourceError>], alerts: &[Alert]) -> Fleet {
+    build_after(s, results, alerts, None)
+}
+
+/// [`build`], the refresh after `previous`.
+fn build_after(
+    s: &Settings,
+    results: &[Result<Vector, SourceError>],
+    alerts: &[Alert],
+    previous: Option<&Fleet>,
+) -> Fleet {
     fleet::build(
         &s.metrics,
         &s.identity,
@@ -53,8 +63,17 @@ fn build(s: &Settings, results: &[Result<Vector, SourceError>], alerts: &[Alert]
             forget_after: None,
             sources: &[],
         },
-        None,
+        previous,
     )
+}
+
+/// One answer per metric of the settings, each made of `by_key(metric key)`.
+fn answers(s: &Settings, by_key: impl Fn(&str) -> Vec<Sample>) -> Vec<Result<Vector, SourceError>> {
+    s.metrics
+        .metrics
+        .iter()
+        .map(|m| Ok(Vector::from(by_key(&m.key))))
+        .collect()
 }
 
 fn pmm(dir: &str) -> (Settings, Fleet) {
@@ -188,32 +207,21 @@ fn alert(name: &str, labels: &[(&str, &str)]) -> Alert {
 /// Per-environment copies of one topology: db1, db2 in prod and in staging. Up series
 /// carry the cluster; node series and PMM-style alerts do not.
 fn two_envs(s: &Settings, extra_node: &[(&str, f64)]) -> Vec<Result<Vector, SourceError>> {
-    s.metrics
-        .metrics
-        .iter()
-        .map(|m| {
-            let v: Vec<Sample> = match m.key.as_str() {
-                "up" => ["prod", "staging"]
-                    .iter()
-                    .flat_map(|c| {
-                        ["db1", "db2"].map(|h| sample(&[("cluster", c), ("node_name", h)], 1.0))
-                    })
-                    .collect(),
-                "read_only" => ["prod", "staging"]
-                    .iter()
-                    .flat_map(|c| {
-                        ["db1", "db2"].map(|h| sample(&[("cluster", c), ("node_name", h)], 0.0))
-                    })
-                    .collect(),
-                "load" => extra_node
-                    .iter()
-                    .map(|(h, x)| sample(&[("node_name", h)], *x))
-                    .collect(),
-                _ => Vec::new(),
-            };
-            Ok(Vector::from(v))
-        })
-        .collect()
+    answers(s, |key| match key {
+        "up" => ["prod", "staging"]
+            .iter()
+            .flat_map(|c| ["db1", "db2"].map(|h| sample(&[("cluster", c), ("node_name", h)], 1.0)))
+            .collect(),
+        "read_only" => ["prod", "staging"]
+            .iter()
+            .flat_map(|c| ["db1", "db2"].map(|h| sample(&[("cluster", c), ("node_name", h)], 0.0)))
+            .collect(),
+        "load" => extra_node
+            .iter()
+            .map(|(h, x)| sample(&[("node_name", h)], *x))
+            .collect(),
+        _ => Vec::new(),
+    })
 }
 
 #[test]
@@ -559,29 +567,13 @@ fn named_apart(
     db: &[&str],
     node: &[(&str, f64)],
 ) -> Vec<Result<Vector, SourceError>> {
-    s.metrics
-        .metrics
-        .iter()
-        .map(|m| {
-            let at = |h: &str| sample(&[("cluster", "shop"), ("instance", h)], 0.0);
-            let v: Vec<Sample> = match m.key.as_str() {
-                "up" => db
-                    .iter()
-                    .map(|h| Sample {
-                        value: 1.0,
-                        ..at(h)
-                    })
-                    .collect(),
-                "read_only" => db.iter().map(|h| at(h)).collect(),
-                "load" => node
-                    .iter()
-                    .map(|(h, x)| Sample { value: *x, ..at(h) })
-                    .collect(),
-                _ => Vec::new(),
-            };
-            Ok(Vector::from(v))
-        })
-        .collect()
+    let at = |h: &str, v: f64| sample(&[("cluster", "shop"), ("instance", h)], v);
+    answers(s, |key| match key {
+        "up" => db.iter().map(|h| at(h, 1.0)).collect(),
+        "read_only" => db.iter().map(|h| at(h, 0.0)).collect(),
+        "load" => node.iter().map(|(h, x)| at(h, *x)).collect(),
+        _ => Vec::new(),
+    })
 }
 
 #[test]
@@ -678,18 +670,7 @@ fn a_joined_name_stays_joined_while_the_database_exporter_is_down() {
     assert_eq!(ids(&first), ["shop/db1", "shop/db2"]);
     // db1's mysqld_exporter is gone; its node_exporter still answers.
     let results = named_apart(&s, &["db2:9104"], &node);
-    let f = fleet::build(
-        &s.metrics,
-        &s.identity,
-        &BuildInput {
-            results: &results,
-            alerts: &[],
-            taken_at: Some(Utc.timestamp_opt(1_796_020_448, 0).unwrap()),
-            forget_after: None,
-            sources: &[],
-        },
-        Some(&first),
-    );
+    let f = build_after(&s, &results, &[], Some(&first));
     // No second host for the machine: db1 is there, without data from its exporter,
     // with its load.
     assert_eq!(ids(&f), ["shop/db1", "shop/db2"]);
