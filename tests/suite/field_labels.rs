@@ -107,7 +107,8 @@ fn ids(f: &Fleet) -> Vec<String> {
         .collect()
 }
 
-fn exit_code(s: &Settings, f: &Fleet) -> i32 {
+/// The snapshot report of a fleet, as `fleetboard snapshot` makes it.
+fn snapshot(s: &Settings, f: &Fleet) -> report::Report {
     report::build(
         &s.metrics,
         &s.identity,
@@ -117,7 +118,10 @@ fn exit_code(s: &Settings, f: &Fleet) -> i32 {
         Utc::now(),
         None,
     )
-    .exit_code
+}
+
+fn exit_code(s: &Settings, f: &Fleet) -> i32 {
+    snapshot(s, f).exit_code
 }
 
 #[test]
@@ -249,15 +253,7 @@ fn alert_without_cluster_on_a_name_in_two_clusters_is_not_attached() {
     );
     // Trouble on one of the board's servers: not OK.
     assert_eq!(exit_code(&s, &f), 2);
-    let rep = report::build(
-        &s.metrics,
-        &s.identity,
-        Some(&f),
-        ("p", None),
-        &[],
-        Utc::now(),
-        None,
-    );
+    let rep = snapshot(&s, &f);
     let json = serde_json::to_value(&rep).unwrap();
     let u = &json["unattached_alerts"][0];
     assert_eq!(u["host"], "db2");
@@ -634,15 +630,7 @@ fn node_series_named_by_another_form_of_the_host_name_join_it() {
     assert_eq!(host(&f, "shop", "db3").readings[load].value, None);
     assert!(host(&f, "shop", "db3").aliases.is_empty());
     assert_eq!(host(&f, "shop", "10.0.0.4").readings[load].value, Some(0.2));
-    let rep = report::build(
-        &s.metrics,
-        &s.identity,
-        Some(&f),
-        ("p", None),
-        &[],
-        Utc::now(),
-        None,
-    );
+    let rep = snapshot(&s, &f);
     let json = serde_json::to_value(&rep).unwrap();
     let db1 = json["hosts"]
         .as_array()
