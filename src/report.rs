@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::fleet::health::nagios;
 use crate::model::format::format_value;
-use crate::model::{AlertState, SourceError};
+use crate::model::{naming_values, AlertState, SourceError};
 use crate::model::{
     DeadMansSwitch, Fleet, Health, Identity, MetricSet, MetricState, Monitoring, Replication,
 };
@@ -401,18 +401,20 @@ pub fn build(
             f.other_alerts
                 .iter()
                 .zip(&f.other_reasons)
-                .map(|(a, why)| UnattachedReport {
-                    name: a.name().to_string(),
-                    severity: a.severity_label().to_string(),
-                    state: a.state,
-                    summary: a.summary().to_string(),
-                    host: a.labels.get(&ident.host_label).cloned().unwrap_or_default(),
-                    cluster: a
-                        .labels
-                        .get(&ident.cluster_label)
-                        .cloned()
-                        .unwrap_or_default(),
-                    reason: why.clone(),
+                .map(|(a, why)| {
+                    let (host, cluster) =
+                        naming_values(&ident.host_label, &ident.cluster_label, |k| {
+                            a.labels.get(k).map(String::as_str)
+                        });
+                    UnattachedReport {
+                        name: a.name().to_string(),
+                        severity: a.severity_label().to_string(),
+                        state: a.state,
+                        summary: a.summary().to_string(),
+                        host: host.unwrap_or_default().to_string(),
+                        cluster: cluster.unwrap_or_default().to_string(),
+                        reason: why.clone(),
+                    }
                 })
                 .collect()
         }),

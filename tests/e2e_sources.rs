@@ -432,4 +432,62 @@ async fn several_prometheus_servers_one_board() {
     assert_eq!(m["ok"], false, "{m}");
     let downs = m["targets_down"].as_array().unwrap();
     assert!(downs.iter().any(|j| j["job"] == "ghost"), "{m}");
+
+    // --- a global Prometheus federating both regions without honor_labels ------------------
+    // Every series arrives with `instance` = the region's address and the server's own name
+    // in `exported_instance`: the board shows the same five servers, in the same roles, as
+    // from the regions themselves, and says how it named them.
+    let roles = |v: &serde_json::Value| -> Vec<String> {
+        let mut r: Vec<String> = v["hosts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| format!("{}/{} {}", h["cluster"], h["name"], h["role"]).replace('"', ""))
+            .collect();
+        r.sort();
+        r
+    };
+    let snap = |sources: Vec<String>| {
+        let st = settings(&sources, &e["AM_URL"], "", Duration::from_secs(10));
+        async move {
+            let source = setup::make_source(&st).unwrap();
+            let out = setup::snapshot(&st, source.as_ref(), fleetboard::cli::Format::Json).await;
+            serde_json::from_str::<serde_json::Value>(&out.stdout).unwrap()
+        }
+    };
+    let regional = roles(&snap(vec![format!("eu={eu}"), format!("us={us}")]).await);
+    assert_eq!(regional.len(), 5, "{regional:?}");
+    let global = e["GLOBAL_URL"].clone();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let v = loop {
+        let v = snap(vec![format!("global={global}")]).await;
+        if roles(&v) == regional {
+            break v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "global view {:?} != regional {regional:?}: {v}",
+            roles(&v)
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    eprintln!(
+        "e2e sources: global view through /federate: {:?}",
+        roles(&v)
+    );
+    let notes: Vec<&str> = v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.as_str())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("5 host(s) named by `exported_instance`")),
+        "{notes:?}"
+    );
+    for h in v["hosts"].as_array().unwrap() {
+        assert_eq!(h["labels"]["exported_instance"], h["name"], "{h}");
+    }
 }

@@ -58,3 +58,21 @@ env_pid_key() {
     *) echo "$1" | tr '[:lower:]-' '[:upper:]_' | sed 's/$/_PID/' ;;
   esac
 }
+
+# raise_exporter_connections N: the exporter user's MAX_USER_CONNECTIONS on every server.
+# Each scrape of mysqld_exporter holds a connection; more concurrent scrapers than the limit
+# (start.sh's 3, as mysqld_exporter's README grants) make mysql_up read 0 now and then, and
+# mysqld_exporter 0.14 then mixes up answers of concurrent scrapes. Raised on the primaries:
+# the change replicates (a write on a replica would break GTID strict mode).
+# Needs stack.env sourced (DB_NAMES, <NAME>_ROLE, <NAME>_SOCKET).
+raise_exporter_connections() {
+  local n u role sock
+  for n in $DB_NAMES; do
+    u=$(echo "$n" | tr '[:lower:]' '[:upper:]')
+    eval "role=\$${u}_ROLE; sock=\$${u}_SOCKET"
+    if [ "$role" = primary ]; then
+      mariadb --no-defaults --socket="$sock" -uroot -e \
+        "ALTER USER 'exporter'@'127.0.0.1' WITH MAX_USER_CONNECTIONS $1; ALTER USER 'exporter'@'localhost' WITH MAX_USER_CONNECTIONS $1;"
+    fi
+  done
+}

@@ -32,16 +32,8 @@ STACK_WAIT_S=${STACK_WAIT_S:-90}
 SCRAPE_INTERVAL=${PMM_SCRAPE_INTERVAL:-2s}
 
 # Two more scrapers of each mysqld_exporter: the exporter user's 3 connections (start.sh)
-# would be taken now and then and mysql_up read 0. Raised on the primaries; the change
-# replicates (a write on a replica would break GTID strict mode).
-for n in $DB_NAMES; do
-  u=$(echo "$n" | tr '[:lower:]' '[:upper:]')
-  eval "role=\$${u}_ROLE; sock=\$${u}_SOCKET"
-  if [ "$role" = primary ]; then
-    mariadb --no-defaults --socket="$sock" -uroot -e \
-      "ALTER USER 'exporter'@'127.0.0.1' WITH MAX_USER_CONNECTIONS 12; ALTER USER 'exporter'@'localhost' WITH MAX_USER_CONNECTIONS 12;"
-  fi
-done
+# would be taken now and then and mysql_up read 0.
+raise_exporter_connections 12
 
 read -r PROM_P AM_P VM_P <<<"$(python3 - <<'EOF'
 import socket

@@ -7,12 +7,16 @@
 #   * region-eu: cluster payments (db1..db3) only         -- one region
 #   * region-us: cluster orders (db4, db5) only            -- the other region
 #   * ha-a, ha-b: every cluster, the same targets twice    -- an HA pair
+#   * global: federates region-eu and region-us (/federate) without honor_labels, as
+#     Prometheus does by default: each server's series keep their `cluster`, but their
+#     `instance` and `job` become `exported_instance` / `exported_job`, and `instance` is the
+#     region's address                                     -- a global view
 # Each evaluates rules sent to the stack's Alertmanager: an always-firing `Watchdog` (the dead
 # man's switch; REGIONS_WATCHDOG=0 leaves it out, so Alertmanager lacks it) and, with
 # REGIONS_DOWN_TARGET=1 (default), region-eu also scrapes a port where nothing listens
 # (job `ghost`: one target down).
 # PIDs go to DIR/pids/ (so stack.sh stop stops them), URLs and PIDs to DIR/regions.env:
-#   REGION_EU_URL REGION_US_URL HA_A_URL HA_B_URL and *_PID.
+#   REGION_EU_URL REGION_US_URL HA_A_URL HA_B_URL GLOBAL_URL and *_PID.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=lib.sh
@@ -27,10 +31,13 @@ REGIONS_DOWN_TARGET=${REGIONS_DOWN_TARGET:-1}
 SCRAPE_INTERVAL=${SCRAPE_INTERVAL:-1s}
 STACK_WAIT_S=${STACK_WAIT_S:-90}
 
-read -r P_EU P_US P_A P_B P_GHOST < <(python3 - <<'EOF'
+# Each exporter gets three more scrapers (its region and the HA pair) besides the stack's.
+raise_exporter_connections 12
+
+read -r P_EU P_US P_A P_B P_GHOST P_GLOBAL < <(python3 - <<'EOF'
 import socket
 socks = []
-for _ in range(5):
+for _ in range(6):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -44,6 +51,14 @@ targets() {
   echo "scrape_configs:"
   echo "  - job_name: prometheus"
   echo "    static_configs: [{targets: ['127.0.0.1:$port'], labels: {instance: $1}}]"
+  if [ "$1" = global ]; then
+    # honor_labels left at its default (false), as a federation job is often written
+    echo "  - job_name: federate"
+    echo "    metrics_path: /federate"
+    echo "    params: {'match[]': ['{job=~\"mysql|node\"}']}"
+    echo "    static_configs: [{targets: ['127.0.0.1:$P_EU', '127.0.0.1:$P_US']}]"
+    return
+  fi
   echo "  - job_name: mysql"
   echo "    static_configs:"
   for n in $DB_NAMES; do
@@ -108,12 +123,14 @@ start region-eu "$P_EU" payments
 start region-us "$P_US" orders
 start ha-a "$P_A" '.*'
 start ha-b "$P_B" '.*'
+start global "$P_GLOBAL" ''
 {
   echo "REGION_EU_URL=http://127.0.0.1:$P_EU"
   echo "REGION_US_URL=http://127.0.0.1:$P_US"
   echo "HA_A_URL=http://127.0.0.1:$P_A"
   echo "HA_B_URL=http://127.0.0.1:$P_B"
-  for n in region-eu region-us ha-a ha-b; do echo "$(env_pid_key "$n")=$(cut -d' ' -f1 "$DIR/pids/$n.pid")"; done
+  echo "GLOBAL_URL=http://127.0.0.1:$P_GLOBAL"
+  for n in region-eu region-us ha-a ha-b global; do echo "$(env_pid_key "$n")=$(cut -d' ' -f1 "$DIR/pids/$n.pid")"; done
 } >"$DIR/regions.env"
 
 # Ready when each server sees its databases up (the ghost target is down on purpose).
@@ -137,4 +154,8 @@ for s in "region-eu $P_EU payments" "region-us $P_US orders" "ha-a $P_A .*" "ha-
   python3 "$HERE/ready.py" --prom "http://127.0.0.1:$port" --targets "$t" --dbs "$d" --replicas "$r" \
     --fresh-only --timeout "$STACK_WAIT_S" >/dev/null || { echo "regions: $name not ready" >&2; exit 1; }
 done
+# The global server: its own target and the two regions' /federate, each scraped since now
+# (the federated series then arrive with the regions' own timestamps).
+python3 "$HERE/ready.py" --prom "http://127.0.0.1:$P_GLOBAL" --targets 3 --fresh-only \
+  --timeout "$STACK_WAIT_S" >/dev/null || { echo "regions: global not ready" >&2; exit 1; }
 echo "regions: ready; source $DIR/regions.env"

@@ -366,11 +366,15 @@ impl App {
             }
         }
         for (i, a) in self.fleet.other_alerts.iter().enumerate() {
-            let host_name = a.labels.get(&ui.host_label).cloned().unwrap_or_default();
+            let (host_name, cluster) =
+                crate::model::naming_values(&ui.host_label, &ui.cluster_label, |k| {
+                    a.labels.get(k).map(String::as_str)
+                });
+            let host_name = host_name.unwrap_or_default().to_string();
             rows.push(AlertRow {
                 alert: a,
                 host: None,
-                cluster: a.labels.get(&ui.cluster_label).cloned().unwrap_or_default(),
+                cluster: cluster.unwrap_or_default().to_string(),
                 reason: (!host_name.is_empty())
                     .then(|| self.fleet.other_reasons.get(i).map(String::as_str))
                     .flatten(),
@@ -660,14 +664,33 @@ impl App {
                 let rows = self.alert_rows();
                 let r = rows.get(self.selected_alert_index(&rows)?)?;
                 let mut m = vec![Matcher::equal("alertname", r.alert.name())];
-                if let Some(v) = r.alert.labels.get(&hl) {
-                    m.push(Matcher::equal(hl, v.clone()));
+                // Over series scraped again, `instance` is the Prometheus that passed them
+                // on, shared by every server behind it: the server is `exported_instance`.
+                let ex = crate::model::exported(&hl);
+                let by = [ex, hl].into_iter().find_map(|k| {
+                    let v = r.alert.labels.get(&k).filter(|v| !v.is_empty())?.clone();
+                    Some((k, v))
+                });
+                if let Some((k, v)) = by {
+                    m.push(Matcher::equal(k, v));
                 }
                 Some(m)
             }
             Screen::Host(id) => {
                 let host = self.fleet.find(id);
-                let raw = host.and_then(|h| h.labels.get(&hl)).map(str::to_owned);
+                // A host whose series were scraped again is named by `exported_instance`;
+                // so are its alerts, unless a Prometheus that scrapes it directly fires them.
+                let ex = crate::model::exported(&hl);
+                let rescraped = host.is_some_and(|h| h.labels.get(&ex).is_some());
+                let hl = match host {
+                    Some(h) if rescraped && h.alerts.is_empty() => ex,
+                    Some(h) if h.alerts.iter().any(|a| a.labels.contains_key(&ex)) => ex,
+                    _ => hl,
+                };
+                let raw = host
+                    .and_then(|h| h.labels.get(&hl))
+                    .filter(|v| v.starts_with(id.name.as_str()))
+                    .map(str::to_owned);
                 // A host with exactly one active alert: that alert is the one meant.
                 let only = host.and_then(|h| {
                     let mut active = h
@@ -699,6 +722,14 @@ impl App {
                     },
                     Some(v) if v == id.name => Matcher::equal(hl, v),
                     Some(v) if v.starts_with(&id.name) => Matcher {
+                        name: hl,
+                        value: crate::sources::query::host_regex(&id.name, true),
+                        is_regex: true,
+                        is_equal: true,
+                    },
+                    // Its `instance` is the Prometheus that passed its series on: the
+                    // alerts a Prometheus scraping it directly fires carry its port.
+                    None if rescraped => Matcher {
                         name: hl,
                         value: crate::sources::query::host_regex(&id.name, true),
                         is_regex: true,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::model::{Direction, HostId, Identity, MetricSet, RangeRequest, RangeSeries};
-use crate::sources::query::expand_for_host_in;
+use crate::sources::query::{expand_for_host_in, label_ref};
 
 /// Chart windows: `1`..`5` pick one, `+`/`-` step through them.
 pub const WINDOWS: [(&str, u64); 5] = [
@@ -80,6 +80,43 @@ pub struct HistoryFetch {
     pub heartbeat_from: Vec<(u64, f64)>,
 }
 
+/// Which of a host's naming labels its series carry as `exported_<label>`: they were
+/// scraped again (see [`Identity::key_parts`]), and a chart asks for them by those names.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rescraped {
+    /// The host is named by `exported_<host label>`.
+    pub host: bool,
+    /// Its cluster by `exported_<cluster label>`.
+    pub cluster: bool,
+}
+
+impl Rescraped {
+    /// What the host's labels tell.
+    pub fn of(labels: &crate::model::HostLabels, ident: &Identity) -> Self {
+        let has = |l: &str| labels.get(&crate::model::exported(l)).is_some();
+        let host = has(&ident.host_label);
+        Self {
+            host,
+            cluster: host && has(&ident.cluster_label),
+        }
+    }
+
+    /// The expression with its host (and cluster) matchers on the `exported_` labels.
+    fn rename(self, expr: &str, ident: &Identity) -> String {
+        let mut e = expr.to_string();
+        for (on, label, placeholder) in [
+            (self.host, &ident.host_label, "$host"),
+            (self.cluster, &ident.cluster_label, "$cluster"),
+        ] {
+            if on {
+                let matcher = |l: &str| format!("{}=~\"{placeholder}\"", label_ref(l));
+                e = e.replace(&matcher(label), &matcher(&crate::model::exported(label)));
+            }
+        }
+        e
+    }
+}
+
 /// Step so that the number of points fits the chart width (and Prometheus' limit).
 pub fn step_for(window: u64, width: u16) -> Duration {
     let cols = u64::from(width.max(10));
@@ -101,6 +138,7 @@ pub fn requests(
     width: u16,
     unique_name: bool,
     aliases: &[String],
+    rescraped: Rescraped,
 ) -> Vec<HistoryFetch> {
     // A host whose name is unique also owns the series of that name without the cluster
     // label (PMM's node series), as on the board.
@@ -118,7 +156,8 @@ pub fn requests(
         .iter()
         .filter(|m| m.chart)
         .map(|m| {
-            let (expr, narrowed) = expand_for_host_in(&m.expr, &clusters, &names, ident.strip_port);
+            let expr = rescraped.rename(&m.expr, ident);
+            let (expr, narrowed) = expand_for_host_in(&expr, &clusters, &names, ident.strip_port);
             HistoryFetch {
                 key: HistoryKey {
                     host: host.clone(),
@@ -158,13 +197,12 @@ pub fn points_of(
         .into_iter()
         .filter(|s| {
             filter.is_none_or(|(ident, id)| {
-                s.labels.get(&ident.host_label).is_some_and(|h| {
-                    let h = ident.host_name_ref(h);
-                    h == id.name || aliases.iter().any(|a| a == h)
-                }) && s
-                    .labels
-                    .get(&ident.cluster_label)
-                    .is_none_or(|c| *c == id.cluster)
+                ident
+                    .key_parts(|k| s.labels.get(k).map(String::as_str))
+                    .is_some_and(|(c, h)| {
+                        (h == id.name || aliases.iter().any(|a| a == h))
+                            && (c == id.cluster || c == crate::model::NO_CLUSTER)
+                    })
             })
         })
         .filter_map(|mut s| {
@@ -368,6 +406,7 @@ mod tests {
             60,
             unique_name,
             aliases,
+            Rescraped::default(),
         )
     }
 
@@ -391,6 +430,75 @@ mod tests {
             assert_eq!((f.req.end - f.req.start).num_seconds(), 900);
             assert_eq!(f.req.step, Duration::from_secs(15));
         }
+    }
+
+    /// A host named by `exported_instance` (its series passed on by a federating
+    /// Prometheus) is charted by that label, its cluster too when that was renamed.
+    #[test]
+    fn charts_of_a_rescraped_host_ask_for_its_exported_labels() {
+        let host = HostId {
+            cluster: "shop".into(),
+            name: "db2".into(),
+        };
+        let set = mysql_preset("instance", "cluster");
+        let ident = Identity::default();
+        let end = crate::testing::fixed_time();
+        let ask = |rescraped| {
+            requests(
+                &set,
+                &ident,
+                &host,
+                900,
+                end,
+                false,
+                60,
+                false,
+                &[],
+                rescraped,
+            )
+        };
+        for f in ask(Rescraped {
+            host: true,
+            cluster: false,
+        }) {
+            let e = &f.req.expr;
+            assert!(e.contains("exported_instance=~\"db2(:[0-9]+)?\""), "{e}");
+            assert!(!e.contains(",instance=~"), "{e}");
+            assert!(e.contains("{cluster=~\"shop\""), "{e}");
+        }
+        for f in ask(Rescraped {
+            host: true,
+            cluster: true,
+        }) {
+            assert!(
+                f.req.expr.contains("{exported_cluster=~\"shop\""),
+                "{}",
+                f.req.expr
+            );
+        }
+        // the client-side filter reads the same labels
+        let series = |pairs: &[(&str, &str)]| RangeSeries {
+            labels: pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+                .collect(),
+            points: vec![(0.0, 1.0)],
+        };
+        let kept = points_of(
+            vec![
+                series(&[
+                    ("cluster", "shop"),
+                    ("instance", "prom-eu:9090"),
+                    ("exported_instance", "db2:9104"),
+                ]),
+                series(&[("cluster", "shop"), ("instance", "db2:9104")]),
+            ],
+            Some(&(ident.clone(), host.clone())),
+            &[],
+            &[],
+            Direction::Higher,
+        );
+        assert_eq!(kept, vec![(0.0, 1.0)]);
     }
 
     /// A host whose node_exporter target goes by its fully qualified name charts it too.

@@ -864,6 +864,8 @@ impl App {
                 .count()
                 == 1,
             host.map_or(&[][..], |h| &h.aliases[..]),
+            host.map(|h| history::Rescraped::of(&h.labels, &self.identity))
+                .unwrap_or_default(),
         );
         // Each host's charts come from its own source (several Prometheus servers), and its
         // lag from the heartbeat rows its tile reads.

@@ -759,7 +759,7 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
             out.push(find(Level::Fix, "pt-heartbeat", n.clone(), None));
         } else if n.contains("but are not on the board") {
             out.push(find(Level::Fix, "preset", n.clone(), None));
-        } else if n.contains("named by another form") {
+        } else if n.contains("named by another form") || n.contains("were scraped again") {
             out.push(find(Level::Info, "host names", n.clone(), None));
         }
     }

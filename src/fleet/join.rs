@@ -176,6 +176,38 @@ pub fn short_name(name: &str) -> Option<&str> {
 /// happens only when exactly one database host of the cluster matches; `db1.dc1.…` and
 /// `db1.dc2.…` (two machines) never match each other. A name joined in the `previous`
 /// refresh joins its host again while the host's database exporter is down (no `up`).
+/// Says which hosts are named by `exported_<host label>` (see
+/// [`Identity::key_parts`]): the board reads them right, but their `instance` is a
+/// Prometheus passing series on, which the operator may not expect to see in the labels.
+pub(super) fn note_rescraped(rows: &[Row<'_>], ident: &Identity, notes: &mut Vec<String>) {
+    let ex = crate::model::exported(&ident.host_label);
+    let named: Vec<&Row<'_>> = rows
+        .iter()
+        .filter(|r| r.labels.iter().any(|(k, _)| *k == ex))
+        .collect();
+    let Some(first) = named.first() else {
+        return;
+    };
+    let by = first
+        .labels
+        .iter()
+        .find(|(k, _)| *k == ident.host_label)
+        .map_or(String::new(), |(_, v)| {
+            format!(" (`{}` {v})", ident.host_label)
+        });
+    let examples: Vec<String> = named
+        .iter()
+        .take(3)
+        .map(|r| format!("{}/{}", r.id.cluster, r.id.name))
+        .collect();
+    notes.push(format!(
+        "{} host(s) named by `{ex}`, e.g. {}: their series were scraped again without `honor_labels: true` (a federating Prometheus or a Pushgateway), so `{}` names the server passing them on{by}; the board reads `{ex}`",
+        named.len(),
+        examples.join(", "),
+        ident.host_label,
+    ));
+}
+
 pub(super) fn join_short_names(
     rows: &mut [Row<'_>],
     set: &MetricSet,
@@ -394,23 +426,23 @@ pub fn attach_alerts(hosts: &mut [Host], alerts: &[Alert], ident: &Identity) -> 
     }
     let mut targets = Vec::with_capacity(alerts.len());
     for a in alerts {
-        let raw = a.labels.get(&ident.host_label).filter(|v| !v.is_empty());
-        let Some(raw) = raw else {
+        // An alert's labels are its series' (rules over federated series keep
+        // `exported_instance`), so it names its host as the series do.
+        let Some((cluster, name)) = ident.key_parts(|k| a.labels.get(k).map(String::as_str)) else {
             targets.push(Err(format!(
                 "no `{}` label: an alert about no single host",
                 ident.host_label
             )));
             continue;
         };
-        let name = ident.host_name(raw);
-        let cands = by_name.get(name.as_str()).map_or(&[][..], Vec::as_slice);
-        let cluster = a.labels.get(&ident.cluster_label).filter(|c| !c.is_empty());
+        let cands = by_name.get(name).map_or(&[][..], Vec::as_slice);
+        let cluster = (cluster != NO_CLUSTER).then_some(cluster);
         let t = match (cluster, cands) {
             (_, []) => Err(format!("no host {name} on the board")),
             (Some(c), _) => cands
                 .iter()
                 .copied()
-                .find(|&i| hosts[i].id.cluster == *c)
+                .find(|&i| hosts[i].id.cluster == c)
                 .ok_or_else(|| format!("no host {name} in cluster {c} on the board")),
             (None, [i]) => Ok(*i),
             (None, many) => {

@@ -2,6 +2,27 @@
 
 use crate::model::{AppliesTo, Direction, Engine, Kind, MetricDef, MetricSet, Signal, Unit};
 
+/// `exported_<label>` of a label already written for PromQL by [`label_ref`]
+/// (`instance` → `exported_instance`, `"host.name"` → `"exported_host.name"`).
+fn exported_ref(label_ref: &str) -> String {
+    match label_ref.strip_prefix('"') {
+        Some(quoted) => format!("\"{}{quoted}", crate::model::host::EXPORTED_PREFIX),
+        None => format!("{}{label_ref}", crate::model::host::EXPORTED_PREFIX),
+    }
+}
+
+/// The labels a preset aggregates by to keep one series per host: the cluster and host
+/// labels, and their `exported_` forms that name the host of a series scraped again (see
+/// [`crate::model::Identity::key_parts`]; absent labels group as empty, so a fleet without
+/// them is grouped as by the two alone).
+fn host_grouping(host_label: &str, cluster_label: &str) -> String {
+    format!(
+        "{cluster_label}, {host_label}, {}, {}",
+        exported_ref(cluster_label),
+        exported_ref(host_label)
+    )
+}
+
 /// The built-in preset for mysqld_exporter (0.14+) and node_exporter (1.x).
 ///
 /// Every replication metric asks for both naming generations in one query (`a or b`):
@@ -11,7 +32,7 @@ use crate::model::{AppliesTo, Direction, Engine, Kind, MetricDef, MetricSet, Sig
 /// these (see [`super::roles`]).
 pub fn mysql_preset(host_label: &str, cluster_label: &str) -> MetricSet {
     let sel = format!("{cluster_label}=~\"$cluster\",{host_label}=~\"$host\"");
-    let by = format!("{cluster_label}, {host_label}");
+    let by = host_grouping(host_label, cluster_label);
     let m = |key: &str,
              label: &str,
              expr: String,
@@ -216,7 +237,7 @@ pub fn mysql_preset(host_label: &str, cluster_label: &str) -> MetricSet {
 pub fn postgres_preset(host_label: &str, cluster_label: &str) -> MetricSet {
     let sel = format!("{cluster_label}=~\"$cluster\",{host_label}=~\"$host\"");
     let csel = format!("{cluster_label}=~\"$cluster\"");
-    let by = format!("{cluster_label}, {host_label}");
+    let by = host_grouping(host_label, cluster_label);
     let m = |key: &str,
              label: &str,
              expr: String,
@@ -443,7 +464,7 @@ pub fn mixed_preset(host_label: &str, cluster_label: &str) -> MetricSet {
     }
     // Both engines are read: neither's up series is needed to name left-out servers.
     let sel = format!("{cluster_label}=~\"$cluster\",{host_label}=~\"$host\"");
-    let by = format!("{cluster_label}, {host_label}");
+    let by = host_grouping(host_label, cluster_label);
     if let Some(m) = set
         .metrics
         .iter_mut()

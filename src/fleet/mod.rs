@@ -193,7 +193,7 @@ pub fn build<'a>(
         }
         let hists = samples.histograms().len();
         for s in samples.histograms() {
-            if let Some((cluster, name)) = ident.key_parts(|k| s.label(k)) {
+            if let Some((cluster, name)) = ident.key_parts_of(s.labels()) {
                 let r = find_or_add(&mut rows, cluster, name);
                 rows[r].hist.get_or_insert_with(|| vec![false; n])[i] = true;
             }
@@ -206,7 +206,7 @@ pub fn build<'a>(
         }
         let mut example = None;
         for s in samples.iter() {
-            let Some((cluster, name)) = ident.key_parts(|k| s.label(k)) else {
+            let Some((cluster, name)) = ident.key_parts_of(s.labels()) else {
                 unlabelled += 1;
                 example.get_or_insert(s);
                 continue;
@@ -319,6 +319,7 @@ pub fn build<'a>(
     // refresh keeps the targets it was joined with.
     join::join_short_names(&mut rows, set, up_i_of(set), previous, &mut notes);
     rows.retain(|r| !r.gone);
+    join::note_rescraped(&rows, ident, &mut notes);
     rows.sort_unstable_by(|a, b| a.id.cmp(&b.id));
 
     let sig = |s: Signal| set.by_signal(s);
@@ -345,7 +346,7 @@ pub fn build<'a>(
         let mut unseen: BTreeMap<Engine, Vec<String>> = BTreeMap::new();
         for s in samples.iter() {
             let (Some((cluster, name)), Some(metric)) =
-                (ident.key_parts(|k| s.label(k)), s.label("__name__"))
+                (ident.key_parts_of(s.labels()), s.label("__name__"))
             else {
                 continue;
             };
@@ -364,11 +365,7 @@ pub fn build<'a>(
             }
             let r = match found {
                 Ok(r) => r,
-                Err(at)
-                    if metric == "up"
-                        && s.value() < 1.0
-                        && s.label(&ident.cluster_label).is_some_and(|c| !c.is_empty()) =>
-                {
+                Err(at) if metric == "up" && s.value() < 1.0 && cluster != NO_CLUSTER => {
                     rows.insert(
                         at,
                         Row {

@@ -72,7 +72,7 @@ pub fn walsenders(v: &Vector, ident: &Identity) -> Vec<Walsender> {
     let non_empty = |s: Option<&str>| s.filter(|x| !x.is_empty()).map(str::to_owned);
     v.iter()
         .filter_map(|s| {
-            let (cluster, sender) = ident.key_parts(|k| s.label(k))?;
+            let (cluster, sender) = ident.key_parts_of(s.labels())?;
             Some(Walsender {
                 cluster: cluster.to_owned(),
                 sender: sender.to_owned(),

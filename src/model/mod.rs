@@ -21,7 +21,9 @@ pub mod vector;
 
 pub use alert::{Alert, AlertState, Matcher, NewSilence, Severity, Silence, SilenceState};
 pub use health::{Health, MetricState};
-pub use host::{Fleet, Host, HostId, Identity, Reading, Replication, Role, NO_CLUSTER};
+pub use host::{
+    exported, naming_values, Fleet, Host, HostId, Identity, Reading, Replication, Role, NO_CLUSTER,
+};
 pub use labels::{HostLabels, Labels};
 pub use metric::{
     AppliesTo, Direction, Engine, Kind, MetricDef, MetricSet, Override, Signal, Unit,

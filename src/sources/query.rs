@@ -149,7 +149,8 @@ mod tests {
             "mysql_slave_status_seconds_behind_master{cluster=~\".*\",instance=~\".*\"} or mysql_slave_status_seconds_behind_source{cluster=~\".*\",instance=~\".*\"}"
         );
         let load = p.get("load").expect("load");
-        assert!(expand(&load.expr, &[]).contains("count by (cluster, instance)"));
+        assert!(expand(&load.expr, &[])
+            .contains("count by (cluster, instance, exported_cluster, exported_instance)"));
     }
 
     #[test]
@@ -169,11 +170,11 @@ mod tests {
             "{load}"
         );
         assert!(
-            load.contains("count by (\"deployment.environment\", \"host.name\")"),
+            load.contains("count by (\"deployment.environment\", \"host.name\", \"exported_deployment.environment\", \"exported_host.name\")"),
             "{load}"
         );
         assert!(
-            load.contains("on(\"deployment.environment\", \"host.name\")"),
+            load.contains("on(\"deployment.environment\", \"host.name\", \"exported_deployment.environment\", \"exported_host.name\")"),
             "{load}"
         );
     }

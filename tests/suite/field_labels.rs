@@ -377,7 +377,7 @@ fn utf8_label_names_are_quoted_in_every_query() {
     }
     let load = &s.metrics.get("load").unwrap().expr;
     assert!(
-        load.contains("by (\"deployment.environment\", \"host.name\")"),
+        load.contains("by (\"deployment.environment\", \"host.name\", \"exported_deployment.environment\", \"exported_host.name\")"),
         "{load}"
     );
 }
@@ -666,4 +666,95 @@ fn a_joined_name_stays_joined_while_the_database_exporter_is_down() {
     assert!(db1.exporter_down, "{db1:?}");
     assert_eq!(db1.readings[load].value, Some(2.5));
     assert_eq!(db1.aliases, ["db1.prod.example.com"]);
+}
+
+/// Series passed on by a federating Prometheus (or a Pushgateway) without
+/// `honor_labels: true`: `instance` is that Prometheus, the server's own name is in
+/// `exported_instance`.
+#[test]
+fn series_scraped_again_are_named_by_their_exported_instance() {
+    use fleetboard::action::Action;
+    use fleetboard::app::alerts::AlertAction;
+    use fleetboard::app::Screen;
+    use fleetboard::model::HostId;
+    use fleetboard::testing::{app_with, fixed_time};
+    let s = settings("");
+    let fed = |cluster: &str, h: &str, job: &str, v: f64| {
+        sample(
+            &[
+                ("cluster", cluster),
+                ("instance", "prom-eu:9090"),
+                ("job", "federate"),
+                ("exported_instance", h),
+                ("exported_job", job),
+            ],
+            v,
+        )
+    };
+    let results = answers(&s, |key| match key {
+        "up" => vec![
+            fed("shop", "db1:9104", "mysql", 1.0),
+            fed("shop", "db2:9104", "mysql", 1.0),
+            // scraped directly by the board's Prometheus: the plain label names it
+            sample(&[("cluster", "crm"), ("instance", "db9:9104")], 1.0),
+        ],
+        "read_only" => vec![
+            fed("shop", "db1:9104", "mysql", 0.0),
+            fed("shop", "db2:9104", "mysql", 1.0),
+            sample(&[("cluster", "crm"), ("instance", "db9:9104")], 0.0),
+        ],
+        "lag" => vec![fed("shop", "db2:9104", "mysql", 900.0)],
+        "load" => vec![
+            fed("shop", "db1:9100", "node", 0.2),
+            fed("shop", "db2:9100", "node", 0.3),
+        ],
+        _ => Vec::new(),
+    });
+    // A rule over the federated series keeps both labels.
+    let lag_alert = alert(
+        "MySQLReplicationLag",
+        &[
+            ("cluster", "shop"),
+            ("instance", "prom-eu:9090"),
+            ("exported_instance", "db2:9104"),
+        ],
+    );
+    let f = build(&s, &results, &[lag_alert]);
+    assert_eq!(ids(&f), ["crm/db9", "shop/db1", "shop/db2"]);
+    let db2 = host(&f, "shop", "db2");
+    assert_eq!(db2.health, Health::Crit, "{:?}", db2.reasons);
+    assert!(
+        db2.reasons[0].starts_with("lag 15m00s"),
+        "{:?}",
+        db2.reasons
+    );
+    assert_eq!(db2.alerts.len(), 1);
+    let load = s.metrics.index("load").unwrap();
+    assert_eq!(db2.readings[load].value, Some(0.3));
+    assert!(f.other_alerts.is_empty());
+    assert!(
+        f.notes.iter().any(|n| n.starts_with(
+            "2 host(s) named by `exported_instance`, e.g. shop/db1, shop/db2: their series were scraped again"
+        ) && n.contains("(`instance` prom-eu:9090)")),
+        "{:?}",
+        f.notes
+    );
+
+    // A silence for db2 must not name prom-eu:9090, which every server behind it shares.
+    let mut app = app_with(f, 120, 40, fixed_time());
+    app.alerts.host_label = "instance".into();
+    app.alerts.cluster_label = "cluster".into();
+    app.alerts.writable = true;
+    app.alerts.author = "alice".into();
+    app.screen = Screen::Host(HostId {
+        cluster: "shop".into(),
+        name: "db2".into(),
+    });
+    app.update(Action::Alerts(AlertAction::NewSilence));
+    let text = screen(&app);
+    assert!(
+        text.contains("alertname=\"MySQLReplicationLag\", exported_instance=~\"db2(:[0-9]+)?\""),
+        "{text}"
+    );
+    assert!(!text.contains("prom-eu"), "{text}");
 }

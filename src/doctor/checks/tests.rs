@@ -534,7 +534,28 @@ fn servers_answering_twice_are_named_with_the_label_that_tells_them_apart() {
             1.0,
         )
     };
+    // read by their own names: no duplicates, an info finding saying so
     f.results[i] = Ok(Vector::from(vec![fed("db1:9104"), fed("db2:9104")]));
+    let r = analyze(&set, &Identity::default(), &f);
+    assert!(!r.findings.iter().any(|x| x.topic == "duplicates"), "{r:?}");
+    let d = r.findings.iter().find(|x| x.topic == "host names").unwrap();
+    assert_eq!(d.level, Level::Info);
+    assert!(
+        d.message
+            .starts_with("2 host(s) named by `exported_instance`")
+            && d.message.contains("(`instance` prom-eu:9090)"),
+        "{d:?}"
+    );
+    // the same server scraped directly too: twice, told apart by the renamed labels
+    let direct = s(
+        &[
+            ("cluster", "shop"),
+            ("instance", "db1:9104"),
+            ("job", "mysql"),
+        ],
+        1.0,
+    );
+    f.results[i] = Ok(Vector::from(vec![fed("db1:9104"), direct]));
     let r = analyze(&set, &Identity::default(), &f);
     let d = r.findings.iter().find(|x| x.topic == "duplicates").unwrap();
     assert!(d.message.contains("`exported_instance`"), "{d:?}");
