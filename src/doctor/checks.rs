@@ -759,7 +759,10 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
             out.push(find(Level::Fix, "pt-heartbeat", n.clone(), None));
         } else if n.contains("but are not on the board") {
             out.push(find(Level::Fix, "preset", n.clone(), None));
-        } else if n.contains("named by another form") || n.contains("were scraped again") {
+        } else if n.contains("named by another form")
+            || n.contains("were scraped again")
+            || n.contains("told apart only by the port")
+        {
             out.push(find(Level::Info, "host names", n.clone(), None));
         }
     }
@@ -827,8 +830,10 @@ fn duplicate_series(set: &MetricSet, ident: &Identity, facts: &Facts) -> Option<
         return None;
     };
     let mut by_host: BTreeMap<(&str, &str), Vec<BTreeMap<&str, &str>>> = BTreeMap::new();
+    // By the host label's value as it is: servers told apart only by port are two hosts on
+    // the board (see `fleet::join::servers_apart_by_port`), not one answering twice.
     for s in up.iter() {
-        if let Some(key) = ident.key_parts(|k| s.label(k)) {
+        if let Some(key) = ident.key_raw_of(s.labels()) {
             by_host
                 .entry(key)
                 .or_default()
@@ -855,6 +860,7 @@ fn duplicate_series(set: &MetricSet, ident: &Identity, facts: &Facts) -> Option<
             }
         }
         if examples.len() < 3 {
+            let name = ident.host_name_ref(name);
             examples.push(format!("{cluster}/{name} ({})", why.join(", ")));
         }
     }
@@ -879,12 +885,6 @@ fn duplicate_series(set: &MetricSet, ident: &Identity, facts: &Facts) -> Option<
             format!(
                 "the series were scraped again without `honor_labels: true` (federation, or a job over another Prometheus): their own `{}` and `{}` became `exported_{}` and `exported_{}`; set `honor_labels: true` on that scrape job",
                 ident.host_label, ident.cluster_label, ident.host_label, ident.cluster_label
-            )
-        } else if labels.iter().any(|(k, _)| *k == ident.host_label) {
-            // db1:9104 and db1:9105: two servers on one machine, one name once the port goes
-            format!(
-                "their `{}` values differ only by port: two servers on one machine are shown as one; set `strip_port = false` under [identity] (or give each its own host label)",
-                ident.host_label
             )
         } else {
             "deduplicate where the answers are merged (Thanos Querier --query.replica-label, Mimir's HA tracker, one Prometheus of an HA pair per VictoriaMetrics), or drop the second scrape job of the same exporter".into()

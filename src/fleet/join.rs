@@ -176,6 +176,136 @@ pub fn short_name(name: &str) -> Option<&str> {
 /// happens only when exactly one database host of the cluster matches; `db1.dc1.…` and
 /// `db1.dc2.…` (two machines) never match each other. A name joined in the `previous`
 /// refresh joins its host again while the host's database exporter is down (no `up`).
+/// `(cluster, host name without port)` of the database servers told apart only by their
+/// port: two database `up` series of one cluster whose host label values differ, but not
+/// once the port is stripped. One exporter per server on a shared machine does this (RDS or
+/// Cloud SQL watched from an exporter box, several mysqld on one machine): those are
+/// several servers, whatever `strip_port` says (a second scrape of one exporter has the
+/// same value, port and all). Empty when ports are kept, or no name repeats.
+pub(super) fn servers_apart_by_port<'a>(
+    set: &MetricSet,
+    ident: &Identity,
+    results: &'a [Result<crate::model::Vector, crate::model::SourceError>],
+) -> hashbrown::HashSet<(&'a str, &'a str)> {
+    let mut apart = hashbrown::HashSet::new();
+    if !ident.strip_port {
+        return apart;
+    }
+    let ups = set
+        .metrics
+        .iter()
+        .zip(results)
+        .filter(|(d, _)| d.kind == crate::model::Kind::Up)
+        .filter_map(|(_, r)| r.as_ref().ok());
+    let mut first: hashbrown::HashMap<(&'a str, &'a str), &'a str> = hashbrown::HashMap::new();
+    for up in ups {
+        for s in up.iter() {
+            let Some((cluster, raw)) = ident.key_raw_of(s.labels()) else {
+                continue;
+            };
+            let name = ident.host_name_ref(raw);
+            if let Some(seen) = first.insert((cluster, name), raw) {
+                if seen != raw {
+                    apart.insert((cluster, name));
+                }
+            }
+        }
+    }
+    apart
+}
+
+/// The host a series with host label value `raw` belongs to: the value without its port,
+/// or with it for the servers [`servers_apart_by_port`] found.
+pub(super) fn host_name_in<'s>(
+    apart: &hashbrown::HashSet<(&str, &str)>,
+    ident: &Identity,
+    cluster: &str,
+    raw: &'s str,
+) -> &'s str {
+    let name = ident.host_name_ref(raw);
+    if !apart.is_empty() && name.len() != raw.len() && apart.contains(&(cluster, name)) {
+        raw
+    } else {
+        name
+    }
+}
+
+/// The other series of a machine whose database servers are told apart by port (its
+/// node_exporter, `mon1:9100` beside `mon1:9104` and `mon1:9105`): the machine's figures are
+/// each of its servers', so they are copied to every one that lacks them.
+pub(super) fn join_machine_rows(
+    rows: &mut [Row<'_>],
+    apart: &hashbrown::HashSet<(&str, &str)>,
+    ident: &Identity,
+    up_i: Option<usize>,
+    notes: &mut Vec<String>,
+) {
+    if apart.is_empty() {
+        return;
+    }
+    let Some(up_i) = up_i else { return };
+    let machine = |r: &Row<'_>| {
+        let name = ident.host_name_ref(&r.id.name);
+        (name.len() != r.id.name.len() && apart.contains(&(r.id.cluster.as_str(), name)))
+            .then(|| (r.id.cluster.clone(), name.to_string()))
+    };
+    let mut servers: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
+    let mut machines = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        let Some(m) = machine(r) else { continue };
+        if r.vals[up_i].is_some() {
+            servers.entry(m).or_default().push(i);
+        } else if !r.gone {
+            machines.push((i, m));
+        }
+    }
+    let mut joined = Vec::new();
+    for (aux, m) in machines {
+        let Some(dbs) = servers.get(&m) else { continue };
+        for &db in dbs {
+            for k in 0..rows[aux].vals.len() {
+                if rows[db].vals[k].is_none() {
+                    rows[db].vals[k] = rows[aux].vals[k];
+                }
+            }
+        }
+        rows[aux].gone = true;
+        joined.push(format!(
+            "{}/{} ({} servers)",
+            m.0,
+            rows[aux].id.name,
+            dbs.len()
+        ));
+    }
+    let split: Vec<String> = servers
+        .iter()
+        .map(|((c, m), dbs)| format!("{c}/{m} ({})", dbs.len()))
+        .collect();
+    if !split.is_empty() {
+        let mut note = format!(
+            "database servers told apart only by the port of their `{}`, each a host of its own named with it: {}",
+            ident.host_label,
+            names_list(&split)
+        );
+        if !joined.is_empty() {
+            let _ = write!(
+                note,
+                "; the machine's other series are each of its servers': {}",
+                names_list(&joined)
+            );
+        }
+        notes.push(note);
+    }
+}
+
+fn names_list(items: &[String]) -> String {
+    let mut s = items.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+    if items.len() > 5 {
+        let _ = write!(s, " and {} more", items.len() - 5);
+    }
+    s
+}
+
 /// Says which hosts are named by `exported_<host label>` (see
 /// [`Identity::key_parts`]): the board reads them right, but their `instance` is a
 /// Prometheus passing series on, which the operator may not expect to see in the labels.
@@ -428,15 +558,23 @@ pub fn attach_alerts(hosts: &mut [Host], alerts: &[Alert], ident: &Identity) -> 
     for a in alerts {
         // An alert's labels are its series' (rules over federated series keep
         // `exported_instance`), so it names its host as the series do.
-        let Some((cluster, name)) = ident.key_parts(|k| a.labels.get(k).map(String::as_str)) else {
+        let (raw, cluster) =
+            crate::model::naming_values(&ident.host_label, &ident.cluster_label, |k| {
+                a.labels.get(k).map(String::as_str)
+            });
+        let Some(raw) = raw else {
             targets.push(Err(format!(
                 "no `{}` label: an alert about no single host",
                 ident.host_label
             )));
             continue;
         };
-        let cands = by_name.get(name).map_or(&[][..], Vec::as_slice);
-        let cluster = (cluster != NO_CLUSTER).then_some(cluster);
+        // A server told apart by its port is named with it (see `servers_apart_by_port`).
+        let name = ident.host_name_ref(raw);
+        let (name, cands) = match by_name.get(raw) {
+            Some(c) if name != raw => (raw, c.as_slice()),
+            _ => (name, by_name.get(name).map_or(&[][..], Vec::as_slice)),
+        };
         let t = match (cluster, cands) {
             (_, []) => Err(format!("no host {name} on the board")),
             (Some(c), _) => cands

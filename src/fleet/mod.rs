@@ -165,6 +165,9 @@ pub fn build<'a>(
             .get()
     };
 
+    let apart = join::servers_apart_by_port(set, ident, input.results);
+    let host_name = |cluster: &str, raw: &'a str| join::host_name_in(&apart, ident, cluster, raw);
+
     let mut topology_i = None;
     for (i, def) in set.metrics.iter().enumerate() {
         let Some(Ok(samples)) = input.results.get(i) else {
@@ -193,8 +196,8 @@ pub fn build<'a>(
         }
         let hists = samples.histograms().len();
         for s in samples.histograms() {
-            if let Some((cluster, name)) = ident.key_parts_of(s.labels()) {
-                let r = find_or_add(&mut rows, cluster, name);
+            if let Some((cluster, raw)) = ident.key_raw_of(s.labels()) {
+                let r = find_or_add(&mut rows, cluster, host_name(cluster, raw));
                 rows[r].hist.get_or_insert_with(|| vec![false; n])[i] = true;
             }
         }
@@ -206,12 +209,12 @@ pub fn build<'a>(
         }
         let mut example = None;
         for s in samples.iter() {
-            let Some((cluster, name)) = ident.key_parts_of(s.labels()) else {
+            let Some((cluster, raw)) = ident.key_raw_of(s.labels()) else {
                 unlabelled += 1;
                 example.get_or_insert(s);
                 continue;
             };
-            let r = find_or_add(&mut rows, cluster, name);
+            let r = find_or_add(&mut rows, cluster, host_name(cluster, raw));
             let row = &mut rows[r];
             if def.kind == Kind::Up && row.engine.is_none() {
                 row.engine = s.label("__name__").and_then(Engine::of_metric_name);
@@ -318,6 +321,7 @@ pub fn build<'a>(
     // After the vanished hosts are back: a host whose database exporter is down this
     // refresh keeps the targets it was joined with.
     join::join_short_names(&mut rows, set, up_i_of(set), previous, &mut notes);
+    join::join_machine_rows(&mut rows, &apart, ident, up_i_of(set), &mut notes);
     rows.retain(|r| !r.gone);
     join::note_rescraped(&rows, ident, &mut notes);
     rows.sort_unstable_by(|a, b| a.id.cmp(&b.id));
@@ -345,11 +349,12 @@ pub fn build<'a>(
         let unread = |e: Engine| !set.metrics.iter().any(|m| m.engine == Some(e));
         let mut unseen: BTreeMap<Engine, Vec<String>> = BTreeMap::new();
         for s in samples.iter() {
-            let (Some((cluster, name)), Some(metric)) =
-                (ident.key_parts_of(s.labels()), s.label("__name__"))
+            let (Some((cluster, raw)), Some(metric)) =
+                (ident.key_raw_of(s.labels()), s.label("__name__"))
             else {
                 continue;
             };
+            let name = host_name(cluster, raw);
             let found = rows.binary_search_by(|x| {
                 (x.id.cluster.as_str(), x.id.name.as_str()).cmp(&(cluster, name))
             });
@@ -1106,13 +1111,22 @@ pub fn attach_sparks(
     }
     let mut by_id: HashMap<HostId, Vec<f64>> = HashMap::new();
     for s in series {
-        let Some((cluster, name)) = ident.key_parts(|k| s.labels.get(k).map(String::as_str)) else {
+        let (Some(raw), cluster) =
+            crate::model::naming_values(&ident.host_label, &ident.cluster_label, |k| {
+                s.labels.get(k).map(String::as_str)
+            })
+        else {
             continue;
         };
-        let id = HostId {
-            cluster: cluster.to_owned(),
-            name: name.to_owned(),
+        let cluster = cluster.unwrap_or(NO_CLUSTER).to_owned();
+        // A server told apart by its port is named with it (see `join::servers_apart_by_port`).
+        let mut id = HostId {
+            cluster,
+            name: raw.to_owned(),
         };
+        if fleet.find(&id).is_none() {
+            id.name = ident.host_name(raw);
+        }
         let slot = by_id.entry(id).or_insert_with(|| vec![f64::NAN; n]);
         for &(t, v) in &s.points {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]

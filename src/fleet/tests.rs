@@ -389,15 +389,23 @@ fn odd_series_are_explained() {
         set.metrics.iter().map(|_| Ok(Vec::new())).collect();
     results[0] = Ok(vec![
         s(&[("cluster", "c"), ("instance", "a:9104")], 1.0),
-        s(&[("cluster", "c"), ("instance", "a:9105")], 0.0),
+        s(
+            &[("cluster", "c"), ("instance", "a:9104"), ("job", "again")],
+            0.0,
+        ),
         s(&[("cluster", "c")], 1.0),
         s(&[("instance", "lonely")], 1.0),
+        // two servers of one machine, told apart by port only
+        s(&[("cluster", "d"), ("instance", "m:9104")], 1.0),
+        s(&[("cluster", "d"), ("instance", "m:9105")], 0.0),
     ]);
     results[1] = Err(SourceError::Timeout(std::time::Duration::from_secs(4)));
     let f = build_plain(&set, &results);
     // Duplicates keep the worst (up 0 → DOWN); the unlabelled one is counted.
-    assert_eq!(f.hosts.len(), 2);
+    assert_eq!(f.hosts.len(), 4);
     assert_eq!(host(&f, "a").health, Health::Down);
+    assert_eq!(host(&f, "m:9104").health, Health::Ok);
+    assert_eq!(host(&f, "m:9105").health, Health::Down);
     assert_eq!(host(&f, "lonely").id.cluster, NO_CLUSTER);
     let notes = f.notes.join("\n");
     assert!(
@@ -407,6 +415,10 @@ fn odd_series_are_explained() {
     assert!(notes.contains("duplicate"), "{notes}");
     assert!(notes.contains("query `lag` failed"), "{notes}");
     assert!(notes.contains(NO_CLUSTER), "{notes}");
+    assert!(
+        notes.contains("database servers told apart only by the port of their `instance`, each a host of its own named with it: d/m (2)"),
+        "{notes}"
+    );
 }
 
 #[test]

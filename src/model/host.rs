@@ -77,6 +77,15 @@ impl Identity {
         &self,
         labels: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Option<(&'a str, &'a str)> {
+        let (cluster, raw) = self.key_raw_of(labels)?;
+        Some((cluster, self.host_name_ref(raw)))
+    }
+
+    /// [`Identity::key_parts_of`] with the host label's value as it is (port not stripped).
+    pub fn key_raw_of<'a>(
+        &self,
+        labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Option<(&'a str, &'a str)> {
         let (mut host, mut cluster, mut ex_host, mut ex_cluster) = (None, None, None, None);
         for (k, v) in labels {
             if v.is_empty() {
@@ -98,7 +107,7 @@ impl Identity {
             Some(raw) => (raw, ex_cluster.or(cluster)),
             None => (host?, cluster),
         };
-        Some((cluster.unwrap_or(NO_CLUSTER), self.host_name_ref(raw)))
+        Some((cluster.unwrap_or(NO_CLUSTER), raw))
     }
 }
 

@@ -758,3 +758,70 @@ fn series_scraped_again_are_named_by_their_exported_instance() {
     );
     assert!(!text.contains("prom-eu"), "{text}");
 }
+
+/// One exporter per server on a shared machine (RDS or Cloud SQL watched from an exporter
+/// box, several mysqld on one machine): `mon1:9104`, `mon1:9105`, `mon1:9106` in one cluster
+/// are three servers, not one host answering three times.
+#[test]
+fn servers_told_apart_only_by_port_stay_apart() {
+    use fleetboard::model::RangeSeries;
+    let s = settings("");
+    let at = |h: &str, v: f64| sample(&[("cluster", "shop"), ("instance", h)], v);
+    let dbs = ["mon1:9104", "mon1:9105", "mon1:9106"];
+    let results = answers(&s, |key| match key {
+        "up" => dbs.iter().map(|h| at(h, 1.0)).collect(),
+        "read_only" => vec![
+            at("mon1:9104", 0.0),
+            at("mon1:9105", 1.0),
+            at("mon1:9106", 1.0),
+        ],
+        "lag" => vec![at("mon1:9105", 3.0), at("mon1:9106", 900.0)],
+        "io_running" | "sql_running" => vec![at("mon1:9105", 1.0), at("mon1:9106", 1.0)],
+        // the machine's node_exporter
+        "load" => vec![at("mon1:9100", 0.4)],
+        _ => Vec::new(),
+    });
+    let lag_alert = alert(
+        "MySQLReplicationLag",
+        &[("cluster", "shop"), ("instance", "mon1:9106")],
+    );
+    let mut f = build(&s, &results, &[lag_alert]);
+    assert_eq!(
+        ids(&f),
+        ["shop/mon1:9104", "shop/mon1:9105", "shop/mon1:9106"]
+    );
+    assert_eq!(host(&f, "shop", "mon1:9104").health, Health::Ok);
+    assert_eq!(host(&f, "shop", "mon1:9105").health, Health::Ok);
+    let third = host(&f, "shop", "mon1:9106");
+    assert_eq!(third.health, Health::Crit, "{:?}", third.reasons);
+    assert_eq!(third.alerts.len(), 1);
+    assert!(f.other_alerts.is_empty());
+    let load = s.metrics.index("load").unwrap();
+    for h in &f.hosts {
+        assert_eq!(h.readings[load].value, Some(0.4), "{}", h.id.name);
+    }
+    assert!(
+        f.notes
+            .iter()
+            .any(|n| n.contains("shop/mon1 (3)") && n.contains("shop/mon1:9100 (3 servers)")),
+        "{:?}",
+        f.notes
+    );
+    assert!(
+        !f.notes.iter().any(|n| n.contains("duplicate")),
+        "{:?}",
+        f.notes
+    );
+    // tile sparklines reach each server by its full name
+    let spark = |h: &str, v: f64| RangeSeries {
+        labels: [("cluster", "shop"), ("instance", h)]
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect(),
+        points: vec![(0.0, v)],
+    };
+    let series = [spark("mon1:9105", 3.0), spark("mon1:9106", 900.0)];
+    fleetboard::fleet::attach_sparks(&mut f, &s.identity, &series, 0.0, 30.0, 1);
+    assert_eq!(host(&f, "shop", "mon1:9106").spark, [900.0]);
+    assert_eq!(host(&f, "shop", "mon1:9105").spark, [3.0]);
+}
