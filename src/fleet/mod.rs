@@ -602,7 +602,7 @@ pub fn build<'a>(
     );
     let pg_evidence = stream_i.is_some() || ws_i.is_some();
     let walsender_rows = match ws_i.and_then(|i| input.results.get(i)) {
-        Some(Ok(v)) => Some(postgres::walsenders(v, ident)),
+        Some(Ok(v)) => Some(postgres::walsenders(v, ident, host_name)),
         _ => None,
     };
     // Owned: built only for boards that read walsenders, so a MySQL board pays nothing.

@@ -68,11 +68,16 @@ pub fn role(is_replica: Option<f64>) -> Option<Role> {
 }
 
 /// The walsender rows of every server, from the `walsenders` metric's answer.
-pub fn walsenders(v: &Vector, ident: &Identity) -> Vec<Walsender> {
+pub fn walsenders<'a>(
+    v: &'a Vector,
+    ident: &Identity,
+    host_name: impl Fn(&str, &'a str) -> &'a str,
+) -> Vec<Walsender> {
     let non_empty = |s: Option<&str>| s.filter(|x| !x.is_empty()).map(str::to_owned);
     v.iter()
         .filter_map(|s| {
-            let (cluster, sender) = ident.key_parts_of(s.labels())?;
+            let (cluster, raw) = ident.key_raw_of(s.labels())?;
+            let sender = host_name(cluster, raw);
             Some(Walsender {
                 cluster: cluster.to_owned(),
                 sender: sender.to_owned(),
