@@ -73,6 +73,11 @@ pub struct BuildInput<'a> {
     pub sources: &'a [SourceStatus],
 }
 
+/// Why `mysql_up` 0 is not judged DOWN when the server's own series came in the same answer.
+const MYSQL_UP_ANSWERED: &str = "mysql_up 0, yet the server's status came in the same answer: the exporter failed to connect for one scrape (more concurrent scrapes than the exporter user's MAX_USER_CONNECTIONS?)";
+/// The same for `pg_up`.
+const PG_UP_ANSWERED: &str = "pg_up 0, yet the server's status came in the same answer: the exporter failed to connect for one scrape (connection limits of its user or of the server?)";
+
 /// Seconds past which the age of pt-heartbeat's row on the server writing it is taken off
 /// the rows others read: it writes every second by default (`--interval`), so below it a
 /// row is as fresh as pt-heartbeat keeps it and is read as `pt-heartbeat --check` reads it.
@@ -626,6 +631,19 @@ pub fn build<'a>(
         first.filter(|f| es.all(|e| e == *f))
     };
 
+    // Metrics whose value is the server's own at the query's time: an instant selector of
+    // its exporter's series (no range: `rate(...[1m])` outlives the last scrape by a minute).
+    let instant: Vec<bool> = set
+        .metrics
+        .iter()
+        .map(|d| {
+            d.engine.is_some()
+                && !matches!(d.kind, Kind::Up | Kind::Detail)
+                && d.signal != Some(Signal::Topology)
+                && !d.expr.contains('[')
+        })
+        .collect();
+
     let mut strings = Strings::default();
     let mut hosts = Vec::with_capacity(rows.len());
     for ((row, resolved), is_source) in rows.into_iter().zip(resolved).zip(is_source) {
@@ -703,6 +721,20 @@ pub fn build<'a>(
         // Database down: the exporter answered and said so. Exporter down: Prometheus could
         // not scrape it, or every series it gave vanished; nothing is known of the database.
         let down = matches!(up_now, Some((Some(v), _)) if v < 1.0);
+        // `up` 0 beside the server's own series in the same answer: Prometheus marks an
+        // exporter's series stale at the first scrape without them, so the server answered
+        // the latest scrape that has them. The exporter failed to connect on another one
+        // (more concurrent scrapes than the exporter user's MAX_USER_CONNECTIONS; and
+        // mysqld_exporter 0.14 mixes up the answers of concurrent scrapes).
+        let answered = down
+            && instant
+                .iter()
+                .zip(set.metrics.iter())
+                .enumerate()
+                .any(|(i, (&inst, d))| {
+                    inst && d.engine == engine && !failed(i) && vals[i].is_some_and(f64::is_finite)
+                });
+        let down = down && !answered;
         let exporter_down =
             matches!(up_now, Some((None, _))) && (!ev.targets_down.is_empty() || had_up_before);
         let no_data = down || exporter_down;
@@ -791,6 +823,14 @@ pub fn build<'a>(
                 None => Reading::none(MetricState::Unknown, Some("no data")),
             };
             r.stale = stale;
+            if answered && def.kind == Kind::Up {
+                r.state = MetricState::Warn;
+                r.note = Some(if pg {
+                    PG_UP_ANSWERED
+                } else {
+                    MYSQL_UP_ANSWERED
+                });
+            }
             if let (Some(v), true) = (&verdict, applicable) {
                 if Some(i) == stream_i {
                     r.value = v.streaming.map(|s| if s { 1.0 } else { 0.0 });
@@ -1366,10 +1406,11 @@ fn reason_text(
 ) -> String {
     use crate::model::format::format_value;
     match (def.kind, r.value) {
-        (Kind::Up, _) => r.note.map_or_else(
-            || format!("{} is down", engine.unwrap_or(Engine::Mysql).as_str()),
-            |n| format!("down: {n}"),
-        ),
+        (Kind::Up, _) => match (r.state, r.note) {
+            (MetricState::Warn, Some(n)) => n.to_string(),
+            (_, Some(n)) => format!("down: {n}"),
+            (_, None) => format!("{} is down", engine.unwrap_or(Engine::Mysql).as_str()),
+        },
         (Kind::Flag, Some(_)) => r
             .note
             .map_or_else(|| format!("{} thread stopped", def.label), str::to_string),
