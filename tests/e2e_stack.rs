@@ -403,6 +403,12 @@ fn primary_killed(ctx: &mut Ctx) {
             if hstr(db5, "health") == "OK" {
                 return Err("db5 is still OK while its primary is down".into());
             }
+            // MariaDB's Last_IO_Errno while it retries: 2003 (cannot connect), or 2013
+            // (connection lost) before the first retry.
+            let reasons = db5["reasons"].to_string();
+            if !reasons.contains("io thread stopped (error 20") {
+                return Err(format!("db5's reason names no connection error: {reasons}"));
+            }
             if s.count("DOWN") < 1 {
                 return Err("counts.DOWN is 0".into());
             }

@@ -549,10 +549,11 @@ mod tests {
         }
         let topo = p.by_signal(Signal::Topology).expect("topology query");
         let topo = &p.metrics[topo].expr;
-        // Only targets that are down, and only delays that are set.
+        // Only targets that are down, and only delays and replication errors that are set
+        // (one selector: `or` would drop series of one channel that differ by name only).
         assert!(topo.contains(" or up{cluster=~\"$cluster\",instance=~\"$host\"} == 0"));
         assert!(topo.contains(
-            " or mysql_slave_status_sql_delay{cluster=~\"$cluster\",instance=~\"$host\"} > 0"
+            " or {__name__=~\"mysql_slave_status_(sql_delay|last_io_errno|last_sql_errno)\",cluster=~\"$cluster\",instance=~\"$host\"} > 0"
         ));
     }
 }

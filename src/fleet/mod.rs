@@ -899,7 +899,28 @@ pub fn build<'a>(
                     let channel = agg_of(i).and_then(|(_, c)| *c).filter(|c| !c.is_empty());
                     let delay = (Some(i) == lag_i).then_some(agg.delay).flatten();
                     let delay = delay.or(pg_delay.filter(|d| *d > 0.0 && Some(i) == lag_i));
-                    reasons.push((h, reason(def, &r, (warn, crit), channel, delay, engine)));
+                    let mut why = reason(def, &r, (warn, crit), channel, delay, engine);
+                    // A stopped thread's error number, when the exporter reports one.
+                    if def.kind == Kind::Flag && r.value.is_some_and(|v| v < 1.0) {
+                        let name = agg_of(i).and_then(|(_, c)| *c).unwrap_or("");
+                        let errno =
+                            chans
+                                .iter()
+                                .find(|(c, _)| c.name == name)
+                                .and_then(|(c, _)| {
+                                    if Some(i) == io_i {
+                                        c.io_errno
+                                    } else if Some(i) == sql_i {
+                                        c.sql_errno
+                                    } else {
+                                        None
+                                    }
+                                });
+                        if let Some(e) = errno {
+                            why.push_str(&roles::replication_error(e));
+                        }
+                    }
+                    reasons.push((h, why));
                 }
                 health = health.max(h);
             }

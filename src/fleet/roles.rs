@@ -64,6 +64,10 @@ pub struct ChannelEvidence {
     pub delay: Option<f64>,
     /// The `master_host` label: the source's address as the replica was configured.
     pub master_host: Option<String>,
+    /// `Last_IO_Errno` when not 0: why the receiver thread stopped or cannot connect.
+    pub io_errno: Option<f64>,
+    /// `Last_SQL_Errno` when not 0: why the applier thread stopped.
+    pub sql_errno: Option<f64>,
 }
 
 impl ChannelEvidence {
@@ -376,20 +380,9 @@ impl Evidence {
             "mysql_global_variables_super_read_only" => set(&mut self.super_read_only),
             "mysql_global_variables_read_only" => set(&mut self.read_only),
             "mysql_global_variables_server_id" => set(&mut self.server_id),
-            "mysql_slave_status_sql_delay" => {
-                let ch = label("channel_name")
-                    .filter(|c| !c.is_empty())
-                    .or_else(|| label("connection_name").filter(|c| !c.is_empty()))
-                    .unwrap_or_default();
-                match self.channels.iter_mut().find(|c| c.name == ch) {
-                    Some(c) => c.delay = Some(value),
-                    None => self.channels.push(ChannelEvidence {
-                        name: ch,
-                        delay: Some(value),
-                        ..ChannelEvidence::default()
-                    }),
-                }
-            }
+            "mysql_slave_status_sql_delay" => self.channel_mut(label).delay = Some(value),
+            "mysql_slave_status_last_io_errno" => self.channel_mut(label).io_errno = Some(value),
+            "mysql_slave_status_last_sql_errno" => self.channel_mut(label).sql_errno = Some(value),
             "mysql_perf_schema_replication_group_member_info" => {
                 let get = |k: &str| label(k).unwrap_or_default();
                 self.group_rows.push(GroupRow {
@@ -431,6 +424,25 @@ impl Evidence {
             }
             _ => {}
         }
+    }
+
+    /// The channel a replica-status series is about, added when first seen.
+    fn channel_mut(&mut self, label: &dyn Fn(&str) -> Option<String>) -> &mut ChannelEvidence {
+        let ch = label("channel_name")
+            .filter(|c| !c.is_empty())
+            .or_else(|| label("connection_name").filter(|c| !c.is_empty()))
+            .unwrap_or_default();
+        let i = match self.channels.iter().position(|c| c.name == ch) {
+            Some(i) => i,
+            None => {
+                self.channels.push(ChannelEvidence {
+                    name: ch,
+                    ..ChannelEvidence::default()
+                });
+                self.channels.len() - 1
+            }
+        };
+        &mut self.channels[i]
     }
 
     fn patroni_scope(&mut self, label: &dyn Fn(&str) -> Option<String>) {
@@ -483,7 +495,8 @@ impl Evidence {
 /// Only what can matter comes back, so a large fleet pays about one series per host
 /// (`mysql_version_info`): wsrep status only from Galera nodes (Debian's MariaDB reports
 /// `wsrep_cluster_status` and friends without Galera), `sql_delay` only where a delay is
-/// set, Prometheus' `up` only for targets that are down. The Galera branch comes first: `or`
+/// set, a replication error number only where one is set, Prometheus' `up` only for targets
+/// that are down. The Galera branch comes first: `or`
 /// drops a later series whose labels (name aside) equal an earlier one's, and on a Galera
 /// node the wsrep series share their labels with `super_read_only`.
 pub fn topology_expr(sel: &str, by: &str) -> String {
@@ -498,7 +511,7 @@ pub fn topology_expr(sel: &str, by: &str) -> String {
         "({{__name__=~\"mysql_global_status_wsrep_(local_state|cluster_status|ready|cluster_size)\",{sel}}} \
          and on({by}) mysql_global_status_wsrep_local_state{{{sel}}}) \
          or {{__name__=~\"{names}\",{sel}}} \
-         or mysql_slave_status_sql_delay{{{sel}}} > 0 \
+         or {{__name__=~\"mysql_slave_status_(sql_delay|last_io_errno|last_sql_errno)\",{sel}}} > 0 \
          or up{{{sel}}} == 0"
     )
 }
@@ -741,6 +754,35 @@ pub fn judge_galera(n: &GaleraNode) -> Vec<(Health, String)> {
         out.push((Health::Warn, format!("galera node {}", n.state_name)));
     }
     out
+}
+
+/// A replication error number (`Last_IO_Errno`, `Last_SQL_Errno`) in words, for a stopped
+/// thread's reason: ` (error 1062: …)`. The meanings are MySQL's and MariaDB's server and
+/// client error references; a number not listed is given as it is.
+pub fn replication_error(errno: f64) -> String {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let n = errno as u32;
+    let meaning = match n {
+        1045 => Some("access denied to the replication user"),
+        1032 => Some("row not found: the replica's data differs from the source's"),
+        1062 => Some("duplicate key: the replica's data differs from the source's"),
+        1146 => Some("table missing on the replica"),
+        1236 | 13114 => Some(
+            "the source has purged binary logs the replica still needs: rebuild the replica",
+        ),
+        1594 | 13121 => Some("relay log unreadable"),
+        2003 => Some("cannot connect to the source"),
+        2005 => Some("the source's host name does not resolve"),
+        2013 => Some("connection to the source lost"),
+        2061 => Some(
+            "caching_sha2_password needs a secure connection (SOURCE_SSL=1 or GET_SOURCE_PUBLIC_KEY=1)",
+        ),
+        _ => None,
+    };
+    match meaning {
+        Some(m) => format!(" (error {n}: {m})"),
+        None => format!(" (error {n})"),
+    }
 }
 
 /// What to do when a replica shows no replica-status series: the collector flag and the

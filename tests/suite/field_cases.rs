@@ -626,6 +626,40 @@ fn galera_nodes() {
     assert_eq!(host(&j, "g1")["galera"]["state_name"], "Synced");
 }
 
+/// A stopped thread's reason names its error number and what it means.
+#[test]
+fn stopped_threads_name_their_replication_error() {
+    let set = settings("");
+    let f = build(&set, &fixture("replication_errors.prom"), None);
+    let j = snapshot(&set, &f);
+    let s = summary(&j);
+    let reasons = |n: &str| host(&j, n)["reasons"].clone();
+    assert_eq!(host(&j, "r1")["health"], "CRIT", "{s}");
+    assert_eq!(
+        reasons("r1")[0],
+        "io thread stopped (error 13114: the source has purged binary logs the replica still needs: rebuild the replica)",
+        "{s}"
+    );
+    assert_eq!(
+        reasons("r2")[0],
+        "sql thread stopped (error 1062: duplicate key: the replica's data differs from the source's)",
+        "{s}"
+    );
+    assert_eq!(
+        reasons("m1")[0],
+        "io thread stopped on channel 'eu' (error 2003: cannot connect to the source)",
+        "{s}"
+    );
+    for n in ["p1", "r3", "r4"] {
+        assert_eq!(host(&j, n)["health"], "OK", "{n}: {s}");
+    }
+    assert_eq!(
+        host(&j, "r4")["replication"]["delay_seconds"],
+        3600.0,
+        "{s}"
+    );
+}
+
 /// mysqld_exporter answering `mysql_up 0` with the server's status in the same scrape: it
 /// failed to connect for one scrape while the server answered (Debian's mysqld_exporter
 /// 0.14 mixes up concurrent scrapes; seen on the project's own stack with five scrapers and
