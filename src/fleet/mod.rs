@@ -73,6 +73,9 @@ pub struct BuildInput<'a> {
     pub sources: &'a [SourceStatus],
 }
 
+/// Why a replica whose replica-status series were there at the last refresh has none now.
+const REPLICA_STATUS_GONE: &str = "replication status unknown: the replica-status series are gone since the last refresh (a scrape that failed part-way: the exporter's collector timed out or lost its connection)";
+
 /// Why `mysql_up` 0 is not judged DOWN when the server's own series came in the same answer.
 const MYSQL_UP_ANSWERED: &str = "mysql_up 0, yet the server's status came in the same answer: the exporter failed to connect for one scrape (more concurrent scrapes than the exporter user's MAX_USER_CONNECTIONS?)";
 /// The same for `pg_up`.
@@ -878,6 +881,12 @@ pub fn build<'a>(
                     "no value: a replication thread is stopped"
                 } else if !chans.is_empty() {
                     "no value"
+                } else if prev
+                    .and_then(|p| p.replication.as_ref())
+                    .is_some_and(|r| r.io_running.is_some() || r.sql_running.is_some())
+                {
+                    // Not a missing flag or grant: the series were there a refresh ago.
+                    REPLICA_STATUS_GONE
                 } else {
                     roles::replica_status_hint(ev.version.as_deref())
                 });
