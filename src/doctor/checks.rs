@@ -770,6 +770,9 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
     if let Some(f) = duplicate_series(set, ident, facts) {
         out.push(f);
     }
+    if let Some(f) = heartbeat_without_server_id(set, facts) {
+        out.push(f);
+    }
 
     // Duplicate names across clusters.
     let mut clusters_of: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
@@ -819,6 +822,34 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
     }
     let hosts_n = hosts.len();
     finish(out, e.clone(), hosts_n, presence, facts.ams.clone())
+}
+
+/// A pt-heartbeat lag expression that aggregates `server_id` away. mysqld_exporter's
+/// heartbeat collector gives every row of the table (one per server that ever ran
+/// `pt-heartbeat --update`); the board reads the row of the server's source, as
+/// `pt-heartbeat --check` does. Without `server_id` it cannot choose, and after a failover
+/// the old primary's row, no longer written, is hours old on every server.
+fn heartbeat_without_server_id(set: &MetricSet, facts: &Facts) -> Option<Finding> {
+    let i = set.by_signal(crate::model::Signal::ReplicationLag)?;
+    let def = &set.metrics[i];
+    if !def.expr.contains("mysql_heartbeat_") {
+        return None;
+    }
+    let Some(Ok(v)) = facts.results.get(i) else {
+        return None;
+    };
+    if v.is_empty() || v.iter().any(|s| s.label("server_id").is_some()) {
+        return None;
+    }
+    Some(find(
+        Level::Info,
+        "pt-heartbeat",
+        format!(
+            "the `{}` expression reads pt-heartbeat but its answer has no `server_id`: with a row per writer (every server that ran pt-heartbeat --update, the old primary's after a failover) the board cannot read the row a replica's source writes",
+            def.key
+        ),
+        Some("keep `server_id` in the expression (no aggregation, or `by (..., server_id)`)".into()),
+    ))
 }
 
 /// Servers whose `up` series come twice or more, told apart by some label (a replica

@@ -586,3 +586,39 @@ fn postgresql_servers_left_out_by_the_mysql_preset_are_a_fix() {
         "{n:?}"
     );
 }
+
+#[test]
+fn a_heartbeat_lag_without_server_id_is_named() {
+    let file = crate::config::parse(
+        "[metrics.lag]\nexpr = 'max by (cluster, instance) (mysql_heartbeat_now_timestamp_seconds{cluster=~\"$cluster\",instance=~\"$host\"} - mysql_heartbeat_stored_timestamp_seconds{cluster=~\"$cluster\",instance=~\"$host\"})'\n",
+        std::path::Path::new("t.toml"),
+    )
+    .unwrap();
+    let set = crate::config::resolve(&crate::cli::Cli::default(), &file, None)
+        .unwrap()
+        .metrics;
+    let mut f = healthy(&set);
+    let i = set.index("lag").unwrap();
+    let row = |server_id: Option<&str>| {
+        let mut l = vec![("cluster", "shop"), ("instance", "db2:9104")];
+        if let Some(id) = server_id {
+            l.push(("server_id", id));
+        }
+        s(&l, 1.0)
+    };
+    f.results[i] = Ok(Vector::from(vec![row(None)]));
+    let r = analyze(&set, &Identity::default(), &f);
+    let d = r
+        .findings
+        .iter()
+        .find(|x| x.topic == "pt-heartbeat")
+        .unwrap();
+    assert!(d.message.contains("no `server_id`"), "{d:?}");
+    // the rows kept apart: nothing to say
+    f.results[i] = Ok(Vector::from(vec![row(Some("1"))]));
+    let r = analyze(&set, &Identity::default(), &f);
+    assert!(
+        !r.findings.iter().any(|x| x.topic == "pt-heartbeat"),
+        "{r:?}"
+    );
+}
