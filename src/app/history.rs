@@ -389,6 +389,25 @@ mod tests {
         unique_name: bool,
         aliases: &[String],
     ) -> Vec<HistoryFetch> {
+        chart_requests_of(
+            host_label,
+            cluster,
+            name,
+            unique_name,
+            aliases,
+            Rescraped::default(),
+        )
+    }
+
+    /// [`chart_requests`] for a host whose series may have been scraped again.
+    fn chart_requests_of(
+        host_label: &str,
+        cluster: &str,
+        name: &str,
+        unique_name: bool,
+        aliases: &[String],
+        rescraped: Rescraped,
+    ) -> Vec<HistoryFetch> {
         let host = HostId {
             cluster: cluster.into(),
             name: name.into(),
@@ -406,7 +425,7 @@ mod tests {
             60,
             unique_name,
             aliases,
-            Rescraped::default(),
+            rescraped,
         )
     }
 
@@ -440,23 +459,8 @@ mod tests {
             cluster: "shop".into(),
             name: "db2".into(),
         };
-        let set = mysql_preset("instance", "cluster");
         let ident = Identity::default();
-        let end = crate::testing::fixed_time();
-        let ask = |rescraped| {
-            requests(
-                &set,
-                &ident,
-                &host,
-                900,
-                end,
-                false,
-                60,
-                false,
-                &[],
-                rescraped,
-            )
-        };
+        let ask = |rescraped| chart_requests_of("instance", "shop", "db2", false, &[], rescraped);
         for f in ask(Rescraped {
             host: true,
             cluster: false,

@@ -399,6 +399,14 @@ fn c03_heartbeat_lag_keeps_the_primary_a_primary() {
 }
 
 /// The host `name` of `cluster` in a snapshot.
+/// A host of a built fleet, by name.
+fn fleet_host<'f>(f: &'f Fleet, name: &str) -> &'f fleetboard::model::Host {
+    f.hosts
+        .iter()
+        .find(|h| h.id.name == name)
+        .unwrap_or_else(|| panic!("no host {name}"))
+}
+
 fn host_in<'a>(j: &'a Value, cluster: &str, name: &str) -> &'a Value {
     j["hosts"]
         .as_array()
@@ -686,7 +694,7 @@ fn mysql_up_0_beside_the_servers_own_series_is_no_outage() {
     };
     // everything of db2 still there, mysql_up 0
     let f = build(&set, &with_up(&|_| true), None);
-    let db2 = f.hosts.iter().find(|h| h.id.name == "db2").unwrap();
+    let db2 = fleet_host(&f, "db2");
     assert_eq!(db2.health, Health::Warn, "{:?}", db2.reasons);
     assert_eq!(db2.role, Role::Replica);
     assert!(
@@ -702,7 +710,7 @@ fn mysql_up_0_beside_the_servers_own_series_is_no_outage() {
         }),
         None,
     );
-    let db2 = f.hosts.iter().find(|h| h.id.name == "db2").unwrap();
+    let db2 = fleet_host(&f, "db2");
     assert_eq!(db2.health, Health::Down, "{:?}", db2.reasons);
     assert_eq!(db2.reasons[0], "mysql is down");
     // a counter's rate still has a value for a minute after the last scrape: no evidence
@@ -729,7 +737,7 @@ fn mysql_up_0_beside_the_servers_own_series_is_no_outage() {
         },
         None,
     );
-    let db2 = f.hosts.iter().find(|h| h.id.name == "db2").unwrap();
+    let db2 = fleet_host(&f, "db2");
     assert_eq!(db2.readings[qps].value, Some(120.0));
     assert_eq!(db2.health, Health::Down, "{:?}", db2.reasons);
 }
@@ -751,7 +759,7 @@ fn replica_status_gone_for_a_refresh_is_not_a_missing_grant() {
         .cloned()
         .collect();
     let f = build(&set, &partial, Some(&before));
-    let db2 = f.hosts.iter().find(|h| h.id.name == "db2").unwrap();
+    let db2 = fleet_host(&f, "db2");
     assert_eq!(db2.health, Health::Unknown, "{:?}", db2.reasons);
     assert_eq!(db2.role, Role::Replica);
     assert!(
@@ -761,7 +769,7 @@ fn replica_status_gone_for_a_refresh_is_not_a_missing_grant() {
     );
     // a one-shot snapshot has nothing to compare with: the collector and grant hint
     let f = build(&set, &partial, None);
-    let db2 = f.hosts.iter().find(|h| h.id.name == "db2").unwrap();
+    let db2 = fleet_host(&f, "db2");
     assert!(
         db2.reasons[0].contains("--collect.slave_status"),
         "{:?}",
@@ -784,7 +792,7 @@ fn exporter_down_is_not_database_down() {
         r#"up{cluster="shop",instance="db2:9104",job="mysql"} 0"#,
     ));
     let f = build(&set, &gone, Some(&before));
-    let db2 = f.hosts.iter().find(|h| h.id.name == "db2").unwrap();
+    let db2 = fleet_host(&f, "db2");
     assert!(db2.exporter_down);
     assert_eq!(db2.health, Health::Unknown, "{:?}", db2.reasons);
     assert!(
@@ -798,7 +806,7 @@ fn exporter_down_is_not_database_down() {
     // A one-shot snapshot has no earlier refresh: the target Prometheus reports down is
     // still a host, shown exporter down.
     let f = build(&set, &gone, None);
-    let db2 = f.hosts.iter().find(|h| h.id.name == "db2").unwrap();
+    let db2 = fleet_host(&f, "db2");
     assert!(db2.exporter_down);
     assert_eq!(db2.health, Health::Unknown);
     // c02's sources are named by master_host: with its exporter down, src2 is still
@@ -833,7 +841,7 @@ fn exporter_down_is_not_database_down() {
         r#"mysql_up{cluster="shop",instance="db2:9104",job="mysql"} 0"#,
     ));
     let f = build(&set, &dead, Some(&before));
-    let db2 = f.hosts.iter().find(|h| h.id.name == "db2").unwrap();
+    let db2 = fleet_host(&f, "db2");
     assert!(!db2.exporter_down);
     assert_eq!(db2.health, Health::Down);
     // Only the series vanished (no `up` series at all): exporter down as well.
@@ -843,7 +851,7 @@ fn exporter_down_is_not_database_down() {
         .cloned()
         .collect();
     let f = build(&set, &vanished, Some(&before));
-    let db2 = f.hosts.iter().find(|h| h.id.name == "db2").unwrap();
+    let db2 = fleet_host(&f, "db2");
     assert!(db2.exporter_down);
     assert!(db2.reasons[0].contains("vanished"), "{:?}", db2.reasons);
 }
@@ -857,7 +865,7 @@ fn unknown_replica_status_names_the_grant_for_the_version() {
             .collect()
     };
     let f = build(&set, &strip(fixture("c00_baseline.prom")), None);
-    let db2 = f.hosts.iter().find(|h| h.id.name == "db2").unwrap();
+    let db2 = fleet_host(&f, "db2");
     assert_eq!(db2.health, Health::Unknown);
     assert!(
         db2.reasons.iter().any(|r| r.contains("SLAVE MONITOR")),
@@ -869,7 +877,7 @@ fn unknown_replica_status_names_the_grant_for_the_version() {
         &strip(fixture("c01_mysql84_replica_names.prom")),
         None,
     );
-    let db2 = f.hosts.iter().find(|h| h.id.name == "db2").unwrap();
+    let db2 = fleet_host(&f, "db2");
     assert!(
         db2.reasons
             .iter()
