@@ -166,22 +166,13 @@ pub fn short_name(name: &str) -> Option<&str> {
     (!first.is_empty() && !rest.is_empty()).then_some(first)
 }
 
-/// Folds rows of auxiliary series (no `up` value: node_exporter's) into the database host
-/// of the same cluster whose name differs from theirs only by the domain.
-///
-/// Two service discoveries often name one machine two ways: node_exporter's targets by
-/// fully qualified name (`db1.prod.example.com:9100`), mysqld_exporter's by short name
-/// (`db1:9104`), or the other way round. Apart, the database host lacks its load and a
-/// phantom host holds it (judged on load alone, and DOWN-looking without `up`). The fold
-/// happens only when exactly one database host of the cluster matches; `db1.dc1.…` and
-/// `db1.dc2.…` (two machines) never match each other. A name joined in the `previous`
-/// refresh joins its host again while the host's database exporter is down (no `up`).
 /// `(cluster, host name without port)` of the database servers told apart only by their
 /// port: two database `up` series of one cluster whose host label values differ, but not
 /// once the port is stripped. One exporter per server on a shared machine does this (RDS or
 /// Cloud SQL watched from an exporter box, several mysqld on one machine): those are
 /// several servers, whatever `strip_port` says (a second scrape of one exporter has the
-/// same value, port and all). Empty when ports are kept, or no name repeats.
+/// same value, port and all; two exporters of one server report one `server_id`). Empty
+/// when ports are kept, or no name repeats.
 pub(super) fn servers_apart_by_port<'a>(
     set: &MetricSet,
     ident: &Identity,
@@ -191,24 +182,55 @@ pub(super) fn servers_apart_by_port<'a>(
     if !ident.strip_port {
         return apart;
     }
-    let ups = set
-        .metrics
-        .iter()
-        .zip(results)
-        .filter(|(d, _)| d.kind == crate::model::Kind::Up)
-        .filter_map(|(_, r)| r.as_ref().ok());
+    let answer = |i: Option<usize>| i.and_then(|i| results.get(i)).and_then(|r| r.as_ref().ok());
+    let Some(up) = answer(
+        set.metrics
+            .iter()
+            .position(|d| d.kind == crate::model::Kind::Up),
+    ) else {
+        return apart;
+    };
+    // The host label values of each name, when the name has more than one.
     let mut first: hashbrown::HashMap<(&'a str, &'a str), &'a str> = hashbrown::HashMap::new();
-    for up in ups {
-        for s in up.iter() {
-            let Some((cluster, raw)) = ident.key_raw_of(s.labels()) else {
-                continue;
-            };
-            let name = ident.host_name_ref(raw);
-            if let Some(seen) = first.insert((cluster, name), raw) {
-                if seen != raw {
-                    apart.insert((cluster, name));
+    let mut raws: hashbrown::HashMap<(&'a str, &'a str), Vec<&'a str>> = hashbrown::HashMap::new();
+    for s in up.iter() {
+        let Some((cluster, raw)) = ident.key_raw_of(s.labels()) else {
+            continue;
+        };
+        let key = (cluster, ident.host_name_ref(raw));
+        match first.insert(key, raw) {
+            Some(seen) if seen != raw => {
+                let v = raws.entry(key).or_insert_with(|| vec![seen]);
+                if !v.contains(&raw) {
+                    v.push(raw);
                 }
             }
+            _ => {}
+        }
+    }
+    if raws.is_empty() {
+        return apart;
+    }
+    // Two exporters of one server (a second one on another port for slow collectors)
+    // report the same `server_id`: one server, whose series are merged as before.
+    let mut ids: hashbrown::HashMap<(&str, &str), f64> = hashbrown::HashMap::new();
+    if let Some(sid) = answer(set.by_signal(crate::model::Signal::ServerId)) {
+        for s in sid.iter() {
+            if let Some((cluster, raw)) = ident.key_raw_of(s.labels()) {
+                if raws.contains_key(&(cluster, ident.host_name_ref(raw))) {
+                    ids.insert((cluster, raw), s.value());
+                }
+            }
+        }
+    }
+    for (key, rs) in raws {
+        let known: Vec<f64> = rs
+            .iter()
+            .filter_map(|r| ids.get(&(key.0, *r)).copied())
+            .collect();
+        let one_server = known.len() == rs.len() && known.windows(2).all(|w| w[0] == w[1]);
+        if !one_server {
+            apart.insert(key);
         }
     }
     apart
@@ -338,6 +360,16 @@ pub(super) fn note_rescraped(rows: &[Row<'_>], ident: &Identity, notes: &mut Vec
     ));
 }
 
+/// Folds rows of auxiliary series (no `up` value: node_exporter's) into the database host
+/// of the same cluster whose name differs from theirs only by the domain.
+///
+/// Two service discoveries often name one machine two ways: node_exporter's targets by
+/// fully qualified name (`db1.prod.example.com:9100`), mysqld_exporter's by short name
+/// (`db1:9104`), or the other way round. Apart, the database host lacks its load and a
+/// phantom host holds it (judged on load alone, and DOWN-looking without `up`). The fold
+/// happens only when exactly one database host of the cluster matches; `db1.dc1.…` and
+/// `db1.dc2.…` (two machines) never match each other. A name joined in the `previous`
+/// refresh joins its host again while the host's database exporter is down (no `up`).
 pub(super) fn join_short_names(
     rows: &mut [Row<'_>],
     set: &MetricSet,
