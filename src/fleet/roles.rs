@@ -767,9 +767,12 @@ pub fn replication_error(errno: f64) -> String {
         1032 => Some("row not found: the replica's data differs from the source's"),
         1062 => Some("duplicate key: the replica's data differs from the source's"),
         1146 => Some("table missing on the replica"),
+        // "Got fatal error 1236 from source when reading data from binary log": most often
+        // logs purged on the source; also a second replica with the same server_uuid.
         1236 | 13114 => Some(
-            "the source has purged binary logs the replica still needs: rebuild the replica",
+            "the source cannot send the binary log it needs: purged on the source, or another replica with the same server_uuid",
         ),
+        1593 => Some("fatal replication error: often the same server_id or server_uuid as the source"),
         1594 | 13121 => Some("relay log unreadable"),
         2003 => Some("cannot connect to the source"),
         2005 => Some("the source's host name does not resolve"),

@@ -645,7 +645,7 @@ fn stopped_threads_name_their_replication_error() {
     assert_eq!(host(&j, "r1")["health"], "CRIT", "{s}");
     assert_eq!(
         reasons("r1")[0],
-        "io thread stopped (error 13114: the source has purged binary logs the replica still needs: rebuild the replica)",
+        "io thread stopped (error 13114: the source cannot send the binary log it needs: purged on the source, or another replica with the same server_uuid)",
         "{s}"
     );
     assert_eq!(
