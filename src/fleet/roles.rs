@@ -419,8 +419,9 @@ impl Evidence {
             "patroni_is_paused" => set(&mut self.patroni.paused),
             "patroni_postgres_running" => set(&mut self.patroni.running),
             "up" if value < 1.0 => {
-                self.targets_down
-                    .push(label("job").unwrap_or_else(|| "?".into()));
+                // A target's up passed on by a federating Prometheus keeps its job renamed.
+                let job = label("exported_job").or_else(|| label("job"));
+                self.targets_down.push(job.unwrap_or_else(|| "?".into()));
             }
             _ => {}
         }

@@ -708,6 +708,12 @@ fn series_scraped_again_are_named_by_their_exported_instance() {
             fed("shop", "db1:9100", "node", 0.2),
             fed("shop", "db2:9100", "node", 0.3),
         ],
+        // the region cannot scrape db3's exporter: its `up`, passed on
+        k if k == fleetboard::fleet::roles::TOPOLOGY_KEY => {
+            let mut up = fed("shop", "db3:9104", "mysql", 0.0);
+            up.labels.insert("__name__".into(), "up".into());
+            vec![up]
+        }
         _ => Vec::new(),
     });
     // A rule over the federated series keeps both labels.
@@ -720,7 +726,14 @@ fn series_scraped_again_are_named_by_their_exported_instance() {
         ],
     );
     let f = build(&s, &results, &[lag_alert]);
-    assert_eq!(ids(&f), ["crm/db9", "shop/db1", "shop/db2"]);
+    assert_eq!(ids(&f), ["crm/db9", "shop/db1", "shop/db2", "shop/db3"]);
+    let db3 = host(&f, "shop", "db3");
+    assert!(db3.exporter_down, "{:?}", db3.reasons);
+    assert!(
+        db3.reasons[0].contains("(up=0, job mysql)"),
+        "the region's job, not the federation's: {:?}",
+        db3.reasons
+    );
     let db2 = host(&f, "shop", "db2");
     assert_eq!(db2.health, Health::Crit, "{:?}", db2.reasons);
     assert!(
