@@ -172,15 +172,23 @@ pub fn short_name(name: &str) -> Option<&str> {
 /// Cloud SQL watched from an exporter box, several mysqld on one machine): those are
 /// several servers, whatever `strip_port` says (a second scrape of one exporter has the
 /// same value, port and all; two exporters of one server report one `server_id`). Empty
-/// when ports are kept, or no name repeats.
+/// when ports are kept, or no name repeats. Names told apart in the `previous` refresh stay
+/// apart, so a server whose exporter is down does not fold its neighbours into one host.
 pub(super) fn servers_apart_by_port<'a>(
     set: &MetricSet,
     ident: &Identity,
     results: &'a [Result<crate::model::Vector, crate::model::SourceError>],
+    previous: Option<&'a Fleet>,
 ) -> hashbrown::HashSet<(&'a str, &'a str)> {
     let mut apart = hashbrown::HashSet::new();
     if !ident.strip_port {
         return apart;
+    }
+    for h in previous.map_or(&[][..], |p| &p.hosts[..]) {
+        let name = ident.host_name_ref(&h.id.name);
+        if name.len() != h.id.name.len() {
+            apart.insert((h.id.cluster.as_str(), name));
+        }
     }
     let answer = |i: Option<usize>| i.and_then(|i| results.get(i)).and_then(|r| r.as_ref().ok());
     let Some(up) = answer(
@@ -258,14 +266,30 @@ pub(super) fn host_name_in<'s>(
 pub(super) fn join_machine_rows(
     rows: &mut [Row<'_>],
     apart: &hashbrown::HashSet<(&str, &str)>,
+    set: &MetricSet,
     ident: &Identity,
-    up_i: Option<usize>,
     notes: &mut Vec<String>,
 ) {
     if apart.is_empty() {
         return;
     }
-    let Some(up_i) = up_i else { return };
+    let Some(up_i) = set
+        .metrics
+        .iter()
+        .position(|d| d.kind == crate::model::Kind::Up)
+    else {
+        return;
+    };
+    // The machine's series: values, none of them a database's (a server whose exporter is
+    // down, kept from the last refresh, has no values at all).
+    let of_machine = |r: &Row<'_>| {
+        r.vals.iter().any(Option::is_some)
+            && set
+                .metrics
+                .iter()
+                .zip(&r.vals)
+                .all(|(d, v)| d.engine.is_none() || v.is_none())
+    };
     let machine = |r: &Row<'_>| {
         let name = ident.host_name_ref(&r.id.name);
         (name.len() != r.id.name.len() && apart.contains(&(r.id.cluster.as_str(), name)))
@@ -277,7 +301,7 @@ pub(super) fn join_machine_rows(
         let Some(m) = machine(r) else { continue };
         if r.vals[up_i].is_some() {
             servers.entry(m).or_default().push(i);
-        } else if !r.gone {
+        } else if !r.gone && of_machine(r) {
             machines.push((i, m));
         }
     }

@@ -173,7 +173,7 @@ pub fn build<'a>(
             .get()
     };
 
-    let apart = join::servers_apart_by_port(set, ident, input.results);
+    let apart = join::servers_apart_by_port(set, ident, input.results, previous);
     let host_name = |cluster: &str, raw: &'a str| join::host_name_in(&apart, ident, cluster, raw);
 
     let mut topology_i = None;
@@ -329,7 +329,7 @@ pub fn build<'a>(
     // After the vanished hosts are back: a host whose database exporter is down this
     // refresh keeps the targets it was joined with.
     join::join_short_names(&mut rows, set, up_i_of(set), previous, &mut notes);
-    join::join_machine_rows(&mut rows, &apart, ident, up_i_of(set), &mut notes);
+    join::join_machine_rows(&mut rows, &apart, set, ident, &mut notes);
     rows.retain(|r| !r.gone);
     join::note_rescraped(&rows, ident, &mut notes);
     rows.sort_unstable_by(|a, b| a.id.cmp(&b.id));

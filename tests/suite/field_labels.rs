@@ -846,6 +846,41 @@ fn servers_told_apart_only_by_port_stay_apart() {
         "db7's second exporter: {:?}",
         f.notes
     );
+    // mon1:9105's and mon1:9106's exporters down: mon1:9104 is no longer one of several
+    // in this answer, and still stays apart from the others, which show exporter down
+    let without: Vec<Result<Vector, SourceError>> = results
+        .iter()
+        .map(|r| {
+            let v = r.as_ref().unwrap().to_samples();
+            Ok(Vector::from(
+                v.into_iter()
+                    .filter(|s| {
+                        !matches!(
+                            s.labels.get("instance").map(String::as_str),
+                            Some("mon1:9105" | "mon1:9106")
+                        )
+                    })
+                    .collect::<Vec<_>>(),
+            ))
+        })
+        .collect();
+    let after = build_after(&s, &without, &[], Some(&f));
+    assert_eq!(
+        ids(&after),
+        [
+            "crm/db7",
+            "shop/mon1:9104",
+            "shop/mon1:9105",
+            "shop/mon1:9106"
+        ]
+    );
+    assert!(host(&after, "shop", "mon1:9105").exporter_down);
+    assert!(host(&after, "shop", "mon1:9106").exporter_down);
+    assert_eq!(host(&after, "shop", "mon1:9104").health, Health::Ok);
+    assert_eq!(
+        host(&after, "shop", "mon1:9104").readings[load].value,
+        Some(0.4)
+    );
     // tile sparklines reach each server by its full name
     let spark = |h: &str, v: f64| RangeSeries {
         labels: [("cluster", "shop"), ("instance", h)]
