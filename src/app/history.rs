@@ -150,6 +150,11 @@ pub fn requests(
     let names: Vec<&str> = std::iter::once(host.name.as_str())
         .chain(aliases.iter().map(String::as_str))
         .collect();
+    // A server named with its port shares its machine with others (see
+    // `fleet::join::servers_apart_by_port`): the machine's metrics (node_exporter's load)
+    // are asked for by the machine's name, its own by its full name.
+    let machine = [ident.host_name_ref(&host.name)];
+    let machine = (machine[0].len() != host.name.len()).then_some(&machine[..]);
     let step = step_for(window, width);
     let start = end - chrono::Duration::seconds(i64::try_from(window).unwrap_or(i64::MAX / 2));
     set.metrics
@@ -157,7 +162,11 @@ pub fn requests(
         .filter(|m| m.chart)
         .map(|m| {
             let expr = rescraped.rename(&m.expr, ident);
-            let (expr, narrowed) = expand_for_host_in(&expr, &clusters, &names, ident.strip_port);
+            let names = match machine {
+                Some(machine) if m.engine.is_none() => machine,
+                _ => &names[..],
+            };
+            let (expr, narrowed) = expand_for_host_in(&expr, &clusters, names, ident.strip_port);
             HistoryFetch {
                 key: HistoryKey {
                     host: host.clone(),
@@ -197,12 +206,16 @@ pub fn points_of(
         .into_iter()
         .filter(|s| {
             filter.is_none_or(|(ident, id)| {
-                ident
-                    .key_parts(|k| s.labels.get(k).map(String::as_str))
-                    .is_some_and(|(c, h)| {
-                        (h == id.name || aliases.iter().any(|a| a == h))
-                            && (c == id.cluster || c == crate::model::NO_CLUSTER)
-                    })
+                let get = |k: &str| s.labels.get(k).map(String::as_str);
+                let (raw, _) =
+                    crate::model::naming_values(&ident.host_label, &ident.cluster_label, get);
+                ident.key_parts(get).is_some_and(|(c, h)| {
+                    // a server named with its port (one of several on its machine) too
+                    (h == id.name
+                        || raw == Some(id.name.as_str())
+                        || aliases.iter().any(|a| a == h))
+                        && (c == id.cluster || c == crate::model::NO_CLUSTER)
+                })
             })
         })
         .filter_map(|mut s| {
@@ -503,6 +516,30 @@ mod tests {
             Direction::Higher,
         );
         assert_eq!(kept, vec![(0.0, 1.0)]);
+    }
+
+    /// A server named with its port (one of several on its machine) charts its own metrics
+    /// by its full name and the machine's load by the machine's name.
+    #[test]
+    fn a_server_named_with_its_port_charts_its_machines_load() {
+        let r = chart_requests("instance", "shop", "mon1:9105", false, &[]);
+        let expr = |k: &str| {
+            &r.iter()
+                .find(|f| f.key.metric == k)
+                .expect("a chart of that metric")
+                .req
+                .expr
+        };
+        assert!(
+            expr("lag").contains("instance=~\"mon1:9105(:[0-9]+)?\""),
+            "{}",
+            expr("lag")
+        );
+        assert!(
+            expr("load").contains("instance=~\"mon1(:[0-9]+)?\""),
+            "{}",
+            expr("load")
+        );
     }
 
     /// A host whose node_exporter target goes by its fully qualified name charts it too.
