@@ -1223,6 +1223,23 @@ pub fn attach_sparks(
             h.spark = v;
         }
     }
+    // A server named with its port has its machine's series (node_exporter's), named
+    // without one, as `build` copies them.
+    if by_id.is_empty() {
+        return;
+    }
+    for h in &mut fleet.hosts {
+        let machine = ident.host_name_ref(&h.id.name);
+        if h.spark.is_empty() && machine.len() != h.id.name.len() {
+            let id = HostId {
+                cluster: h.id.cluster.clone(),
+                name: machine.to_owned(),
+            };
+            if let Some(v) = by_id.get(&id) {
+                h.spark.clone_from(v);
+            }
+        }
+    }
 }
 
 fn up_i_of(set: &MetricSet) -> Option<usize> {

@@ -893,4 +893,19 @@ fn servers_told_apart_only_by_port_stay_apart() {
     fleetboard::fleet::attach_sparks(&mut f, &s.identity, &series, 0.0, 30.0, 1);
     assert_eq!(host(&f, "shop", "mon1:9106").spark, [900.0]);
     assert_eq!(host(&f, "shop", "mon1:9105").spark, [3.0]);
+    // a sparkline of the machine's load (another refresh): each of its servers
+    for h in &mut f.hosts {
+        h.spark.clear();
+    }
+    fleetboard::fleet::attach_sparks(
+        &mut f,
+        &s.identity,
+        &[spark("mon1:9100", 0.4)],
+        0.0,
+        30.0,
+        1,
+    );
+    for n in ["mon1:9104", "mon1:9105", "mon1:9106"] {
+        assert_eq!(host(&f, "shop", n).spark, [0.4], "{n}");
+    }
 }
