@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::fleet::health::nagios;
 use crate::model::format::format_value;
-use crate::model::{naming_values, AlertState, SourceError};
+use crate::model::{naming_values, pairs, AlertState, SourceError};
 use crate::model::{
     DeadMansSwitch, Fleet, Health, Identity, MetricSet, MetricState, Monitoring, Replication,
 };
@@ -403,9 +403,7 @@ pub fn build(
                 .zip(&f.other_reasons)
                 .map(|(a, why)| {
                     let (host, cluster) =
-                        naming_values(&ident.host_label, &ident.cluster_label, |k| {
-                            a.labels.get(k).map(String::as_str)
-                        });
+                        naming_values(&ident.host_label, &ident.cluster_label, pairs(&a.labels));
                     UnattachedReport {
                         name: a.name().to_string(),
                         severity: a.severity_label().to_string(),

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::line_edit::{self, Edit};
 use super::{App, Command, MessageKind, Screen};
-use crate::model::{Alert, HostId, Matcher, NewSilence, Silence, SilenceState};
+use crate::model::{pairs, Alert, HostId, Matcher, NewSilence, Silence, SilenceState};
 
 /// Form fields, in order.
 pub const FIELDS: [&str; 4] = ["matchers", "duration", "comment", "author"];
@@ -367,9 +367,7 @@ impl App {
         }
         for (i, a) in self.fleet.other_alerts.iter().enumerate() {
             let (host_name, cluster) =
-                crate::model::naming_values(&ui.host_label, &ui.cluster_label, |k| {
-                    a.labels.get(k).map(String::as_str)
-                });
+                crate::model::naming_values(&ui.host_label, &ui.cluster_label, pairs(&a.labels));
             let host_name = host_name.unwrap_or_default().to_string();
             rows.push(AlertRow {
                 alert: a,

@@ -81,7 +81,7 @@ pub struct HistoryFetch {
 }
 
 /// Which of a host's naming labels its series carry as `exported_<label>`: they were
-/// scraped again (see [`Identity::key_parts`]), and a chart asks for them by those names.
+/// scraped again (see [`Identity::key_parts_of`]), and a chart asks for them by those names.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Rescraped {
     /// The host is named by `exported_<host label>`.
@@ -206,14 +206,11 @@ pub fn points_of(
         .into_iter()
         .filter(|s| {
             filter.is_none_or(|(ident, id)| {
-                let get = |k: &str| s.labels.get(k).map(String::as_str);
-                let (raw, _) =
-                    crate::model::naming_values(&ident.host_label, &ident.cluster_label, get);
-                ident.key_parts(get).is_some_and(|(c, h)| {
+                let key = ident.key_raw_of(crate::model::pairs(&s.labels));
+                key.is_some_and(|(c, raw)| {
+                    let h = ident.host_name_ref(raw);
                     // a server named with its port (one of several on its machine) too
-                    (h == id.name
-                        || raw == Some(id.name.as_str())
-                        || aliases.iter().any(|a| a == h))
+                    (h == id.name || raw == id.name || aliases.iter().any(|a| a == h))
                         && (c == id.cluster || c == crate::model::NO_CLUSTER)
                 })
             })

@@ -287,7 +287,7 @@ fn host_value(
     label: &str,
 ) -> Option<String> {
     v.iter().find_map(|s| {
-        let (c, n) = ident.key_parts(|k| s.label(k))?;
+        let (c, n) = ident.key_parts_of(s.labels())?;
         (n == host.name && (c == host.cluster || c == crate::model::NO_CLUSTER))
             .then(|| s.label(label).map(str::to_owned))
             .flatten()
@@ -652,7 +652,7 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
                 v.iter().any(|s| {
                     s.label("collector") == Some("collect.slave_status")
                         && ident
-                            .key_parts(|k| s.label(k))
+                            .key_parts_of(s.labels())
                             .is_some_and(|(_, n)| n == h.id.name)
                 })
             });
@@ -661,7 +661,7 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
                     s.label("collector") == Some("collect.slave_status")
                         && s.value() > 0.0
                         && ident
-                            .key_parts(|k| s.label(k))
+                            .key_parts_of(s.labels())
                             .is_some_and(|(_, n)| n == h.id.name)
                 })
             });
@@ -732,7 +732,7 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
         let Ok(v) = r else { continue };
         let dropped: Vec<_> = v
             .iter()
-            .filter(|s| ident.key_parts(|k| s.label(k)).is_none())
+            .filter(|s| ident.key_parts_of(s.labels()).is_none())
             .collect();
         if let Some(ex) = dropped.first() {
             out.push(find(
@@ -965,7 +965,7 @@ fn postgres_findings(
     if let Some(v) = answer(Signal::WalReceiver) {
         let with: BTreeSet<(&str, &str)> = v
             .iter()
-            .filter_map(|s| ident.key_parts(|k| s.label(k)))
+            .filter_map(|s| ident.key_parts_of(s.labels()))
             .collect();
         let without: Vec<String> = replicas
             .iter()
@@ -998,7 +998,7 @@ fn postgres_findings(
         }
         let mut anonymous: BTreeSet<String> = BTreeSet::new();
         for s in v.iter() {
-            let Some((cluster, sender)) = ident.key_parts(|k| s.label(k)) else {
+            let Some((cluster, sender)) = ident.key_parts_of(s.labels()) else {
                 continue;
             };
             let hosts_of = by_cluster.get(cluster);

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 
 use super::health;
 use super::{worse_of, Row};
-use crate::model::{Alert, Fleet, Health, Host, Identity, MetricSet, SampleRef, NO_CLUSTER};
+use crate::model::{pairs, Alert, Fleet, Health, Host, Identity, MetricSet, SampleRef, NO_CLUSTER};
 
 /// Examples named in a note; the rest are counted.
 const EXAMPLES: usize = 3;
@@ -191,11 +191,7 @@ pub(super) fn servers_apart_by_port<'a>(
         }
     }
     let answer = |i: Option<usize>| i.and_then(|i| results.get(i)).and_then(|r| r.as_ref().ok());
-    let Some(up) = answer(
-        set.metrics
-            .iter()
-            .position(|d| d.kind == crate::model::Kind::Up),
-    ) else {
+    let Some(up) = answer(super::up_i_of(set)) else {
         return apart;
     };
     // The host label values of each name, when the name has more than one.
@@ -273,11 +269,7 @@ pub(super) fn join_machine_rows(
     if apart.is_empty() {
         return;
     }
-    let Some(up_i) = set
-        .metrics
-        .iter()
-        .position(|d| d.kind == crate::model::Kind::Up)
-    else {
+    let Some(up_i) = super::up_i_of(set) else {
         return;
     };
     // The machine's series: values, none of them a database's (a server whose exporter is
@@ -353,7 +345,7 @@ fn names_list(items: &[String]) -> String {
 }
 
 /// Says which hosts are named by `exported_<host label>` (see
-/// [`Identity::key_parts`]): the board reads them right, but their `instance` is a
+/// [`Identity::key_parts_of`]): the board reads them right, but their `instance` is a
 /// Prometheus passing series on, which the operator may not expect to see in the labels.
 pub(super) fn note_rescraped(rows: &[Row<'_>], ident: &Identity, notes: &mut Vec<String>) {
     let ex = crate::model::exported(&ident.host_label);
@@ -615,9 +607,7 @@ pub fn attach_alerts(hosts: &mut [Host], alerts: &[Alert], ident: &Identity) -> 
         // An alert's labels are its series' (rules over federated series keep
         // `exported_instance`), so it names its host as the series do.
         let (raw, cluster) =
-            crate::model::naming_values(&ident.host_label, &ident.cluster_label, |k| {
-                a.labels.get(k).map(String::as_str)
-            });
+            crate::model::naming_values(&ident.host_label, &ident.cluster_label, pairs(&a.labels));
         let Some(raw) = raw else {
             targets.push(Err(format!(
                 "no `{}` label: an alert about no single host",

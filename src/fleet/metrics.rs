@@ -13,7 +13,7 @@ fn exported_ref(label_ref: &str) -> String {
 
 /// The labels a preset aggregates by to keep one series per host: the cluster and host
 /// labels, and their `exported_` forms that name the host of a series scraped again (see
-/// [`crate::model::Identity::key_parts`]; absent labels group as empty, so a fleet without
+/// [`crate::model::Identity::key_parts_of`]; absent labels group as empty, so a fleet without
 /// them is grouped as by the two alone).
 fn host_grouping(host_label: &str, cluster_label: &str) -> String {
     format!(

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::model::{
-    Alert, AppliesTo, Channel, Direction, Engine, Fleet, Health, Host, HostId, HostLabels,
+    pairs, Alert, AppliesTo, Channel, Direction, Engine, Fleet, Health, Host, HostId, HostLabels,
     Identity, Kind, MetricDef, MetricSet, MetricState, RangeSeries, Reading, Replication, Role,
     Signal, SourceError, SourceStatus, Vector, NO_CLUSTER, SOURCE_LABEL,
 };
@@ -1181,14 +1181,10 @@ pub fn attach_sparks(
     }
     let mut by_id: HashMap<HostId, Vec<f64>> = HashMap::new();
     for s in series {
-        let (Some(raw), cluster) =
-            crate::model::naming_values(&ident.host_label, &ident.cluster_label, |k| {
-                s.labels.get(k).map(String::as_str)
-            })
-        else {
+        let Some((cluster, raw)) = ident.key_raw_of(pairs(&s.labels)) else {
             continue;
         };
-        let cluster = cluster.unwrap_or(NO_CLUSTER).to_owned();
+        let cluster = cluster.to_owned();
         // A server told apart by its port is named with it (see `join::servers_apart_by_port`).
         let mut id = HostId {
             cluster,

@@ -64,15 +64,6 @@ impl Identity {
     /// passing it on). The renamed one names the host, and its cluster is then
     /// `exported_<cluster label>` when that is there too. Alone, `exported_<cluster label>`
     /// is an exporter's own label that the scrape job's cluster overrode, and the job's wins.
-    pub fn key_parts<'a>(
-        &self,
-        get: impl Fn(&str) -> Option<&'a str>,
-    ) -> Option<(&'a str, &'a str)> {
-        let (raw, cluster) = naming_values(&self.host_label, &self.cluster_label, get);
-        Some((cluster.unwrap_or(NO_CLUSTER), self.host_name_ref(raw?)))
-    }
-
-    /// [`Identity::key_parts`] in one pass over a series' labels, for the hot paths.
     pub fn key_parts_of<'a>(
         &self,
         labels: impl IntoIterator<Item = (&'a str, &'a str)>,
@@ -86,45 +77,39 @@ impl Identity {
         &self,
         labels: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Option<(&'a str, &'a str)> {
-        let (mut host, mut cluster, mut ex_host, mut ex_cluster) = (None, None, None, None);
-        for (k, v) in labels {
-            if v.is_empty() {
-                continue;
-            }
-            if k == self.host_label {
-                host = Some(v);
-            } else if k == self.cluster_label {
-                cluster = Some(v);
-            } else if let Some(base) = k.strip_prefix(EXPORTED_PREFIX) {
-                if base == self.host_label {
-                    ex_host = Some(v);
-                } else if base == self.cluster_label {
-                    ex_cluster = Some(v);
-                }
-            }
-        }
-        let (raw, cluster) = match ex_host {
-            Some(raw) => (raw, ex_cluster.or(cluster)),
-            None => (host?, cluster),
-        };
-        Some((cluster.unwrap_or(NO_CLUSTER), raw))
+        let (raw, cluster) = naming_values(&self.host_label, &self.cluster_label, labels);
+        Some((cluster.unwrap_or(NO_CLUSTER), raw?))
     }
 }
 
 /// The values naming a series' (or an alert's) host and cluster, as they are, `exported_`
-/// ones first (see [`Identity::key_parts`]); empty values count as missing.
+/// ones first (see [`Identity::key_parts_of`]), in one pass over its labels; empty values
+/// count as missing.
 pub fn naming_values<'a>(
     host_label: &str,
     cluster_label: &str,
-    get: impl Fn(&str) -> Option<&'a str>,
+    labels: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> (Option<&'a str>, Option<&'a str>) {
-    let nonempty = |k: &str| get(k).filter(|v| !v.is_empty());
-    match nonempty(&exported(host_label)) {
-        Some(raw) => (
-            Some(raw),
-            nonempty(&exported(cluster_label)).or_else(|| nonempty(cluster_label)),
-        ),
-        None => (nonempty(host_label), nonempty(cluster_label)),
+    let (mut host, mut cluster, mut ex_host, mut ex_cluster) = (None, None, None, None);
+    for (k, v) in labels {
+        if v.is_empty() {
+            continue;
+        }
+        if k == host_label {
+            host = Some(v);
+        } else if k == cluster_label {
+            cluster = Some(v);
+        } else if let Some(base) = k.strip_prefix(EXPORTED_PREFIX) {
+            if base == host_label {
+                ex_host = Some(v);
+            } else if base == cluster_label {
+                ex_cluster = Some(v);
+            }
+        }
+    }
+    match ex_host {
+        Some(raw) => (Some(raw), ex_cluster.or(cluster)),
+        None => (host, cluster),
     }
 }
 
@@ -373,14 +358,8 @@ impl Fleet {
 mod tests {
     use super::*;
 
-    fn both<'a>(ident: &Identity, labels: &[(&'a str, &'a str)]) -> Option<(&'a str, &'a str)> {
-        let by_get = ident.key_parts(|k| labels.iter().find(|(x, _)| *x == k).map(|(_, v)| *v));
-        assert_eq!(
-            by_get,
-            ident.key_parts_of(labels.iter().copied()),
-            "{labels:?}"
-        );
-        by_get
+    fn key<'a>(ident: &Identity, labels: &[(&'a str, &'a str)]) -> Option<(&'a str, &'a str)> {
+        ident.key_parts_of(labels.iter().copied())
     }
 
     #[test]
@@ -388,7 +367,7 @@ mod tests {
         let id = Identity::default();
         // plain
         assert_eq!(
-            both(&id, &[("cluster", "shop"), ("instance", "db1:9104")]),
+            key(&id, &[("cluster", "shop"), ("instance", "db1:9104")]),
             Some(("shop", "db1"))
         );
         // federated without honor_labels: the renamed label names the server
@@ -397,7 +376,7 @@ mod tests {
             ("instance", "prom-eu:9090"),
             ("exported_instance", "db1:9104"),
         ];
-        assert_eq!(both(&id, &fed), Some(("shop", "db1")));
+        assert_eq!(key(&id, &fed), Some(("shop", "db1")));
         // both renamed: the federating job set a cluster of its own
         let fed = [
             ("cluster", "global"),
@@ -405,24 +384,24 @@ mod tests {
             ("instance", "prom-eu:9090"),
             ("exported_instance", "db1:9104"),
         ];
-        assert_eq!(both(&id, &fed), Some(("shop", "db1")));
+        assert_eq!(key(&id, &fed), Some(("shop", "db1")));
         // an exporter's own `cluster` label under the scrape job's: the job's wins
         let own = [
             ("cluster", "shop"),
             ("exported_cluster", "galera-7"),
             ("instance", "db1:9104"),
         ];
-        assert_eq!(both(&id, &own), Some(("shop", "db1")));
+        assert_eq!(key(&id, &own), Some(("shop", "db1")));
         // empty values are missing ones
         let empty = [("instance", "db1:9104"), ("exported_instance", "")];
-        assert_eq!(both(&id, &empty), Some((NO_CLUSTER, "db1")));
-        assert_eq!(both(&id, &[("cluster", "shop")]), None);
+        assert_eq!(key(&id, &empty), Some((NO_CLUSTER, "db1")));
+        assert_eq!(key(&id, &[("cluster", "shop")]), None);
         // another host label
         let pmm = Identity {
             host_label: "node_name".into(),
             ..Identity::default()
         };
         let fed = [("node_name", "pmm-server"), ("exported_node_name", "db7")];
-        assert_eq!(both(&pmm, &fed), Some((NO_CLUSTER, "db7")));
+        assert_eq!(key(&pmm, &fed), Some((NO_CLUSTER, "db7")));
     }
 }

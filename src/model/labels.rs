@@ -8,6 +8,12 @@ use serde::Serialize;
 /// Label set of one series, sorted so that output is deterministic.
 pub type Labels = BTreeMap<String, String>;
 
+/// A label set's `(name, value)` pairs, borrowed, as [`crate::model::Identity::key_parts_of`]
+/// and [`crate::model::naming_values`] read them.
+pub fn pairs(labels: &Labels) -> impl Iterator<Item = (&str, &str)> {
+    labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+}
+
 /// A host's labels (the union over its series, `__name__` left out), sorted by name.
 ///
 /// The strings are shared: between hosts (`cluster`, `job`, a cluster's name) and with the

@@ -24,7 +24,7 @@ pub use health::{Health, MetricState};
 pub use host::{
     exported, naming_values, Fleet, Host, HostId, Identity, Reading, Replication, Role, NO_CLUSTER,
 };
-pub use labels::{HostLabels, Labels};
+pub use labels::{pairs, HostLabels, Labels};
 pub use metric::{
     AppliesTo, Direction, Engine, Kind, MetricDef, MetricSet, Override, Signal, Unit,
 };
