@@ -504,7 +504,10 @@ pub fn build<'a>(
 
     // A switchover done with `STOP REPLICA` alone leaves the new primary with a stopped
     // channel from the old one, which now replicates from it: the new primary is no
-    // replica with stopped threads (CRIT) but a primary with a leftover (WARN).
+    // replica with stopped threads (CRIT) but a primary with a leftover (WARN). A failover
+    // done so leaves a channel from a source that is gone (removed, or down) while the
+    // cluster's replicas follow the new primary. A stopped replica whose source is on the
+    // board and replicates from elsewhere stays a stopped replica, writable or not.
     // Most refreshes have no writable server with only stopped channels: no maps then.
     let candidates: Vec<usize> = rows
         .iter()
@@ -512,19 +515,25 @@ pub fn build<'a>(
         .filter(|(_, r)| r.ev.left_from_switchover(|_| true))
         .map(|(i, _)| i)
         .collect();
-    let leftovers: Vec<(usize, Vec<String>)> = if candidates.is_empty() {
+    let leftovers: Vec<(usize, Vec<roles::Leftover>)> = if candidates.is_empty() {
         Vec::new()
     } else {
         let mut running: hashbrown::HashSet<(&str, u64, u64)> = hashbrown::HashSet::new();
+        let mut followed: hashbrown::HashSet<(&str, u64)> = hashbrown::HashSet::new();
         let mut name_of: hashbrown::HashMap<(&str, u64), &str> = hashbrown::HashMap::new();
+        // Servers that answer (their server_id came), by name, for a source named by
+        // `master_host` only.
+        let mut answering: hashbrown::HashSet<&str> = hashbrown::HashSet::new();
         for r in &rows {
             let Some(me) = r.ev.server_id.map(roles::as_id) else {
                 continue;
             };
             name_of.insert((&r.id.cluster, me), &r.id.name);
+            answering.insert(&r.id.name);
             for c in r.ev.replica_channels() {
                 if let (Some(1.0), Some(1.0), Some(s)) = (c.io, c.sql, c.source_server_id) {
                     running.insert((&r.id.cluster, me, roles::as_id(s)));
+                    followed.insert((&r.id.cluster, roles::as_id(s)));
                 }
             }
         }
@@ -534,17 +543,45 @@ pub fn build<'a>(
                 let r = &rows[i];
                 let me = roles::as_id(r.ev.server_id?);
                 let cluster = r.id.cluster.as_str();
-                r.ev.left_from_switchover(|s| running.contains(&(cluster, s, me)))
-                    .then(|| {
-                        let sources =
-                            r.ev.replica_channels()
-                                .filter_map(|c| {
-                                    let s = roles::as_id(c.source_server_id?);
-                                    name_of.get(&(cluster, s)).map(|n| (*n).to_owned())
-                                })
-                                .collect();
-                        (i, sources)
-                    })
+                let back = |s: u64| running.contains(&(cluster, s, me));
+                let gone = |c: &roles::ChannelEvidence, s: u64| {
+                    followed.contains(&(cluster, me))
+                        && s != 0
+                        && !name_of.contains_key(&(cluster, s))
+                        && c.master_host
+                            .as_deref()
+                            .is_none_or(|h| !answering.contains(ident.host_name_ref(h)))
+                };
+                r.ev.left_from_switchover(|c| {
+                    c.source_server_id
+                        .map(roles::as_id)
+                        .is_some_and(|s| back(s) || gone(c, s))
+                })
+                .then(|| {
+                    let left = r
+                        .ev
+                        .replica_channels()
+                        .filter_map(|c| {
+                            let s = roles::as_id(c.source_server_id?);
+                            Some(match name_of.get(&(cluster, s)) {
+                                Some(n) => roles::Leftover {
+                                    source: (*n).to_owned(),
+                                    source_gone: false,
+                                },
+                                None => roles::Leftover {
+                                    source: match c.master_host.as_deref() {
+                                        Some(h) if !is_loopback(h) => {
+                                            format!("{} (server_id {s})", ident.host_name_ref(h))
+                                        }
+                                        _ => format!("server_id {s}"),
+                                    },
+                                    source_gone: true,
+                                },
+                            })
+                        })
+                        .collect();
+                    (i, left)
+                })
             })
             .collect()
     };
@@ -962,10 +999,26 @@ pub fn build<'a>(
                 health = health.max(Health::Crit);
                 reasons.push((Health::Crit, why));
             }
-            if !ev.stopped_leftovers.is_empty() {
-                let from = ev.stopped_leftovers.join(", ");
+            let (gone, back): (Vec<_>, Vec<_>) =
+                ev.stopped_leftovers.iter().partition(|l| l.source_gone);
+            let names = |ls: &[&roles::Leftover]| {
+                ls.iter()
+                    .map(|l| l.source.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            if !back.is_empty() {
                 let why = format!(
-                    "stopped channel from {from}, which replicates from this primary: a switchover leftover (RESET REPLICA ALL)"
+                    "stopped channel from {}, which replicates from this primary: a switchover leftover (RESET REPLICA ALL)",
+                    names(&back)
+                );
+                health = health.max(Health::Warn);
+                reasons.push((Health::Warn, why));
+            }
+            if !gone.is_empty() {
+                let why = format!(
+                    "stopped channel from {}, a source no longer on the board while replicas follow this server: a failover leftover (RESET REPLICA ALL)",
+                    names(&gone)
                 );
                 health = health.max(Health::Warn);
                 reasons.push((Health::Warn, why));

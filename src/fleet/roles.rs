@@ -177,9 +177,18 @@ pub struct Evidence {
     /// The heartbeat rows the lag was read from: their writer's `server_id`, and the
     /// seconds taken off their age (the row's age on its writer).
     pub heartbeat_from: Vec<(u64, f64)>,
-    /// Sources (host names) of replica channels set aside as left from a switchover: both
-    /// threads stopped on a writable server that its source now replicates from.
-    pub stopped_leftovers: Vec<String>,
+    /// Replica channels set aside as left from a switchover or a failover (see
+    /// [`Evidence::left_from_switchover`]).
+    pub stopped_leftovers: Vec<Leftover>,
+}
+
+/// A stopped replica channel on a server that now acts as the primary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leftover {
+    /// The channel's source: its host name, or `server_id N` when it is not on the board.
+    pub source: String,
+    /// The source is not on the board (removed, or down): a failover, not a switchover.
+    pub source_gone: bool,
 }
 
 /// What Patroni's `/metrics` says of one node (each 1 or 0; `None` when the series is
@@ -459,28 +468,23 @@ impl Evidence {
             .filter(|c| !is_group_channel(&c.name) && c.is_channel())
     }
 
-    /// Whether the replica channels are what a switchover leaves on the new primary: the
-    /// server is writable and every replica channel has both threads stopped (`STOP
-    /// REPLICA` without `RESET REPLICA ALL`), each from a source that `replicates_from_me`
-    /// says now replicates from this server, with its threads running.
-    pub fn left_from_switchover(&self, replicates_from_me: impl Fn(u64) -> bool) -> bool {
+    /// Whether the replica channels are what a switchover or a failover leaves on the new
+    /// primary: the server is writable and every replica channel has both threads stopped
+    /// (`STOP REPLICA` without `RESET REPLICA ALL`), each one `left` says is a leftover
+    /// (its source now replicates from this server, or is gone while others do).
+    pub fn left_from_switchover(&self, left: impl Fn(&ChannelEvidence) -> bool) -> bool {
         let writable = self.super_read_only.or(self.read_only) == Some(0.0);
         let mut chans = self.replica_channels().peekable();
         writable
             && chans.peek().is_some()
-            && chans.all(|c| {
-                c.io == Some(0.0)
-                    && c.sql == Some(0.0)
-                    && c.source_server_id
-                        .is_some_and(|s| replicates_from_me(as_id(s)))
-            })
+            && chans.all(|c| c.io == Some(0.0) && c.sql == Some(0.0) && left(c))
     }
 
-    /// Sets the replica channels aside as left from a switchover, naming their sources.
-    pub fn set_aside_channels(&mut self, sources: Vec<String>) {
+    /// Sets the replica channels aside as left from a switchover or a failover.
+    pub fn set_aside_channels(&mut self, leftovers: Vec<Leftover>) {
         self.channels
             .retain(|c| is_group_channel(&c.name) || !c.is_channel());
-        self.stopped_leftovers = sources;
+        self.stopped_leftovers = leftovers;
     }
 
     /// The naming generation the host's replica status uses.

@@ -959,6 +959,13 @@ fn a_switchover_leftover_channel_leaves_the_new_primary_a_primary() {
         // A replica stopped in a chain is not a leftover: its source does not replicate
         // from it.
         ("web", "b", "replica", "CRIT", Some("a")),
+        // A failover done with STOP REPLICA alone: the old primary removed, or down.
+        ("ops", "o2", "primary", "WARN", None),
+        ("ops", "o3", "replica", "OK", Some("o2")),
+        ("pay", "p2", "primary", "WARN", None),
+        ("pay", "p3", "replica", "OK", Some("p2")),
+        // Writable with its source gone, but nobody follows it: a stopped replica still.
+        ("inv", "i2", "replica", "CRIT", Some("10.0.0.61")),
     ];
     for (c, n, role, health, source) in want {
         assert_eq!(
@@ -979,6 +986,28 @@ fn a_switchover_leftover_channel_leaves_the_new_primary_a_primary() {
             .starts_with("stopped channel from db1, which replicates from this primary"),
         "{s}"
     );
+    let reasons = |c: &str, n: &str| {
+        host_in(&j, c, n)["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        reasons("ops", "o2"),
+        ["stopped channel from 10.0.0.41 (server_id 41), a source no longer on the board while replicas follow this server: a failover leftover (RESET REPLICA ALL)"],
+        "{s}"
+    );
+    // The stopped channel's old connection error goes with the channel.
+    assert_eq!(reasons("pay", "p2").len(), 1, "{s}");
+    assert!(
+        reasons("pay", "p2")[0].starts_with(
+            "stopped channel from p1.example.com (server_id 51), a source no longer on the board"
+        ),
+        "{s}"
+    );
+    assert_eq!(host_in(&j, "pay", "p1")["health"], "DOWN", "{s}");
     // Nobody cascades from a primary.
     let cascading = |c: &str, n: &str| {
         f.hosts
