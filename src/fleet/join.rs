@@ -7,7 +7,7 @@
 //! clusters (per-environment copies of one topology) either choice could be the wrong
 //! server, so nothing is joined and the board says why.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use super::health;
@@ -595,8 +595,15 @@ pub struct Unattached {
 pub fn attach_alerts(hosts: &mut [Host], alerts: &[Alert], ident: &Identity) -> Unattached {
     let mut out = Unattached::default();
     let mut by_name: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    // Servers told apart by their port, by their machine's name: an alert about the machine
+    // (node_exporter's `mon1:9100`) concerns each of them.
+    let mut by_machine: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, h) in hosts.iter().enumerate() {
         by_name.entry(h.id.name.as_str()).or_default().push(i);
+        let machine = ident.host_name_ref(&h.id.name);
+        if machine != h.id.name {
+            by_machine.entry(machine).or_default().push(i);
+        }
         // An alert about a target joined to the host by another form of its name.
         for a in &h.aliases {
             by_name.entry(a.as_str()).or_default().push(i);
@@ -621,14 +628,42 @@ pub fn attach_alerts(hosts: &mut [Host], alerts: &[Alert], ident: &Identity) -> 
             Some(c) if name != raw => (raw, c.as_slice()),
             _ => (name, by_name.get(name).map_or(&[][..], Vec::as_slice)),
         };
+        if cands.is_empty() {
+            if let Some(servers) = by_machine.get(name) {
+                let mine: Vec<usize> = servers
+                    .iter()
+                    .copied()
+                    .filter(|&i| cluster.is_none_or(|c| hosts[i].id.cluster == c))
+                    .collect();
+                let clusters: BTreeSet<&str> =
+                    mine.iter().map(|&i| hosts[i].id.cluster.as_str()).collect();
+                match clusters.len() {
+                    0 => {}
+                    1 => {
+                        targets.push(Ok(mine));
+                        continue;
+                    }
+                    n => {
+                        out.ambiguous_health = out.ambiguous_health.max(health::alert_health(a));
+                        targets.push(Err(format!(
+                            "machine {name} runs servers of {n} clusters ({}) and the alert has no `{}` label",
+                            clusters.into_iter().collect::<Vec<_>>().join(", "),
+                            ident.cluster_label
+                        )));
+                        continue;
+                    }
+                }
+            }
+        }
         let t = match (cluster, cands) {
             (_, []) => Err(format!("no host {name} on the board")),
             (Some(c), _) => cands
                 .iter()
                 .copied()
                 .find(|&i| hosts[i].id.cluster == c)
+                .map(|i| vec![i])
                 .ok_or_else(|| format!("no host {name} in cluster {c} on the board")),
-            (None, [i]) => Ok(*i),
+            (None, [i]) => Ok(vec![*i]),
             (None, many) => {
                 let cl: Vec<&str> = many.iter().map(|&i| hosts[i].id.cluster.as_str()).collect();
                 out.ambiguous_health = out.ambiguous_health.max(health::alert_health(a));
@@ -644,17 +679,19 @@ pub fn attach_alerts(hosts: &mut [Host], alerts: &[Alert], ident: &Identity) -> 
     }
     for (a, t) in alerts.iter().zip(targets) {
         match t {
-            Ok(i) => {
-                let h = &mut hosts[i];
-                let ah = health::alert_health(a);
-                if ah > Health::Ok {
-                    h.reasons
-                        .push(format!("alert {} ({})", a.name(), a.severity_label()));
-                    if h.health != Health::Down {
-                        h.health = h.health.max(ah);
+            Ok(servers) => {
+                for i in servers {
+                    let h = &mut hosts[i];
+                    let ah = health::alert_health(a);
+                    if ah > Health::Ok {
+                        h.reasons
+                            .push(format!("alert {} ({})", a.name(), a.severity_label()));
+                        if h.health != Health::Down {
+                            h.health = h.health.max(ah);
+                        }
                     }
+                    h.alerts.push(a.clone());
                 }
-                h.alerts.push(a.clone());
             }
             Err(reason) => {
                 out.alerts.push(a.clone());

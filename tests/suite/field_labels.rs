@@ -846,6 +846,45 @@ fn servers_told_apart_only_by_port_stay_apart() {
         "db7's second exporter: {:?}",
         f.notes
     );
+    // An alert about the machine (node_exporter's target) concerns each of its servers; one
+    // about a machine of servers in two clusters, naming neither, none.
+    let disk = alert(
+        "NodeFilesystemAlmostFull",
+        &[("cluster", "shop"), ("instance", "mon1:9100")],
+    );
+    let mut two = results.clone();
+    let up = s.metrics.index("up").unwrap();
+    let mut v = two[up].as_ref().unwrap().to_samples();
+    v.extend([
+        other("mon2:9104", 1.0),
+        other("mon2:9105", 1.0),
+        at("mon2:9106", 1.0),
+        at("mon2:9107", 1.0),
+    ]);
+    two[up] = Ok(Vector::from(v));
+    let unsure = alert("NodeDown", &[("instance", "mon2:9100")]);
+    let with_disk = build(&s, &two, &[disk, unsure]);
+    for n in dbs {
+        let h = host(&with_disk, "shop", n);
+        assert_eq!(h.alerts.len(), 1, "{n}");
+        assert!(
+            h.reasons
+                .iter()
+                .any(|r| r == "alert NodeFilesystemAlmostFull (critical)"),
+            "{n}: {:?}",
+            h.reasons
+        );
+    }
+    assert!(host(&with_disk, "crm", "db7").alerts.is_empty());
+    assert_eq!(with_disk.other_alerts.len(), 1);
+    assert!(
+        host(&with_disk, "crm", "mon2:9104").alerts.is_empty()
+            && host(&with_disk, "shop", "mon2:9106").alerts.is_empty()
+    );
+    assert_eq!(
+        with_disk.other_reasons,
+        ["machine mon2 runs servers of 2 clusters (crm, shop) and the alert has no `cluster` label"]
+    );
     // mon1:9105's and mon1:9106's exporters down: mon1:9104 is no longer one of several
     // in this answer, and still stays apart from the others, which show exporter down
     let without: Vec<Result<Vector, SourceError>> = results
