@@ -40,8 +40,8 @@ pub fn alert_health(alert: &Alert) -> Health {
     }
     match alert.severity {
         Severity::Critical => Health::Crit,
-        Severity::Warning => Health::Warn,
-        Severity::Info | Severity::Other => Health::Ok,
+        Severity::Warning | Severity::Other => Health::Warn,
+        Severity::Info => Health::Ok,
     }
 }
 
@@ -101,6 +101,27 @@ mod tests {
         assert_eq!(judge(&d, 0.5, Some(1.0), Some(0.2)), MetricState::Warn);
         assert_eq!(judge(&d, 0.1, Some(1.0), Some(0.2)), MetricState::Crit);
         assert_eq!(judge(&d, 3.0, Some(1.0), Some(0.2)), MetricState::Ok);
+    }
+
+    #[test]
+    fn an_active_alert_counts_unless_it_says_it_is_for_the_record() {
+        use crate::model::{Alert, AlertState, Labels};
+        let a = |sev: Option<&str>, state: AlertState| {
+            let mut l = Labels::new();
+            l.insert("alertname".into(), "X".into());
+            if let Some(s) = sev {
+                l.insert("severity".into(), s.into());
+            }
+            alert_health(&Alert::new("f".into(), l, Labels::new(), state))
+        };
+        assert_eq!(a(Some("critical"), AlertState::Active), Health::Crit);
+        assert_eq!(a(Some("warning"), AlertState::Active), Health::Warn);
+        // No severity, or a word of the rule author's own: a firing alert is no OK host.
+        assert_eq!(a(None, AlertState::Active), Health::Warn);
+        assert_eq!(a(Some("sev-2"), AlertState::Active), Health::Warn);
+        assert_eq!(a(Some("info"), AlertState::Active), Health::Ok);
+        assert_eq!(a(Some("none"), AlertState::Active), Health::Ok);
+        assert_eq!(a(None, AlertState::Suppressed), Health::Ok);
     }
 
     #[test]

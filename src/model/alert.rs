@@ -28,11 +28,13 @@ pub enum Severity {
     Critical,
     /// Needs a look soon: counts as a warning of its host.
     Warning,
-    /// For the record: shown, never a problem.
-    Info,
-    /// No `severity` label, or a word not in the table: shown, never counted as a problem.
+    /// No `severity` label, or a word not in the table: a rule thought it worth an alert,
+    /// so an active one counts as a warning of its host (a missing label must not leave a
+    /// host with a firing alert green).
     #[default]
     Other,
+    /// For the record: shown, never a problem.
+    Info,
 }
 
 impl Severity {
@@ -45,12 +47,14 @@ impl Severity {
             "critical" | "crit" | "page" | "error" | "major" | "high" | "disaster"
             | "emergency" | "alert" | "fatal" | "p1" => Severity::Critical,
             "warning" | "warn" | "minor" | "medium" | "average" | "p2" | "p3" => Severity::Warning,
-            "info" | "informational" | "low" | "none" | "notice" | "p4" | "p5" => Severity::Info,
+            "info" | "informational" | "low" | "none" | "notice" | "debug" | "p4" | "p5" => {
+                Severity::Info
+            }
             _ => Severity::Other,
         }
     }
 
-    /// 0 for critical … 3 for other: the order of the alerts view.
+    /// 0 for critical … 3 for info: the order of the alerts view.
     pub fn rank(self) -> u8 {
         self as u8
     }
@@ -351,7 +355,7 @@ mod tests {
             assert_eq!(Severity::from_label(label), want, "{label:?}");
         }
         assert!(Severity::Critical.rank() < Severity::Warning.rank());
-        assert!(Severity::Info.rank() < Severity::Other.rank());
+        assert!(Severity::Other.rank() < Severity::Info.rank());
     }
 
     #[test]

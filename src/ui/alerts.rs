@@ -25,8 +25,8 @@ use crate::sanitize;
 fn group_health(sev: Severity) -> Health {
     match sev {
         Severity::Critical => Health::Crit,
-        Severity::Warning => Health::Warn,
-        Severity::Info | Severity::Other => Health::Ok,
+        Severity::Warning | Severity::Other => Health::Warn,
+        Severity::Info => Health::Ok,
     }
 }
 
