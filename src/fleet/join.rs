@@ -14,6 +14,23 @@ use super::health;
 use super::{worse_of, Row};
 use crate::model::{pairs, Alert, Fleet, Health, Host, Identity, MetricSet, SampleRef, NO_CLUSTER};
 
+/// The host name `node_uname_info` gives a machine whose node_exporter target is named by
+/// its address, by the target's row `(cluster, name)`.
+pub(super) type NodeNames<'a> = hashbrown::HashMap<(&'a str, &'a str), &'a str>;
+
+/// The database host rows a machine's `nodename` names: by the whole name, else by its
+/// first DNS label (`db1` of `db1.prod.example.com`); `key` makes `by_name`'s key of a name.
+fn by_nodename<'m, 'n, K: std::hash::Hash + Eq>(
+    nodename: Option<&'n str>,
+    by_name: &'m hashbrown::HashMap<K, Vec<usize>>,
+    key: impl Fn(&'n str) -> K,
+) -> Option<&'m Vec<usize>> {
+    let n = nodename?;
+    by_name
+        .get(&key(n))
+        .or_else(|| short_name(n).and_then(|s| by_name.get(&key(s))))
+}
+
 /// Examples named in a note; the rest are counted.
 const EXAMPLES: usize = 3;
 
@@ -33,6 +50,7 @@ pub(super) fn join_unclustered(
     set: &MetricSet,
     up_i: Option<usize>,
     cluster_label: &str,
+    nodenames: &NodeNames<'_>,
     notes: &mut Vec<String>,
 ) {
     if rows.iter().all(|r| r.id.cluster == NO_CLUSTER) {
@@ -68,8 +86,21 @@ pub(super) fn join_unclustered(
                 .map(|(d, _)| d.key.as_str())
                 .collect()
         };
-        match by_name.get(names[o].as_str()).map(Vec::as_slice) {
-            Some(&[t]) => dups += fold(rows, set, o, t),
+        let by_address = by_name.get(names[o].as_str()).is_none();
+        let cands = by_name.get(names[o].as_str()).or_else(|| {
+            by_nodename(
+                nodenames.get(&(NO_CLUSTER, names[o].as_str())).copied(),
+                &by_name,
+                |n| n,
+            )
+        });
+        match cands.map(Vec::as_slice) {
+            Some(&[t]) => {
+                dups += fold(rows, set, o, t);
+                if by_address {
+                    rows[t].aliases.push(names[o].clone());
+                }
+            }
             Some(ts) => {
                 let clusters = ts.iter().map(|&t| rows[t].id.cluster.clone()).collect();
                 ambiguous.push((names[o].clone(), clusters, metrics_of(&rows[o])));
@@ -391,6 +422,7 @@ pub(super) fn join_short_names(
     set: &MetricSet,
     up_i: Option<usize>,
     previous: Option<&Fleet>,
+    nodenames: &NodeNames<'_>,
     notes: &mut Vec<String>,
 ) {
     let Some(up) = up_i else { return };
@@ -424,7 +456,8 @@ pub(super) fn join_short_names(
             let cands = match short_name(n) {
                 Some(short) => by_name.get(&(c, short)),
                 None => by_short.get(&(c, n)),
-            };
+            }
+            .or_else(|| by_nodename(nodenames.get(&(c, n)).copied(), &by_name, |x| (c, x)));
             if let Some([t]) = cands.map(Vec::as_slice) {
                 joined.push((i, *t));
             } else if cands.is_none() {
@@ -485,7 +518,7 @@ pub(super) fn join_short_names(
         rows[t].aliases.push(alias);
     }
     notes.push(format!(
-        "series of {n} scrape target(s) named by another form of a database host's name were joined to it ({}): their exporters name the machine differently (short and fully qualified)",
+        "series of {n} scrape target(s) named by another form of a database host's name were joined to it ({}): their exporters name the machine differently (short and fully qualified, or an address whose node_uname_info gives the host's name)",
         examples.join(", ")
     ));
 }

@@ -208,7 +208,10 @@ pub fn mysql_preset(host_label: &str, cluster_label: &str) -> MetricSet {
                 super::roles::TOPOLOGY_KEY,
                 "topology",
                 // PostgreSQL servers' up series: the board notes the servers it leaves out.
-                format!("{} or pg_up{{{sel}}}", super::roles::topology_expr(&sel, &by)),
+                format!(
+                    "{} or pg_up{{{sel}}}",
+                    super::roles::topology_expr(&sel, &by, host_label)
+                ),
                 Unit::None,
                 Kind::Info,
                 Higher,
@@ -404,7 +407,10 @@ pub fn postgres_preset(host_label: &str, cluster_label: &str) -> MetricSet {
             key: super::roles::TOPOLOGY_KEY.into(),
             label: "topology".into(),
             // MySQL servers' up series: the board notes the servers it leaves out.
-            expr: format!("{} or mysql_up{{{sel}}}", pg_topology_expr(&sel)),
+            expr: format!(
+                "{} or mysql_up{{{sel}}}",
+                pg_topology_expr(&sel, host_label)
+            ),
             unit: Unit::None,
             kind: Kind::Info,
             direction: Direction::Higher,
@@ -435,11 +441,13 @@ pub fn postgres_preset(host_label: &str, cluster_label: &str) -> MetricSet {
     }
 }
 
-/// The PostgreSQL preset's topology query: Patroni's view and the scrape targets that are down.
-fn pg_topology_expr(sel: &str) -> String {
+/// The PostgreSQL preset's topology query: Patroni's view, the scrape targets that are down,
+/// and the host names of machines named by address.
+fn pg_topology_expr(sel: &str, host_label: &str) -> String {
     format!(
-        "{{__name__=~\"{}\",{sel}}} or up{{{sel}}} == 0",
-        super::roles::PATRONI_SERIES
+        "{{__name__=~\"{}\",{sel}}} or up{{{sel}}} == 0 or {}",
+        super::roles::PATRONI_SERIES,
+        super::roles::uname_expr(sel, host_label)
     )
 }
 
@@ -472,8 +480,8 @@ pub fn mixed_preset(host_label: &str, cluster_label: &str) -> MetricSet {
     {
         m.expr = format!(
             "({}) or ({})",
-            super::roles::topology_expr(&sel, &by),
-            pg_topology_expr(&sel)
+            super::roles::topology_expr(&sel, &by, host_label),
+            pg_topology_expr(&sel, host_label)
         );
     }
     set

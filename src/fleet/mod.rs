@@ -78,6 +78,9 @@ const REPLICA_STATUS_GONE: &str = "replication status unknown: the replica-statu
 
 /// Why `mysql_up` 0 is not judged DOWN when the server's own series came in the same answer.
 const MYSQL_UP_ANSWERED: &str = "mysql_up 0, yet the server's status came in the same answer: the exporter failed to connect for one scrape (more concurrent scrapes than the exporter user's MAX_USER_CONNECTIONS?)";
+/// Why a name with the machine's series only (node_exporter's) has no `up`: not a database
+/// down, a name no database exporter uses.
+const MACHINE_ONLY: &str = "no database exporter under this name, only the machine's series (node_exporter): its database exporter names it differently (see `fleetboard doctor`), or it runs no database";
 /// The same for `pg_up`.
 const PG_UP_ANSWERED: &str = "pg_up 0, yet the server's status came in the same answer: the exporter failed to connect for one scrape (connection limits of its user or of the server?)";
 
@@ -288,11 +291,26 @@ pub fn build<'a>(
         }
     }
 
+    // Machines whose node_exporter target is named by its address: the host name
+    // `node_uname_info` gives (see `roles::uname_expr`), by the target's row.
+    let nodenames: join::NodeNames<'_> = match topology_i.map(|i| input.results.get(i)) {
+        Some(Some(Ok(samples))) => samples
+            .iter()
+            .filter(|s| s.label("__name__") == Some(roles::UNAME_INFO))
+            .filter_map(|s| {
+                let (cluster, raw) = ident.key_raw_of(s.labels())?;
+                let nodename = s.label("nodename").filter(|n| !n.is_empty())?;
+                Some(((cluster, host_name(cluster, raw)), nodename))
+            })
+            .collect(),
+        _ => join::NodeNames::new(),
+    };
     join::join_unclustered(
         &mut rows,
         set,
         up_i_of(set),
         &ident.cluster_label,
+        &nodenames,
         &mut notes,
     );
 
@@ -328,7 +346,15 @@ pub fn build<'a>(
     }
     // After the vanished hosts are back: a host whose database exporter is down this
     // refresh keeps the targets it was joined with.
-    join::join_short_names(&mut rows, set, up_i_of(set), previous, &mut notes);
+    join::join_short_names(
+        &mut rows,
+        set,
+        up_i_of(set),
+        previous,
+        &nodenames,
+        &mut notes,
+    );
+    drop(nodenames);
     join::join_machine_rows(&mut rows, &apart, set, ident, &mut notes);
     rows.retain(|r| !r.gone);
     join::note_rescraped(&rows, ident, &mut notes);
@@ -778,8 +804,16 @@ pub fn build<'a>(
         let exporter_down =
             matches!(up_now, Some((None, _))) && (!ev.targets_down.is_empty() || had_up_before);
         let no_data = down || exporter_down;
+        let machine_only = up_now.is_some_and(|(v, _)| v.is_none())
+            && !exporter_down
+            && set
+                .metrics
+                .iter()
+                .zip(vals.iter())
+                .all(|(m, v)| v.is_none() || m.engine.is_none())
+            && vals.iter().any(Option::is_some);
 
-        let (role, role_evidence) = match roles::detect(&ev, &id.name, is_source) {
+        let (role, role_evidence) = match roles::detect(&ev, &id.name, is_source && !machine_only) {
             Some((r, why)) => (r, Some(why)),
             None => prev.map_or((Role::Unknown, None), |p| (p.role, p.role_evidence)),
         };
@@ -849,6 +883,8 @@ pub fn build<'a>(
                 None if def.kind == Kind::Up => {
                     if exporter_down {
                         Reading::none(MetricState::Unknown, Some("exporter down: no data from it"))
+                    } else if machine_only {
+                        Reading::none(MetricState::Unknown, Some(MACHINE_ONLY))
                     } else {
                         Reading::none(MetricState::Unknown, Some("no series"))
                     }
@@ -1273,11 +1309,25 @@ pub fn attach_sparks(
         }
     }
     // A server named with its port has its machine's series (node_exporter's), named
-    // without one, as `build` copies them.
+    // without one, as `build` copies them; a host joined with targets of other names
+    // (`join::join_short_names`) has theirs.
     if by_id.is_empty() {
         return;
     }
     for h in &mut fleet.hosts {
+        if h.spark.is_empty() {
+            let found = h.aliases.iter().find_map(|a| {
+                [h.id.cluster.as_str(), NO_CLUSTER].iter().find_map(|c| {
+                    by_id.get(&HostId {
+                        cluster: (*c).to_owned(),
+                        name: a.clone(),
+                    })
+                })
+            });
+            if let Some(v) = found {
+                h.spark.clone_from(v);
+            }
+        }
         let machine = ident.host_name_ref(&h.id.name);
         if h.spark.is_empty() && machine.len() != h.id.name.len() {
             let id = HostId {
@@ -1504,6 +1554,7 @@ fn reason_text(
     match (def.kind, r.value) {
         (Kind::Up, _) => match (r.state, r.note) {
             (MetricState::Warn, Some(n)) => n.to_string(),
+            (_, Some(n)) if n == MACHINE_ONLY => n.to_string(),
             (_, Some(n)) => format!("down: {n}"),
             (_, None) => format!("{} is down", engine.unwrap_or(Engine::Mysql).as_str()),
         },

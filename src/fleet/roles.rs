@@ -504,7 +504,7 @@ impl Evidence {
 /// that are down. The Galera branch comes first: `or`
 /// drops a later series whose labels (name aside) equal an earlier one's, and on a Galera
 /// node the wsrep series share their labels with `super_read_only`.
-pub fn topology_expr(sel: &str, by: &str) -> String {
+pub fn topology_expr(sel: &str, by: &str, host_label: &str) -> String {
     let names = [
         "mysql_version_info",
         "mysql_global_variables_super_read_only",
@@ -517,9 +517,24 @@ pub fn topology_expr(sel: &str, by: &str) -> String {
          and on({by}) mysql_global_status_wsrep_local_state{{{sel}}}) \
          or {{__name__=~\"{names}\",{sel}}} \
          or {{__name__=~\"mysql_slave_status_(sql_delay|last_io_errno|last_sql_errno)\",{sel}}} > 0 \
-         or up{{{sel}}} == 0"
+         or up{{{sel}}} == 0 \
+         or {}",
+        uname_expr(sel, host_label)
     )
 }
+
+/// `node_uname_info` of node_exporter targets named by an IP address only: the machine's
+/// host name (`nodename`) joins their series to the database host named by its DNS name
+/// (see `join::join_short_names`). Targets named by name cost nothing.
+pub fn uname_expr(sel: &str, host_label: &str) -> String {
+    format!(
+        "node_uname_info{{{sel},{host_label}=~\"[0-9]+[.][0-9]+[.][0-9]+[.][0-9]+(:[0-9]+)?|\\\\[[0-9a-fA-F:.]+\\\\](:[0-9]+)?\"}}"
+    )
+}
+
+/// The machine's host name of `node_uname_info`, the one series of the topology query a
+/// database host does not read (see [`uname_expr`]).
+pub const UNAME_INFO: &str = "node_uname_info";
 
 /// Key of the preset's topology query (found by [`Signal::Topology`], not by this key).
 pub const TOPOLOGY_KEY: &str = "topology";

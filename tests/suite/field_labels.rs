@@ -948,3 +948,126 @@ fn servers_told_apart_only_by_port_stay_apart() {
         assert_eq!(host(&f, "shop", n).spark, [0.4], "{n}");
     }
 }
+
+/// node_exporter's targets named by address (file_sd or Consul with IPs), mysqld_exporter's
+/// by DNS name: `node_uname_info`'s `nodename` joins the machine's series to its database
+/// host, instead of a phantom host per address.
+#[test]
+fn node_targets_named_by_address_join_their_host_by_nodename() {
+    use fleetboard::model::RangeSeries;
+    let s = settings("");
+    // The topology query asks for node_uname_info of address-named targets only.
+    let topo = &s.metrics.metrics[s.metrics.index("topology").unwrap()].expr;
+    assert!(topo.contains("node_uname_info{"), "{topo}");
+    let at = |h: &str, v: f64| sample(&[("cluster", "shop"), ("instance", h)], v);
+    let uname = |cluster: Option<&str>, h: &str, nodename: &str| {
+        let mut l = vec![
+            ("__name__", "node_uname_info"),
+            ("instance", h),
+            ("nodename", nodename),
+        ];
+        if let Some(c) = cluster {
+            l.push(("cluster", c));
+        }
+        sample(&l, 1.0)
+    };
+    let results = answers(&s, |key| match key {
+        "up" => vec![
+            at("db1:9104", 1.0),
+            at("db2:9104", 1.0),
+            at("db3:9104", 1.0),
+        ],
+        "server_id" => vec![
+            at("db1:9104", 1.0),
+            at("db2:9104", 2.0),
+            at("db3:9104", 3.0),
+        ],
+        "read_only" => vec![
+            at("db1:9104", 0.0),
+            at("db2:9104", 1.0),
+            at("db3:9104", 1.0),
+        ],
+        "lag" => vec![at("db2:9104", 3.0), at("db3:9104", 2.0)],
+        "io_running" | "sql_running" => vec![at("db2:9104", 1.0), at("db3:9104", 1.0)],
+        // db3's node_exporter has no cluster label (PMM-style); 10.0.0.9 is a machine
+        // without a database (its nodename names no host)
+        "load" => vec![
+            at("10.0.0.1:9100", 3.0),
+            at("10.0.0.2:9100", 0.1),
+            sample(&[("instance", "10.0.0.3:9100")], 0.2),
+            at("10.0.0.9:9100", 0.3),
+        ],
+        "topology" => vec![
+            uname(Some("shop"), "10.0.0.1:9100", "db1"),
+            // the kernel's host name fully qualified
+            uname(Some("shop"), "10.0.0.2:9100", "db2.prod.example.com"),
+            uname(None, "10.0.0.3:9100", "db3"),
+            uname(Some("shop"), "10.0.0.9:9100", "backup1"),
+        ],
+        _ => Vec::new(),
+    });
+    let high_load = alert(
+        "NodeHighLoad",
+        &[("cluster", "shop"), ("instance", "10.0.0.1:9100")],
+    );
+    let mut f = build(&s, &results, &[high_load]);
+    assert_eq!(
+        ids(&f),
+        ["shop/10.0.0.9", "shop/db1", "shop/db2", "shop/db3"]
+    );
+    // A machine without a database is no database down.
+    let backup = host(&f, "shop", "10.0.0.9");
+    assert_eq!(backup.health, Health::Unknown);
+    assert!(
+        backup.reasons[0].starts_with("no database exporter under this name"),
+        "{:?}",
+        backup.reasons
+    );
+    let load = s.metrics.index("load").unwrap();
+    let db1 = host(&f, "shop", "db1");
+    assert_eq!(db1.readings[load].value, Some(3.0));
+    assert_eq!(db1.alerts.len(), 1, "{:?}", f.other_reasons);
+    assert_eq!(db1.aliases, ["10.0.0.1"]);
+    assert_eq!(host(&f, "shop", "db2").readings[load].value, Some(0.1));
+    assert_eq!(host(&f, "shop", "db3").readings[load].value, Some(0.2));
+    assert_eq!(host(&f, "shop", "db3").aliases, ["10.0.0.3"]);
+    assert_eq!(
+        host(&f, "shop", "db1").role,
+        fleetboard::model::Role::Primary
+    );
+    assert!(
+        f.notes
+            .iter()
+            .any(|n| n.contains("10.0.0.1 → db1") && n.contains("node_uname_info")),
+        "{:?}",
+        f.notes
+    );
+    // The machine's load sparkline reaches the host by its address.
+    let spark = RangeSeries {
+        labels: [("cluster", "shop"), ("instance", "10.0.0.1:9100")]
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect(),
+        points: vec![(0.0, 3.0)],
+    };
+    fleetboard::fleet::attach_sparks(&mut f, &s.identity, &[spark], 0.0, 30.0, 1);
+    assert_eq!(host(&f, "shop", "db1").spark, [3.0]);
+    // db1's mysqld_exporter down a refresh later: its machine still joins it.
+    let without: Vec<Result<Vector, SourceError>> = results
+        .iter()
+        .map(|r| {
+            let v = r.as_ref().unwrap().to_samples();
+            Ok(Vector::from(
+                v.into_iter()
+                    .filter(|s| s.labels.get("instance").map(String::as_str) != Some("db1:9104"))
+                    .collect::<Vec<_>>(),
+            ))
+        })
+        .collect();
+    let after = build_after(&s, &without, &[], Some(&f));
+    assert_eq!(
+        ids(&after),
+        ["shop/10.0.0.9", "shop/db1", "shop/db2", "shop/db3"]
+    );
+    assert_eq!(host(&after, "shop", "db1").readings[load].value, Some(3.0));
+}
