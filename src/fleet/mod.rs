@@ -663,6 +663,7 @@ pub fn build<'a>(
     drop(by_server_id);
     drop(named_sources);
     drop(named_hosts);
+    let in_ring = replication_rings(&rows, &resolved);
 
     // PostgreSQL: the walsender rows of every server, and per cluster its hosts and whether
     // an up primary answered (then a replica without a row is not streaming).
@@ -712,7 +713,9 @@ pub fn build<'a>(
 
     let mut strings = Strings::default();
     let mut hosts = Vec::with_capacity(rows.len());
-    for ((row, resolved), is_source) in rows.into_iter().zip(resolved).zip(is_source) {
+    for (((row, resolved), is_source), in_ring) in
+        rows.into_iter().zip(resolved).zip(is_source).zip(in_ring)
+    {
         let Row {
             id,
             vals,
@@ -814,6 +817,13 @@ pub fn build<'a>(
             && vals.iter().any(Option::is_some);
 
         let (role, role_evidence) = match roles::detect(&ev, &id.name, is_source && !machine_only) {
+            // Master-master: the writable member of a replication ring takes the writes; its
+            // channel from the passive member does not make it a replica.
+            Some((Role::Replica, why))
+                if in_ring && why == "replica status series" && roles::writable(&ev) =>
+            {
+                (Role::Primary, Some(roles::RING_PRIMARY))
+            }
             Some((r, why)) => (r, Some(why)),
             None => prev.map_or((Role::Unknown, None), |p| (p.role, p.role_evidence)),
         };
@@ -1194,9 +1204,11 @@ pub fn build<'a>(
         .collect();
     for h in &mut hosts {
         let cluster = h.id.cluster.clone();
+        // The primary of a replication ring replicates from a replica without cascading.
+        let replica = h.role != Role::Primary;
         if let Some(r) = h.replication.as_mut() {
             if let Some(s) = &r.source {
-                r.cascading = replicas.contains(&(cluster, s.clone()));
+                r.cascading = replica && replicas.contains(&(cluster, s.clone()));
             }
         }
     }
@@ -1339,6 +1351,45 @@ pub fn attach_sparks(
             }
         }
     }
+}
+
+/// Whether each row replicates, through its sources and theirs, from itself: circular
+/// (master-master) replication. A ring is followed over at most 16 servers.
+fn replication_rings(rows: &[Row<'_>], resolved: &[Vec<Option<String>>]) -> Vec<bool> {
+    let mut sources: hashbrown::HashMap<(&str, &str), Vec<&str>> = hashbrown::HashMap::new();
+    for (r, res) in rows.iter().zip(resolved) {
+        for (c, s) in r.ev.channels.iter().zip(res) {
+            if let (true, Some(s)) = (c.is_channel() && !roles::is_group_channel(&c.name), s) {
+                sources
+                    .entry((r.id.cluster.as_str(), r.id.name.as_str()))
+                    .or_default()
+                    .push(s.as_str());
+            }
+        }
+    }
+    if sources.is_empty() {
+        return vec![false; rows.len()];
+    }
+    rows.iter()
+        .map(|r| {
+            let (cluster, me) = (r.id.cluster.as_str(), r.id.name.as_str());
+            let mut seen: Vec<&str> = Vec::new();
+            let mut next: Vec<&str> = sources.get(&(cluster, me)).cloned().unwrap_or_default();
+            while let Some(s) = next.pop() {
+                if s == me {
+                    return true;
+                }
+                if seen.contains(&s) || seen.len() >= 16 {
+                    continue;
+                }
+                seen.push(s);
+                if let Some(up) = sources.get(&(cluster, s)) {
+                    next.extend(up.iter().copied());
+                }
+            }
+            false
+        })
+        .collect()
 }
 
 fn up_i_of(set: &MetricSet) -> Option<usize> {

@@ -473,7 +473,7 @@ impl Evidence {
     /// (`STOP REPLICA` without `RESET REPLICA ALL`), each one `left` says is a leftover
     /// (its source now replicates from this server, or is gone while others do).
     pub fn left_from_switchover(&self, left: impl Fn(&ChannelEvidence) -> bool) -> bool {
-        let writable = self.super_read_only.or(self.read_only) == Some(0.0);
+        let writable = writable(self);
         let mut chans = self.replica_channels().peekable();
         writable
             && chans.peek().is_some()
@@ -536,6 +536,21 @@ pub fn uname_expr(sel: &str, host_label: &str) -> String {
 /// database host does not read (see [`uname_expr`]).
 pub const UNAME_INFO: &str = "node_uname_info";
 
+/// Why the writable member of a replication ring is its primary.
+pub const RING_PRIMARY: Why = "read_only=0 in a replication ring (master-master)";
+
+/// Takes writes: `read_only=0` and `super_read_only` off (or not read). `super_read_only=0`
+/// says nothing of `read_only`, so it makes a server writable only when `read_only` is
+/// not read at all.
+pub fn writable(ev: &Evidence) -> bool {
+    let off = |v: f64| v < 1.0;
+    match (ev.read_only, ev.super_read_only) {
+        (Some(ro), sro) => off(ro) && sro.is_none_or(off),
+        (None, Some(sro)) => off(sro),
+        (None, None) => false,
+    }
+}
+
 /// Key of the preset's topology query (found by [`Signal::Topology`], not by this key).
 pub const TOPOLOGY_KEY: &str = "topology";
 
@@ -544,7 +559,7 @@ pub type Why = &'static str;
 
 /// 1. Group Replication: this member's own row of the group table.
 pub fn group_replication_role(ev: &Evidence, host: &str) -> Option<(Role, Why)> {
-    let writable = ev.super_read_only.or(ev.read_only).is_some_and(|v| v < 1.0);
+    let writable = writable(ev);
     let Some(me) = own_group_row(ev, host) else {
         // No member table (its collector is off), but Group Replication's own channels
         // show in the replica status: a member all the same, never an async replica.

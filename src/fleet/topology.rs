@@ -61,8 +61,9 @@ pub fn cluster_tree(hosts: &[Host], cluster: &str) -> Vec<TreeRow> {
                     .or_else(|| r.channels.iter().find_map(|c| c.source.as_deref()))
             })
         });
-        // Group members and Galera nodes hang under their group row.
-        if src.is_none() && (is_group(h) || h.role == Role::Galera) {
+        // Group members and Galera nodes hang under their group row. A primary is a root
+        // even with a source: the writable member of a replication ring (master-master).
+        if (src.is_none() && (is_group(h) || h.role == Role::Galera)) || h.role == Role::Primary {
             continue;
         }
         match src {
@@ -317,5 +318,18 @@ mod tests {
         let rows = cluster_tree(&hosts, "c");
         assert_eq!(show(&hosts, &rows), ["a", "  b"]);
         assert!(cluster_tree(&hosts, "other").is_empty());
+    }
+
+    #[test]
+    fn the_primary_of_a_ring_is_its_root() {
+        let mut primary = host("m2", Role::Primary, None);
+        primary.replication = host("m2", Role::Replica, Some("m1")).replication;
+        let hosts = vec![
+            host("m1", Role::Replica, Some("m2")),
+            primary,
+            host("m3", Role::Replica, Some("m2")),
+        ];
+        let rows = cluster_tree(&hosts, "c");
+        assert_eq!(show(&hosts, &rows), ["m2", "  m1", "  m3"]);
     }
 }

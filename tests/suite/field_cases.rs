@@ -937,6 +937,44 @@ fn postgresql_servers_beside_a_mysql_board_are_named_in_a_note() {
 }
 
 #[test]
+fn the_writable_member_of_a_replication_ring_is_its_primary() {
+    let set = settings("");
+    let f = build(&set, &fixture("master_master.prom"), None);
+    let j = snapshot(&set, &f);
+    let s = summary(&j);
+    let judged = |c: &str, n: &str| {
+        let h = host_in(&j, c, n);
+        (
+            h["role"].as_str().unwrap().to_owned(),
+            h["health"].as_str().unwrap().to_owned(),
+            h["replication"]["cascading"].as_bool().unwrap_or(false),
+        )
+    };
+    let want = [
+        ("mm", "m1", "primary", false),
+        ("mm", "m2", "replica", false),
+        ("mm", "m3", "replica", false),
+        ("aa", "a1", "primary", false),
+        ("aa", "a2", "primary", false),
+        ("ring", "r1", "primary", false),
+        ("ring", "r2", "replica", false),
+        ("ring", "r3", "replica", true),
+        ("agg", "agg", "replica", false),
+        ("agg", "s1", "primary", false),
+        ("sro", "x1", "replica", true),
+    ];
+    for (c, n, role, cascading) in want {
+        assert_eq!(
+            judged(c, n),
+            (role.to_owned(), "OK".to_owned(), cascading),
+            "{c}/{n}\n{s}"
+        );
+    }
+    let m1 = host_in(&j, "mm", "m1");
+    assert_eq!(m1["replication"]["source"], "m2", "{s}");
+}
+
+#[test]
 fn a_switchover_leftover_channel_leaves_the_new_primary_a_primary() {
     let set = settings("");
     let f = build(&set, &fixture("switchover_leftover.prom"), None);
