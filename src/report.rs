@@ -40,8 +40,22 @@ pub struct Report {
     /// Alerts attached to no host, each with the reason (fleet-wide alerts, hosts not on
     /// the board, a host name found in several clusters while the alert names none).
     pub unattached_alerts: Vec<UnattachedReport>,
+    /// Clusters of the board with active alerts about the cluster as a whole (a cluster
+    /// label, no host label); they count for `status` as a host of that health would.
+    pub cluster_alerts: Vec<ClusterAlertReport>,
     /// The dead man's switch (`null` when not checked: no Alertmanager, or `watchdog = []`).
     pub dead_mans_switch: Option<DeadMansSwitch>,
+}
+
+/// The active alerts about one cluster as a whole.
+#[derive(Debug, Serialize)]
+pub struct ClusterAlertReport {
+    /// The cluster's name.
+    pub cluster: String,
+    /// The worst health they give: `WARN` or `CRIT`.
+    pub health: Health,
+    /// Their `alertname`s.
+    pub alerts: Vec<String>,
 }
 
 /// An alert attached to no host of the board, and why.
@@ -339,6 +353,7 @@ pub fn build(
             .iter()
             .map(|h| h.health)
             .chain((f.unplaced_health > Health::Ok).then_some(f.unplaced_health))
+            .chain(f.cluster_alerts.values().map(|c| c.health))
             .filter(|h| !matches!(h, Health::Unknown | Health::Stale))
             .max()
     });
@@ -397,6 +412,16 @@ pub fn build(
         hosts,
         notes,
         dead_mans_switch: dms,
+        cluster_alerts: fleet.map_or_else(Vec::new, |f| {
+            f.cluster_alerts
+                .iter()
+                .map(|(c, a)| ClusterAlertReport {
+                    cluster: c.clone(),
+                    health: a.health,
+                    alerts: a.names.clone(),
+                })
+                .collect()
+        }),
         unattached_alerts: fleet.map_or_else(Vec::new, |f| {
             f.other_alerts
                 .iter()
@@ -566,6 +591,19 @@ pub fn to_text(r: &Report, set: &MetricSet) -> String {
                 sanitize::escape(e)
             );
         }
+    }
+    for c in &r.cluster_alerts {
+        let _ = writeln!(
+            out,
+            "cluster {} {}: {}",
+            sanitize::fit(&c.cluster, 60),
+            c.health.as_str(),
+            c.alerts
+                .iter()
+                .map(|n| sanitize::fit(n, 60))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
     for a in r.unattached_alerts.iter().filter(|a| !a.host.is_empty()) {
         let _ = writeln!(

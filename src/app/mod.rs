@@ -593,6 +593,15 @@ impl App {
             let w = &mut worst[cluster_of[i] as usize];
             *w = (*w).min(hosts[i].health.severity_rank());
         }
+        // An alert about a cluster as a whole ranks it as a host of that health would.
+        if !self.fleet.cluster_alerts.is_empty() {
+            for (i, h) in hosts.iter().enumerate() {
+                if let Some(c) = self.fleet.cluster_alerts.get(&h.id.cluster) {
+                    let w = &mut worst[cluster_of[i] as usize];
+                    *w = (*w).min(c.health.severity_rank());
+                }
+            }
+        }
         let name = |a: usize, b: usize| natural_cmp(&hosts[a].id.name, &hosts[b].id.name);
         match self.grid.sort {
             Sort::Severity => idx.sort_unstable_by(|&a, &b| {

@@ -12,7 +12,9 @@ use std::fmt::Write as _;
 
 use super::health;
 use super::{worse_of, Row};
-use crate::model::{pairs, Alert, Fleet, Health, Host, Identity, MetricSet, SampleRef, NO_CLUSTER};
+use crate::model::{
+    pairs, Alert, ClusterAlerts, Fleet, Health, Host, Identity, MetricSet, SampleRef, NO_CLUSTER,
+};
 
 /// The host name `node_uname_info` gives a machine whose node_exporter target is named by
 /// its address, by the target's row `(cluster, name)`.
@@ -621,6 +623,8 @@ pub struct Unattached {
     /// several clusters, the alert saying none: a problem on one of the board's servers,
     /// which one unknown.
     pub ambiguous_health: Health,
+    /// Active alerts about a cluster of the board as a whole (no host label), by cluster.
+    pub cluster_alerts: BTreeMap<String, ClusterAlerts>,
 }
 
 /// Attaches alerts to hosts: by host name, and by cluster when the alert carries the
@@ -642,6 +646,7 @@ pub fn attach_alerts(hosts: &mut [Host], alerts: &[Alert], ident: &Identity) -> 
             by_name.entry(a.as_str()).or_default().push(i);
         }
     }
+    let clusters: hashbrown::HashSet<&str> = hosts.iter().map(|h| h.id.cluster.as_str()).collect();
     let mut targets = Vec::with_capacity(alerts.len());
     for a in alerts {
         // An alert's labels are its series' (rules over federated series keep
@@ -649,8 +654,26 @@ pub fn attach_alerts(hosts: &mut [Host], alerts: &[Alert], ident: &Identity) -> 
         let (raw, cluster) =
             crate::model::naming_values(&ident.host_label, &ident.cluster_label, pairs(&a.labels));
         let Some(raw) = raw else {
+            // A rule aggregated by cluster ("lost a node", "no primary") is about that
+            // cluster as a whole: trouble the board shows on the cluster.
+            let on_board = cluster.filter(|c| clusters.contains(c));
+            let Some(c) = on_board else {
+                targets.push(Err(format!(
+                    "no `{}` label: an alert about no single host",
+                    ident.host_label
+                )));
+                continue;
+            };
+            let ah = health::alert_health(a);
+            if ah > Health::Ok {
+                let e = out.cluster_alerts.entry(c.to_owned()).or_default();
+                e.health = e.health.max(ah);
+                if !e.names.iter().any(|n| n == a.name()) {
+                    e.names.push(a.name().to_owned());
+                }
+            }
             targets.push(Err(format!(
-                "no `{}` label: an alert about no single host",
+                "about cluster {c} as a whole (no `{}` label)",
                 ident.host_label
             )));
             continue;
@@ -710,6 +733,7 @@ pub fn attach_alerts(hosts: &mut [Host], alerts: &[Alert], ident: &Identity) -> 
         };
         targets.push(t);
     }
+    drop(clusters);
     for (a, t) in alerts.iter().zip(targets) {
         match t {
             Ok(servers) => {

@@ -1235,6 +1235,7 @@ pub fn build<'a>(
         other_alerts: unattached.alerts,
         other_reasons: unattached.reasons,
         unplaced_health: unattached.ambiguous_health,
+        cluster_alerts: unattached.cluster_alerts,
         notes,
         taken_at: input.taken_at,
         sources: input.sources.to_vec(),

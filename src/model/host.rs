@@ -309,6 +309,15 @@ impl Host {
     }
 }
 
+/// The active alerts about one cluster as a whole.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ClusterAlerts {
+    /// The worst health they give (WARN or CRIT).
+    pub health: Health,
+    /// Their `alertname`s, each once, in the order they came.
+    pub names: Vec<String>,
+}
+
 /// The whole fleet at one moment.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Fleet {
@@ -324,6 +333,10 @@ pub struct Fleet {
     /// Worst health of the active alerts naming a host whose name is in several clusters:
     /// trouble on a server of the board, which one unknown.
     pub unplaced_health: Health,
+    /// Active alerts about a cluster of the board as a whole (its cluster label, no host
+    /// label: "cluster lost a node", "no primary"), by cluster. They are in `other_alerts`
+    /// too.
+    pub cluster_alerts: BTreeMap<String, ClusterAlerts>,
     /// Explanations of data that was dropped or merged (missing labels, duplicates).
     pub notes: Vec<String>,
     /// When the data was taken (the query time in replay mode).

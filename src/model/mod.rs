@@ -22,7 +22,8 @@ pub mod vector;
 pub use alert::{Alert, AlertState, Matcher, NewSilence, Severity, Silence, SilenceState};
 pub use health::{Health, MetricState};
 pub use host::{
-    exported, naming_values, Fleet, Host, HostId, Identity, Reading, Replication, Role, NO_CLUSTER,
+    exported, naming_values, ClusterAlerts, Fleet, Host, HostId, Identity, Reading, Replication,
+    Role, NO_CLUSTER,
 };
 pub use labels::{pairs, HostLabels, Labels};
 pub use metric::{

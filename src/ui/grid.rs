@@ -111,6 +111,17 @@ pub fn group_title(buf: &mut Buffer, area: Rect, app: &App, name: &str, hosts: &
     let w = usize::from(area.width);
     let counts = Health::count(hosts.iter().map(|&i| app.fleet.hosts[i].health));
     let mut tail = Vec::new();
+    // An alert about the cluster as a whole: named first, it is no host's.
+    if let Some(c) = app.fleet.cluster_alerts.get(name) {
+        tail.push(Span::styled(
+            format!(
+                "{} {} ",
+                super::symbol(c.health),
+                sanitize::fit(&c.names.join(", "), (w / 2).max(8))
+            ),
+            t.health_text(c.health),
+        ));
+    }
     for (k, h) in Health::ALL.iter().enumerate() {
         if counts[k] > 0 && *h != Health::Ok {
             tail.push(Span::styled(

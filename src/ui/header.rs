@@ -81,6 +81,30 @@ pub fn render(f: &mut Frame<'_>, area: Rect, app: &App) {
         ));
         spans.push(Span::raw(" "));
     }
+    // Alerts about a cluster as a whole are no host's: counted apart, each cluster once.
+    let clusters: Vec<_> = app
+        .fleet
+        .cluster_alerts
+        .iter()
+        .filter(|(c, _)| app.grid.cluster.as_ref().is_none_or(|f| f == *c))
+        .collect();
+    if let Some(worst) = clusters.iter().map(|(_, c)| c.health).max() {
+        let one = clusters.first().filter(|_| clusters.len() == 1);
+        let text = match one {
+            Some((c, a)) => format!(
+                " {} cluster {}: {} ",
+                super::symbol(worst),
+                sanitize::fit(c, 24),
+                sanitize::fit(&a.names.join(", "), 40)
+            ),
+            None => format!(
+                " {} {} clusters alerting ",
+                super::symbol(worst),
+                clusters.len()
+            ),
+        };
+        spans.push(Span::styled(text, t.health_text(worst)));
+    }
     let counts = app.visible_counts();
     for (i, h) in Health::ALL.iter().enumerate() {
         let n = counts[i];

@@ -502,6 +502,69 @@ fn screen(app: &fleetboard::app::App) -> String {
     fleetboard::testing::buffer_text(&fleetboard::testing::render(app))
 }
 
+/// A rule aggregated by cluster ("lost a node", "no primary") names the cluster and no
+/// host: trouble on the board, on that cluster, never a green board.
+#[test]
+fn an_alert_about_a_whole_cluster_shows_on_the_cluster() {
+    use fleetboard::testing::{app_with, fixed_time};
+    let s = settings("");
+    let at = |c: &str, h: &str, v: f64| sample(&[("cluster", c), ("instance", h)], v);
+    let results = answers(&s, |key| match key {
+        "up" => vec![at("crm", "c1:9104", 1.0), at("shop", "db1:9104", 1.0)],
+        "read_only" => vec![at("crm", "c1:9104", 0.0), at("shop", "db1:9104", 0.0)],
+        _ => Vec::new(),
+    });
+    let degraded = alert("MySQLClusterDegraded", &[("cluster", "shop")]);
+    let mut muted = alert("MySQLClusterNoPrimary", &[("cluster", "shop")]);
+    muted.state = AlertState::Suppressed;
+    muted.silenced_by = vec!["s1".into()];
+    // a cluster not on the board (another team's), and a fleet-wide alert
+    let elsewhere = alert("KafkaLag", &[("cluster", "events")]);
+    let fleetwide = alert("PrometheusRuleFailures", &[]);
+    let f = build(&s, &results, &[degraded, muted, elsewhere, fleetwide]);
+    assert_eq!(f.cluster_alerts.len(), 1, "{:?}", f.cluster_alerts);
+    let shop = &f.cluster_alerts["shop"];
+    assert_eq!(
+        (shop.health, shop.names.as_slice()),
+        (Health::Crit, &["MySQLClusterDegraded".to_string()][..])
+    );
+    assert!(host(&f, "shop", "db1").alerts.is_empty());
+    assert_eq!(f.other_alerts.len(), 4);
+    assert_eq!(
+        f.other_reasons[0],
+        "about cluster shop as a whole (no `instance` label)"
+    );
+    assert_eq!(
+        f.other_reasons[2],
+        "no `instance` label: an alert about no single host"
+    );
+    // The snapshot is CRITICAL with every host OK, and says why.
+    let rep = snapshot(&s, &f);
+    assert_eq!((rep.status, rep.exit_code), ("CRITICAL", 2));
+    let text = report::to_text(&rep, &s.metrics);
+    assert!(
+        text.contains("cluster shop CRIT: MySQLClusterDegraded"),
+        "{text}"
+    );
+    let j = serde_json::to_value(&rep).unwrap();
+    assert_eq!(j["cluster_alerts"][0]["cluster"], "shop");
+    assert_eq!(j["cluster_alerts"][0]["health"], "CRIT");
+    // On the board: named in the header and on the cluster's title, the cluster first.
+    let app = app_with(f, 100, 12, fixed_time());
+    let screen = screen(&app);
+    let lines: Vec<&str> = screen.lines().collect();
+    assert!(
+        lines[0].contains("✖ cluster shop: MySQLClusterDegraded"),
+        "{screen}"
+    );
+    let title = lines[1..].iter().find(|l| l.contains("shop")).unwrap();
+    assert!(title.contains("shop ✖ MySQLClu"), "{screen}");
+    assert!(
+        lines[1].find("shop").unwrap() < lines[1].find("crm").unwrap(),
+        "{screen}"
+    );
+}
+
 #[test]
 fn alerts_view_shows_an_unplaced_alert_with_its_reason() {
     use fleetboard::action::Action;
