@@ -673,11 +673,16 @@ pub fn detect(ev: &Evidence, host: &str, is_someones_source: bool) -> Option<(Ro
 /// host's name (with or without domain), else the only row (a member outside the group sees
 /// only itself).
 fn own_group_row<'a>(ev: &'a Evidence, host: &str) -> Option<&'a GroupRow> {
-    let short = |h: &str| h.split('.').next().unwrap_or(h).to_ascii_lowercase();
-    let me = short(host);
+    // The first DNS label of a name; an IP address whole (`10.0.0.5` and `10.0.0.7` share
+    // no "short name").
+    let short = |h: &str| super::join::short_name(h).unwrap_or(h).to_ascii_lowercase();
     ev.group_rows
         .iter()
-        .find(|r| r.member_host.eq_ignore_ascii_case(host) || short(&r.member_host) == me)
+        .find(|r| r.member_host.eq_ignore_ascii_case(host))
+        .or_else(|| {
+            let me = short(host);
+            ev.group_rows.iter().find(|r| short(&r.member_host) == me)
+        })
         .or(match ev.group_rows.as_slice() {
             [only] => Some(only),
             _ => None,
@@ -1007,6 +1012,46 @@ mod tests {
         ev.applier_queue = Some(25_000.0);
         let g = group_member(&ev, "gr3").unwrap();
         assert_eq!(judge_group(&g)[0].0, Health::Crit);
+    }
+
+    #[test]
+    fn a_member_finds_its_own_row_by_address_or_name() {
+        let row = |h: &str, r: &str| GroupRow {
+            member_host: h.into(),
+            member_port: "3306".into(),
+            state: "ONLINE".into(),
+            role: r.into(),
+        };
+        let ev = |rows: Vec<GroupRow>| Evidence {
+            group_rows: rows,
+            ..Evidence::default()
+        };
+        // Hosts named by address: 10.0.0.5 and 10.0.0.7 share no short name.
+        let by_ip = ev(vec![
+            row("10.0.0.5", "PRIMARY"),
+            row("10.0.0.7", "SECONDARY"),
+        ]);
+        let role = |e: &Evidence, h: &str| group_replication_role(e, h).map(|r| r.0);
+        assert_eq!(role(&by_ip, "10.0.0.7"), Some(Role::GroupSecondary));
+        assert_eq!(role(&by_ip, "10.0.0.5"), Some(Role::GroupPrimary));
+        // The group knows the members fully qualified, the board by short name, and the
+        // other way round.
+        let fqdn = ev(vec![
+            row("gr1.db.example.com", "PRIMARY"),
+            row("gr2.db.example.com", "SECONDARY"),
+        ]);
+        assert_eq!(role(&fqdn, "gr2"), Some(Role::GroupSecondary));
+        let short = ev(vec![row("gr1", "PRIMARY"), row("gr2", "SECONDARY")]);
+        assert_eq!(
+            role(&short, "GR2.db.example.com"),
+            Some(Role::GroupSecondary)
+        );
+        // The whole name wins over a short name another member shares.
+        let both = ev(vec![
+            row("gr1.dc1.example.com", "PRIMARY"),
+            row("gr1", "SECONDARY"),
+        ]);
+        assert_eq!(role(&both, "gr1"), Some(Role::GroupSecondary));
     }
 
     #[test]
