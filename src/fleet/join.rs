@@ -450,16 +450,41 @@ pub(super) fn join_short_names(
                 by_short.entry((c, short)).or_default().push(i);
             }
         }
+        // DNS names are case-insensitive (`DB1` from a CMDB, `db1` from DNS): database hosts
+        // by lowercase name and short name, built when an exact match fails.
+        let mut by_lower: Option<hashbrown::HashMap<(&str, String), Vec<usize>>> = None;
+        let lower_of = || {
+            let mut m: hashbrown::HashMap<(&str, String), Vec<usize>> = hashbrown::HashMap::new();
+            for (i, r) in rows.iter().enumerate() {
+                if r.gone || r.vals[up].is_none() {
+                    continue;
+                }
+                let (c, n) = (r.id.cluster.as_str(), r.id.name.as_str());
+                m.entry((c, n.to_ascii_lowercase())).or_default().push(i);
+                if let Some(short) = short_name(n) {
+                    m.entry((c, short.to_ascii_lowercase()))
+                        .or_default()
+                        .push(i);
+                }
+            }
+            m
+        };
         for (i, r) in rows.iter().enumerate() {
             if !aux(r) {
                 continue;
             }
             let (c, n) = (r.id.cluster.as_str(), r.id.name.as_str());
-            let cands = match short_name(n) {
+            let mut cands = match short_name(n) {
                 Some(short) => by_name.get(&(c, short)),
                 None => by_short.get(&(c, n)),
             }
             .or_else(|| by_nodename(nodenames.get(&(c, n)).copied(), &by_name, |x| (c, x)));
+            if cands.is_none() {
+                let lower = by_lower.get_or_insert_with(lower_of);
+                cands = lower.get(&(c, n.to_ascii_lowercase())).or_else(|| {
+                    short_name(n).and_then(|s| lower.get(&(c, s.to_ascii_lowercase())))
+                });
+            }
             if let Some([t]) = cands.map(Vec::as_slice) {
                 joined.push((i, *t));
             } else if cands.is_none() {

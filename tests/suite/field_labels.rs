@@ -731,6 +731,19 @@ fn a_joined_name_stays_joined_while_the_database_exporter_is_down() {
     assert_eq!(db1.aliases, ["db1.prod.example.com"]);
 }
 
+/// DNS names are case-insensitive: `DB1` from a CMDB-fed discovery, `db1` from DNS.
+#[test]
+fn names_differing_only_by_case_are_one_machine() {
+    let s = settings("");
+    let load = s.metrics.index("load").unwrap();
+    let node = [("db1:9100", 2.5), ("db2.prod.example.com:9100", 0.3)];
+    let f = build(&s, &named_apart(&s, &["DB1:9104", "DB2:9104"], &node), &[]);
+    assert_eq!(ids(&f), ["shop/DB1", "shop/DB2"]);
+    assert_eq!(host(&f, "shop", "DB1").readings[load].value, Some(2.5));
+    assert_eq!(host(&f, "shop", "DB2").readings[load].value, Some(0.3));
+    assert_eq!(host(&f, "shop", "DB1").aliases, ["db1"]);
+}
+
 /// Series passed on by a federating Prometheus (or a Pushgateway) without
 /// `honor_labels: true`: `instance` is that Prometheus, the server's own name is in
 /// `exported_instance`.
