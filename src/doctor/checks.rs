@@ -709,6 +709,36 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
             })
             .map(|h| format!("{}/{}", h.id.cluster, h.id.name))
             .collect();
+        // Names with the machine's series only: no database exporter answers under them.
+        let machine_only: Vec<String> = hosts
+            .iter()
+            .filter(|h| {
+                node_idx
+                    .iter()
+                    .any(|&i| h.readings.get(i).is_some_and(|r| r.value.is_some()))
+                    && set
+                        .metrics
+                        .iter()
+                        .zip(&h.readings)
+                        .all(|(m, r)| m.engine.is_none() || r.value.is_none())
+            })
+            .map(|h| format!("{}/{}", h.id.cluster, h.id.name))
+            .collect();
+        if !machine_only.is_empty() {
+            out.push(find(
+                Level::Fix,
+                "node_exporter",
+                format!(
+                    "{} name(s) have node_exporter series and no database exporter: {}",
+                    machine_only.len(),
+                    names(&machine_only, 5)
+                ),
+                Some(format!(
+                    "the same machines as database hosts named another way? Give node_exporter's targets the `{}` value of the database exporter's (short or fully qualified names join; a target named by address joins by node_uname_info's nodename, a default collector). Machines without a database: leave them out of the board's clusters",
+                    ident.host_label
+                )),
+            ));
+        }
         if !without.is_empty() {
             out.push(find(
                 Level::Fix,

@@ -194,6 +194,35 @@ fn hosts_without_node_exporter_are_named() {
 }
 
 #[test]
+fn a_machine_named_apart_from_its_database_host_is_named() {
+    let set = mysql_preset("instance", "cluster");
+    let mut f = healthy(&set);
+    // db1's node_exporter target is named by an address that joins nothing
+    without(&set, &mut f, "load", "db1");
+    let i = set.index("load").unwrap();
+    let mut v = f.results[i].as_ref().unwrap().to_samples();
+    v.push(s(
+        &[("cluster", "shop"), ("instance", "10.0.0.5:9100")],
+        0.3,
+    ));
+    f.results[i] = Ok(Vector::from(v));
+    let r = analyze(&set, &Identity::default(), &f);
+    let msgs: Vec<&str> = r
+        .findings
+        .iter()
+        .filter(|x| x.topic == "node_exporter")
+        .map(|x| x.message.as_str())
+        .collect();
+    assert_eq!(
+        msgs,
+        [
+            "1 name(s) have node_exporter series and no database exporter: shop/10.0.0.5",
+            "1 of 3 hosts have no node_exporter data (load): shop/db1"
+        ]
+    );
+}
+
+#[test]
 fn dropped_series_come_with_an_example() {
     let set = mysql_preset("instance", "cluster");
     let mut f = healthy(&set);
