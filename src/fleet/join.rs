@@ -452,22 +452,25 @@ pub(super) fn join_short_names(
         }
         // DNS names are case-insensitive (`DB1` from a CMDB, `db1` from DNS): database hosts
         // by lowercase name and short name, built when an exact match fails.
-        let mut by_lower: Option<hashbrown::HashMap<(&str, String), Vec<usize>>> = None;
+        // As `by_name` and `by_short`, the names in lowercase.
+        type Lower<'r> = hashbrown::HashMap<(&'r str, String), Vec<usize>>;
+        let mut by_lower: Option<(Lower<'_>, Lower<'_>)> = None;
         let lower_of = || {
-            let mut m: hashbrown::HashMap<(&str, String), Vec<usize>> = hashbrown::HashMap::new();
+            let (mut full, mut short): (Lower<'_>, Lower<'_>) = Default::default();
             for (i, r) in rows.iter().enumerate() {
                 if r.gone || r.vals[up].is_none() {
                     continue;
                 }
                 let (c, n) = (r.id.cluster.as_str(), r.id.name.as_str());
-                m.entry((c, n.to_ascii_lowercase())).or_default().push(i);
-                if let Some(short) = short_name(n) {
-                    m.entry((c, short.to_ascii_lowercase()))
+                full.entry((c, n.to_ascii_lowercase())).or_default().push(i);
+                if let Some(s) = short_name(n) {
+                    short
+                        .entry((c, s.to_ascii_lowercase()))
                         .or_default()
                         .push(i);
                 }
             }
-            m
+            (full, short)
         };
         for (i, r) in rows.iter().enumerate() {
             if !aux(r) {
@@ -480,9 +483,11 @@ pub(super) fn join_short_names(
             }
             .or_else(|| by_nodename(nodenames.get(&(c, n)).copied(), &by_name, |x| (c, x)));
             if cands.is_none() {
-                let lower = by_lower.get_or_insert_with(lower_of);
-                cands = lower.get(&(c, n.to_ascii_lowercase())).or_else(|| {
-                    short_name(n).and_then(|s| lower.get(&(c, s.to_ascii_lowercase())))
+                let (full, short) = by_lower.get_or_insert_with(lower_of);
+                let low = |x: &str| (c, x.to_ascii_lowercase());
+                cands = full.get(&low(n)).or_else(|| match short_name(n) {
+                    Some(s) => full.get(&low(s)),
+                    None => short.get(&low(n)),
                 });
             }
             if let Some([t]) = cands.map(Vec::as_slice) {
