@@ -664,6 +664,51 @@ pub fn build<'a>(
     drop(named_sources);
     drop(named_hosts);
     let in_ring = replication_rings(&rows, &resolved);
+    // Clusters where some server reports replica status (the collector and its grant
+    // work there), and how many replicas name each server as their source.
+    let mut reporting: hashbrown::HashSet<&str> = hashbrown::HashSet::new();
+    let mut followers: hashbrown::HashMap<(&str, &str), usize> = hashbrown::HashMap::new();
+    for (r, res) in rows.iter().zip(&resolved) {
+        if r.ev.replica_channels().next().is_some() {
+            reporting.insert(r.id.cluster.as_str());
+        }
+        let mut named: Vec<&str> = res.iter().flatten().map(String::as_str).collect();
+        named.dedup();
+        for s in named {
+            *followers.entry((r.id.cluster.as_str(), s)).or_default() += 1;
+        }
+    }
+    // A read-only server others replicate from, with no replication channel of its own
+    // while its cluster's replicas report theirs: the top of the chain, taking no writes.
+    let read_only_top: Vec<Option<usize>> = rows
+        .iter()
+        .zip(&is_source)
+        .map(|(r, &src)| {
+            let top = src
+                && r.engine == Some(Engine::Mysql)
+                && r.ev.replica_channels().next().is_none()
+                && !r
+                    .ev
+                    .channels
+                    .iter()
+                    .any(|c| roles::is_group_channel(&c.name))
+                && r.ev.group_rows.is_empty()
+                && roles::galera_role(&r.ev).is_none()
+                && r.ev
+                    .super_read_only
+                    .or(r.ev.read_only)
+                    .is_some_and(|v| v >= 1.0)
+                && reporting.contains(r.id.cluster.as_str());
+            top.then(|| {
+                followers
+                    .get(&(r.id.cluster.as_str(), r.id.name.as_str()))
+                    .copied()
+                    .unwrap_or(0)
+            })
+        })
+        .collect();
+    drop(followers);
+    drop(reporting);
 
     // PostgreSQL: the walsender rows of every server, and per cluster its hosts and whether
     // an up primary answered (then a replica without a row is not streaming).
@@ -713,8 +758,12 @@ pub fn build<'a>(
 
     let mut strings = Strings::default();
     let mut hosts = Vec::with_capacity(rows.len());
-    for (((row, resolved), is_source), in_ring) in
-        rows.into_iter().zip(resolved).zip(is_source).zip(in_ring)
+    for ((((row, resolved), is_source), in_ring), read_only_top) in rows
+        .into_iter()
+        .zip(resolved)
+        .zip(is_source)
+        .zip(in_ring)
+        .zip(read_only_top)
     {
         let Row {
             id,
@@ -823,6 +872,9 @@ pub fn build<'a>(
                 if in_ring && why == "replica status series" && roles::writable(&ev) =>
             {
                 (Role::Primary, Some(roles::RING_PRIMARY))
+            }
+            Some((Role::Replica, _)) if read_only_top.is_some() => {
+                (Role::Primary, Some(roles::READ_ONLY_TOP))
             }
             Some((r, why)) => (r, Some(why)),
             None => prev.map_or((Role::Unknown, None), |p| (p.role, p.role_evidence)),
@@ -1044,6 +1096,18 @@ pub fn build<'a>(
                 };
                 health = health.max(Health::Crit);
                 reasons.push((Health::Crit, why));
+            }
+            if let (Some(n), Role::Primary) = (read_only_top, role) {
+                let who = match n {
+                    0 => "replicas replicate".to_string(),
+                    1 => "1 replica replicates".to_string(),
+                    n => format!("{n} replicas replicate"),
+                };
+                let why = format!(
+                    "read_only=1 while {who} from it: the top of its chain takes no writes (a switchover half-done, or maintenance)"
+                );
+                health = health.max(Health::Warn);
+                reasons.push((Health::Warn, why));
             }
             let (gone, back): (Vec<_>, Vec<_>) =
                 ev.stopped_leftovers.iter().partition(|l| l.source_gone);

@@ -539,6 +539,9 @@ pub const UNAME_INFO: &str = "node_uname_info";
 /// Why the writable member of a replication ring is its primary.
 pub const RING_PRIMARY: Why = "read_only=0 in a replication ring (master-master)";
 
+/// Why a read-only server at the top of a replication chain is its primary.
+pub const READ_ONLY_TOP: Why = "read_only=1, source of replicas, no replication channel";
+
 /// Takes writes: `read_only=0` and `super_read_only` off (or not read). `super_read_only=0`
 /// says nothing of `read_only`, so it makes a server writable only when `read_only` is
 /// not read at all.

@@ -937,6 +937,49 @@ fn postgresql_servers_beside_a_mysql_board_are_named_in_a_note() {
 }
 
 #[test]
+fn a_read_only_server_its_replicas_follow_is_their_primary() {
+    let set = settings("");
+    let f = build(&set, &fixture("read_only_primary.prom"), None);
+    let j = snapshot(&set, &f);
+    let s = summary(&j);
+    let judged = |c: &str, n: &str| {
+        let h = host_in(&j, c, n);
+        (
+            h["role"].as_str().unwrap().to_owned(),
+            h["health"].as_str().unwrap().to_owned(),
+            h["replication"]["cascading"].as_bool().unwrap_or(false),
+        )
+    };
+    let want = [
+        ("shop", "db1", "primary", "WARN", false),
+        ("shop", "db2", "replica", "OK", false),
+        ("shop", "db3", "replica", "OK", false),
+        ("solo", "s1", "replica", "UNKNOWN", false),
+        ("dr", "dr1", "replica", "OK", false),
+        ("dr", "dr2", "replica", "OK", true),
+    ];
+    for (c, n, role, health, cascading) in want {
+        assert_eq!(
+            judged(c, n),
+            (role.to_owned(), health.to_owned(), cascading),
+            "{c}/{n}\n{s}"
+        );
+    }
+    assert_eq!(
+        host_in(&j, "shop", "db1")["reasons"][0],
+        "read_only=1 while 2 replicas replicate from it: the top of its chain takes no writes (a switchover half-done, or maintenance)",
+        "{s}"
+    );
+    assert!(
+        host_in(&j, "solo", "s1")["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("--collect.slave_status"),
+        "{s}"
+    );
+}
+
+#[test]
 fn the_writable_member_of_a_replication_ring_is_its_primary() {
     let set = settings("");
     let f = build(&set, &fixture("master_master.prom"), None);
