@@ -783,7 +783,11 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
         }
     }
     for n in &f.notes {
-        if n.contains("without a `") || n.contains("native histogram") || n.contains("scalar") {
+        if n.contains("without a `")
+            || n.contains("native histogram")
+            || n.contains("scalar")
+            || n.starts_with("server_id shared by several servers")
+        {
             out.push(find(Level::Fix, "labels", n.clone(), None));
         } else if n.contains("pt-heartbeat's own row") {
             out.push(find(Level::Fix, "pt-heartbeat", n.clone(), None));

@@ -34,7 +34,7 @@ fn by_nodename<'m, 'n, K: std::hash::Hash + Eq>(
 }
 
 /// Examples named in a note; the rest are counted.
-const EXAMPLES: usize = 3;
+pub(super) const EXAMPLES: usize = 3;
 
 /// Folds rows made of series without the cluster label into the host of the same name.
 ///

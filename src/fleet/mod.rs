@@ -617,14 +617,23 @@ pub fn build<'a>(
 
     // server_id → host, per cluster, to resolve a channel's source; and the servers some
     // replica names as its source (evidence of a primary).
-    let mut by_server_id: hashbrown::HashMap<(&str, u64), &str> = hashbrown::HashMap::new();
+    let mut by_server_id: hashbrown::HashMap<(&str, u64), Vec<&str>> = hashbrown::HashMap::new();
     let mut named_sources: hashbrown::HashSet<(&str, u64)> = hashbrown::HashSet::new();
     // Sources named by `master_host` (a host name, not loopback), for a source whose own
     // server_id is unknown (its exporter is down).
     let mut named_hosts: hashbrown::HashSet<(&str, String)> = hashbrown::HashSet::new();
+    // Galera nodes may share one server_id on purpose (MariaDB's wsrep_gtid_mode wants
+    // it): to an async replica they are one source.
+    let mut galera_nodes: hashbrown::HashSet<(&str, &str)> = hashbrown::HashSet::new();
     for r in &rows {
         if let Some(x) = r.ev.server_id {
-            by_server_id.insert((&r.id.cluster, roles::as_id(x)), &r.id.name);
+            by_server_id
+                .entry((&r.id.cluster, roles::as_id(x)))
+                .or_default()
+                .push(&r.id.name);
+            if roles::galera_role(&r.ev).is_some() {
+                galera_nodes.insert((&r.id.cluster, &r.id.name));
+            }
         }
         for c in r.ev.replica_channels() {
             if let Some(m) = c.source_server_id {
@@ -637,18 +646,59 @@ pub fn build<'a>(
             }
         }
     }
-    let resolve = |cluster: &str, me: &str, source_id: Option<f64>| -> Option<String> {
-        by_server_id
-            .get(&(cluster, roles::as_id(source_id?)))
-            .filter(|s| **s != me)
-            .map(|s| (*s).to_owned())
+    // A server_id several servers of a cluster share (the cluster label groups several
+    // replication topologies, each numbering its servers from 1) names the source only
+    // with the channel's `master_host`; else the source stays unknown, never guessed.
+    let resolve = |cluster: &str, me: &str, c: &roles::ChannelEvidence| -> Option<String> {
+        let cands = by_server_id.get(&(cluster, roles::as_id(c.source_server_id?)))?;
+        let mut others = cands.iter().filter(|s| **s != me);
+        let first = others.next()?;
+        let Some(second) = others.next() else {
+            return Some((*first).to_owned());
+        };
+        if cands.iter().all(|n| galera_nodes.contains(&(cluster, *n))) {
+            return Some((*first).to_owned());
+        }
+        let h = ident.host_name(c.master_host.as_deref()?);
+        let same = |n: &str| {
+            n.eq_ignore_ascii_case(&h)
+                || join::short_name(&h).is_some_and(|s| n.eq_ignore_ascii_case(s))
+                || join::short_name(n).is_some_and(|s| s.eq_ignore_ascii_case(&h))
+        };
+        let mut named = [first, second]
+            .into_iter()
+            .chain(others)
+            .filter(|n| same(n));
+        match (named.next(), named.next()) {
+            (Some(n), None) => Some((*n).to_owned()),
+            _ => None,
+        }
     };
+    let shared_ids: Vec<String> = by_server_id
+        .iter()
+        .filter(|((cluster, _), names)| {
+            names.len() > 1 && !names.iter().all(|n| galera_nodes.contains(&(*cluster, *n)))
+        })
+        .map(|((cluster, id), names)| format!("{id} in {cluster} ({})", names.join(", ")))
+        .collect();
+    if !shared_ids.is_empty() {
+        let mut shown = shared_ids;
+        shown.sort();
+        let more = shown.len().saturating_sub(join::EXAMPLES);
+        shown.truncate(join::EXAMPLES);
+        notes.push(format!(
+            "server_id shared by several servers of one cluster: {}{}: the `{}` label groups several replication topologies (an external label such as Kubernetes' `cluster`?); a replica's source is found by its `master_host` then, else left unknown",
+            shown.join("; "),
+            if more > 0 { format!("; and {more} more") } else { String::new() },
+            ident.cluster_label
+        ));
+    }
     let resolved: Vec<Vec<Option<String>>> = rows
         .iter()
         .map(|r| {
             r.ev.channels
                 .iter()
-                .map(|c| resolve(&r.id.cluster, &r.id.name, c.source_server_id))
+                .map(|c| resolve(&r.id.cluster, &r.id.name, c))
                 .collect()
         })
         .collect();
@@ -661,6 +711,7 @@ pub fn build<'a>(
         })
         .collect();
     drop(by_server_id);
+    drop(galera_nodes);
     drop(named_sources);
     drop(named_hosts);
     let in_ring = replication_rings(&rows, &resolved);

@@ -980,6 +980,47 @@ fn a_read_only_server_its_replicas_follow_is_their_primary() {
 }
 
 #[test]
+fn a_server_id_several_topologies_share_names_no_source_by_guess() {
+    let set = settings("");
+    let f = build(&set, &fixture("shared_server_ids.prom"), None);
+    let j = snapshot(&set, &f);
+    let s = summary(&j);
+    let source = |c: &str, n: &str| {
+        host_in(&j, c, n)["replication"]["source"]
+            .as_str()
+            .map(str::to_owned)
+    };
+    let cascading = |c: &str, n: &str| {
+        host_in(&j, c, n)["replication"]["cascading"]
+            .as_bool()
+            .unwrap_or(false)
+    };
+    assert_eq!(source("prod-eu-1", "a2").as_deref(), Some("a1"), "{s}");
+    assert_eq!(source("prod-eu-1", "a3").as_deref(), Some("a2"), "{s}");
+    assert!(cascading("prod-eu-1", "a3"), "{s}");
+    assert_eq!(source("prod-eu-1", "b2").as_deref(), Some("b1"), "{s}");
+    // Not b's topology's a1 nor a guess: its master_host as the replica reports it.
+    assert_eq!(
+        source("prod-eu-1", "b3").as_deref(),
+        Some("10.9.9.9"),
+        "{s}"
+    );
+    assert!(!cascading("prod-eu-1", "b3"), "{s}");
+    let g = source("gal", "r1").unwrap();
+    assert!(["g1", "g2", "g3"].contains(&g.as_str()), "{s}");
+    let notes: Vec<&String> = f
+        .notes
+        .iter()
+        .filter(|n| n.starts_with("server_id shared"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{:?}", f.notes);
+    assert!(
+        notes[0].contains("1 in prod-eu-1 (a1, b1)") && !notes[0].contains("gal"),
+        "{notes:?}"
+    );
+}
+
+#[test]
 fn the_writable_member_of_a_replication_ring_is_its_primary() {
     let set = settings("");
     let f = build(&set, &fixture("master_master.prom"), None);
