@@ -35,9 +35,10 @@ fn healthy(set: &MetricSet) -> Facts {
         .iter()
         .map(|m| {
             let v: Vec<Sample> = match m.key.as_str() {
-                "up" | "connections" | "load" | "qps" | "server_id" => {
+                "up" | "connections" | "load" | "qps" => {
                     vec![sv("shop", "db1", 1.0), sv("shop", "db2", 1.0)]
                 }
+                "server_id" => vec![sv("shop", "db1", 1.0), sv("shop", "db2", 2.0)],
                 "read_only" => vec![sv("shop", "db1", 0.0), sv("shop", "db2", 1.0)],
                 "lag" => vec![sv("shop", "db2", 0.0)],
                 "io_running" | "sql_running" | "master_server_id" => vec![sv("shop", "db2", 1.0)],
