@@ -708,6 +708,10 @@ pub fn attach_alerts(hosts: &mut [Host], alerts: &[Alert], ident: &Identity) -> 
             )));
             continue;
         };
+        // A cluster the board does not have is not the board's notion of one (Prometheus
+        // adds its external labels, often `cluster`, to every alert it sends): the alert is
+        // placed by its host name alone then.
+        let known = cluster.filter(|c| clusters.contains(c));
         // A server told apart by its port is named with it (see `servers_apart_by_port`).
         let name = ident.host_name_ref(raw);
         let (name, cands) = match by_name.get(raw) {
@@ -719,7 +723,7 @@ pub fn attach_alerts(hosts: &mut [Host], alerts: &[Alert], ident: &Identity) -> 
                 let mine: Vec<usize> = servers
                     .iter()
                     .copied()
-                    .filter(|&i| cluster.is_none_or(|c| hosts[i].id.cluster == c))
+                    .filter(|&i| known.is_none_or(|c| hosts[i].id.cluster == c))
                     .collect();
                 let clusters: BTreeSet<&str> =
                     mine.iter().map(|&i| hosts[i].id.cluster.as_str()).collect();
@@ -741,7 +745,7 @@ pub fn attach_alerts(hosts: &mut [Host], alerts: &[Alert], ident: &Identity) -> 
                 }
             }
         }
-        let t = match (cluster, cands) {
+        let t = match (known, cands) {
             (_, []) => Err(format!("no host {name} on the board")),
             (Some(c), _) => cands
                 .iter()
@@ -753,12 +757,20 @@ pub fn attach_alerts(hosts: &mut [Host], alerts: &[Alert], ident: &Identity) -> 
             (None, many) => {
                 let cl: Vec<&str> = many.iter().map(|&i| hosts[i].id.cluster.as_str()).collect();
                 out.ambiguous_health = out.ambiguous_health.max(health::alert_health(a));
-                Err(format!(
-                    "host {name} is in {} clusters ({}) and the alert has no `{}` label",
-                    cl.len(),
-                    cl.join(", "),
-                    ident.cluster_label
-                ))
+                Err(match cluster {
+                    None => format!(
+                        "host {name} is in {} clusters ({}) and the alert has no `{}` label",
+                        cl.len(),
+                        cl.join(", "),
+                        ident.cluster_label
+                    ),
+                    Some(c) => format!(
+                        "host {name} is in {} clusters ({}) and the alert's `{}` ({c}) is none of them",
+                        cl.len(),
+                        cl.join(", "),
+                        ident.cluster_label
+                    ),
+                })
             }
         };
         targets.push(t);

@@ -502,6 +502,50 @@ fn screen(app: &fleetboard::app::App) -> String {
     fleetboard::testing::buffer_text(&fleetboard::testing::render(app))
 }
 
+/// Prometheus adds its external labels to every alert it sends; an external `cluster`
+/// ("prom-eu") is not a cluster of the board, and must not leave the alert unplaced.
+#[test]
+fn an_alerts_cluster_the_board_does_not_have_places_it_by_host_name() {
+    let s = settings("");
+    let at = |c: &str, h: &str, v: f64| sample(&[("cluster", c), ("instance", h)], v);
+    let results = answers(&s, |key| match key {
+        "up" | "read_only" => vec![
+            at("shop", "db1:9104", 1.0),
+            at("shop", "db2:9104", 1.0),
+            at("crm", "db2:9104", 1.0),
+        ],
+        _ => Vec::new(),
+    });
+    let ext = |h: &str| {
+        alert(
+            "MySQLHighConnections",
+            &[("cluster", "prom-eu"), ("instance", h)],
+        )
+    };
+    let f = build(&s, &results, &[ext("db1:9104"), ext("db2:9104")]);
+    assert_eq!(
+        host(&f, "shop", "db1").alerts.len(),
+        1,
+        "{:?}",
+        f.other_reasons
+    );
+    assert_eq!(
+        f.other_reasons,
+        ["host db2 is in 2 clusters (crm, shop) and the alert's `cluster` (prom-eu) is none of them"]
+    );
+    // A cluster of the board still places it there, or nowhere.
+    let f = build(
+        &s,
+        &results,
+        &[alert(
+            "MySQLHighConnections",
+            &[("cluster", "crm"), ("instance", "db1:9104")],
+        )],
+    );
+    assert!(host(&f, "shop", "db1").alerts.is_empty());
+    assert_eq!(f.other_reasons, ["no host db1 in cluster crm on the board"]);
+}
+
 /// A rule aggregated by cluster ("lost a node", "no primary") names the cluster and no
 /// host: trouble on the board, on that cluster, never a green board.
 #[test]
