@@ -709,36 +709,6 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
             })
             .map(|h| format!("{}/{}", h.id.cluster, h.id.name))
             .collect();
-        // Names with the machine's series only: no database exporter answers under them.
-        let machine_only: Vec<String> = hosts
-            .iter()
-            .filter(|h| {
-                node_idx
-                    .iter()
-                    .any(|&i| h.readings.get(i).is_some_and(|r| r.value.is_some()))
-                    && set
-                        .metrics
-                        .iter()
-                        .zip(&h.readings)
-                        .all(|(m, r)| m.engine.is_none() || r.value.is_none())
-            })
-            .map(|h| format!("{}/{}", h.id.cluster, h.id.name))
-            .collect();
-        if !machine_only.is_empty() {
-            out.push(find(
-                Level::Fix,
-                "node_exporter",
-                format!(
-                    "{} name(s) have node_exporter series and no database exporter: {}",
-                    machine_only.len(),
-                    names(&machine_only, 5)
-                ),
-                Some(format!(
-                    "the same machines as database hosts named another way? Give node_exporter's targets the `{}` value of the database exporter's (short or fully qualified names join; a target named by address joins by node_uname_info's nodename, a default collector). Machines without a database: leave them out of the board's clusters",
-                    ident.host_label
-                )),
-            ));
-        }
         if !without.is_empty() {
             out.push(find(
                 Level::Fix,
@@ -789,6 +759,16 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
             || n.starts_with("server_id shared by several servers")
         {
             out.push(find(Level::Fix, "labels", n.clone(), None));
+        } else if n.contains("machine(s) with node_exporter series and no database exporter") {
+            out.push(find(
+                Level::Fix,
+                "node_exporter",
+                n.clone(),
+                Some(format!(
+                    "database hosts named another way? Give node_exporter's targets the `{}` value of the database exporter's (short and fully qualified names join, any case; a target named by address joins by node_uname_info's nodename). Application servers: nothing to do, or narrow the board's cluster filter",
+                    ident.host_label
+                )),
+            ));
         } else if n.contains("pt-heartbeat's own row") {
             out.push(find(Level::Fix, "pt-heartbeat", n.clone(), None));
         } else if n.contains("but are not on the board") {

@@ -375,6 +375,34 @@ pub fn build<'a>(
     // nothing else is known of it: its exporter's series are gone (a one-shot snapshot has
     // no earlier refresh to remember it by).
     if let Some(Some(Ok(samples))) = topology_i.map(|i| input.results.get(i)) {
+        // The scrape jobs of the database exporters: those whose `up` series answer now,
+        // or whose hosts the previous refresh had. A target down in another job (an
+        // application server's node_exporter in a shared Prometheus) is no server of the
+        // board; a job named after a database engine is one even when all its targets are
+        // down at the board's start.
+        let mut db_jobs: hashbrown::HashSet<&str> = hashbrown::HashSet::new();
+        if let Some(Some(Ok(up))) = up_i.map(|i| input.results.get(i)) {
+            for s in up.iter() {
+                if let Some(j) = s.label("exported_job").or_else(|| s.label("job")) {
+                    db_jobs.insert(j);
+                }
+            }
+        }
+        for h in previous.map_or(&[][..], |p| &p.hosts[..]) {
+            if let Some(j) = h.labels.get("exported_job").or_else(|| h.labels.get("job")) {
+                db_jobs.insert(j);
+            }
+        }
+        let db_job = |j: &str| {
+            db_jobs.contains(j) || {
+                let l = j.to_ascii_lowercase();
+                [
+                    "mysql", "maria", "percona", "postgres", "pg", "patroni", "galera", "db",
+                ]
+                .iter()
+                .any(|w| l.contains(w))
+            }
+        };
         // A series without the cluster label (Patroni's REST API scraped by a job of its
         // own) belongs to the host of that name when only one cluster has it.
         let mut unique: Option<hashbrown::HashMap<String, Option<HostId>>> = None;
@@ -404,7 +432,14 @@ pub fn build<'a>(
             }
             let r = match found {
                 Ok(r) => r,
-                Err(at) if metric == "up" && s.value() < 1.0 && cluster != NO_CLUSTER => {
+                Err(at)
+                    if metric == "up"
+                        && s.value() < 1.0
+                        && cluster != NO_CLUSTER
+                        && s.label("exported_job")
+                            .or_else(|| s.label("job"))
+                            .is_none_or(db_job) =>
+                {
                     rows.insert(
                         at,
                         Row {
@@ -463,6 +498,39 @@ pub fn build<'a>(
                 e.up_series(),
                 set.metrics.iter().find_map(|m| m.engine).map_or("", Engine::name),
                 names.join(", "),
+                if more > 0 { format!(", and {more} more") } else { String::new() }
+            ));
+        }
+    }
+    // Machines with node_exporter's series only (no database exporter under their name, no
+    // database target down, not a host of the previous refresh): application servers of a
+    // shared Prometheus, or a database host's machine named another way. Not servers of the
+    // board; named in a note (and by `fleetboard doctor`).
+    if let (Some(up), true) = (up_i, set.metrics.iter().any(|m| m.engine.is_some())) {
+        let machine = |r: &Row<'_>| {
+            r.vals[up].is_none()
+                && r.ev.targets_down.is_empty()
+                && r.vals.iter().any(Option::is_some)
+                && set
+                    .metrics
+                    .iter()
+                    .zip(&r.vals)
+                    .all(|(m, v)| v.is_none() || machine_metric(m))
+                && !prev_hosts.contains_key(&r.id)
+        };
+        let mut machines: Vec<String> = rows
+            .iter()
+            .filter(|r| machine(r))
+            .map(|r| format!("{}/{}", r.id.cluster, r.id.name))
+            .collect();
+        if !machines.is_empty() {
+            rows.retain(|r| !machine(r));
+            let n = machines.len();
+            let more = n.saturating_sub(join::EXAMPLES);
+            machines.truncate(join::EXAMPLES);
+            notes.push(format!(
+                "{n} machine(s) with node_exporter series and no database exporter under their name are not on the board: {}{}: application servers of a shared Prometheus, or database hosts whose exporters name them another way (`fleetboard doctor`)",
+                machines.join(", "),
                 if more > 0 { format!(", and {more} more") } else { String::new() }
             ));
         }
@@ -913,7 +981,7 @@ pub fn build<'a>(
                 .metrics
                 .iter()
                 .zip(vals.iter())
-                .all(|(m, v)| v.is_none() || m.engine.is_none())
+                .all(|(m, v)| v.is_none() || machine_metric(m))
             && vals.iter().any(Option::is_some);
 
         let (role, role_evidence) = match roles::detect(&ev, &id.name, is_source && !machine_only) {
@@ -1506,6 +1574,12 @@ fn replication_rings(rows: &[Row<'_>], resolved: &[Vec<Option<String>>]) -> Vec<
             false
         })
         .collect()
+}
+
+/// A metric of the machine, not of its database: node_exporter's. Metrics both engines
+/// share (the mixed preset's `connections`, `lag`…) have no engine either.
+fn machine_metric(m: &MetricDef) -> bool {
+    m.engine.is_none() && m.expr.contains("node_")
 }
 
 fn up_i_of(set: &MetricSet) -> Option<usize> {

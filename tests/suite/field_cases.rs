@@ -931,7 +931,7 @@ fn postgresql_servers_beside_a_mysql_board_are_named_in_a_note() {
     );
     // A board that reads both engines shows them, and says nothing.
     let mixed = settings("preset = \"mixed\"\n");
-    assert!(notes(&mixed).is_empty());
+    assert!(notes(&mixed).is_empty(), "{:?}", notes(&mixed));
     let f = build(&mixed, &db, None);
     assert!(f.hosts.iter().any(|h| h.id.name == "pg1"), "{:?}", f.hosts);
 }

@@ -353,9 +353,15 @@ fn a_fleet_without_cluster_labels_keeps_its_hosts() {
         })
         .collect();
     let f = build(&s, &results, &[]);
-    assert_eq!(
-        ids(&f),
-        [format!("{NO_CLUSTER}/app1"), format!("{NO_CLUSTER}/db1")]
+    // db1 stays though no series has a cluster; app1, a machine without a database, is
+    // named in a note, not drawn as a host.
+    assert_eq!(ids(&f), [format!("{NO_CLUSTER}/db1")]);
+    assert!(
+        f.notes.iter().any(|n| n.starts_with(
+            "1 machine(s) with node_exporter series and no database exporter under their name are not on the board: (no cluster)/app1"
+        )),
+        "{:?}",
+        f.notes
     );
 }
 
@@ -500,6 +506,59 @@ fn two_env_app(w: u16, h: u16) -> fleetboard::app::App {
 
 fn screen(app: &fleetboard::app::App) -> String {
     fleetboard::testing::buffer_text(&fleetboard::testing::render(app))
+}
+
+/// A Prometheus shared with application servers: their node_exporters (up or down) are
+/// no servers of the board; a database exporter down is one.
+#[test]
+fn a_shared_prometheus_shows_only_database_servers() {
+    let s = settings("");
+    let at = |c: &str, h: &str, v: f64| sample(&[("cluster", c), ("instance", h)], v);
+    let target_down = |c: &str, h: &str, job: &str| {
+        sample(
+            &[
+                ("__name__", "up"),
+                ("cluster", c),
+                ("instance", h),
+                ("job", job),
+            ],
+            0.0,
+        )
+    };
+    let results = answers(&s, |key| match key {
+        "up" => vec![sample(
+            &[
+                ("cluster", "shop"),
+                ("instance", "db1:9104"),
+                ("job", "mysqld"),
+            ],
+            1.0,
+        )],
+        "read_only" => vec![at("shop", "db1:9104", 0.0)],
+        "load" => vec![
+            at("shop", "db1:9100", 0.2),
+            at("web", "app1:9100", 0.5),
+            at("web", "app2:9100", 0.6),
+        ],
+        "topology" => vec![
+            target_down("web", "app3:9100", "node"),
+            target_down("shop", "db2:9104", "mysqld"),
+            // a job the board never saw answer, named after its engine
+            target_down("crm", "c1:9104", "mysql-exporter"),
+        ],
+        _ => Vec::new(),
+    });
+    let f = build(&s, &results, &[]);
+    assert_eq!(ids(&f), ["crm/c1", "shop/db1", "shop/db2"]);
+    assert!(host(&f, "shop", "db2").exporter_down);
+    assert!(
+        f.notes.iter().any(|n| n.starts_with(
+            "2 machine(s) with node_exporter series and no database exporter under their name are not on the board: web/app1, web/app2"
+        )),
+        "{:?}",
+        f.notes
+    );
+    assert_eq!(exit_code(&s, &f), 3, "an exporter down is no good news");
 }
 
 /// Prometheus adds its external labels to every alert it sends; an external `cluster`
@@ -712,17 +771,22 @@ fn node_series_named_by_another_form_of_the_host_name_join_it() {
         ],
     )];
     let f = build(&s, &results, &alerts);
+    // The machines that join nothing are named in a note, not drawn as hosts.
     assert_eq!(
         ids(&f),
         [
-            "shop/10",
             "shop/10.0.0.4",
             "shop/db1",
             "shop/db2.prod.example.com",
             "shop/db3",
-            "shop/db3.dc1.example.com",
-            "shop/db3.dc2.example.com",
         ]
+    );
+    assert!(
+        f.notes.iter().any(|n| n.starts_with(
+            "3 machine(s) with node_exporter series and no database exporter under their name are not on the board: shop/10, shop/db3.dc1.example.com, shop/db3.dc2.example.com"
+        )),
+        "{:?}",
+        f.notes
     );
     let db1 = host(&f, "shop", "db1");
     assert_eq!(db1.readings[load].value, Some(2.5));
@@ -1131,17 +1195,15 @@ fn node_targets_named_by_address_join_their_host_by_nodename() {
         &[("cluster", "shop"), ("instance", "10.0.0.1:9100")],
     );
     let mut f = build(&s, &results, &[high_load]);
-    assert_eq!(
-        ids(&f),
-        ["shop/10.0.0.9", "shop/db1", "shop/db2", "shop/db3"]
-    );
-    // A machine without a database is no database down.
-    let backup = host(&f, "shop", "10.0.0.9");
-    assert_eq!(backup.health, Health::Unknown);
+    // A machine without a database is no database down, nor a host of the board.
+    assert_eq!(ids(&f), ["shop/db1", "shop/db2", "shop/db3"]);
     assert!(
-        backup.reasons[0].starts_with("no database exporter under this name"),
+        f.notes
+            .iter()
+            .any(|n| n.starts_with("1 machine(s) with node_exporter series")
+                && n.contains("shop/10.0.0.9")),
         "{:?}",
-        backup.reasons
+        f.notes
     );
     let load = s.metrics.index("load").unwrap();
     let db1 = host(&f, "shop", "db1");
@@ -1185,9 +1247,6 @@ fn node_targets_named_by_address_join_their_host_by_nodename() {
         })
         .collect();
     let after = build_after(&s, &without, &[], Some(&f));
-    assert_eq!(
-        ids(&after),
-        ["shop/10.0.0.9", "shop/db1", "shop/db2", "shop/db3"]
-    );
+    assert_eq!(ids(&after), ["shop/db1", "shop/db2", "shop/db3"]);
     assert_eq!(host(&after, "shop", "db1").readings[load].value, Some(3.0));
 }

@@ -217,8 +217,8 @@ fn a_machine_named_apart_from_its_database_host_is_named() {
     assert_eq!(
         msgs,
         [
-            "1 name(s) have node_exporter series and no database exporter: shop/10.0.0.5",
-            "1 of 3 hosts have no node_exporter data (load): shop/db1"
+            "1 of 2 hosts have no node_exporter data (load): shop/db1",
+            "1 machine(s) with node_exporter series and no database exporter under their name are not on the board: shop/10.0.0.5: application servers of a shared Prometheus, or database hosts whose exporters name them another way (`fleetboard doctor`)"
         ]
     );
 }
