@@ -1236,21 +1236,21 @@ pub fn build<'a>(
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-            if !back.is_empty() {
-                let why = format!(
-                    "stopped channel from {}, which replicates from this primary: a switchover leftover (RESET REPLICA ALL)",
-                    names(&back)
-                );
-                health = health.max(Health::Warn);
-                reasons.push((Health::Warn, why));
-            }
-            if !gone.is_empty() {
-                let why = format!(
-                    "stopped channel from {}, a source no longer on the board while replicas follow this server: a failover leftover (RESET REPLICA ALL)",
-                    names(&gone)
-                );
-                health = health.max(Health::Warn);
-                reasons.push((Health::Warn, why));
+            for (sources, what) in [
+                (&back, "which replicates from this primary: a switchover leftover"),
+                (
+                    &gone,
+                    "a source no longer on the board while replicas follow this server: a failover leftover",
+                ),
+            ] {
+                if !sources.is_empty() {
+                    let why = format!(
+                        "stopped channel from {}, {what} (RESET REPLICA ALL)",
+                        names(sources)
+                    );
+                    health = health.max(Health::Warn);
+                    reasons.push((Health::Warn, why));
+                }
             }
             if group.is_none() && matches!(role, Role::GroupPrimary | Role::GroupSecondary) {
                 // Known by its group channels only: its state in the group is not collected.

@@ -936,20 +936,22 @@ fn postgresql_servers_beside_a_mysql_board_are_named_in_a_note() {
     assert!(f.hosts.iter().any(|h| h.id.name == "pg1"), "{:?}", f.hosts);
 }
 
+/// A host's role, health and whether it cascades, from the snapshot JSON.
+fn role_health_cascading(j: &Value, cluster: &str, name: &str) -> (String, String, bool) {
+    let h = host_in(j, cluster, name);
+    (
+        h["role"].as_str().unwrap().to_owned(),
+        h["health"].as_str().unwrap().to_owned(),
+        h["replication"]["cascading"].as_bool().unwrap_or(false),
+    )
+}
+
 #[test]
 fn a_read_only_server_its_replicas_follow_is_their_primary() {
     let set = settings("");
     let f = build(&set, &fixture("read_only_primary.prom"), None);
     let j = snapshot(&set, &f);
     let s = summary(&j);
-    let judged = |c: &str, n: &str| {
-        let h = host_in(&j, c, n);
-        (
-            h["role"].as_str().unwrap().to_owned(),
-            h["health"].as_str().unwrap().to_owned(),
-            h["replication"]["cascading"].as_bool().unwrap_or(false),
-        )
-    };
     let want = [
         ("shop", "db1", "primary", "WARN", false),
         ("shop", "db2", "replica", "OK", false),
@@ -960,7 +962,7 @@ fn a_read_only_server_its_replicas_follow_is_their_primary() {
     ];
     for (c, n, role, health, cascading) in want {
         assert_eq!(
-            judged(c, n),
+            role_health_cascading(&j, c, n),
             (role.to_owned(), health.to_owned(), cascading),
             "{c}/{n}\n{s}"
         );
@@ -1026,14 +1028,6 @@ fn the_writable_member_of_a_replication_ring_is_its_primary() {
     let f = build(&set, &fixture("master_master.prom"), None);
     let j = snapshot(&set, &f);
     let s = summary(&j);
-    let judged = |c: &str, n: &str| {
-        let h = host_in(&j, c, n);
-        (
-            h["role"].as_str().unwrap().to_owned(),
-            h["health"].as_str().unwrap().to_owned(),
-            h["replication"]["cascading"].as_bool().unwrap_or(false),
-        )
-    };
     let want = [
         ("mm", "m1", "primary", false),
         ("mm", "m2", "replica", false),
@@ -1049,7 +1043,7 @@ fn the_writable_member_of_a_replication_ring_is_its_primary() {
     ];
     for (c, n, role, cascading) in want {
         assert_eq!(
-            judged(c, n),
+            role_health_cascading(&j, c, n),
             (role.to_owned(), "OK".to_owned(), cascading),
             "{c}/{n}\n{s}"
         );
