@@ -676,7 +676,16 @@ pub fn attach_alerts(hosts: &mut [Host], alerts: &[Alert], ident: &Identity) -> 
             by_name.entry(a.as_str()).or_default().push(i);
         }
     }
-    let clusters: hashbrown::HashSet<&str> = hosts.iter().map(|h| h.id.cluster.as_str()).collect();
+    // Hosts come sorted by cluster: each cluster once.
+    let mut clusters: hashbrown::HashSet<&str> = hashbrown::HashSet::new();
+    let mut last = None;
+    for h in hosts.iter() {
+        let c = h.id.cluster.as_str();
+        if last != Some(c) {
+            clusters.insert(c);
+            last = Some(c);
+        }
+    }
     let mut targets = Vec::with_capacity(alerts.len());
     for a in alerts {
         // An alert's labels are its series' (rules over federated series keep

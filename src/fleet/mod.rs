@@ -380,21 +380,26 @@ pub fn build<'a>(
         // application server's node_exporter in a shared Prometheus) is no server of the
         // board; a job named after a database engine is one even when all its targets are
         // down at the board's start.
-        let mut db_jobs: hashbrown::HashSet<&str> = hashbrown::HashSet::new();
-        if let Some(Some(Ok(up))) = up_i.map(|i| input.results.get(i)) {
-            for s in up.iter() {
-                if let Some(j) = s.label("exported_job").or_else(|| s.label("job")) {
+        // Built at the first target down that no host has (most refreshes have none).
+        let db_jobs: std::cell::OnceCell<hashbrown::HashSet<&str>> = std::cell::OnceCell::new();
+        let jobs = || {
+            let mut db_jobs: hashbrown::HashSet<&str> = hashbrown::HashSet::new();
+            if let Some(Some(Ok(up))) = up_i.map(|i| input.results.get(i)) {
+                for s in up.iter() {
+                    if let Some(j) = s.label("exported_job").or_else(|| s.label("job")) {
+                        db_jobs.insert(j);
+                    }
+                }
+            }
+            for h in previous.map_or(&[][..], |p| &p.hosts[..]) {
+                if let Some(j) = h.labels.get("exported_job").or_else(|| h.labels.get("job")) {
                     db_jobs.insert(j);
                 }
             }
-        }
-        for h in previous.map_or(&[][..], |p| &p.hosts[..]) {
-            if let Some(j) = h.labels.get("exported_job").or_else(|| h.labels.get("job")) {
-                db_jobs.insert(j);
-            }
-        }
+            db_jobs
+        };
         let db_job = |j: &str| {
-            db_jobs.contains(j) || {
+            db_jobs.get_or_init(jobs).contains(j) || {
                 let l = j.to_ascii_lowercase();
                 [
                     "mysql", "maria", "percona", "postgres", "pg", "patroni", "galera", "db",
@@ -685,7 +690,9 @@ pub fn build<'a>(
 
     // server_id → host, per cluster, to resolve a channel's source; and the servers some
     // replica names as its source (evidence of a primary).
-    let mut by_server_id: hashbrown::HashMap<(&str, u64), Vec<&str>> = hashbrown::HashMap::new();
+    let mut by_server_id: hashbrown::HashMap<(&str, u64), &str> = hashbrown::HashMap::new();
+    // Every server of an id several servers of one cluster have (rare: no map otherwise).
+    let mut shared: hashbrown::HashMap<(&str, u64), Vec<&str>> = hashbrown::HashMap::new();
     let mut named_sources: hashbrown::HashSet<(&str, u64)> = hashbrown::HashSet::new();
     // Sources named by `master_host` (a host name, not loopback), for a source whose own
     // server_id is unknown (its exporter is down).
@@ -695,10 +702,18 @@ pub fn build<'a>(
     let mut galera_nodes: hashbrown::HashSet<(&str, &str)> = hashbrown::HashSet::new();
     for r in &rows {
         if let Some(x) = r.ev.server_id {
-            by_server_id
-                .entry((&r.id.cluster, roles::as_id(x)))
-                .or_default()
-                .push(&r.id.name);
+            let key = (r.id.cluster.as_str(), roles::as_id(x));
+            match by_server_id.entry(key) {
+                hashbrown::hash_map::Entry::Vacant(v) => {
+                    v.insert(&r.id.name);
+                }
+                hashbrown::hash_map::Entry::Occupied(o) => {
+                    shared
+                        .entry(key)
+                        .or_insert_with(|| vec![*o.get()])
+                        .push(&r.id.name);
+                }
+            }
             if roles::galera_role(&r.ev).is_some() {
                 galera_nodes.insert((&r.id.cluster, &r.id.name));
             }
@@ -718,7 +733,9 @@ pub fn build<'a>(
     // replication topologies, each numbering its servers from 1) names the source only
     // with the channel's `master_host`; else the source stays unknown, never guessed.
     let resolve = |cluster: &str, me: &str, c: &roles::ChannelEvidence| -> Option<String> {
-        let cands = by_server_id.get(&(cluster, roles::as_id(c.source_server_id?)))?;
+        let key = (cluster, roles::as_id(c.source_server_id?));
+        let one = [*by_server_id.get(&key)?];
+        let cands: &[&str] = shared.get(&key).map_or(&one[..], Vec::as_slice);
         let mut others = cands.iter().filter(|s| **s != me);
         let first = others.next()?;
         let Some(second) = others.next() else {
@@ -742,10 +759,10 @@ pub fn build<'a>(
             _ => None,
         }
     };
-    let shared_ids: Vec<String> = by_server_id
+    let shared_ids: Vec<String> = shared
         .iter()
         .filter(|((cluster, _), names)| {
-            names.len() > 1 && !names.iter().all(|n| galera_nodes.contains(&(*cluster, *n)))
+            !names.iter().all(|n| galera_nodes.contains(&(*cluster, *n)))
         })
         .map(|((cluster, id), names)| format!("{id} in {cluster} ({})", names.join(", ")))
         .collect();
@@ -779,55 +796,58 @@ pub fn build<'a>(
         })
         .collect();
     drop(by_server_id);
+    drop(shared);
     drop(galera_nodes);
     drop(named_sources);
     drop(named_hosts);
     let in_ring = replication_rings(&rows, &resolved);
-    // Clusters where some server reports replica status (the collector and its grant
-    // work there), and how many replicas name each server as their source.
-    let mut reporting: hashbrown::HashSet<&str> = hashbrown::HashSet::new();
-    let mut followers: hashbrown::HashMap<(&str, &str), usize> = hashbrown::HashMap::new();
-    for (r, res) in rows.iter().zip(&resolved) {
-        if r.ev.replica_channels().next().is_some() {
-            reporting.insert(r.id.cluster.as_str());
-        }
-        let mut named: Vec<&str> = res.iter().flatten().map(String::as_str).collect();
-        named.dedup();
-        for s in named {
-            *followers.entry((r.id.cluster.as_str(), s)).or_default() += 1;
-        }
-    }
     // A read-only server others replicate from, with no replication channel of its own
-    // while its cluster's replicas report theirs: the top of the chain, taking no writes.
-    let read_only_top: Vec<Option<usize>> = rows
+    // while its cluster's replicas report theirs (the collector and its grant work there):
+    // the top of the chain, taking no writes. The maps are built only for such servers.
+    let ro_top_candidate = |r: &Row<'_>, src: bool| {
+        src && r.engine == Some(Engine::Mysql)
+            && r.ev.replica_channels().next().is_none()
+            && !r
+                .ev
+                .channels
+                .iter()
+                .any(|c| roles::is_group_channel(&c.name))
+            && r.ev.group_rows.is_empty()
+            && roles::galera_role(&r.ev).is_none()
+            && r.ev
+                .super_read_only
+                .or(r.ev.read_only)
+                .is_some_and(|v| v >= 1.0)
+    };
+    let mut read_only_top: Vec<Option<usize>> = vec![None; rows.len()];
+    if rows
         .iter()
         .zip(&is_source)
-        .map(|(r, &src)| {
-            let top = src
-                && r.engine == Some(Engine::Mysql)
-                && r.ev.replica_channels().next().is_none()
-                && !r
-                    .ev
-                    .channels
-                    .iter()
-                    .any(|c| roles::is_group_channel(&c.name))
-                && r.ev.group_rows.is_empty()
-                && roles::galera_role(&r.ev).is_none()
-                && r.ev
-                    .super_read_only
-                    .or(r.ev.read_only)
-                    .is_some_and(|v| v >= 1.0)
-                && reporting.contains(r.id.cluster.as_str());
-            top.then(|| {
-                followers
-                    .get(&(r.id.cluster.as_str(), r.id.name.as_str()))
-                    .copied()
-                    .unwrap_or(0)
-            })
-        })
-        .collect();
-    drop(followers);
-    drop(reporting);
+        .any(|(r, &src)| ro_top_candidate(r, src))
+    {
+        let mut reporting: hashbrown::HashSet<&str> = hashbrown::HashSet::new();
+        let mut followers: hashbrown::HashMap<(&str, &str), usize> = hashbrown::HashMap::new();
+        for (r, res) in rows.iter().zip(&resolved) {
+            if r.ev.replica_channels().next().is_some() {
+                reporting.insert(r.id.cluster.as_str());
+            }
+            let mut named: Vec<&str> = res.iter().flatten().map(String::as_str).collect();
+            named.dedup();
+            for s in named {
+                *followers.entry((r.id.cluster.as_str(), s)).or_default() += 1;
+            }
+        }
+        for ((top, r), &src) in read_only_top.iter_mut().zip(&rows).zip(&is_source) {
+            if ro_top_candidate(r, src) && reporting.contains(r.id.cluster.as_str()) {
+                *top = Some(
+                    followers
+                        .get(&(r.id.cluster.as_str(), r.id.name.as_str()))
+                        .copied()
+                        .unwrap_or(0),
+                );
+            }
+        }
+    }
 
     // PostgreSQL: the walsender rows of every server, and per cluster its hosts and whether
     // an up primary answered (then a replica without a row is not streaming).
@@ -1539,7 +1559,14 @@ pub fn attach_sparks(
 
 /// Whether each row replicates, through its sources and theirs, from itself: circular
 /// (master-master) replication. A ring is followed over at most 16 servers.
+/// Only a writable server with replica channels can be a ring's primary, so only those are
+/// followed (most refreshes have none: nothing is built then).
 fn replication_rings(rows: &[Row<'_>], resolved: &[Vec<Option<String>>]) -> Vec<bool> {
+    let candidate =
+        |r: &Row<'_>| roles::writable(&r.ev) && r.ev.replica_channels().next().is_some();
+    if !rows.iter().any(candidate) {
+        return vec![false; rows.len()];
+    }
     let mut sources: hashbrown::HashMap<(&str, &str), Vec<&str>> = hashbrown::HashMap::new();
     for (r, res) in rows.iter().zip(resolved) {
         for (c, s) in r.ev.channels.iter().zip(res) {
@@ -1556,6 +1583,9 @@ fn replication_rings(rows: &[Row<'_>], resolved: &[Vec<Option<String>>]) -> Vec<
     }
     rows.iter()
         .map(|r| {
+            if !candidate(r) {
+                return false;
+            }
             let (cluster, me) = (r.id.cluster.as_str(), r.id.name.as_str());
             let mut seen: Vec<&str> = Vec::new();
             let mut next: Vec<&str> = sources.get(&(cluster, me)).cloned().unwrap_or_default();
