@@ -125,6 +125,8 @@ pub struct PromSource {
     ams: Vec<AmClient>,
     /// `(metric key, expression template with `$cluster` still in it)`, in metric order.
     parts: Vec<(String, String)>,
+    /// The templates expanded for the last cluster filter asked.
+    queries: std::sync::Mutex<Option<Arc<super::multi::Queries>>>,
     /// Alert names of the dead man's switch; empty: not checked.
     watchdog: Vec<String>,
     /// Whether the switch is armed: named in the config, or one of the default names has
@@ -155,6 +157,7 @@ impl PromSource {
             members,
             ams,
             parts: metrics,
+            queries: std::sync::Mutex::new(None),
             watchdog: Vec::new(),
             watchdog_armed: std::sync::atomic::AtomicBool::new(false),
             requests: Arc::new(AtomicUsize::new(0)),
@@ -175,6 +178,22 @@ impl PromSource {
     pub fn watchdog_required(self, required: bool) -> Self {
         self.watchdog_armed.store(required, Ordering::Relaxed);
         self
+    }
+
+    /// The expressions for a cluster filter: the last ones when the filter is the same.
+    fn queries_for(&self, clusters: &[String]) -> Arc<super::multi::Queries> {
+        let mut last = self
+            .queries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &*last {
+            Some(q) if q.is_for(clusters) => Arc::clone(q),
+            _ => {
+                let q = Arc::new(super::multi::Queries::new(&self.parts, clusters));
+                *last = Some(Arc::clone(&q));
+                q
+            }
+        }
     }
 
     /// Requests sent so far (every query and every Alertmanager call).
@@ -220,18 +239,14 @@ impl FleetSource for PromSource {
     fn poll<'a>(&'a self, req: &'a PollRequest, now: DateTime<Utc>) -> BoxFuture<'a, PollResult> {
         Box::pin(async move {
             let taken_at = req.at.unwrap_or(now);
-            let parts: Vec<(String, String)> = self
-                .parts
-                .iter()
-                .map(|(k, e)| (k.clone(), crate::sources::query::expand(e, &req.clusters)))
-                .collect();
+            let queries = self.queries_for(&req.clusters);
             // The monitoring's health is about now; in replay it would describe the present
             // next to data of the past.
             let with_monitoring = req.at.is_none();
             let polls = self
                 .members
                 .iter()
-                .map(|m| super::multi::poll_member(m, &parts, with_monitoring, req.at));
+                .map(|m| super::multi::poll_member(m, &queries, with_monitoring, req.at));
             let alerts = async {
                 if req.at.is_some() {
                     // Replay: one query per source for the alerts firing at that time.

@@ -244,6 +244,58 @@ async fn cluster_filter_is_sent_to_the_server_escaped() {
 }
 
 #[tokio::test]
+async fn a_new_cluster_filter_is_asked_at_the_next_refresh() {
+    // The board keeps the expanded queries between refreshes; a filter the operator changes
+    // must still reach the server at once, and going back must ask the first one again.
+    let s = prom(10, None).await;
+    let cli = Cli {
+        prometheus: vec![s.uri()],
+        ..Cli::default()
+    };
+    let settings = config::resolve(&cli, &FileConfig::default(), None).unwrap();
+    let source = setup::make_source(&settings).unwrap();
+    for clusters in [
+        vec!["orders"],
+        vec!["orders"],
+        vec!["payments"],
+        vec![],
+        vec!["orders"],
+    ] {
+        let req = PollRequest {
+            at: None,
+            clusters: clusters.iter().map(ToString::to_string).collect(),
+            sparkline: None,
+        };
+        let _ = source.poll(&req, Utc::now()).await;
+    }
+    let asked: Vec<String> = s
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/api/v1/query")
+        .map(united::query_of)
+        .collect();
+    assert_eq!(asked.len(), 5);
+    let up = |q: &str| {
+        let from = q.find("mysql_up{").unwrap();
+        q[from..from + q[from..].find('}').unwrap() + 1].to_string()
+    };
+    let ups: Vec<String> = asked.iter().map(|q| up(q)).collect();
+    assert_eq!(
+        ups,
+        [
+            r#"mysql_up{cluster=~"orders",instance=~".*"}"#,
+            r#"mysql_up{cluster=~"orders",instance=~".*"}"#,
+            r#"mysql_up{cluster=~"payments",instance=~".*"}"#,
+            r#"mysql_up{cluster=~".*",instance=~".*"}"#,
+            r#"mysql_up{cluster=~"orders",instance=~".*"}"#,
+        ]
+    );
+    assert_eq!(asked[0], asked[4], "the same filter, the same query");
+}
+
+#[tokio::test]
 async fn a_mixed_board_is_one_query_too() {
     let mut counts = Vec::new();
     for preset in [Preset::Mysql, Preset::Postgres, Preset::Mixed] {
