@@ -522,6 +522,10 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
         ));
     }
 
+    if let Some(finding) = hosts_named_by_address(&hosts, ident) {
+        out.push(finding);
+    }
+
     // Per-metric presence.
     let mut presence = Vec::new();
     for (i, def) in set.metrics.iter().enumerate() {
@@ -843,6 +847,86 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
 /// `pt-heartbeat --update`); the board reads the row of the server's source, as
 /// `pt-heartbeat --check` does. Without `server_id` it cannot choose, and after a failover
 /// the old primary's row, no longer written, is hours old on every server.
+/// An IP address, with or without a port (`10.42.0.17`, `10.42.0.17:9104`, `[fd00::1]:9104`).
+fn is_address(name: &str) -> bool {
+    name.parse::<std::net::IpAddr>().is_ok()
+        || name.starts_with('[')
+        || name.rsplit_once(':').is_some_and(|(ip, port)| {
+            !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && ip.parse::<std::net::Ipv4Addr>().is_ok()
+        })
+}
+
+/// Labels that name a database cluster on Kubernetes, as Prometheus Operator's service
+/// and pod monitors write them (`service`) or copy them from the pod
+/// (`app_kubernetes_io_instance`), and the namespace, the coarsest.
+const KUBERNETES_CLUSTER_LABELS: [&str; 3] = ["app_kubernetes_io_instance", "service", "namespace"];
+
+/// Database hosts named by their address. On Kubernetes (a `pod` label beside) the address
+/// changes at every restart of the pod: each restart leaves a host without series, kept
+/// UNKNOWN until `forget_after`, and brings a new one, so the pod's name is the host.
+/// Elsewhere the address is stable but is not the name alerts and people use.
+fn hosts_named_by_address(hosts: &[&crate::model::Host], ident: &Identity) -> Option<Finding> {
+    // Machines without a database are no hosts of the board (see `fleet::join`).
+    let db = hosts;
+    let by_address: Vec<&&crate::model::Host> =
+        db.iter().filter(|h| is_address(&h.id.name)).collect();
+    if by_address.is_empty() || by_address.len() * 2 < db.len() {
+        return None;
+    }
+    let examples: Vec<String> = by_address
+        .iter()
+        .take(3)
+        .map(|h| h.id.name.clone())
+        .collect();
+    let pods = by_address
+        .iter()
+        .filter(|h| h.labels.get("pod").is_some_and(|p| !p.is_empty()))
+        .count();
+    if pods * 2 >= by_address.len() {
+        let cluster_labels: Vec<&str> = KUBERNETES_CLUSTER_LABELS
+            .iter()
+            .copied()
+            .filter(|l| by_address.iter().all(|h| h.labels.get(l).is_some()))
+            .collect();
+        let cluster_fix = match cluster_labels.first() {
+            Some(l) if *l != ident.cluster_label => format!(
+                ", and `cluster_label = \"{l}\"` if it names the database cluster (present here: {})",
+                cluster_labels.join(", ")
+            ),
+            _ => String::new(),
+        };
+        return Some(find(
+            Level::Fix,
+            "identity",
+            format!(
+                "{} of {} database hosts are named by a pod address (`{}` = {}) and carry a `pod` label: Kubernetes gives a pod a new address at every restart, which leaves the old host UNKNOWN without series until forget_after and adds a new one",
+                by_address.len(),
+                db.len(),
+                ident.host_label,
+                examples.join(", ")
+            ),
+            Some(format!("name hosts by their pod: `[identity] host_label = \"pod\"`{cluster_fix}")),
+        ));
+    }
+    Some(find(
+        Level::Info,
+        "identity",
+        format!(
+            "{} of {} database hosts are named by their address (`{}` = {}): alerts and people usually name them by host name",
+            by_address.len(),
+            db.len(),
+            ident.host_label,
+            examples.join(", ")
+        ),
+        Some(format!(
+            "relabel `{}` to the host name in the scrape config (or name the host label with [identity] host_label)",
+            ident.host_label
+        )),
+    ))
+}
+
 fn heartbeat_without_server_id(set: &MetricSet, facts: &Facts) -> Option<Finding> {
     let i = set.by_signal(crate::model::Signal::ReplicationLag)?;
     let def = &set.metrics[i];

@@ -353,6 +353,92 @@ fn pmm_agent_ids_as_host_names_point_to_the_preset() {
     );
 }
 
+/// The healthy fleet with every series named by `name(host)` and given `extra` labels.
+fn renamed(set: &MetricSet, name: impl Fn(&str) -> String, extra: &[(&str, &str)]) -> Facts {
+    let mut f = healthy(set);
+    for r in &mut f.results {
+        let v: Vec<Sample> = r
+            .as_ref()
+            .unwrap()
+            .to_samples()
+            .into_iter()
+            .map(|mut x| {
+                let h = x.labels["instance"].trim_end_matches(":9104").to_string();
+                x.labels.insert("instance".into(), name(&h));
+                for (k, v) in extra {
+                    x.labels.insert((*k).into(), (*v).replace("HOST", &h));
+                }
+                x
+            })
+            .collect();
+        *r = Ok(Vector::from(v));
+    }
+    f
+}
+
+#[test]
+fn kubernetes_pod_addresses_as_host_names_point_to_the_pod_label() {
+    let set = mysql_preset("instance", "cluster");
+    let ip = |h: &str| format!("10.42.0.{}:9104", if h == "db1" { 17 } else { 18 });
+    let f = renamed(
+        &set,
+        ip,
+        &[
+            ("pod", "orders-HOST"),
+            ("namespace", "db"),
+            ("service", "orders-mysql"),
+        ],
+    );
+    let r = analyze(&set, &Identity::default(), &f);
+    let n = r
+        .findings
+        .iter()
+        .find(|x| x.topic == "identity")
+        .expect("an identity finding");
+    assert_eq!(n.level, Level::Fix, "{n:?}");
+    assert!(n.message.contains("2 of 2 database hosts"), "{n:?}");
+    assert!(n.message.contains("10.42.0.17"), "{n:?}");
+    let fix = n.fix.as_deref().unwrap();
+    assert!(fix.contains("host_label = \"pod\""), "{fix}");
+    // The labels present on every host, the most specific first.
+    assert!(
+        fix.contains("cluster_label = \"service\"") && fix.contains("service, namespace"),
+        "{fix}"
+    );
+
+    // Addresses without pods: stable names, only a hint.
+    let f = renamed(&set, ip, &[]);
+    let r = analyze(&set, &Identity::default(), &f);
+    let n = r.findings.iter().find(|x| x.topic == "identity").unwrap();
+    assert_eq!(n.level, Level::Info, "{n:?}");
+
+    // Host names, or pods already the host label: nothing to say.
+    let f = healthy(&set);
+    let r = analyze(&set, &Identity::default(), &f);
+    assert!(
+        !r.findings.iter().any(|x| x.topic == "identity"),
+        "{:?}",
+        r.findings
+    );
+}
+
+#[test]
+fn addresses_are_told_from_names() {
+    for a in ["10.0.0.1", "10.0.0.1:9104", "fd00::1", "[fd00::1]:9104"] {
+        assert!(is_address(a), "{a}");
+    }
+    for n in [
+        "db1",
+        "db1:9104",
+        "db1.example.com",
+        "10.0.0",
+        "10.0.0.1:",
+        "10.0.0.1:x",
+    ] {
+        assert!(!is_address(n), "{n}");
+    }
+}
+
 #[test]
 fn ambiguous_alert_and_duplicate_names_are_reported() {
     let set = mysql_preset("instance", "cluster");
