@@ -326,6 +326,12 @@ pub fn build<'a>(
         .collect();
     let gap_of = |source: Option<&str>| source.and_then(|s| incomplete.get(s));
 
+    // Kubernetes pods named by their address (see `kubernetes_pod`): the live host of each
+    // pod (`None` when several have it), built at the first previous host with a pod.
+    let live_pods: std::cell::OnceCell<hashbrown::HashMap<(&str, &str), Option<usize>>> =
+        std::cell::OnceCell::new();
+    let mut restarted: Vec<String> = Vec::new();
+    let live = rows.len();
     // Hosts that vanished completely are kept (and judged DOWN) until forgotten; those of
     // an incomplete source are kept stale, however long the source stays away.
     for h in previous.map_or(&[][..], |p| &p.hosts[..]) {
@@ -337,12 +343,43 @@ pub fn build<'a>(
                 continue;
             }
         }
+        // A pod back under a new address is the same server: the old name went with the
+        // address, it is no server without series. One live host has the pod, under
+        // another name (were the old name live too, two hosts would have it).
+        if let Some(pod) = kubernetes_pod(h.labels.iter()) {
+            let pods = live_pods.get_or_init(|| {
+                let mut m = hashbrown::HashMap::new();
+                for (i, r) in rows[..live].iter().enumerate() {
+                    if let Some(p) = kubernetes_pod(r.labels.iter().copied()) {
+                        m.entry(p).and_modify(|e| *e = None).or_insert(Some(i));
+                    }
+                }
+                m
+            });
+            if let Some(&Some(i)) = pods.get(&pod) {
+                if rows[i].id != h.id {
+                    restarted.push(format!("{} (was {})", rows[i].id.name, h.id.name));
+                    continue;
+                }
+            }
+        }
         let before = rows.len();
         let r = find_or_add(&mut rows, &h.id.cluster, &h.id.name);
         if r == before {
             rows[r].labels = h.labels.iter().collect();
             rows[r].source = h.source.as_deref();
         }
+    }
+    drop(live_pods);
+    if !restarted.is_empty() {
+        let n = restarted.len();
+        let more = n.saturating_sub(join::EXAMPLES);
+        restarted.truncate(join::EXAMPLES);
+        notes.push(format!(
+            "{n} Kubernetes pod(s) came back under a new address, the host named by the old one dropped: {}{} (name hosts by pod: `fleetboard doctor`)",
+            restarted.join(", "),
+            if more > 0 { format!(", and {more} more") } else { String::new() }
+        ));
     }
     // After the vanished hosts are back: a host whose database exporter is down this
     // refresh keeps the targets it was joined with.
@@ -1448,6 +1485,22 @@ pub fn build<'a>(
 
 /// A host missing from an incomplete answer: its last data, every reading stale, health
 /// STALE with the source's reason first and what was known before after it.
+/// `(namespace, pod)` of a Kubernetes scrape target (Prometheus Operator and the
+/// Kubernetes service discovery examples write both labels); `None` without a pod label.
+fn kubernetes_pod<'s>(
+    mut labels: impl Iterator<Item = (&'s str, &'s str)>,
+) -> Option<(&'s str, &'s str)> {
+    let (mut namespace, mut pod) = ("", None);
+    for (k, v) in labels.by_ref() {
+        match k {
+            "pod" if !v.is_empty() => pod = Some(v),
+            "namespace" => namespace = v,
+            _ => {}
+        }
+    }
+    Some((namespace, pod?))
+}
+
 fn stale_host(prev: &Host, reason: &str) -> Host {
     let mut h = prev.clone();
     h.alerts.clear();

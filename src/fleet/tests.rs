@@ -754,3 +754,87 @@ fn a_stale_host_says_what_was_known_before() {
     );
     assert_eq!(db2.reasons.len(), 3, "{:?}", db2.reasons);
 }
+
+#[test]
+fn a_kubernetes_pod_back_under_a_new_address_replaces_its_old_host() {
+    // Prometheus Operator's targets: instance = the pod's address, which a restarted pod
+    // does not keep; the pod label names the server.
+    let set = mysql_preset("instance", "cluster");
+    let up = |pods: &[(&str, &str, &str)]| -> Vec<Result<Vector, SourceError>> {
+        set.metrics
+            .iter()
+            .map(|m| {
+                Ok(Vector::from(if m.key == "up" {
+                    pods.iter()
+                        .map(|(ns, pod, ip)| {
+                            s(
+                                &[
+                                    ("__name__", "mysql_up"),
+                                    ("cluster", "orders"),
+                                    ("instance", &format!("{ip}:9104")),
+                                    ("job", "mysql"),
+                                    ("namespace", ns),
+                                    ("pod", pod),
+                                ],
+                                1.0,
+                            )
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                }))
+            })
+            .collect()
+    };
+    let at = |results: &[Result<Vector, SourceError>], previous: Option<&Fleet>| {
+        build(
+            &set,
+            &Identity::default(),
+            &BuildInput {
+                results,
+                alerts: &[],
+                taken_at: Some(t0()),
+                forget_after: Some(chrono::Duration::hours(1)),
+                sources: &[],
+            },
+            previous,
+        )
+    };
+    let before = at(
+        &up(&[
+            ("db", "orders-mysql-0", "10.42.0.17"),
+            ("db", "orders-mysql-1", "10.42.1.5"),
+            ("db", "orders-mysql-2", "10.42.2.4"),
+            ("staging", "orders-mysql-2", "10.43.0.8"),
+        ]),
+        None,
+    );
+    assert_eq!(before.hosts.len(), 4);
+    // orders-mysql-1 restarted with a new address; orders-mysql-2 of db is being rescheduled
+    // (no new pod yet); staging's orders-mysql-2 carries on.
+    let after = at(
+        &up(&[
+            ("db", "orders-mysql-0", "10.42.0.17"),
+            ("db", "orders-mysql-1", "10.42.1.9"),
+            ("staging", "orders-mysql-2", "10.43.0.8"),
+        ]),
+        Some(&before),
+    );
+    let names: Vec<&str> = after.hosts.iter().map(|h| h.id.name.as_str()).collect();
+    assert_eq!(names, ["10.42.0.17", "10.42.1.9", "10.42.2.4", "10.43.0.8"]);
+    // The pod not back yet stays, without series: its server is really away.
+    let away = after
+        .hosts
+        .iter()
+        .find(|h| h.id.name == "10.42.2.4")
+        .unwrap();
+    assert_eq!(away.health, Health::Unknown);
+    assert!(
+        after
+            .notes
+            .iter()
+            .any(|n| n.contains("1 Kubernetes pod(s)") && n.contains("10.42.1.9 (was 10.42.1.5)")),
+        "{:?}",
+        after.notes
+    );
+}
