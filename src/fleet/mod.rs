@@ -346,7 +346,8 @@ pub fn build<'a>(
         // A pod back under a new address is the same server: the old name went with the
         // address, it is no server without series. One live host has the pod, under
         // another name (were the old name live too, two hosts would have it).
-        if let Some(pod) = kubernetes_pod(h.labels.iter()) {
+        let pod = h.labels.get("pod").filter(|p| !p.is_empty());
+        if let Some(pod) = pod.map(|p| (h.labels.get("namespace").unwrap_or_default(), p)) {
             let pods = live_pods.get_or_init(|| {
                 let mut m = hashbrown::HashMap::new();
                 for (i, r) in rows[..live].iter().enumerate() {
