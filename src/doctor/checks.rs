@@ -847,17 +847,6 @@ pub fn analyze(set: &MetricSet, ident: &Identity, facts: &Facts) -> Report {
 /// `pt-heartbeat --update`); the board reads the row of the server's source, as
 /// `pt-heartbeat --check` does. Without `server_id` it cannot choose, and after a failover
 /// the old primary's row, no longer written, is hours old on every server.
-/// An IP address, with or without a port (`10.42.0.17`, `10.42.0.17:9104`, `[fd00::1]:9104`).
-fn is_address(name: &str) -> bool {
-    name.parse::<std::net::IpAddr>().is_ok()
-        || name.starts_with('[')
-        || name.rsplit_once(':').is_some_and(|(ip, port)| {
-            !port.is_empty()
-                && port.bytes().all(|b| b.is_ascii_digit())
-                && ip.parse::<std::net::Ipv4Addr>().is_ok()
-        })
-}
-
 /// Labels that name a database cluster on Kubernetes, as Prometheus Operator's service
 /// and pod monitors write them (`service`) or copy them from the pod
 /// (`app_kubernetes_io_instance`), and the namespace, the coarsest.
@@ -870,8 +859,10 @@ const KUBERNETES_CLUSTER_LABELS: [&str; 3] = ["app_kubernetes_io_instance", "ser
 fn hosts_named_by_address(hosts: &[&crate::model::Host], ident: &Identity) -> Option<Finding> {
     // Machines without a database are no hosts of the board (see `fleet::join`).
     let db = hosts;
-    let by_address: Vec<&&crate::model::Host> =
-        db.iter().filter(|h| is_address(&h.id.name)).collect();
+    let by_address: Vec<&&crate::model::Host> = db
+        .iter()
+        .filter(|h| crate::fleet::join::is_address(&h.id.name))
+        .collect();
     if by_address.is_empty() || by_address.len() * 2 < db.len() {
         return None;
     }

@@ -189,10 +189,21 @@ fn fold(rows: &mut [Row<'_>], set: &MetricSet, src: usize, dst: usize) -> usize 
     dups
 }
 
+/// An IP address, with or without a port (`10.42.0.17`, `10.42.0.17:9104`, `[fd00::1]:9104`).
+pub fn is_address(name: &str) -> bool {
+    name.parse::<std::net::IpAddr>().is_ok()
+        || name.starts_with('[')
+        || name.rsplit_once(':').is_some_and(|(ip, port)| {
+            !port.is_empty()
+                && port.bytes().all(|b| b.is_ascii_digit())
+                && ip.parse::<std::net::Ipv4Addr>().is_ok()
+        })
+}
+
 /// The first label of a DNS name (`db1` of `db1.prod.example.com`); `None` for a name
 /// without a domain and for IP addresses, whose first part names nothing.
 pub fn short_name(name: &str) -> Option<&str> {
-    if name.parse::<std::net::IpAddr>().is_ok() || name.starts_with('[') {
+    if is_address(name) {
         return None;
     }
     let (first, rest) = name.split_once('.')?;

@@ -327,9 +327,13 @@ pub fn build<'a>(
     let gap_of = |source: Option<&str>| source.and_then(|s| incomplete.get(s));
 
     // Kubernetes pods named by their address (see `kubernetes_pod`): the live host of each
-    // pod (`None` when several have it), built at the first previous host with a pod.
-    let live_pods: std::cell::OnceCell<hashbrown::HashMap<(&str, &str), Option<usize>>> =
-        std::cell::OnceCell::new();
+    // pod (`None` when several have it), and the previous hosts of each pod, built at the
+    // first previous host named by a pod's address.
+    type Pods<'p> = (
+        hashbrown::HashMap<(&'p str, &'p str), Option<usize>>,
+        hashbrown::HashMap<(&'p str, &'p str), usize>,
+    );
+    let live_pods: std::cell::OnceCell<Pods<'_>> = std::cell::OnceCell::new();
     let mut restarted: Vec<String> = Vec::new();
     let live = rows.len();
     // Hosts that vanished completely are kept (and judged DOWN) until forgotten; those of
@@ -345,20 +349,34 @@ pub fn build<'a>(
         }
         // A pod back under a new address is the same server: the old name went with the
         // address, it is no server without series. One live host has the pod, under
-        // another name (were the old name live too, two hosts would have it).
+        // another name (were the old name live too, two hosts would have it), and the pod
+        // was this host's alone (an exporter pod probing several servers is none of them).
         let pod = h.labels.get("pod").filter(|p| !p.is_empty());
-        if let Some(pod) = pod.map(|p| (h.labels.get("namespace").unwrap_or_default(), p)) {
-            let pods = live_pods.get_or_init(|| {
-                let mut m = hashbrown::HashMap::new();
+        if let Some(pod) = pod
+            .filter(|_| join::is_address(&h.id.name))
+            .map(|p| (h.labels.get("namespace").unwrap_or_default(), p))
+        {
+            let (now_at, before) = live_pods.get_or_init(|| {
+                let mut live_of = hashbrown::HashMap::new();
                 for (i, r) in rows[..live].iter().enumerate() {
                     if let Some(p) = kubernetes_pod(r.labels.iter().copied()) {
-                        m.entry(p).and_modify(|e| *e = None).or_insert(Some(i));
+                        live_of
+                            .entry(p)
+                            .and_modify(|e| *e = None)
+                            .or_insert(Some(i));
                     }
                 }
-                m
+                let mut before = hashbrown::HashMap::new();
+                for p in previous.map_or(&[][..], |p| &p.hosts[..]) {
+                    if let Some(pod) = p.labels.get("pod").filter(|v| !v.is_empty()) {
+                        let ns = p.labels.get("namespace").unwrap_or_default();
+                        *before.entry((ns, pod)).or_insert(0) += 1;
+                    }
+                }
+                (live_of, before)
             });
-            if let Some(&Some(i)) = pods.get(&pod) {
-                if rows[i].id != h.id {
+            if let (Some(&Some(i)), Some(1)) = (now_at.get(&pod), before.get(&pod)) {
+                if rows[i].id != h.id && join::is_address(&rows[i].id.name) {
                     restarted.push(format!("{} (was {})", rows[i].id.name, h.id.name));
                     continue;
                 }

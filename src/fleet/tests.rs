@@ -837,4 +837,20 @@ fn a_kubernetes_pod_back_under_a_new_address_replaces_its_old_host() {
         "{:?}",
         after.notes
     );
+
+    // One exporter pod probing several servers (multi-target mysqld_exporter): the pod names
+    // none of them, and a server gone from its targets is no restart of another.
+    let prober = [
+        ("mon", "mysqld-exporter-7d9f", "10.0.0.5"),
+        ("mon", "mysqld-exporter-7d9f", "10.0.0.6"),
+    ];
+    let before = at(&up(&prober), None);
+    let after = at(&up(&prober[..1]), Some(&before));
+    let names: Vec<&str> = after.hosts.iter().map(|h| h.id.name.as_str()).collect();
+    assert_eq!(names, ["10.0.0.5", "10.0.0.6"]);
+    assert!(
+        !after.notes.iter().any(|n| n.contains("Kubernetes")),
+        "{:?}",
+        after.notes
+    );
 }

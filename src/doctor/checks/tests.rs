@@ -425,7 +425,7 @@ fn kubernetes_pod_addresses_as_host_names_point_to_the_pod_label() {
 #[test]
 fn addresses_are_told_from_names() {
     for a in ["10.0.0.1", "10.0.0.1:9104", "fd00::1", "[fd00::1]:9104"] {
-        assert!(is_address(a), "{a}");
+        assert!(crate::fleet::join::is_address(a), "{a}");
     }
     for n in [
         "db1",
@@ -435,7 +435,7 @@ fn addresses_are_told_from_names() {
         "10.0.0.1:",
         "10.0.0.1:x",
     ] {
-        assert!(!is_address(n), "{n}");
+        assert!(!crate::fleet::join::is_address(n), "{n}");
     }
 }
 
