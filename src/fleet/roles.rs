@@ -564,6 +564,18 @@ pub type Why = &'static str;
 pub fn group_replication_role(ev: &Evidence, host: &str) -> Option<(Role, Why)> {
     let writable = writable(ev);
     let Some(me) = own_group_row(ev, host) else {
+        // In the group's table, though no row is known to be this host's: a member, its
+        // state unknown (see `judge_group`), never an async replica without its series.
+        if !ev.group_rows.is_empty() {
+            return Some(if writable {
+                (Role::GroupPrimary, "group replication member, read_only=0")
+            } else {
+                (
+                    Role::GroupSecondary,
+                    "group replication member, read_only=1",
+                )
+            });
+        }
         // No member table (its collector is off), but Group Replication's own channels
         // show in the replica status: a member all the same, never an async replica.
         let group_channels = ev.channels.iter().any(|c| is_group_channel(&c.name));
@@ -674,7 +686,7 @@ pub fn detect(ev: &Evidence, host: &str, is_someones_source: bool) -> Option<(Ro
 
 /// The row of the group table that is the host itself: the one whose `member_host` is the
 /// host's name (with or without domain), else the only row (a member outside the group sees
-/// only itself).
+/// only itself), else the one its writability singles out (see [`group_row_by_writes`]).
 fn own_group_row<'a>(ev: &'a Evidence, host: &str) -> Option<&'a GroupRow> {
     // The first DNS label of a name; an IP address whole (`10.0.0.5` and `10.0.0.7` share
     // no "short name").
@@ -686,10 +698,35 @@ fn own_group_row<'a>(ev: &'a Evidence, host: &str) -> Option<&'a GroupRow> {
             let me = short(host);
             ev.group_rows.iter().find(|r| short(&r.member_host) == me)
         })
-        .or(match ev.group_rows.as_slice() {
+        .or_else(|| match ev.group_rows.as_slice() {
             [only] => Some(only),
-            _ => None,
+            _ => group_row_by_writes(ev),
         })
+}
+
+/// The host's own row when no `member_host` names it: `MEMBER_HOST` is `report_host` or
+/// the machine's host name, and scrape targets are often named otherwise (by address, by a
+/// DNS alias, by pod address on Kubernetes). In single-primary mode only the primary takes
+/// writes (Group Replication sets `super_read_only` on the secondaries): a writable member
+/// is the one PRIMARY row, a read-only one any SECONDARY row, when those rows all say the
+/// same (role and state). When they differ (a secondary RECOVERING beside an ONLINE one),
+/// nothing tells which is this host: `None`.
+fn group_row_by_writes(ev: &Evidence) -> Option<&GroupRow> {
+    let writable = writable(ev);
+    if ev.read_only.is_none() && ev.super_read_only.is_none() {
+        return None;
+    }
+    let mut mine = ev.group_rows.iter().filter(|r| {
+        if writable {
+            r.role == "PRIMARY"
+        } else {
+            r.role == "SECONDARY"
+        }
+    });
+    let first = mine.next()?;
+    // Multi-primary mode: every member writable and PRIMARY, one row per member.
+    mine.all(|r| r.state == first.state && r.role == first.role)
+        .then_some(first)
 }
 
 /// Why a Group Replication member known only by its channels is UNKNOWN.
@@ -735,7 +772,7 @@ pub fn judge_group(g: &GroupMember) -> Vec<(Health, String)> {
         "RECOVERING" => out.push((Health::Warn, "group member RECOVERING".into())),
         "?" => out.push((
             Health::Unknown,
-            "group member state unknown: no row of the group table names this host".into(),
+            "group member state unknown: no row of the group table names this host (MEMBER_HOST is report_host, else the machine's host name: set report_host to the name Prometheus gives the host)".into(),
         )),
         s => out.push((Health::Crit, format!("group member {s}"))),
     }
@@ -1055,6 +1092,56 @@ mod tests {
             row("gr1", "SECONDARY"),
         ]);
         assert_eq!(role(&both, "gr1"), Some(Role::GroupSecondary));
+    }
+
+    #[test]
+    fn a_member_no_row_names_is_known_by_its_writes_when_the_rows_agree() {
+        // MEMBER_HOST is the machine's host name; Prometheus names the targets by address.
+        let row = |h: &str, s: &str, r: &str| GroupRow {
+            member_host: h.into(),
+            member_port: "3306".into(),
+            state: s.into(),
+            role: r.into(),
+        };
+        let ev = |rows: Vec<GroupRow>, ro: f64, sro: Option<f64>| Evidence {
+            group_rows: rows,
+            read_only: Some(ro),
+            super_read_only: sro,
+            ..Evidence::default()
+        };
+        let online = vec![
+            row("srv0411", "ONLINE", "PRIMARY"),
+            row("srv0412", "ONLINE", "SECONDARY"),
+            row("srv0413", "ONLINE", "SECONDARY"),
+        ];
+        let primary = ev(online.clone(), 0.0, Some(0.0));
+        let secondary = ev(online.clone(), 1.0, Some(1.0));
+        let role = |e: &Evidence| group_replication_role(e, "10.0.0.12").map(|r| r.0);
+        assert_eq!(role(&primary), Some(Role::GroupPrimary));
+        assert_eq!(role(&secondary), Some(Role::GroupSecondary));
+        for e in [&primary, &secondary] {
+            let g = group_member(e, "10.0.0.12").unwrap();
+            assert_eq!(g.state, "ONLINE");
+            assert!(judge_group(&g).is_empty(), "{:?}", judge_group(&g));
+        }
+        // One secondary RECOVERING: which of the two this one is cannot be told.
+        let mut rows = online.clone();
+        rows[2].state = "RECOVERING".into();
+        let unsure = ev(rows.clone(), 1.0, Some(1.0));
+        assert_eq!(role(&unsure), Some(Role::GroupSecondary));
+        let g = group_member(&unsure, "10.0.0.12").unwrap();
+        let j = judge_group(&g);
+        assert_eq!(j[0].0, Health::Unknown, "{j:?}");
+        assert!(j[0].1.contains("report_host"), "{j:?}");
+        // The primary is still its one PRIMARY row.
+        let g = group_member(&ev(rows, 0.0, Some(0.0)), "10.0.0.12").unwrap();
+        assert_eq!(g.state, "ONLINE");
+        // Without read_only, nothing singles a row out.
+        let blind = Evidence {
+            group_rows: online,
+            ..Evidence::default()
+        };
+        assert_eq!(group_member(&blind, "10.0.0.12").unwrap().state, "?");
     }
 
     #[test]
