@@ -36,6 +36,21 @@ fn by_nodename<'m, 'n, K: std::hash::Hash + Eq>(
 /// Examples named in a note; the rest are counted.
 pub(super) const EXAMPLES: usize = 3;
 
+/// The first [`EXAMPLES`] of `items` joined by `sep`, and how many more there are
+/// (`a, b, c, and 4 more`).
+pub(super) fn examples(items: &[String], sep: &str) -> String {
+    let mut s = items
+        .iter()
+        .take(EXAMPLES)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(sep);
+    if items.len() > EXAMPLES {
+        let _ = write!(s, "{sep}and {} more", items.len() - EXAMPLES);
+    }
+    s
+}
+
 /// Folds rows made of series without the cluster label into the host of the same name.
 ///
 /// A cluster-less row joins the one host of that name in another cluster. When the name is

@@ -391,13 +391,10 @@ pub fn build<'a>(
     }
     drop(live_pods);
     if !restarted.is_empty() {
-        let n = restarted.len();
-        let more = n.saturating_sub(join::EXAMPLES);
-        restarted.truncate(join::EXAMPLES);
         notes.push(format!(
-            "{n} Kubernetes pod(s) came back under a new address, the host named by the old one dropped: {}{} (name hosts by pod: `fleetboard doctor`)",
-            restarted.join(", "),
-            if more > 0 { format!(", and {more} more") } else { String::new() }
+            "{} Kubernetes pod(s) came back under a new address, the host named by the old one dropped: {} (name hosts by pod: `fleetboard doctor`)",
+            restarted.len(),
+            join::examples(&restarted, ", ")
         ));
     }
     // After the vanished hosts are back: a host whose database exporter is down this
@@ -550,16 +547,13 @@ pub fn build<'a>(
         for (e, mut names) in unseen {
             names.sort();
             names.dedup();
-            let more = names.len().saturating_sub(3);
-            names.truncate(3);
             notes.push(format!(
-                "{} {} server(s) answer `{}` but are not on the board, which reads only the {} preset's metrics: `--preset mixed` (or `preset = \"mixed\"`) shows both engines (e.g. {}{})",
-                names.len() + more,
+                "{} {} server(s) answer `{}` but are not on the board, which reads only the {} preset's metrics: `--preset mixed` (or `preset = \"mixed\"`) shows both engines (e.g. {})",
+                names.len(),
                 e.name(),
                 e.up_series(),
                 set.metrics.iter().find_map(|m| m.engine).map_or("", Engine::name),
-                names.join(", "),
-                if more > 0 { format!(", and {more} more") } else { String::new() }
+                join::examples(&names, ", ")
             ));
         }
     }
@@ -579,20 +573,17 @@ pub fn build<'a>(
                     .all(|(m, v)| v.is_none() || machine_metric(m))
                 && !prev_hosts.contains_key(&r.id)
         };
-        let mut machines: Vec<String> = rows
+        let machines: Vec<String> = rows
             .iter()
             .filter(|r| machine(r))
             .map(|r| format!("{}/{}", r.id.cluster, r.id.name))
             .collect();
         if !machines.is_empty() {
             rows.retain(|r| !machine(r));
-            let n = machines.len();
-            let more = n.saturating_sub(join::EXAMPLES);
-            machines.truncate(join::EXAMPLES);
             notes.push(format!(
-                "{n} machine(s) with node_exporter series and no database exporter under their name are not on the board: {}{}: application servers of a shared Prometheus, or database hosts whose exporters name them another way (`fleetboard doctor`)",
-                machines.join(", "),
-                if more > 0 { format!(", and {more} more") } else { String::new() }
+                "{} machine(s) with node_exporter series and no database exporter under their name are not on the board: {}: application servers of a shared Prometheus, or database hosts whose exporters name them another way (`fleetboard doctor`)",
+                machines.len(),
+                join::examples(&machines, ", ")
             ));
         }
     }
@@ -825,12 +816,9 @@ pub fn build<'a>(
     if !shared_ids.is_empty() {
         let mut shown = shared_ids;
         shown.sort();
-        let more = shown.len().saturating_sub(join::EXAMPLES);
-        shown.truncate(join::EXAMPLES);
         notes.push(format!(
-            "server_id shared by several servers of one cluster: {}{}: the `{}` label groups several replication topologies (an external label such as Kubernetes' `cluster`?); a replica's source is found by its `master_host` then, else left unknown",
-            shown.join("; "),
-            if more > 0 { format!("; and {more} more") } else { String::new() },
+            "server_id shared by several servers of one cluster: {}: the `{}` label groups several replication topologies (an external label such as Kubernetes' `cluster`?); a replica's source is found by its `master_host` then, else left unknown",
+            join::examples(&shown, "; "),
             ident.cluster_label
         ));
     }
