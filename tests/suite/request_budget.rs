@@ -128,6 +128,17 @@ async fn refresh_with(
     }
 }
 
+/// The PromQL of every instant query the server received, in order.
+async fn queries_asked(s: &MockServer) -> Vec<String> {
+    s.received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/api/v1/query")
+        .map(united::query_of)
+        .collect()
+}
+
 #[tokio::test]
 async fn one_request_per_source_plus_one_per_alertmanager_at_any_fleet_size() {
     let mut counts = Vec::new();
@@ -268,14 +279,7 @@ async fn a_new_cluster_filter_is_asked_at_the_next_refresh() {
         };
         let _ = source.poll(&req, Utc::now()).await;
     }
-    let asked: Vec<String> = s
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.url.path() == "/api/v1/query")
-        .map(united::query_of)
-        .collect();
+    let asked = queries_asked(&s).await;
     assert_eq!(asked.len(), 5);
     let up = |q: &str| {
         let from = q.find("mysql_up{").unwrap();
@@ -497,14 +501,7 @@ async fn united_query_false_asks_one_query_per_metric_and_loses_nothing() {
         let st = &poll.sources[0];
         assert!(st.error.is_none() && st.notices.is_empty(), "{st:?}");
     }
-    let queries: Vec<String> = s
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .filter(|r| r.url.path() == "/api/v1/query")
-        .map(united::query_of)
-        .collect();
+    let queries = queries_asked(&s).await;
     // Only the monitoring's own small query is united; no metric goes through label_replace.
     let tagged: Vec<&String> = queries.iter().filter(|q| q.contains("fb_metric")).collect();
     assert_eq!(tagged.len(), 2, "{tagged:?}");
