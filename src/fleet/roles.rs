@@ -708,8 +708,8 @@ fn own_group_row<'a>(ev: &'a Evidence, host: &str) -> Option<&'a GroupRow> {
 /// the machine's host name, and scrape targets are often named otherwise (by address, by a
 /// DNS alias, by pod address on Kubernetes). In single-primary mode only the primary takes
 /// writes (Group Replication sets `super_read_only` on the secondaries): a writable member
-/// is the one PRIMARY row, a read-only one any SECONDARY row, when those rows all say the
-/// same (role and state). When they differ (a secondary RECOVERING beside an ONLINE one),
+/// is the one PRIMARY row, a read-only one any SECONDARY row, when those rows all share one
+/// state. When they differ (a secondary RECOVERING beside an ONLINE one),
 /// nothing tells which is this host: `None`.
 fn group_row_by_writes(ev: &Evidence) -> Option<&GroupRow> {
     let writable = writable(ev);
@@ -725,8 +725,7 @@ fn group_row_by_writes(ev: &Evidence) -> Option<&GroupRow> {
     });
     let first = mine.next()?;
     // Multi-primary mode: every member writable and PRIMARY, one row per member.
-    mine.all(|r| r.state == first.state && r.role == first.role)
-        .then_some(first)
+    mine.all(|r| r.state == first.state).then_some(first)
 }
 
 /// Why a Group Replication member known only by its channels is UNKNOWN.

@@ -38,6 +38,15 @@ pub const MONITORING_PARTS: [(&str, &str); 4] = [
     ),
 ];
 
+/// The monitoring's parts when a refresh asks for them (not in replay).
+fn monitoring_parts(with_monitoring: bool) -> &'static [(&'static str, &'static str)] {
+    if with_monitoring {
+        &MONITORING_PARTS
+    } else {
+        &[]
+    }
+}
+
 /// Refreshes to wait, after the united query failed for a reason that one query per metric
 /// may avoid, before trying it again.
 pub const UNITED_RETRY_AFTER: usize = 20;
@@ -58,8 +67,8 @@ pub fn too_large_to_unite(last_series: usize) -> bool {
 }
 
 /// A refresh's expressions, expanded for one cluster filter, and the united query of them,
-/// built once per filter rather than once per refresh: at 100 hosts expanding the templates
-/// and uniting them again each time was 3 % of the board's CPU.
+/// built once per filter rather than once per refresh: at 100 hosts a profile put expanding
+/// the templates and uniting them again each time at 2-3 % of the board's CPU.
 pub struct Queries {
     clusters: Vec<String>,
     /// `(metric key, expression)`, in metric order.
@@ -94,16 +103,11 @@ impl Queries {
     /// The united query of every part, and of the monitoring's parts when asked.
     fn united(&self, with_monitoring: bool) -> &str {
         self.united[usize::from(with_monitoring)].get_or_init(|| {
-            let mon: &[(&str, &str)] = if with_monitoring {
-                &MONITORING_PARTS
-            } else {
-                &[]
-            };
             united::united_expr(
                 self.parts
                     .iter()
                     .map(|(k, e)| (k.as_str(), e.as_str()))
-                    .chain(mon.iter().copied()),
+                    .chain(monitoring_parts(with_monitoring).iter().copied()),
             )
         })
     }
@@ -207,11 +211,7 @@ async fn ask(
 ) -> Result<Answered, SourceError> {
     let parts = queries.parts();
     let extra = m.extra_labels();
-    let mon: &[(&str, &str)] = if with_monitoring {
-        &MONITORING_PARTS
-    } else {
-        &[]
-    };
+    let mon = monitoring_parts(with_monitoring);
     let mut notices = Vec::new();
     let off = m.united_off.load(Ordering::Relaxed);
     let last = m.last_series.load(Ordering::Relaxed);
