@@ -857,13 +857,13 @@ const KUBERNETES_CLUSTER_LABELS: [&str; 3] = ["app_kubernetes_io_instance", "ser
 /// UNKNOWN until `forget_after`, and brings a new one, so the pod's name is the host.
 /// Elsewhere the address is stable but is not the name alerts and people use.
 fn hosts_named_by_address(hosts: &[&crate::model::Host], ident: &Identity) -> Option<Finding> {
-    // Machines without a database are no hosts of the board (see `fleet::join`).
-    let db = hosts;
-    let by_address: Vec<&&crate::model::Host> = db
+    // Every host is a database server: machines without one are no hosts of the board
+    // (see `fleet::join`).
+    let by_address: Vec<&&crate::model::Host> = hosts
         .iter()
         .filter(|h| crate::fleet::join::is_address(&h.id.name))
         .collect();
-    if by_address.is_empty() || by_address.len() * 2 < db.len() {
+    if by_address.is_empty() || by_address.len() * 2 < hosts.len() {
         return None;
     }
     let examples: Vec<String> = by_address
@@ -894,7 +894,7 @@ fn hosts_named_by_address(hosts: &[&crate::model::Host], ident: &Identity) -> Op
             format!(
                 "{} of {} database hosts are named by a pod address (`{}` = {}) and carry a `pod` label: Kubernetes gives a pod a new address at every restart, which leaves the old host UNKNOWN without series until forget_after and adds a new one",
                 by_address.len(),
-                db.len(),
+                hosts.len(),
                 ident.host_label,
                 examples.join(", ")
             ),
@@ -907,7 +907,7 @@ fn hosts_named_by_address(hosts: &[&crate::model::Host], ident: &Identity) -> Op
         format!(
             "{} of {} database hosts are named by their address (`{}` = {}): alerts and people usually name them by host name",
             by_address.len(),
-            db.len(),
+            hosts.len(),
             ident.host_label,
             examples.join(", ")
         ),
