@@ -30,16 +30,45 @@ pub fn one_arena() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn one_arena() {}
 
-/// Hosts from which the board gives freed memory back to the system after each refresh.
-/// Below it the heap stays small and glibc trims the top of it on its own, so a trim costs
-/// more than it gives: at 100 hosts the trims and the page faults of taking the pages back
-/// were about a fifth of a refresh's CPU (`perf stat` on `bench-refresh`), while at 1,000
-/// hosts they kept RSS at 14 MiB instead of 18.6.
+/// Hosts from which the board looks at how much memory a refresh left free. Below it the
+/// heap stays small and glibc trims the top of it on its own: at 100 hosts trims and the
+/// page faults of taking the pages back were about a fifth of a refresh's CPU (`perf stat`
+/// on `bench-refresh`).
 pub const RELEASE_FROM_HOSTS: usize = 2_000;
 
-/// [`release_free_memory`] when the fleet has at least [`RELEASE_FROM_HOSTS`] hosts.
+/// Free bytes inside the allocator from which they are given back to the system.
+///
+/// A trim is paid for at the next refresh, which faults every page back in: at 5,000 hosts
+/// (`bench-refresh --runs 20`, 22 refreshes) trimming after each refresh took 0.90 s of CPU
+/// and 103,000 page faults, not trimming 0.73 s and 12,000 faults, for a board resident at
+/// 24 MiB instead of 41 MiB (its peak during a refresh, 39–44 MiB, the same either way).
+/// Sixteen megabytes are not worth a fifth of the CPU; the 130 MB a refresh of 50,000
+/// hosts frees are.
+pub const RELEASE_FROM_FREE_BYTES: usize = 64 << 20;
+
+/// [`release_free_memory`] when the fleet has at least [`RELEASE_FROM_HOSTS`] hosts and the
+/// allocator holds at least [`RELEASE_FROM_FREE_BYTES`] free; whether pages were returned.
 pub fn release_free_memory_for(hosts: usize) -> bool {
-    hosts >= RELEASE_FROM_HOSTS && release_free_memory()
+    hosts >= RELEASE_FROM_HOSTS
+        && free_bytes().is_none_or(|free| free >= RELEASE_FROM_FREE_BYTES)
+        && release_free_memory()
+}
+
+/// Bytes the allocator holds free in its arenas (glibc's `mallinfo2().fordblks`); `None`
+/// where that cannot be known.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+pub fn free_bytes() -> Option<usize> {
+    // SAFETY: `mallinfo2` takes nothing and returns a plain struct by value; glibc locks
+    // each arena while it counts.
+    let info = unsafe { libc::mallinfo2() };
+    Some(info.fordblks)
+}
+
+/// Bytes the allocator holds free (unknown off glibc).
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn free_bytes() -> Option<usize> {
+    None
 }
 
 /// Returns the allocator's free pages to the system; whether any were returned.
@@ -51,7 +80,7 @@ pub fn release_free_memory_for(hosts: usize) -> bool {
 #[allow(unsafe_code)]
 pub fn release_free_memory() -> bool {
     // SAFETY: `malloc_trim` takes no pointer and glibc serializes it with every other
-    // allocator call. With `one_arena`, the only unsafe code in fleetboard.
+    // allocator call. With `one_arena` and `free_bytes`, the only unsafe code in fleetboard.
     unsafe { libc::malloc_trim(0) == 1 }
 }
 
@@ -74,8 +103,14 @@ mod tests {
         let mut blocks: Vec<Vec<u8>> = (0..200_000).map(|i| vec![(i % 251) as u8; 512]).collect();
         let keep: Vec<Vec<u8>> = (0..64).map(|_| vec![1u8; 512]).collect();
         let full = rss();
+        let free_before = free_bytes().unwrap_or(0);
         blocks.truncate(0);
         blocks.shrink_to_fit();
+        let free = free_bytes().unwrap_or(0);
+        assert!(
+            free >= free_before + 90_000_000,
+            "{free} bytes free after freeing ~100 MB of blocks ({free_before} before)"
+        );
         release_free_memory();
         let after = rss();
         assert!(
