@@ -42,13 +42,16 @@ impl<'a> Strings<'a> {
     ) -> HostLabels {
         pairs.sort_by(|a, b| a.0.cmp(b.0));
         pairs.dedup_by(|later, first| later.0 == first.0);
+        // Both sorted by name: the previous labels are walked once beside these.
+        let mut prev = prev.map_or(&[][..], HostLabels::entries).iter().peekable();
         let out = pairs
             .into_iter()
             .map(|(k, v)| {
-                let same = prev.and_then(|p| {
-                    let (pk, pv) = p.entry(k)?;
-                    (**pv == *v).then(|| (Arc::clone(pk), Arc::clone(pv)))
-                });
+                while prev.next_if(|(pk, _)| **pk < *k).is_some() {}
+                let same = prev
+                    .next_if(|(pk, _)| **pk == *k)
+                    .filter(|(_, pv)| **pv == *v)
+                    .map(|(pk, pv)| (Arc::clone(pk), Arc::clone(pv)));
                 same.unwrap_or_else(|| (self.get(k), self.get(v)))
             })
             .collect();

@@ -42,6 +42,11 @@ impl HostLabels {
             .map(|i| (&self.0[i].0, &self.0[i].1))
     }
 
+    /// The shared strings of every label, sorted by name.
+    pub fn entries(&self) -> &[(Arc<str>, Arc<str>)] {
+        &self.0
+    }
+
     /// `(name, value)` pairs, sorted by name.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &str)> + '_ {
         self.0.iter().map(|(k, v)| (&**k, &**v))
