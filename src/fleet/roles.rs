@@ -240,7 +240,11 @@ impl Evidence {
         master_host: Option<&str>,
         value: f64,
     ) -> bool {
-        let i = match self.channels.iter().position(|c| c.name == channel) {
+        let i = match self
+            .channels
+            .iter()
+            .position(|c| crate::model::labels::same_text(&c.name, channel))
+        {
             Some(i) => i,
             None => {
                 self.channels.push(ChannelEvidence {

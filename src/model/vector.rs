@@ -5,6 +5,7 @@
 //! and values are interned once per answer (`cluster`, `job`, `mysql` are stored once, not
 //! 10,000 times) and each series is a slice of `(name, value)` ids: a few dozen bytes.
 
+use super::labels::same_text;
 use std::fmt;
 use std::hash::BuildHasher as _;
 use std::sync::Arc;
@@ -309,7 +310,7 @@ impl VectorBuilder {
             .ids
             .entry(
                 hash,
-                |&id| *strings[id as usize] == *s,
+                |&id| same_text(&strings[id as usize], s),
                 |&id| self.hasher.hash_one(&*strings[id as usize]),
             )
             .or_insert_with(|| {
@@ -328,7 +329,7 @@ impl VectorBuilder {
             if pos < prev.len as usize {
                 let (k, v) = self.pairs[p];
                 let id = if name { k } else { v };
-                if *self.strings[id as usize] == *s {
+                if same_text(&self.strings[id as usize], s) {
                     return id;
                 }
             }
