@@ -96,11 +96,8 @@ const HEARTBEAT_WRITER_SLACK: f64 = 5.0;
 /// Seconds past which that age is noted: a clock offset, or pt-heartbeat stopped.
 const HEARTBEAT_WRITER_LATE: f64 = 60.0;
 
-/// A host while a refresh is merged: its values per metric and its labels, borrowed from
-/// the answers (or from the previous refresh, for a host that vanished).
 /// The labels of a replica-status series the merge reads, found in one pass over its labels
-/// instead of one lookup each (with `same_text` and the label cursor below, `fleet::build`
-/// of 10,000 synthetic hosts went from 42 to 34 ms).
+/// instead of one lookup each.
 #[derive(Debug, Default)]
 struct ChannelLabels<'a> {
     name: Option<&'a str>,
@@ -136,6 +133,8 @@ impl<'a> ChannelLabels<'a> {
     }
 }
 
+/// A host while a refresh is merged: its values per metric and its labels, borrowed from
+/// the answers (or from the previous refresh, for a host that vanished).
 struct Row<'a> {
     id: HostId,
     vals: Vec<Option<f64>>,

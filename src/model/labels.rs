@@ -34,7 +34,7 @@ impl HostLabels {
         self.entry(name).map(|(_, v)| &**v)
     }
 
-    /// The shared strings of one label, to reuse them in the next refresh.
+    /// The shared strings of one label: its name and its value.
     pub fn entry(&self, name: &str) -> Option<(&Arc<str>, &Arc<str>)> {
         self.0
             .binary_search_by(|(k, _)| (**k).cmp(name))
