@@ -2,8 +2,8 @@
 //! and Mimir: instant queries (`/api/v1/query`) and range queries (`/api/v1/query_range`).
 //!
 //! The parsers are pure functions over the response body ([`parse_instant`], [`parse_range`]).
-//! They read the body in one pass with seeded visitors (no `serde_json::Value` tree, no map
-//! per series: an instant answer becomes a compact [`Vector`]) and accept both float
+//! They read the body in one pass with seeded serde visitors driven by `sonic_rs` (no value
+//! tree, no map per series: an instant answer becomes a compact [`Vector`]) and accept both float
 //! timestamps (Prometheus) and integer ones (VictoriaMetrics), and the string values `NaN`,
 //! `+Inf` and `-Inf`. They never panic: any malformed body is [`SourceError::BadResponse`].
 
@@ -431,7 +431,7 @@ fn parse_body(body: &[u8], mode: Mode) -> Result<(ResultType, Collect, Completen
         range_only: false,
         skipped: 0,
     };
-    let mut de = serde_json::Deserializer::from_slice(body);
+    let mut de = sonic_rs::Deserializer::from_slice(body);
     let env = EnvelopeSeed(&mut c)
         .deserialize(&mut de)
         .and_then(|env| de.end().map(|()| env))
@@ -497,8 +497,10 @@ fn parse_body(body: &[u8], mode: Mode) -> Result<(ResultType, Collect, Completen
     Ok((rt, c, completeness))
 }
 
-fn json_error(e: serde_json::Error) -> SourceError {
-    let msg = crate::sanitize::line(&e.to_string(), 160);
+fn json_error(e: sonic_rs::Error) -> SourceError {
+    // The message's first line is the reason and its place; the lines after quote the body.
+    let text = e.to_string();
+    let msg = crate::sanitize::line(text.lines().next().unwrap_or_default(), 160);
     if e.is_eof() {
         SourceError::BadResponse(format!("truncated JSON ({msg})"))
     } else if e.is_syntax() {
@@ -1113,6 +1115,32 @@ mod tests {
             );
             assert!(e.to_string().len() < 300);
         }
+    }
+
+    /// The parser's reason is one line with its place in the body, never a quote of the body
+    /// (which could carry anything a proxy put there).
+    #[test]
+    fn json_errors_are_one_line_with_a_place() {
+        let cases: &[(&[u8], &str)] = &[
+            (br#"{"status":"success","data":{"resultType":"vector","result":[]}} x"#, "invalid JSON"),
+            (br#"{"status":"success","data":{"resultType":"vector","result":[],}}"#, "invalid JSON"),
+            (b"{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{\"a\":\"\xff\"},\"value\":[1,\"2\"]}]}}", "invalid JSON"),
+            (br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"\ud800"},"value":[1,"2"]}]}}"#, "invalid JSON"),
+            (br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":1},"value":[1,"2"]}]}}"#, "unexpected JSON"),
+            (br#"{"status":"success","data":{"resultType":"vector","result":["#, "truncated JSON"),
+        ];
+        for (body, kind) in cases {
+            let e = parse_instant(body).unwrap_err().to_string();
+            assert!(e.contains(kind), "{e}");
+            assert!(e.contains("line 1 column"), "{e}");
+            assert!(!e.contains('\n') && !e.contains('\t'), "{e:?}");
+        }
+        // Escapes and surrogate pairs are read as JSON says.
+        let v = parse_instant(
+            br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"\u00e9\"\ud83d\ude00"},"value":[1,"2"]}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(v.get(0).unwrap().label("a"), Some("é\"😀"));
     }
 
     #[test]
