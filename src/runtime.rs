@@ -112,6 +112,10 @@ pub async fn run_with(
     // when they change (a resize clears the screen).
     let mut drawn_links = (ratatui::layout::Rect::default(), Vec::new());
     let (res_tx, mut res_rx) = mpsc::unbounded_channel::<Action>();
+    // The last frame drawn in full, and the app's body count then: a refresh that brings
+    // nothing new redraws only the header and status bar over it (at 100 hosts, most
+    // refreshes between two scrapes; the full frame is a quarter of a refresh's CPU).
+    let mut last_full: Option<(u64, ratatui::buffer::Buffer)> = None;
 
     let (up_tx, mut up_rx) = poller::update_channel();
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
@@ -373,10 +377,29 @@ pub async fn run_with(
                 }
             }
             let drawn = terminal.draw(|f| {
-                crate::ui::render(f, &app);
+                let kept = last_full
+                    .as_ref()
+                    .filter(|(gen, b)| *gen == app.body_gen && b.area == f.area());
+                if let Some((_, b)) = kept {
+                    f.buffer_mut().content.clone_from_slice(&b.content);
+                    crate::ui::render_chrome(f, &app);
+                } else {
+                    crate::ui::render(f, &app);
+                }
+                let full = kept.is_none();
                 crate::sanitize::scrub_buffer(f.buffer_mut());
                 if app.ascii {
                     crate::ui::asciify(f.buffer_mut());
+                }
+                if full {
+                    let b = f.buffer_mut();
+                    match &mut last_full {
+                        Some((gen, kept)) => {
+                            *gen = app.body_gen;
+                            kept.clone_from(b);
+                        }
+                        None => last_full = Some((app.body_gen, b.clone())),
+                    }
                 }
             });
             let frame = match drawn {

@@ -100,6 +100,22 @@ pub fn render(app: &App) -> ratatui::buffer::Buffer {
     t.backend().buffer().clone()
 }
 
+/// The header and status bar drawn over `kept` (a frame [`render`] drew), as the runtime
+/// draws when the app's body count has not moved since.
+pub fn render_chrome_over(app: &App, kept: &ratatui::buffer::Buffer) -> ratatui::buffer::Buffer {
+    let backend = ratatui::backend::TestBackend::new(app.width, app.height);
+    let mut t = ratatui::Terminal::new(backend).unwrap_or_else(|e| panic!("test terminal: {e}"));
+    let _ = t.draw(|f| {
+        f.buffer_mut().content.clone_from_slice(&kept.content);
+        crate::ui::render_chrome(f, app);
+        crate::sanitize::scrub_buffer(f.buffer_mut());
+        if app.ascii {
+            crate::ui::asciify(f.buffer_mut());
+        }
+    });
+    t.backend().buffer().clone()
+}
+
 /// A buffer as plain text, one line per row, trailing spaces kept.
 pub fn buffer_text(b: &ratatui::buffer::Buffer) -> String {
     let mut s = String::new();

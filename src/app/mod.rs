@@ -160,6 +160,12 @@ pub struct App {
     pub height: u16,
     /// Something visible changed since the last draw.
     pub dirty: bool,
+    /// Counts the changes to the screen's body (all but the header and the status bar):
+    /// two frames drawn at the same count have the same body, so the runtime may keep the
+    /// last one's and draw only the header and status bar over it. Every change that sets
+    /// `dirty` counts, except a refresh that brought the same fleet again (see
+    /// [`Fleet::same_but_time`]) onto the plain grid or map.
+    pub body_gen: u64,
     /// Which labels name hosts and clusters: chart queries narrow and filter by them.
     pub identity: Identity,
     /// Themes `t` cycles through, and the one in use (index into `themes`).
@@ -373,7 +379,7 @@ impl Default for WallUi {
 }
 
 /// The visible hosts, grouped by cluster, and their layout.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct View {
     /// Indices into `fleet.hosts`, in display order.
     pub hosts: Vec<usize>,
@@ -407,6 +413,7 @@ impl App {
             width: 80,
             height: 24,
             dirty: true,
+            body_gen: 0,
             identity: Identity::default(),
             themes: Vec::new(),
             theme_index: 0,
@@ -435,6 +442,29 @@ impl App {
     pub fn grid_height(&self) -> u16 {
         self.height
             .saturating_sub(2 + if self.wall.on { WALL_HEADER - 1 } else { 0 })
+    }
+
+    /// The body shows the grid or map of live data on time and nothing over it: what it
+    /// draws then comes from the fleet and the grid's own state alone, not from the clock.
+    fn body_is_plain(&self) -> bool {
+        matches!(self.screen, Screen::Grid)
+            && !self.help.open
+            && self.topology.is_none()
+            && self.alerts.form.is_none()
+            && self.alerts.confirm.is_none()
+            && self.replay.is_none()
+            && self.prom.error.is_none()
+            && self.prom.last_ok.is_some()
+            && !self.is_stale()
+    }
+
+    /// This refresh brings nothing the body would draw differently.
+    fn data_keeps_body(&self, u: &Update) -> bool {
+        self.body_is_plain()
+            && u.prom_error.is_none()
+            && u.fleet
+                .as_ref()
+                .is_some_and(|f| Arc::ptr_eq(f, &self.fleet) || f.same_but_time(&self.fleet))
     }
 
     /// The data is older than `stale_after` refreshes (or never arrived). In replay
@@ -903,7 +933,25 @@ impl App {
             self.chart_width(),
         );
         let is_data = matches!(action, Action::Data(_));
+        // The view and selection are compared too: the body stays only if the refresh left
+        // every tile where it was.
+        let kept = matches!(&action, Action::Data(u) if self.data_keeps_body(u)).then(|| {
+            (
+                self.grid.view.clone(),
+                self.grid.selected.clone(),
+                self.grid.scroll,
+            )
+        });
         let mut cmds = self.apply(action);
+        let keeps_body = kept.is_some_and(|(view, selected, scroll)| {
+            self.body_is_plain()
+                && view == self.grid.view
+                && selected == self.grid.selected
+                && scroll == self.grid.scroll
+        });
+        if self.dirty && !keeps_body {
+            self.body_gen = self.body_gen.wrapping_add(1);
+        }
         let after = (
             &self.screen,
             self.panel.window,

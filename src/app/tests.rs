@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::*;
+use crate::model::SourceError;
 use crate::testing::{demo_app, demo_fleet, fixed_time};
 
 fn sel(app: &App) -> String {
@@ -399,4 +400,144 @@ fn the_lag_chart_reads_the_heartbeat_rows_the_tile_reads() {
         let want: &[(u64, f64)] = if metric == "lag" { &[(7, 3600.0)] } else { &[] };
         assert_eq!(from, want, "{metric}");
     }
+}
+
+/// The fleet taken again at `at` with no sample moved: what the merge gives then.
+fn taken_again(f: &Fleet, at: DateTime<Utc>) -> Fleet {
+    let mut f = f.clone();
+    f.taken_at = Some(at);
+    for h in &mut f.hosts {
+        h.last_seen = at;
+    }
+    f
+}
+
+fn refresh(app: &mut App, fleet: Fleet, at: DateTime<Utc>, error: Option<SourceError>) {
+    app.update(Action::Tick(at));
+    app.update(Action::Data(Box::new(Update {
+        received_at: at,
+        fleet: Some(fleet.into()),
+        prom_error: error,
+        alert_sources: vec![("http://alertmanager:9093".into(), None)],
+        next_in: Duration::from_secs(5),
+    })));
+}
+
+#[test]
+fn same_but_time_ignores_only_the_time() {
+    let f = demo_fleet(fixed_time());
+    let later = fixed_time() + chrono::Duration::seconds(5);
+    assert!(taken_again(&f, later).same_but_time(&f));
+    let mut moved = taken_again(&f, later);
+    let r = moved.hosts[3]
+        .readings
+        .iter_mut()
+        .find(|r| r.value.is_some())
+        .unwrap();
+    r.value = r.value.map(|v| v + 1.0);
+    assert!(!moved.same_but_time(&f));
+    // A gap (NaN) in the sparkline is the same gap at the next refresh.
+    let mut a = f.clone();
+    a.hosts[0].spark = vec![1.0, f64::NAN, 2.0];
+    let b = taken_again(&a, later);
+    assert!(b.same_but_time(&a));
+    let mut c = b.clone();
+    c.hosts[0].spark[1] = 0.0;
+    assert!(!c.same_but_time(&a));
+    // A host kept after its series vanished shows its age: never the same.
+    let mut kept = taken_again(&f, later);
+    kept.hosts[0].last_seen = fixed_time();
+    assert!(!kept.same_but_time(&f));
+    let mut alert = taken_again(&f, later);
+    alert.hosts[1].reasons.push("new".into());
+    assert!(!alert.same_but_time(&f));
+}
+
+#[test]
+fn a_refresh_with_nothing_new_redraws_only_header_and_status_bar() {
+    let modes: [(u16, u16, bool, bool, bool); 5] = [
+        (80, 24, false, false, false),
+        (200, 50, false, false, false),
+        (200, 50, true, false, false),
+        (120, 40, false, true, false),
+        (100, 30, false, false, true),
+    ];
+    for (w, h, wall, map, ascii) in modes {
+        let mut app = demo_app(w, h);
+        app.wall.on = wall;
+        app.ascii = ascii;
+        app.rebuild_view();
+        if map {
+            app.update(Action::Board(map::BoardAction::ToggleMap));
+        }
+        app.update(Action::Move(1, 0));
+        let kept = crate::testing::render(&app);
+        let gen = app.body_gen;
+        let t1 = fixed_time() + chrono::Duration::seconds(5);
+        let again = taken_again(&app.fleet, t1);
+        refresh(&mut app, again, t1, None);
+        assert_eq!(app.body_gen, gen, "{w}x{h} wall {wall} map {map}");
+        let full = crate::testing::render(&app);
+        assert_eq!(
+            crate::testing::buffer_text(&crate::testing::render_chrome_over(&app, &kept)),
+            crate::testing::buffer_text(&full),
+            "{w}x{h} wall {wall} map {map}"
+        );
+        assert_eq!(
+            crate::testing::render_chrome_over(&app, &kept),
+            full,
+            "{w}x{h} wall {wall} map {map}"
+        );
+    }
+}
+
+#[test]
+fn the_body_is_drawn_again_whenever_it_may_differ() {
+    let t = |s| fixed_time() + chrono::Duration::seconds(s);
+    let mut app = demo_app(120, 40);
+    let mut gen = app.body_gen;
+    let mut moved = |app: &App, what: &str| {
+        assert_ne!(app.body_gen, gen, "{what}");
+        gen = app.body_gen;
+    };
+    // New data.
+    let mut f = taken_again(&app.fleet, t(5));
+    f.hosts[2].health = Health::Crit;
+    refresh(&mut app, f, t(5), None);
+    moved(&app, "a host's health");
+    // A key.
+    app.update(Action::Move(0, 1));
+    moved(&app, "a move");
+    // The same fleet with a failed metric query.
+    let f = taken_again(&app.fleet, t(10));
+    refresh(
+        &mut app,
+        f,
+        t(10),
+        Some(SourceError::Other("lag query failed".into())),
+    );
+    moved(&app, "a partial answer");
+    // Then the same again without the error: the partial mark goes, so the body follows.
+    let f = taken_again(&app.fleet, t(15));
+    refresh(&mut app, f, t(15), None);
+    moved(&app, "the error gone");
+    // Help over the grid: the same data redraws everything.
+    app.update(Action::Help);
+    moved(&app, "help");
+    let f = taken_again(&app.fleet, t(20));
+    refresh(&mut app, f, t(20), None);
+    moved(&app, "data under the help popup");
+    app.update(Action::Help);
+    moved(&app, "help closed");
+    // Data that turned stale before the refresh.
+    app.update(Action::Tick(t(300)));
+    let f = taken_again(&app.fleet, t(301));
+    app.update(Action::Data(Box::new(Update {
+        received_at: t(301),
+        fleet: Some(f.into()),
+        prom_error: None,
+        alert_sources: Vec::new(),
+        next_in: Duration::from_secs(5),
+    })));
+    moved(&app, "stale data refreshed");
 }

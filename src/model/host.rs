@@ -307,6 +307,66 @@ impl Host {
     pub fn reading(&self, set: &MetricSet, key: &str) -> Option<&Reading> {
         set.index(key).and_then(|i| self.readings.get(i))
     }
+
+    /// Everything but `last_seen` is the same, floats compared bit for bit (a gap, NaN, is
+    /// the same gap at the next refresh). Every field is named, so that a new one must be
+    /// placed here too.
+    fn same_but_last_seen(&self, o: &Host) -> bool {
+        let Host {
+            id,
+            source,
+            labels,
+            engine,
+            role,
+            replication,
+            readings,
+            alerts,
+            health,
+            reasons,
+            role_evidence,
+            group,
+            galera,
+            exporter_down,
+            last_seen: _,
+            spark,
+            heartbeat_from,
+            aliases,
+        } = self;
+        let same_f64 = |a: f64, b: f64| a.to_bits() == b.to_bits();
+        *id == o.id
+            && *health == o.health
+            && *exporter_down == o.exporter_down
+            && readings.len() == o.readings.len()
+            && readings.iter().zip(&o.readings).all(|(a, b)| {
+                let Reading {
+                    value,
+                    state,
+                    note,
+                    stale,
+                } = a;
+                *state == b.state
+                    && *note == b.note
+                    && *stale == b.stale
+                    && match (value, b.value) {
+                        (Some(x), Some(y)) => same_f64(*x, y),
+                        (x, y) => x.is_none() && y.is_none(),
+                    }
+            })
+            && spark.len() == o.spark.len()
+            && spark.iter().zip(&o.spark).all(|(a, b)| same_f64(*a, *b))
+            && *reasons == o.reasons
+            && *alerts == o.alerts
+            && *role == o.role
+            && *role_evidence == o.role_evidence
+            && *engine == o.engine
+            && *source == o.source
+            && *replication == o.replication
+            && *group == o.group
+            && *galera == o.galera
+            && *heartbeat_from == o.heartbeat_from
+            && *aliases == o.aliases
+            && *labels == o.labels
+    }
 }
 
 /// The active alerts about one cluster as a whole.
@@ -364,6 +424,38 @@ impl Fleet {
             *c.entry(h.health).or_insert(0) += 1;
         }
         c
+    }
+
+    /// `other` is this fleet taken again with nothing new: the same hosts, readings, alerts
+    /// and source answers, only the time differs, and every host of both was seen at its
+    /// own refresh (a host kept after it vanished shows its age, which moves with the clock).
+    /// A board showing this fleet then needs only its clock redrawn.
+    pub fn same_but_time(&self, other: &Fleet) -> bool {
+        let Fleet {
+            hosts,
+            clusters,
+            other_alerts,
+            other_reasons,
+            unplaced_health,
+            cluster_alerts,
+            notes,
+            taken_at,
+            sources,
+            dead_mans_switch,
+        } = self;
+        let seen_now = |h: &Host, at: Option<DateTime<Utc>>| at == Some(h.last_seen);
+        hosts.len() == other.hosts.len()
+            && *unplaced_health == other.unplaced_health
+            && hosts.iter().zip(&other.hosts).all(|(a, b)| {
+                seen_now(a, *taken_at) && seen_now(b, other.taken_at) && a.same_but_last_seen(b)
+            })
+            && *clusters == other.clusters
+            && *other_alerts == other.other_alerts
+            && *other_reasons == other.other_reasons
+            && *cluster_alerts == other.cluster_alerts
+            && *notes == other.notes
+            && *sources == other.sources
+            && *dead_mans_switch == other.dead_mans_switch
     }
 }
 
