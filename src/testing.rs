@@ -70,15 +70,26 @@ pub fn app_with(fleet: Fleet, width: u16, height: u16, at: DateTime<Utc>) -> App
     let mut app = App::new(set, Theme::default(), Duration::from_secs(5), 3);
     app.prom.name = "http://prometheus:9090".into();
     app.update(Action::Resize(width, height));
+    refresh(&mut app, fleet, at, None);
+    app
+}
+
+/// A refresh of `fleet` arriving at `at` (the clock first moved there), with the metrics
+/// source's error when it failed in part.
+pub fn refresh(
+    app: &mut App,
+    fleet: Fleet,
+    at: DateTime<Utc>,
+    error: Option<crate::model::SourceError>,
+) {
     app.update(Action::Tick(at));
     app.update(Action::Data(Box::new(Update {
         received_at: at,
         fleet: Some(fleet.into()),
-        prom_error: None,
+        prom_error: error,
         alert_sources: vec![("http://alertmanager:9093".into(), None)],
         next_in: Duration::from_secs(5),
     })));
-    app
 }
 
 /// The demo fleet at the fixed time in an app of the given size.

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::model::SourceError;
-use crate::testing::{demo_app, demo_fleet, fixed_time};
+use crate::testing::{demo_app, demo_fleet, fixed_time, refresh};
 
 fn sel(app: &App) -> String {
     app.grid
@@ -410,17 +410,6 @@ fn taken_again(f: &Fleet, at: DateTime<Utc>) -> Fleet {
         h.last_seen = at;
     }
     f
-}
-
-fn refresh(app: &mut App, fleet: Fleet, at: DateTime<Utc>, error: Option<SourceError>) {
-    app.update(Action::Tick(at));
-    app.update(Action::Data(Box::new(Update {
-        received_at: at,
-        fleet: Some(fleet.into()),
-        prom_error: error,
-        alert_sources: vec![("http://alertmanager:9093".into(), None)],
-        next_in: Duration::from_secs(5),
-    })));
 }
 
 #[test]

@@ -75,12 +75,9 @@ fn regions(app: &App, area: Rect) -> (Rect, Rect, Rect, u16) {
 /// alerts, silences) with its overlays (help, topology, silence form), and status bar; a
 /// terminal below [`MIN_W`]×[`MIN_H`] gets a line saying how big it needs to be.
 pub fn render(f: &mut Frame<'_>, app: &App) {
-    let area = f.area();
-    if area.width < MIN_W || area.height < MIN_H {
-        too_small(f, area);
+    let Some((header, body, status, head_h)) = screen_regions(f, app) else {
         return;
-    }
-    let (header, body, status, head_h) = regions(app, area);
+    };
     chrome(f, app, header, status, head_h);
     match &app.screen {
         Screen::Grid => grid::render(f, body, app),
@@ -100,15 +97,23 @@ pub fn render(f: &mut Frame<'_>, app: &App) {
 /// would draw, for a fraction of the work (a refresh that brought nothing new moves only the
 /// clock). Their rows are cleared first, as in a fresh frame.
 pub fn render_chrome(f: &mut Frame<'_>, app: &App) {
-    let area = f.area();
-    if area.width < MIN_W || area.height < MIN_H {
-        render(f, app);
+    let Some((header, _, status, head_h)) = screen_regions(f, app) else {
         return;
-    }
-    let (header, _, status, head_h) = regions(app, area);
+    };
     f.render_widget(ratatui::widgets::Clear, header);
     f.render_widget(ratatui::widgets::Clear, status);
     chrome(f, app, header, status, head_h);
+}
+
+/// The frame's [`regions`]; below [`MIN_W`]×[`MIN_H`] none, and the frame says how big
+/// the terminal needs to be.
+fn screen_regions(f: &mut Frame<'_>, app: &App) -> Option<(Rect, Rect, Rect, u16)> {
+    let area = f.area();
+    if area.width < MIN_W || area.height < MIN_H {
+        too_small(f, area);
+        return None;
+    }
+    Some(regions(app, area))
 }
 
 /// The header and the status bar (with its note), which follow the clock.
