@@ -55,8 +55,7 @@ fn fleet(src: &SyntheticSource, gen: u64) -> Fleet {
 
 fn render_into(app: &App, term: &mut Terminal<TestBackend>) {
     term.draw(|f| {
-        fleetboard::ui::render(f, app);
-        fleetboard::sanitize::scrub_buffer(f.buffer_mut());
+        fleetboard::ui::draw(f, app, None);
     })
     .unwrap();
 }
@@ -92,8 +91,7 @@ fn bytes_written(before: &App, after: &App) -> usize {
     for app in [before, after] {
         count.0.set(0);
         t.draw(|f| {
-            fleetboard::ui::render(f, app);
-            fleetboard::sanitize::scrub_buffer(f.buffer_mut());
+            fleetboard::ui::draw(f, app, None);
         })
         .unwrap();
     }

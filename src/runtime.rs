@@ -379,27 +379,10 @@ pub async fn run_with(
             let drawn = terminal.draw(|f| {
                 let kept = last_full
                     .as_ref()
-                    .filter(|(gen, b)| *gen == app.body_gen && b.area == f.area());
-                if let Some((_, b)) = kept {
-                    f.buffer_mut().content.clone_from_slice(&b.content);
-                    crate::ui::render_chrome(f, &app);
-                } else {
-                    crate::ui::render(f, &app);
-                }
-                let full = kept.is_none();
-                crate::sanitize::scrub_buffer(f.buffer_mut());
-                if app.ascii {
-                    crate::ui::asciify(f.buffer_mut());
-                }
-                if full {
-                    let b = f.buffer_mut();
-                    match &mut last_full {
-                        Some((gen, kept)) => {
-                            *gen = app.body_gen;
-                            kept.clone_from(b);
-                        }
-                        None => last_full = Some((app.body_gen, b.clone())),
-                    }
+                    .filter(|(gen, _)| *gen == app.body_gen)
+                    .map(|(_, b)| b);
+                if crate::ui::draw(f, &app, kept) {
+                    last_full = Some((app.body_gen, f.buffer_mut().clone()));
                 }
             });
             let frame = match drawn {

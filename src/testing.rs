@@ -97,32 +97,22 @@ pub fn demo_app(width: u16, height: u16) -> App {
     app_with(demo_fleet(fixed_time()), width, height, fixed_time())
 }
 
-/// Renders the app into a buffer of its size.
+/// Renders the app into a buffer of its size, as the runtime draws a full frame.
 pub fn render(app: &App) -> ratatui::buffer::Buffer {
-    let backend = ratatui::backend::TestBackend::new(app.width, app.height);
-    let mut t = ratatui::Terminal::new(backend).unwrap_or_else(|e| panic!("test terminal: {e}"));
-    let _ = t.draw(|f| {
-        crate::ui::render(f, app);
-        crate::sanitize::scrub_buffer(f.buffer_mut());
-        if app.ascii {
-            crate::ui::asciify(f.buffer_mut());
-        }
-    });
-    t.backend().buffer().clone()
+    draw(app, None)
 }
 
 /// The header and status bar drawn over `kept` (a frame [`render`] drew), as the runtime
 /// draws when the app's body count has not moved since.
 pub fn render_chrome_over(app: &App, kept: &ratatui::buffer::Buffer) -> ratatui::buffer::Buffer {
+    draw(app, Some(kept))
+}
+
+fn draw(app: &App, kept: Option<&ratatui::buffer::Buffer>) -> ratatui::buffer::Buffer {
     let backend = ratatui::backend::TestBackend::new(app.width, app.height);
     let mut t = ratatui::Terminal::new(backend).unwrap_or_else(|e| panic!("test terminal: {e}"));
     let _ = t.draw(|f| {
-        f.buffer_mut().content.clone_from_slice(&kept.content);
-        crate::ui::render_chrome(f, app);
-        crate::sanitize::scrub_buffer(f.buffer_mut());
-        if app.ascii {
-            crate::ui::asciify(f.buffer_mut());
-        }
+        crate::ui::draw(f, app, kept);
     });
     t.backend().buffer().clone()
 }

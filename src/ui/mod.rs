@@ -92,11 +92,30 @@ pub fn render(f: &mut Frame<'_>, app: &App) {
     }
 }
 
+/// One frame as the terminal gets it: the whole screen ([`render`]), or, given `kept` (a
+/// frame this function drew in full at the same [`App::body_gen`]) of the frame's size, the
+/// header and status bar over a copy of it, for a fraction of the work (a refresh that
+/// brought nothing new moves only the clock). Then text from the network is scrubbed and,
+/// with `--ascii`, the frame rewritten in ASCII. Returns whether it drew in full.
+pub fn draw(f: &mut Frame<'_>, app: &App, kept: Option<&ratatui::buffer::Buffer>) -> bool {
+    let kept = kept.filter(|b| b.area == f.area());
+    if let Some(b) = kept {
+        f.buffer_mut().content.clone_from_slice(&b.content);
+        render_chrome(f, app);
+    } else {
+        render(f, app);
+    }
+    crate::sanitize::scrub_buffer(f.buffer_mut());
+    if app.ascii {
+        asciify(f.buffer_mut());
+    }
+    kept.is_none()
+}
+
 /// Draws the header and the status bar over a frame that already holds the screen's body
 /// as [`render`] drew it for the same [`App::body_gen`]: the frame is then what `render`
-/// would draw, for a fraction of the work (a refresh that brought nothing new moves only the
-/// clock). Their rows are cleared first, as in a fresh frame.
-pub fn render_chrome(f: &mut Frame<'_>, app: &App) {
+/// would draw. Their rows are cleared first, as in a fresh frame.
+fn render_chrome(f: &mut Frame<'_>, app: &App) {
     let Some((header, _, status, head_h)) = screen_regions(f, app) else {
         return;
     };
